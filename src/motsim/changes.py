@@ -1,0 +1,123 @@
+"""Dotted-path changes to a scenario: `moments.onboarding.outcomes.good.p = 0.85`.
+
+Moments, segments and resources are addressed by id, interventions by name. The changed
+scenario is validated again; when a change leaves an outcome table not summing to 1, the
+difference is taken from (or given to) the worst-scoring outcomes that were not changed.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from typing import Any
+
+from motsim.errors import InputError, Problem
+from motsim.loading import validate
+from motsim.scenario import Scenario
+
+_KEYED = {"moments": "id", "segments": "id", "resources": "id", "interventions": "name"}
+
+
+def parse_assignment(text: str) -> tuple[str, Any]:
+    """`path=value` from the command line; the value is read as TOML would (number, bool, string)."""
+    if "=" not in text:
+        raise ValueError(f"'{text}' is not PATH=VALUE")
+    path, raw = (s.strip() for s in text.split("=", 1))
+    if not path:
+        raise ValueError(f"'{text}' has no path")
+    low = raw.lower()
+    if low in ("true", "false"):
+        return path, low == "true"
+    for cast in (int, float):
+        try:
+            return path, cast(raw)
+        except ValueError:
+            pass
+    return path, raw.strip('"').strip("'")
+
+
+def apply_changes(scenario: Scenario, changes: dict[str, Any], source: str) -> Scenario:
+    """A new, validated scenario with the changes applied; errors name `source`."""
+    if not changes:
+        return scenario
+    data = scenario.model_dump(mode="json", exclude_none=True)
+    problems: list[Problem] = []
+    touched: dict[tuple, set[str]] = {}
+    for path, value in changes.items():
+        try:
+            _set(data, path.split("."), value)
+        except KeyError as exc:
+            problems.append(Problem(path, str(exc.args[0])))
+            continue
+        parts = path.split(".")
+        if len(parts) >= 2 and parts[-1] == "p" and "outcomes" in parts:
+            at = parts.index("outcomes")
+            touched.setdefault(tuple(parts[:at + 1]), set()).add(parts[at + 1])
+    if problems:
+        raise InputError(source, problems)
+    for table_path, changed in touched.items():
+        _rebalance(_get(data, list(table_path)), changed)
+    return validate(data, source)
+
+
+def _locate(node: Any, part: str) -> Any:
+    if isinstance(node, list):
+        for item in node:
+            if isinstance(item, dict) and part in (item.get("id"), item.get("name")):
+                return item
+        known = ", ".join(str(i.get("id") or i.get("name")) for i in node if isinstance(i, dict))
+        raise KeyError(f"no '{part}' (there are: {known or 'none'})")
+    if isinstance(node, dict):
+        if part not in node:
+            raise KeyError(f"no key '{part}'")
+        return node[part]
+    raise KeyError(f"cannot go into '{part}'")
+
+
+def _get(data: Any, parts: list[str]) -> Any:
+    node = data
+    for part in parts:
+        node = _locate(node, part)
+    return node
+
+
+def _set(data: dict, parts: list[str], value: Any) -> None:
+    parent = _get(data, parts[:-1]) if len(parts) > 1 else data
+    leaf = parts[-1]
+    if not isinstance(parent, dict):
+        raise KeyError(f"cannot set '{leaf}' there")
+    if leaf not in parent and not _settable_new(parts):
+        raise KeyError(f"no key '{leaf}'")
+    parent[leaf] = copy.deepcopy(value)
+
+
+def _settable_new(parts: list[str]) -> bool:
+    # Optional scenario fields that a dump leaves out: allow them when the schema knows them.
+    from motsim import scenario as schema
+
+    models = {
+        "scenario": schema.Header, "economics": schema.Economics, "churn": schema.Churn, "memory": schema.Memory,
+        "recovery": schema.Recovery, "word_of_mouth": schema.WordOfMouth,
+        "moments": schema.Moment, "segments": schema.Segment, "resources": schema.Resource,
+    }
+    model = models.get(parts[0])
+    if model is None:
+        return False
+    if parts[0] in _KEYED and len(parts) == 3:
+        return parts[2] in model.model_fields
+    if parts[0] == "moments" and len(parts) == 4 and parts[2] == "failure":
+        return parts[3] in schema.Failure.model_fields
+    return len(parts) == 2 and parts[1] in model.model_fields
+
+
+def _rebalance(outcomes: dict[str, dict], changed: set[str]) -> None:
+    """Make p sum to 1 by moving the difference to the worst unchanged outcomes."""
+    gap = 1.0 - sum(o["p"] for o in outcomes.values())
+    if math.isclose(gap, 0.0, abs_tol=1e-9):
+        return
+    for name in sorted((n for n in outcomes if n not in changed), key=lambda n: outcomes[n]["score"]):
+        new = min(1.0, max(0.0, outcomes[name]["p"] + gap))
+        gap -= new - outcomes[name]["p"]
+        outcomes[name]["p"] = new
+        if math.isclose(gap, 0.0, abs_tol=1e-12):
+            return

@@ -1,0 +1,257 @@
+"""A scenario compiled to arrays: what the engines read (segments × moments × outcomes)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from motsim.scenario import DAYS_PER_MONTH, Failure, Scenario
+
+MINUTES_PER_DAY = 1440.0
+DEFAULT_ABANDON_SCORE = Failure.model_fields["unrecovered_score"].default
+
+
+@dataclass(frozen=True)
+class CompiledMoment:
+    """One moment, with per-segment tables (rows: segments)."""
+
+    index: int
+    id: str
+    kind: str  # "at", "every", "rate", "after"
+    start_day: float
+    period_days: float
+    rate: np.ndarray  # per segment, per month
+    after: int  # index of the moment this one follows, or -1
+    after_codes: np.ndarray  # bool per outcome code of the parent: follow only these
+    delay_days: float
+    cohort: bool
+    reach: float
+    spread_days: float
+    outcomes: tuple[str, ...]
+    cum_p: np.ndarray  # segments × outcomes, cumulative
+    scores: np.ndarray  # segments × outcomes
+    best_score: np.ndarray  # per segment: best plain outcome (recovery without paradox)
+    fail_p: float
+    recovery_p: float
+    recovered_score: float
+    unrecovered_score: float
+    defect_p: np.ndarray  # per segment
+    resource: int  # index or -1
+    wait_penalty_per_minute: float
+    patience_days: float  # inf when customers never abandon
+    cost: float
+    tags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        """Names of outcome codes: the plain outcomes, then failure and abandonment codes."""
+        return self.outcomes + ("failure_recovered", "failure_unrecovered", "abandoned")
+
+    @property
+    def code_recovered(self) -> int:
+        return len(self.outcomes)
+
+    @property
+    def code_unrecovered(self) -> int:
+        return len(self.outcomes) + 1
+
+    @property
+    def code_abandoned(self) -> int:
+        return len(self.outcomes) + 2
+
+
+@dataclass(frozen=True)
+class CompiledResource:
+    index: int
+    id: str
+    capacity: int
+    distribution: str
+    mean_minutes: float
+    sd_minutes: float
+
+
+@dataclass(frozen=True)
+class Journey:
+    """Everything an engine needs, as arrays."""
+
+    name: str
+    months: int
+    customers: int
+    seed: int
+    segment_ids: tuple[str, ...]
+    shares: np.ndarray
+    revenue: np.ndarray
+    margin: np.ndarray
+    baseline: np.ndarray  # per segment; NaN where drawn from a Beta
+    beta: np.ndarray  # segments × 2 (alpha, beta); NaN where baseline is a number
+    sensitivity: np.ndarray
+    involuntary: float
+    renewal_moment: int  # -1: churn decided every month
+    w_peak: float
+    w_end: float
+    negativity_bias: float
+    half_life_months: float
+    paradox: bool
+    paradox_max_failures: int
+    ltr_at_neutral: float
+    ltr_per_point: float
+    ltr_noise_sd: float
+    referral_rate: float
+    deterrence_rate: float
+    annual_discount_rate: float
+    moments: tuple[CompiledMoment, ...]
+    resources: tuple[CompiledResource, ...]
+
+    @property
+    def horizon_days(self) -> float:
+        return self.months * DAYS_PER_MONTH
+
+    def followers(self, j: int) -> list[CompiledMoment]:
+        return [m for m in self.moments if m.after == j]
+
+
+def compile_journey(scenario: Scenario) -> Journey:
+    """Compile a validated scenario into arrays."""
+    segments = scenario.segment_list
+    econ, churn = scenario.economics, scenario.churn
+    revenue = np.array([s.monthly_revenue if s.monthly_revenue is not None else econ.monthly_revenue for s in segments])
+    margin = np.array([s.gross_margin if s.gross_margin is not None else econ.gross_margin for s in segments])
+    baseline = np.full(len(segments), np.nan)
+    beta = np.full((len(segments), 2), np.nan)
+    for k, s in enumerate(segments):
+        b = s.baseline_monthly if s.baseline_monthly is not None else churn.baseline_monthly
+        if isinstance(b, float | int):
+            baseline[k] = float(b)
+        else:
+            beta[k] = b.beta
+    sensitivity = np.array(
+        [s.experience_sensitivity if s.experience_sensitivity is not None else churn.experience_sensitivity for s in segments]
+    )
+    resource_index = {r.id: k for k, r in enumerate(scenario.resources)}
+    moment_index = {m.id: k for k, m in enumerate(scenario.moments)}
+    moments = tuple(_compile_moment(k, m, scenario, moment_index, resource_index) for k, m in enumerate(scenario.moments))
+    resources = tuple(
+        CompiledResource(
+            index=k,
+            id=r.id,
+            capacity=r.capacity,
+            distribution=next(d for d in ("exponential", "fixed", "lognormal") if getattr(r.service_minutes, d) is not None),
+            mean_minutes=r.service_minutes.mean,
+            sd_minutes=r.service_minutes.lognormal[1] if r.service_minutes.lognormal else 0.0,
+        )
+        for k, r in enumerate(scenario.resources)
+    )
+    mem, wom = scenario.memory, scenario.word_of_mouth
+    return Journey(
+        name=scenario.scenario.name,
+        months=scenario.scenario.months,
+        customers=scenario.scenario.customers,
+        seed=scenario.scenario.seed,
+        segment_ids=tuple(s.id for s in segments),
+        shares=np.array([s.share for s in segments]),
+        revenue=revenue,
+        margin=margin,
+        baseline=baseline,
+        beta=beta,
+        sensitivity=sensitivity,
+        involuntary=churn.involuntary_monthly,
+        renewal_moment=moment_index.get(churn.renewal_moment, -1) if churn.renewal_moment else -1,
+        w_peak=mem.w_peak,
+        w_end=mem.w_end,
+        negativity_bias=mem.negativity_bias,
+        half_life_months=mem.half_life_months,
+        paradox=scenario.recovery.paradox,
+        paradox_max_failures=scenario.recovery.paradox_max_failures,
+        ltr_at_neutral=wom.ltr_at_neutral,
+        ltr_per_point=wom.ltr_per_point,
+        ltr_noise_sd=wom.ltr_noise_sd,
+        referral_rate=wom.referral_rate,
+        deterrence_rate=wom.deterrence_rate,
+        annual_discount_rate=econ.annual_discount_rate,
+        moments=moments,
+        resources=resources,
+    )
+
+
+def _compile_moment(k, m, scenario: Scenario, moment_index, resource_index) -> CompiledMoment:
+    segments = scenario.segment_list
+    names: list[str] = list(m.outcomes)
+    for s in segments:
+        override = s.moments.get(m.id)
+        if override and override.outcomes:
+            names += [n for n in override.outcomes if n not in names]
+    p = np.zeros((len(segments), len(names)))
+    scores = np.zeros_like(p)
+    rate = np.zeros(len(segments))
+    defect = np.zeros(len(segments))
+    for si, s in enumerate(segments):
+        override = s.moments.get(m.id)
+        outcomes = override.outcomes if override and override.outcomes else m.outcomes
+        for name, o in outcomes.items():
+            p[si, names.index(name)] = o.p
+            scores[si, names.index(name)] = o.score
+        rate[si] = override.rate_per_month if override and override.rate_per_month is not None else (m.rate_per_month or 0.0)
+        defect[si] = override.defect_p if override and override.defect_p is not None else m.defect_p
+    cum = np.cumsum(p, axis=1)
+    cum[:, -1] = 1.0  # guard against rounding: the last outcome closes the distribution
+    best = np.where(p > 0, scores, -np.inf).max(axis=1)
+    if m.after is not None:
+        kind = "after"
+    elif m.rate_per_month is not None:
+        kind = "rate"
+    elif m.every_months is not None:
+        kind = "every"
+    else:
+        kind = "at"
+    after = moment_index[m.after] if m.after else -1
+    after_codes = np.ones(0, dtype=bool)
+    if after >= 0:
+        parent = scenario.moments[after]
+        parent_codes = _parent_codes(parent, scenario)
+        wanted = set(m.after_outcomes or parent_codes)
+        if "failure" in wanted:
+            wanted |= {"failure_recovered", "failure_unrecovered"}
+        after_codes = np.array([c in wanted for c in parent_codes])
+    f = m.failure
+    start = m.start_day
+    period = m.every_months * DAYS_PER_MONTH if m.every_months else 0.0
+    if start is None:
+        start = period if kind == "every" else 0.0
+    return CompiledMoment(
+        index=k,
+        id=m.id,
+        kind=kind,
+        start_day=start,
+        period_days=period,
+        rate=rate,
+        after=after,
+        after_codes=after_codes,
+        delay_days=m.delay_days,
+        cohort=m.scope == "cohort",
+        reach=m.reach,
+        spread_days=m.spread_minutes / MINUTES_PER_DAY,
+        outcomes=tuple(names),
+        cum_p=cum,
+        scores=scores,
+        best_score=best,
+        fail_p=f.p if f else 0.0,
+        recovery_p=f.recovery_p if f else 0.0,
+        recovered_score=f.recovered_score if f else 0.0,
+        unrecovered_score=f.unrecovered_score if f else DEFAULT_ABANDON_SCORE,
+        defect_p=defect,
+        resource=resource_index[m.uses] if m.uses else -1,
+        wait_penalty_per_minute=m.wait_penalty_per_minute,
+        patience_days=m.patience_minutes / MINUTES_PER_DAY if m.patience_minutes else np.inf,
+        cost=m.cost,
+        tags={k: v for k, v in (("stage", m.stage), ("position", m.position), ("kind", m.kind)) if v},
+    )
+
+
+def _parent_codes(parent, scenario: Scenario) -> list[str]:
+    names = list(parent.outcomes)
+    for s in scenario.segment_list:
+        o = s.moments.get(parent.id)
+        if o and o.outcomes:
+            names += [n for n in o.outcomes if n not in names]
+    return names + ["failure_recovered", "failure_unrecovered", "abandoned"]

@@ -1,0 +1,184 @@
+"""Reading scenario files: TOML → validated Scenario, with errors that name file, field and line."""
+
+from __future__ import annotations
+
+import re
+import sys
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterable
+
+from pydantic import ValidationError
+
+from motsim.errors import InputError, Problem
+from motsim.scenario import Scenario
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+
+def bundled_dir() -> Path:
+    """Folder of the scenarios shipped with motsim (installed package or source checkout)."""
+    packaged = Path(str(resources.files("motsim"))) / "scenarios"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[2] / "scenarios"
+
+
+def bundled_scenarios() -> dict[str, Path]:
+    """Bundled scenario names → files."""
+    folder = bundled_dir()
+    return {p.stem: p for p in sorted(folder.glob("*.toml"))} if folder.is_dir() else {}
+
+
+def resolve(name_or_path: str | Path) -> Path:
+    """A path to an existing file, or the file of a bundled scenario with that name."""
+    path = Path(name_or_path)
+    if path.is_file():
+        return path
+    bundled = bundled_scenarios()
+    if str(name_or_path) in bundled:
+        return bundled[str(name_or_path)]
+    if path.exists():
+        raise InputError(str(path), [Problem("", "is not a file")])
+    names = ", ".join(bundled) or "none"
+    raise InputError(str(path), [Problem("", f"no such file, and no bundled scenario of that name (bundled: {names})")])
+
+
+def read_toml(path: Path) -> tuple[dict[str, Any], str]:
+    """Parsed TOML and its text; syntax errors become InputError with the line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(str(path), [Problem("", f"cannot be read: {exc}")]) from None
+    try:
+        return tomllib.loads(text), text
+    except tomllib.TOMLDecodeError as exc:
+        line = getattr(exc, "lineno", None)
+        raise InputError(str(path), [Problem("", f"TOML syntax error: {exc}", line)]) from None
+
+
+def load_scenario(name_or_path: str | Path) -> Scenario:
+    """Load and validate a scenario file (or a bundled scenario by name)."""
+    path = resolve(name_or_path)
+    data, text = read_toml(path)
+    return validate(data, str(path), text)
+
+
+def validate(data: dict[str, Any], source: str, text: str = "") -> Scenario:
+    """Validate raw scenario data; every problem found goes into one InputError."""
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise InputError(source, list(problems_of(exc, data, text))) from None
+
+
+def problems_of(exc: ValidationError, data: dict[str, Any], text: str) -> Iterable[Problem]:
+    """Translate pydantic errors into field paths a scenario author recognises."""
+    seen: set[tuple[str, str]] = set()
+    for err in exc.errors():
+        loc = _clean_loc(err["loc"])
+        message = _message(err)
+        field = _field_path(loc, data)
+        if (field, message) in seen:
+            continue
+        seen.add((field, message))
+        yield Problem(field, message, locate_line(text, loc))
+
+
+def _clean_loc(loc: tuple) -> tuple:
+    # pydantic adds the union member tried ("float", "BetaPropensity") into the location.
+    return tuple(p for p in loc if not (isinstance(p, str) and (p[:1].isupper() or p in {"float", "int", "bool", "str"})))
+
+
+def _message(err: dict) -> str:
+    msg = err["msg"]
+    if err["type"] == "extra_forbidden":
+        return "unknown key"
+    if err["type"] == "missing":
+        return "required key is missing"
+    for prefix in ("Value error, ", "Assertion failed, "):
+        if msg.startswith(prefix):
+            msg = msg[len(prefix):]
+    if "input" in err and err["type"] not in ("model_type", "dict_type") and not isinstance(err["input"], dict):
+        msg = f"{msg} (got {err['input']!r})"
+    return msg
+
+
+def _field_path(loc: tuple, data: Any) -> str:
+    """moments[2] becomes moments[2] (onboarding) so the author sees which one."""
+    parts: list[str] = []
+    node = data
+    for p in loc:
+        if isinstance(p, int):
+            label = f"[{p}]"
+            if isinstance(node, list) and p < len(node) and isinstance(node[p], dict):
+                ident = node[p].get("id") or node[p].get("name")
+                if ident:
+                    label += f" ({ident})"
+            parts.append(label)
+        else:
+            parts.append(("." if parts else "") + str(p))
+        try:
+            node = node[p]
+        except (KeyError, IndexError, TypeError):
+            node = None
+    return "".join(parts)
+
+
+_HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?")
+
+
+def locate_line(text: str, loc: tuple) -> int | None:
+    """Best-effort line number of a field in TOML text (1-based), or None."""
+    if not text or not loc:
+        return None
+    lines = text.splitlines()
+    start, end = 0, len(lines)
+    table: list[str] = []
+    i = 0
+    while i < len(loc):
+        part = loc[i]
+        nxt = loc[i + 1] if i + 1 < len(loc) else None
+        if isinstance(nxt, int):  # array of tables: the nxt-th [[table]] header
+            name = ".".join(table + [str(part)])
+            hits = [n for n in range(start, end) if _is_header(lines[n], name, array=True)]
+            if nxt >= len(hits):
+                return None
+            start = hits[nxt]
+            end = next((n for n in range(start + 1, len(lines)) if _HEADER.match(lines[n]) and not _within(lines[n], name)), len(lines))
+            table = [name]
+            i += 2
+            continue
+        key = str(part)
+        name = ".".join(table + [key])
+        for n in range(start, end):
+            if _is_header(lines[n], name, array=False):
+                start = n
+                table = [name]
+                break
+            if re.match(rf'^\s*"?{re.escape(key)}"?\s*=', lines[n]) or re.search(rf'[{{,]\s*"?{re.escape(key)}"?\s*=', lines[n]):
+                if i == len(loc) - 1:
+                    return n + 1
+                start = n
+                end = n + 1 if "=" in lines[n] and "{" in lines[n] else end
+                table = table + [key]
+                break
+        else:
+            return start + 1 if start else None
+        i += 1
+    return start + 1
+
+
+def _is_header(line: str, name: str, array: bool) -> bool:
+    m = _HEADER.match(line)
+    if not m:
+        return False
+    return m.group(1).replace(" ", "") == name and (line.strip().startswith("[[") == array)
+
+
+def _within(line: str, name: str) -> bool:
+    m = _HEADER.match(line)
+    return bool(m) and m.group(1).replace(" ", "").startswith(name + ".")

@@ -1,0 +1,151 @@
+"""Moment occurrences, drawn and resolved for a whole cohort at once.
+
+Customer i's k-th occurrence of moment j ("slot" k) always reads the same uniforms, whatever
+the variant: streams are keyed by moment id and block of customers, and slots are filled
+slot-major so that a variant with more slots only appends. An occurrence's outcome (plain
+outcome, recovered or unrecovered failure) is resolved here, vectorised; what depends on the
+moment it happens (queue wait, prior failures for the paradox, defection) is left to the engine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.stats import poisson
+
+from motsim.journey import MINUTES_PER_DAY, CompiledMoment, Journey
+from motsim.queueing import service_minutes
+from motsim.randomness import Streams
+from motsim.scenario import DAYS_PER_MONTH
+
+BLOCK = 4096  # customers per random stream block
+TIME, HIT, FAIL, RECOVER, OUTCOME, DEFECT, SERVICE = range(7)
+COLUMNS = 7
+TAIL = 1e-9  # probability mass of Poisson counts beyond the slots drawn
+
+
+@dataclass
+class SlotTable:
+    """Resolved occurrences of one moment: arrays of shape (slots, customers)."""
+
+    moment: CompiledMoment
+    time: np.ndarray  # days; inf where the occurrence does not happen
+    code: np.ndarray
+    score: np.ndarray
+    defect_u: np.ndarray
+    service_days: np.ndarray | None
+
+    @property
+    def slots(self) -> int:
+        return self.time.shape[0]
+
+
+def resolve(m: CompiledMoment, seg: np.ndarray, u_fail: np.ndarray, u_recover: np.ndarray, u_outcome: np.ndarray):
+    """Outcome code and score of occurrences (customers' segments `seg`), before the paradox rule."""
+    cum = m.cum_p[seg]
+    outcome = (u_outcome[..., None] >= cum).sum(axis=-1)
+    outcome = np.minimum(outcome, cum.shape[-1] - 1)
+    failed = u_fail < m.fail_p
+    recovered = failed & (u_recover < m.recovery_p)
+    code = np.where(failed, np.where(recovered, m.code_recovered, m.code_unrecovered), outcome).astype(np.int16)
+    plain = m.scores[seg, outcome]
+    score = np.where(failed, np.where(recovered, m.recovered_score, m.unrecovered_score), plain)
+    return code, score
+
+
+def slot_counts(journey: Journey, streams: Streams) -> tuple[list[int], list[np.ndarray]]:
+    """Slots per moment, and the event times of cohort-wide moments."""
+    horizon = journey.horizon_days
+    counts: list[int] = []
+    cohort_times: list[np.ndarray] = []
+    for m in journey.moments:
+        times = np.empty(0)
+        if m.cohort:
+            times = cohort_event_times(m, horizon, streams)
+            k = len(times)
+        elif m.kind == "at":
+            k = 1 if m.start_day < horizon else 0
+        elif m.kind == "every":
+            k = max(0, int(np.ceil((horizon - m.start_day) / m.period_days)))
+        elif m.kind == "rate":
+            mean = float(m.rate.max()) * journey.months
+            k = int(poisson.ppf(1 - TAIL, mean)) + 1 if mean > 0 else 0
+        else:
+            k = 0  # after: as many as its parent, set in draw_slots
+        counts.append(k)
+        cohort_times.append(times)
+    return counts, cohort_times
+
+
+def cohort_event_times(m: CompiledMoment, horizon: float, streams: Streams) -> np.ndarray:
+    """When a cohort-wide moment (an outage) strikes: periodic or Poisson over the horizon."""
+    if m.kind == "every":
+        return np.arange(m.start_day, horizon, m.period_days)
+    rate_per_day = float(m.rate.max()) / DAYS_PER_MONTH
+    if rate_per_day <= 0:
+        return np.empty(0)
+    rng = streams.generator("cohort", m.id)
+    n = rng.poisson(rate_per_day * horizon)
+    return np.sort(rng.uniform(0.0, horizon, n))
+
+
+def topological(journey: Journey) -> list[int]:
+    """Moment indices with every `after` parent before its followers."""
+    order: list[int] = []
+    done: set[int] = set()
+
+    def visit(j: int) -> None:
+        if j in done:
+            return
+        parent = journey.moments[j].after
+        if parent >= 0:
+            visit(parent)
+        done.add(j)
+        order.append(j)
+
+    for j in range(len(journey.moments)):
+        visit(j)
+    return order
+
+
+def draw_slots(journey: Journey, streams: Streams, seg: np.ndarray) -> list[SlotTable]:
+    """Draw and resolve every moment's occurrences for the cohort (customers' segments `seg`)."""
+    n = len(seg)
+    tables: list[SlotTable | None] = [None] * len(journey.moments)
+    counts = [0] * len(journey.moments)
+    base_counts, cohort_times = slot_counts(journey, streams)
+    for j in topological(journey):
+        m = journey.moments[j]
+        k = base_counts[j] if m.kind != "after" else counts[m.after]
+        counts[j] = k
+        u = np.concatenate(
+            [streams.generator("moment", m.id, b).random((k, min(BLOCK, n - b * BLOCK), COLUMNS)) for b in range(-(-n // BLOCK))],
+            axis=1,
+        ) if n else np.empty((k, 0, COLUMNS))
+        code, score = resolve(m, np.broadcast_to(seg, (k, n)), u[..., FAIL], u[..., RECOVER], u[..., OUTCOME])
+        service = None
+        if m.resource >= 0:
+            r = journey.resources[m.resource]
+            service = service_minutes(r.distribution, r.mean_minutes, r.sd_minutes, u[..., SERVICE]) / MINUTES_PER_DAY
+        tables[j] = SlotTable(m, _times(m, seg, u, cohort_times[j], journey.horizon_days), code, score, u[..., DEFECT].astype(np.float32), service)
+    return tables  # type: ignore[return-value]
+
+
+def _times(m: CompiledMoment, seg: np.ndarray, u: np.ndarray, cohort_times: np.ndarray, horizon: float) -> np.ndarray:
+    k, n = u.shape[:2]
+    if m.kind == "after":
+        return np.full((k, n), np.inf)  # decided when the parent happens
+    if m.cohort:
+        t = cohort_times[:, None] + u[..., TIME] * m.spread_days
+        return np.where(u[..., HIT] < m.reach, t, np.inf)
+    if m.kind == "at":
+        t = np.full((k, n), m.start_day)
+    elif m.kind == "every":
+        t = np.broadcast_to(m.start_day + m.period_days * np.arange(k)[:, None], (k, n)).copy()
+    else:
+        rate_per_day = m.rate[seg] / DAYS_PER_MONTH
+        with np.errstate(divide="ignore"):
+            gaps = -np.log1p(-u[..., TIME]) / rate_per_day
+        t = m.start_day + np.cumsum(gaps, axis=0)
+    return np.where(t < horizon, t, np.inf)

@@ -1,0 +1,342 @@
+"""The scenario: a validated, immutable description of a cohort, its journey and its economics.
+
+Every key of a scenario file maps to a field here; the field descriptions are the reference
+(`motsim schema` prints them as JSON Schema).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Literal, Optional, Union
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+MAX_CUSTOMERS = 10_000_000
+MAX_MONTHS = 600
+MAX_REPLICATIONS = 10_000
+
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+Score = Annotated[float, Field(ge=-10.0, le=10.0)]
+
+
+class Strict(BaseModel):
+    """Base of every scenario section: immutable, unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Header(Strict):
+    name: str = Field(description="Scenario name shown in reports.")
+    description: str = Field("", description="One line on what the scenario models.")
+    months: int = Field(gt=0, le=MAX_MONTHS, description="Horizon in months.")
+    customers: int = Field(gt=0, le=MAX_CUSTOMERS, description="Initial cohort size.")
+    seed: int = Field(0, ge=0, description="Master seed: same seed, same results.")
+    replications: int = Field(10, gt=0, le=MAX_REPLICATIONS, description="Default number of replications.")
+    engine: Literal["auto", "des"] = Field("auto", description="Simulation engine.")
+
+
+class Economics(Strict):
+    monthly_revenue: float = Field(ge=0.0, description="Revenue per active customer per month (segments may override).")
+    gross_margin: Probability = Field(1.0, description="Share of revenue kept as margin.")
+    annual_discount_rate: float = Field(0.0, ge=0.0, le=1.0, description="Annual discount rate for NPV and CLV.")
+
+
+class BetaPropensity(Strict):
+    beta: tuple[Annotated[float, Field(gt=0.0)], Annotated[float, Field(gt=0.0)]] = Field(
+        description="[alpha, beta] of the Beta distribution each customer's baseline churn is drawn from (sBG)."
+    )
+
+
+Baseline = Union[Probability, BetaPropensity]
+
+
+class Churn(Strict):
+    baseline_monthly: Baseline = Field(
+        description="Monthly churn of a customer with neutral memory (E = 0): a number or { beta = [a, b] }."
+    )
+    experience_sensitivity: float = Field(
+        0.0, ge=0.0, description="Log-odds of churn moved per point of remembered experience."
+    )
+    involuntary_monthly: Probability = Field(0.0, description="Churn independent of experience (failed payments, moves).")
+    renewal_moment: Optional[str] = Field(
+        None,
+        description="Contractual churn: decide only at occurrences of this moment, with the baseline "
+        "compounded over the months since the last decision.",
+    )
+
+
+class Memory(Strict):
+    w_peak: Probability = Field(0.45, description="Weight of the most intense moment.")
+    w_end: Probability = Field(0.45, description="Weight of the latest moment; the rest goes to the running mean.")
+    negativity_bias: float = Field(2.0, ge=1.0, description="How much more a negative score weighs when choosing the peak.")
+    half_life_months: float = Field(12.0, gt=0.0, description="The peak's magnitude halves every this many months.")
+
+    @model_validator(mode="after")
+    def _weights(self) -> "Memory":
+        if self.w_peak + self.w_end > 1.0 + 1e-9:
+            raise ValueError(f"w_peak + w_end = {self.w_peak + self.w_end:g} must be at most 1")
+        return self
+
+
+class Recovery(Strict):
+    paradox: bool = Field(True, description="Whether a recovered failure can score above a plain good outcome.")
+    paradox_max_failures: int = Field(1, ge=0, description="Failures for which the paradox holds; after, recovery is at best neutral.")
+
+
+class WordOfMouth(Strict):
+    ltr_at_neutral: float = Field(7.5, ge=0.0, le=10.0, description="Likelihood to recommend (0..10) at E = 0.")
+    ltr_per_point: float = Field(0.5, ge=0.0, description="Likelihood-to-recommend points per point of E.")
+    ltr_noise_sd: float = Field(1.5, ge=0.0, description="Spread of likelihood to recommend between customers with the same E.")
+    referral_rate: float = Field(0.0, ge=0.0, le=10.0, description="New customers referred per promoter per month.")
+    deterrence_rate: float = Field(0.0, ge=0.0, le=10.0, description="Prospects lost per detractor per month.")
+
+
+class Outcome(Strict):
+    p: Probability = Field(description="Probability of this outcome.")
+    score: Score = Field(description="Experience score of this outcome, -10..10.")
+
+
+Outcomes = dict[str, Outcome]
+
+
+def check_outcomes(outcomes: Outcomes) -> Outcomes:
+    """Outcome probabilities must be present and sum to 1."""
+    if not outcomes:
+        raise ValueError("needs at least one outcome")
+    total = sum(o.p for o in outcomes.values())
+    if not math.isclose(total, 1.0, abs_tol=1e-6):
+        raise ValueError(f"outcome probabilities sum to {total:g}, not 1")
+    return outcomes
+
+
+class Failure(Strict):
+    p: Probability = Field(description="Probability that the moment fails (before its outcome is drawn).")
+    recovery_p: Probability = Field(0.0, description="Probability a failure is recovered.")
+    recovered_score: Score = Field(4.0, description="Score of a recovered failure (paradox: above a plain good outcome).")
+    unrecovered_score: Score = Field(-7.0, description="Score of a failure left unrecovered (also used on abandonment).")
+
+
+class ServiceTime(Strict):
+    exponential: Optional[float] = Field(None, gt=0.0, description="Exponential with this mean (minutes).")
+    fixed: Optional[float] = Field(None, gt=0.0, description="Always this long (minutes).")
+    lognormal: Optional[tuple[Annotated[float, Field(gt=0.0)], Annotated[float, Field(gt=0.0)]]] = Field(
+        None, description="[mean, sd] in minutes."
+    )
+
+    @model_validator(mode="after")
+    def _one(self) -> "ServiceTime":
+        given = [k for k in ("exponential", "fixed", "lognormal") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of exponential, fixed, lognormal")
+        return self
+
+    @property
+    def mean(self) -> float:
+        if self.exponential is not None:
+            return self.exponential
+        if self.fixed is not None:
+            return self.fixed
+        return self.lognormal[0]  # type: ignore[index]
+
+
+class Resource(Strict):
+    id: str = Field(description="Resource id, referred to by moments' `uses`.")
+    description: str = ""
+    capacity: int = Field(gt=0, le=1_000_000, description="Servers (agents, adjusters) working in parallel.")
+    service_minutes: ServiceTime = Field(description="Service time distribution.")
+
+
+class SegmentMoment(Strict):
+    outcomes: Optional[Outcomes] = Field(None, description="This segment's outcome distribution for the moment.")
+    rate_per_month: Optional[float] = Field(None, ge=0.0, le=1000.0)
+    defect_p: Optional[Probability] = None
+
+    @field_validator("outcomes")
+    @classmethod
+    def _outcomes(cls, v: Optional[Outcomes]) -> Optional[Outcomes]:
+        return None if v is None else check_outcomes(v)
+
+
+class Segment(Strict):
+    id: str = Field(description="Segment (persona) id.")
+    description: str = ""
+    share: Probability = Field(description="Share of the cohort; shares sum to 1.")
+    monthly_revenue: Optional[float] = Field(None, ge=0.0)
+    gross_margin: Optional[Probability] = None
+    baseline_monthly: Optional[Baseline] = None
+    experience_sensitivity: Optional[float] = Field(None, ge=0.0)
+    moments: dict[str, SegmentMoment] = Field(default_factory=dict, description="Per-moment overrides by moment id.")
+
+
+Stage = Literal["zmot", "fmot", "smot", "umot"]
+Position = Literal["beginning", "handoff", "end"]
+Kind = Literal["crisis", "delight", "routine"]
+
+
+class Moment(Strict):
+    id: str = Field(description="Moment id.")
+    description: str = ""
+    at_day: Optional[float] = Field(None, ge=0.0, description="First (or only) occurrence, days after joining.")
+    at_month: Optional[float] = Field(None, ge=0.0, description="First (or only) occurrence, months after joining.")
+    every_months: Optional[float] = Field(None, gt=0.0, description="Recurs with this period.")
+    rate_per_month: Optional[float] = Field(None, ge=0.0, le=1000.0, description="Poisson rate per customer per month.")
+    after: Optional[str] = Field(None, description="Follows each occurrence of this moment.")
+    after_outcomes: Optional[list[str]] = Field(None, description="Only after these outcomes of `after` (default: all).")
+    delay_days: float = Field(0.0, ge=0.0, description="Delay after the `after` moment.")
+    scope: Literal["customer", "cohort"] = Field(
+        "customer", description="cohort: one event (an outage) hits every active customer at once with probability `reach`."
+    )
+    reach: Probability = Field(1.0, description="Share of active customers a cohort-wide moment hits.")
+    spread_minutes: float = Field(60.0, ge=0.0, description="Arrivals of a cohort-wide moment spread over this window.")
+    outcomes: Outcomes = Field(
+        default_factory=lambda: {"ok": Outcome(p=1.0, score=0.0)}, description="Named outcomes with p and score."
+    )
+    failure: Optional[Failure] = None
+    defect_p: Probability = Field(0.0, description="Probability a bad outcome (score < 0) ends the relationship at once.")
+    uses: Optional[str] = Field(None, description="Resource this moment queues for.")
+    wait_penalty_per_minute: float = Field(0.0, ge=0.0, description="Score lost per minute waited.")
+    patience_minutes: Optional[float] = Field(None, gt=0.0, description="Customer abandons after waiting this long.")
+    cost: float = Field(0.0, ge=0.0, description="Cost to serve per occurrence.")
+    stage: Optional[Stage] = None
+    position: Optional[Position] = None
+    kind: Optional[Kind] = None
+
+    @field_validator("outcomes")
+    @classmethod
+    def _outcomes(cls, v: Outcomes) -> Outcomes:
+        return check_outcomes(v)
+
+    @model_validator(mode="after")
+    def _schedule(self) -> "Moment":
+        if self.at_day is not None and self.at_month is not None:
+            raise ValueError("give at_day or at_month, not both")
+        kinds = [
+            k
+            for k, given in (
+                ("every_months", self.every_months is not None),
+                ("rate_per_month", self.rate_per_month is not None),
+                ("after", self.after is not None),
+            )
+            if given
+        ]
+        if len(kinds) > 1:
+            raise ValueError(f"choose one schedule, not {' and '.join(kinds)}")
+        if not kinds and self.at_day is None and self.at_month is None:
+            raise ValueError("needs a schedule: at_day/at_month, every_months, rate_per_month or after")
+        if self.after is None and self.after_outcomes is not None:
+            raise ValueError("after_outcomes needs after")
+        if self.scope == "cohort" and self.rate_per_month is None and self.every_months is None:
+            raise ValueError("a cohort-wide moment needs rate_per_month or every_months")
+        return self
+
+    @property
+    def start_day(self) -> Optional[float]:
+        """First occurrence in days, if the schedule fixes one."""
+        if self.at_day is not None:
+            return self.at_day
+        if self.at_month is not None:
+            return self.at_month * DAYS_PER_MONTH
+        return None
+
+
+DAYS_PER_MONTH = 30.4375
+
+
+class Intervention(Strict):
+    name: str = Field(description="Name used on the command line.")
+    description: str = ""
+    changes: dict[str, Union[float, int, bool, str]] = Field(
+        default_factory=dict, description="Dotted path (moments.onboarding.outcomes.good.p) to new value."
+    )
+    cost_one_off: float = Field(0.0, ge=0.0)
+    cost_per_customer_month: float = Field(0.0, ge=0.0)
+    cost_per_occurrence: dict[str, Annotated[float, Field(ge=0.0)]] = Field(default_factory=dict)
+
+
+class Scenario(Strict):
+    scenario: Header
+    economics: Economics
+    churn: Churn
+    memory: Memory = Field(default_factory=Memory)
+    recovery: Recovery = Field(default_factory=Recovery)
+    word_of_mouth: WordOfMouth = Field(default_factory=WordOfMouth)
+    segments: list[Segment] = Field(default_factory=list)
+    resources: list[Resource] = Field(default_factory=list)
+    moments: list[Moment] = Field(default_factory=list)
+    interventions: list[Intervention] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _references(self) -> "Scenario":
+        problems: list[str] = []
+        _unique("moments", [m.id for m in self.moments], problems)
+        _unique("segments", [s.id for s in self.segments], problems)
+        _unique("resources", [r.id for r in self.resources], problems)
+        _unique("interventions", [i.name for i in self.interventions], problems)
+        moments = {m.id: m for m in self.moments}
+        resources = {r.id for r in self.resources}
+        for k, m in enumerate(self.moments):
+            where = f"moments[{k}] ({m.id})"
+            if m.after is not None:
+                if m.after not in moments:
+                    problems.append(f"{where}.after: no moment '{m.after}'")
+                elif m.after_outcomes:
+                    unknown = set(m.after_outcomes) - set(moments[m.after].outcomes) - {"failure", "abandoned"}
+                    if unknown:
+                        problems.append(f"{where}.after_outcomes: '{m.after}' has no outcome {sorted(unknown)}")
+            if m.uses is not None and m.uses not in resources:
+                problems.append(f"{where}.uses: no resource '{m.uses}' (define it under [[resources]])")
+            if m.patience_minutes is not None and m.uses is None:
+                problems.append(f"{where}.patience_minutes: needs `uses`")
+        cycle = _after_cycle(self.moments)
+        if cycle:
+            problems.append("moments: `after` forms a cycle: " + " -> ".join(cycle))
+        if self.segments:
+            total = sum(s.share for s in self.segments)
+            if not math.isclose(total, 1.0, abs_tol=1e-6):
+                problems.append(f"segments: shares sum to {total:g}, not 1")
+            for k, s in enumerate(self.segments):
+                for mid in s.moments:
+                    if mid not in moments:
+                        problems.append(f"segments[{k}] ({s.id}).moments.{mid}: no moment '{mid}'")
+        rm = self.churn.renewal_moment
+        if rm is not None and rm not in moments:
+            problems.append(f"churn.renewal_moment: no moment '{rm}'")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @property
+    def segment_list(self) -> list[Segment]:
+        """Segments, or the whole cohort as one segment when none are given."""
+        return list(self.segments) or [Segment(id="all", share=1.0)]
+
+    def moment(self, moment_id: str) -> Moment:
+        return next(m for m in self.moments if m.id == moment_id)
+
+    def intervention(self, name: str) -> Intervention:
+        for i in self.interventions:
+            if i.name == name:
+                return i
+        known = ", ".join(i.name for i in self.interventions) or "none"
+        raise KeyError(f"no intervention '{name}' (scenario has: {known})")
+
+
+def _unique(what: str, ids: list[str], problems: list[str]) -> None:
+    seen: set[str] = set()
+    for i in ids:
+        if i in seen:
+            problems.append(f"{what}: id '{i}' appears twice")
+        seen.add(i)
+
+
+def _after_cycle(moments: list[Moment]) -> list[str]:
+    """A cycle of `after` references, or [] if there is none."""
+    parent = {m.id: m.after for m in moments}
+    for start in parent:
+        path, node = [start], parent[start]
+        while node is not None and node in parent:
+            if node in path:
+                return path[path.index(node):] + [node]
+            path.append(node)
+            node = parent[node]
+    return []

@@ -1,0 +1,155 @@
+"""The Python API: simulate a scenario (or variants of it) over replications, anywhere.
+
+Replications go through an executor: in this process, a local process pool, or a Dask
+cluster. Every replication's randomness is keyed by (seed, variant key, replication), never
+by the worker, so the numbers are the same wherever they ran.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Sequence
+
+from motsim import engine as engines
+from motsim.changes import apply_changes
+from motsim.journey import Journey, compile_journey
+from motsim.randomness import Streams
+from motsim.results import ReplicationResult, Results
+from motsim.scenario import Scenario
+
+Progress = Callable[[int, int], None]  # (done, total)
+AUTO_PARALLEL_WORK = 2_000_000  # customer-months above which `workers=None` uses every core
+
+
+@dataclass(frozen=True)
+class Task:
+    """One replication of one variant: everything a worker needs, picklable."""
+
+    engine: str
+    journey: Journey
+    seed: int
+    variant_key: int
+    replication: int
+
+
+def run_task(task: Task) -> ReplicationResult:
+    """Run one replication (module level so process pools and Dask can ship it)."""
+    return engines.runner(task.engine)(task.journey, Streams(task.seed, task.variant_key, task.replication))
+
+
+def with_overrides(
+    scenario: Scenario,
+    customers: int | None = None,
+    months: int | None = None,
+    seed: int | None = None,
+    replications: int | None = None,
+    source: str = "command line",
+) -> Scenario:
+    """The scenario with header fields replaced (validated like the file)."""
+    changes = {
+        f"scenario.{k}": v
+        for k, v in (("customers", customers), ("months", months), ("seed", seed), ("replications", replications))
+        if v is not None
+    }
+    return apply_changes(scenario, changes, source)
+
+
+def default_workers(work: int) -> int:
+    """Every core for big jobs; one process when start-up would cost more than it saves."""
+    return (os.cpu_count() or 1) if work >= AUTO_PARALLEL_WORK else 1
+
+
+def execute(
+    tasks: Sequence[Task],
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: Progress | None = None,
+) -> list[ReplicationResult]:
+    """Run tasks and return their results in task order."""
+    total = len(tasks)
+    results: list[ReplicationResult | None] = [None] * total
+    done = 0
+
+    def tick() -> None:
+        nonlocal done
+        done += 1
+        if progress:
+            progress(done, total)
+
+    if scheduler:
+        for k, res in _dask(tasks, scheduler):
+            results[k] = res
+            tick()
+        return results  # type: ignore[return-value]
+    if workers is None:
+        workers = default_workers(sum(t.journey.customers * t.journey.months for t in tasks))
+    workers = max(1, min(workers, total))
+    if workers == 1:
+        for k, task in enumerate(tasks):
+            results[k] = run_task(task)
+            tick()
+        return results  # type: ignore[return-value]
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method)) as pool:
+        futures = {pool.submit(run_task, t): k for k, t in enumerate(tasks)}
+        for fut in as_completed(futures):
+            results[futures[fut]] = fut.result()
+            tick()
+    return results  # type: ignore[return-value]
+
+
+def _dask(tasks: Sequence[Task], scheduler: str) -> Iterable[tuple[int, ReplicationResult]]:
+    try:
+        from dask.distributed import Client, as_completed as dask_completed
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise RuntimeError("--scheduler needs Dask: pip install 'motsim[dask]'") from exc
+    with Client(scheduler) as client:
+        futures = client.map(run_task, list(tasks), pure=False)
+        index = {f.key: k for k, f in enumerate(futures)}
+        for fut in dask_completed(futures):
+            yield index[fut.key], fut.result()
+
+
+def simulate(
+    scenario: Scenario,
+    replications: int | None = None,
+    engine: str | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: Progress | None = None,
+    variant_key: int = 0,
+) -> Results:
+    """Simulate `replications` replications of a scenario and return the results."""
+    journey = compile_journey(scenario)
+    name = engines.choose(engine or scenario.scenario.engine, journey)
+    reps = replications or scenario.scenario.replications
+    seed = scenario.scenario.seed
+    tasks = [Task(name, journey, seed, variant_key, r) for r in range(reps)]
+    return Results(journey, execute(tasks, workers, scheduler, progress), name, seed)
+
+
+def simulate_many(
+    scenarios: dict[str, Scenario],
+    replications: int,
+    engine: str | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: Progress | None = None,
+    independent: bool = False,
+) -> dict[str, Results]:
+    """Several variants in one batch of work: common random numbers unless `independent`."""
+    jobs: list[Task] = []
+    meta: list[tuple[str, Journey, str, int]] = []
+    for v, (label, sc) in enumerate(scenarios.items()):
+        journey = compile_journey(sc)
+        name = engines.choose(engine or sc.scenario.engine, journey)
+        meta.append((label, journey, name, sc.scenario.seed))
+        jobs += [Task(name, journey, sc.scenario.seed, v if independent else 0, r) for r in range(replications)]
+    done = execute(jobs, workers, scheduler, progress)
+    out: dict[str, Any] = {}
+    for v, (label, journey, name, seed) in enumerate(meta):
+        out[label] = Results(journey, done[v * replications:(v + 1) * replications], name, seed)
+    return out

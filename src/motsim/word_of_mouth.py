@@ -1,0 +1,39 @@
+"""Word of mouth (UMOT): remembered experience → likelihood to recommend, NPS, referrals."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import ndtr
+
+PROMOTER_FROM = 8.5  # ratings 9-10 once rounded
+DETRACTOR_UNTIL = 6.5  # ratings 0-6
+
+
+def likelihood_to_recommend(experience: np.ndarray, at_neutral: float, per_point: float) -> np.ndarray:
+    """Expected 0..10 rating of a customer whose memory is E."""
+    return np.clip(at_neutral + per_point * experience, 0.0, 10.0)
+
+
+def promoter_detractor_probabilities(
+    experience: np.ndarray, at_neutral: float, per_point: float, noise_sd: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """P(rating 9-10) and P(rating 0-6) given E, ratings spread normally around the expected one."""
+    ltr = likelihood_to_recommend(experience, at_neutral, per_point)
+    if noise_sd == 0:
+        return (ltr >= PROMOTER_FROM).astype(float), (ltr < DETRACTOR_UNTIL).astype(float)
+    return ndtr((ltr - PROMOTER_FROM) / noise_sd), ndtr((DETRACTOR_UNTIL - ltr) / noise_sd)
+
+
+def draw_ratings(
+    experience: np.ndarray, at_neutral: float, per_point: float, noise_sd: float, rng: np.random.Generator
+) -> np.ndarray:
+    """Integer 0..10 survey answers, as a customer would give them."""
+    ltr = likelihood_to_recommend(experience, at_neutral, per_point) + noise_sd * rng.standard_normal(len(experience))
+    return np.clip(np.rint(ltr), 0, 10).astype(np.int64)
+
+
+def nps(p_promoter: np.ndarray, p_detractor: np.ndarray) -> float:
+    """Net Promoter Score (-100..100) of a group; NaN for an empty group."""
+    if len(p_promoter) == 0:
+        return float("nan")
+    return 100.0 * float(np.mean(p_promoter) - np.mean(p_detractor))
