@@ -66,6 +66,8 @@ def run_replication(journey: Journey, streams: Streams) -> ReplicationResult:
     followers = [[(f.index, f.after_codes.tolist(), f.delay_days) for f in journey.followers(j)] for j in range(len(moments))]
     seg = cohort.seg.tolist()
     alive = cohort.alive
+    gone = [False] * journey.customers  # mirror of ~alive, cheaper to read in the hot loop
+    was_alive = alive.copy()
     failures = cohort.failures
     defect_moment = cohort.defect_moment
     renewal_due = cohort.renewal_due
@@ -73,9 +75,19 @@ def run_replication(journey: Journey, streams: Streams) -> ReplicationResult:
     buf_who: list[int] = []
     buf_score: list[float] = []
     buf_moment: list[int] = []
-    occurrences, score_sum, cost = result.occurrences, result.score_sum, result.cost_to_serve
-    codes = result.codes
+    # Hot-loop tallies in plain Python (numpy scalar updates cost more than the event itself).
+    occurrences = [0] * len(moments)
+    score_sum = [0.0] * len(moments)
+    code_counts = [[0] * len(m.codes) for m in moments]
+    cost = [0.0] * journey.months
+    plan = [
+        (m.resource, m.code_recovered, m.code_abandoned, m.unrecovered_score, m.wait_penalty_per_minute, m.cost,
+         m.defect_p.tolist(), m.best_score.tolist())
+        for m in moments
+    ]
     last_month = journey.months - 1
+    timeout = env.timeout
+    push, pop = heapq.heappush, heapq.heappop
 
     def queue(j: int, k: int, i: int):
         """Wait for the moment's resource and be served; returns (wait minutes, abandoned)."""
@@ -84,7 +96,7 @@ def run_replication(journey: Journey, streams: Streams) -> ReplicationResult:
         arrive = env.now
         req = res.request()
         if m.patience_days != np.inf:
-            got = yield req | env.timeout(m.patience_days)
+            got = yield req | timeout(m.patience_days)
             if req not in got:
                 req.cancel()
                 result.abandoned[m.resource] += 1
@@ -96,7 +108,7 @@ def run_replication(journey: Journey, streams: Streams) -> ReplicationResult:
         result.wait_minutes[m.resource] += wait
         result.served[m.resource] += 1
         result.busy_days[m.resource] += duration
-        yield env.timeout(duration)
+        yield timeout(duration)
         res.release(req)
         return wait, False
 
@@ -104,49 +116,52 @@ def run_replication(journey: Journey, streams: Streams) -> ReplicationResult:
         pending: list[tuple[float, int, int, int]] = []
         taken: dict[int, int] = {}
         pos = lo
+        s = seg[i]
         while True:
             if pos < hi and (not pending or ev_t[pos] <= pending[0][0]):
-                t, j, k = ev_t[pos], ev_j[pos], ev_k[pos]
-                code, score, defect_u = ev_code[pos], ev_score[pos], ev_defect[pos]
+                t = ev_t[pos]
+                j, k, code, score, defect_u = ev_j[pos], ev_k[pos], ev_code[pos], ev_score[pos], ev_defect[pos]
                 pos += 1
             elif pending:
-                t, _, j, k = heapq.heappop(pending)
+                t, _, j, k = pop(pending)
+                if t >= horizon:
+                    return
                 codes_j, scores_j, defect_j, _slots = lazy[j]
                 code, score, defect_u = codes_j[k][i], scores_j[k][i], defect_j[k][i]
             else:
                 return
-            if t >= horizon:
+            now = env.now
+            if t > now:
+                yield timeout(t - now)
+            if gone[i]:
                 return
-            if t > env.now:
-                yield env.timeout(t - env.now)
-            if not alive[i]:
-                return
-            m = moments[j]
-            if m.resource >= 0:
+            resource, code_recovered, code_abandoned, unrecovered, penalty, unit_cost, defect_p, best = plan[j]
+            if resource >= 0:
                 wait, abandoned = yield from queue(j, k, i)
                 if abandoned:
-                    code, score = m.code_abandoned, m.unrecovered_score
+                    code, score = code_abandoned, unrecovered
                 else:
-                    score -= m.wait_penalty_per_minute * wait
-                if env.now >= horizon or not alive[i]:
+                    score -= penalty * wait
+                if env.now >= horizon or gone[i]:
                     return
-            if code >= m.code_recovered:
+            if code >= code_recovered:
                 prior = int(failures[i])
                 failures[i] = prior + 1
-                if code == m.code_recovered:
-                    s = seg[i]
-                    score = float(recovered_score(score, prior, journey.paradox, journey.paradox_max_failures, m.best_score[s]))
-            score = min(10.0, max(-10.0, score))
+                if code == code_recovered:
+                    score = float(recovered_score(score, prior, journey.paradox, journey.paradox_max_failures, best[s]))
+            score = 10.0 if score > 10.0 else (-10.0 if score < -10.0 else score)
             buf_who.append(i)
             buf_score.append(score)
             buf_moment.append(j)
             occurrences[j] += 1
-            codes[j][code] += 1
+            code_counts[j][code] += 1
             score_sum[j] += score
-            cost[min(int(env.now / DAYS_PER_MONTH), last_month)] += m.cost
+            if unit_cost:
+                month = int(env.now / DAYS_PER_MONTH)
+                cost[month if month < last_month else last_month] += unit_cost
             if j == renewal:
                 renewal_due[i] = True
-            if score < 0 and defect_u < m.defect_p[seg[i]]:
+            if score < 0 and defect_u < defect_p[s]:
                 defect_moment[i] = j
                 return
             for f, wanted, delay in followers[j]:
@@ -154,7 +169,7 @@ def run_replication(journey: Journey, streams: Streams) -> ReplicationResult:
                     slot = taken.get(f, 0)
                     if slot < lazy[f][3]:
                         taken[f] = slot + 1
-                        heapq.heappush(pending, (env.now + delay, slot * len(moments) + f, f, slot))
+                        push(pending, (env.now + delay, slot * len(moments) + f, f, slot))
 
     def clock():
         for month in range(journey.months):
@@ -165,10 +180,19 @@ def run_replication(journey: Journey, streams: Streams) -> ReplicationResult:
                 buf_score.clear()
                 buf_moment.clear()
             cohort.close_month(month)
+            left = np.flatnonzero(was_alive & ~alive)
+            was_alive[left] = False
+            for i in left.tolist():
+                gone[i] = True
 
     for a, b in zip(bounds[:-1], bounds[1:]):
         if b > a:
             env.process(customer(ev_i[a], a, b))
     env.process(clock())
     env.run()
+    result.occurrences[:] = occurrences
+    result.score_sum[:] = score_sum
+    for j, counts in enumerate(code_counts):
+        result.codes[j][:] = counts
+    result.cost_to_serve[:] = cost
     return cohort.finish()
