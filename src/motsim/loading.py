@@ -79,6 +79,8 @@ def problems_of(exc: ValidationError, data: dict[str, Any], text: str) -> Iterab
     """Translate pydantic errors into field paths a scenario author recognises."""
     seen: set[tuple[str, str]] = set()
     for err in exc.errors():
+        if err["type"] in ("dict_type", "model_type") and not isinstance(err.get("input"), dict) and _is_union_branch(err["loc"]):
+            continue  # the other branch of a number-or-table field explains the problem better
         loc = _clean_loc(err["loc"])
         message = _message(err)
         field = _field_path(loc, data)
@@ -88,9 +90,16 @@ def problems_of(exc: ValidationError, data: dict[str, Any], text: str) -> Iterab
         yield Problem(field, message, locate_line(text, loc))
 
 
+def _is_union_branch(loc: tuple) -> bool:
+    return any(isinstance(p, str) and p[:1].isupper() for p in loc)
+
+
 def _clean_loc(loc: tuple) -> tuple:
-    # pydantic adds the union member tried ("float", "BetaPropensity") into the location.
-    return tuple(p for p in loc if not (isinstance(p, str) and (p[:1].isupper() or p in {"float", "int", "bool", "str"})))
+    # pydantic adds the union member tried ("constrained-float", "BetaPropensity") into the location.
+    return tuple(
+        p for p in loc
+        if not (isinstance(p, str) and (p[:1].isupper() or "-" in p or p in {"float", "int", "bool", "str"}))
+    )
 
 
 def _message(err: dict) -> str:

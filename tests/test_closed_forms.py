@@ -1,0 +1,52 @@
+"""The simulator against closed forms: constant-churn CLV, sBG retention, Erlang C.
+
+Tolerances: the issue's bounds, and additionally 4 Monte Carlo standard errors estimated from
+the replications, so a biased engine fails even where the loose bound would pass.
+"""
+
+import numpy as np
+
+import motsim
+from motsim.churn import sbg_survival
+from motsim.economics import constant_churn_clv
+from motsim.queueing import erlang_c_wait
+
+
+def test_constant_churn_clv_matches_closed_form(fixture_scenario):
+    results = motsim.simulate(fixture_scenario("constant_churn"), replications=5, workers=1)
+    clvs = np.array([r.clv for r in results.replications])
+    expected = constant_churn_clv(50.0, 0.8, 0.04, 36, 0.12)
+    se = clvs.std(ddof=1) / np.sqrt(len(clvs))
+    assert abs(clvs.mean() - expected) / expected < 0.02
+    assert abs(clvs.mean() - expected) < 4 * se + 1e-9 * expected
+
+
+def test_constant_churn_retention_is_geometric(fixture_scenario):
+    results = motsim.simulate(fixture_scenario("constant_churn"), replications=3, workers=1)
+    mean = np.array(results.retention()["mean"])
+    t = np.arange(37)
+    expected = 0.96**t
+    se = np.sqrt(expected * (1 - expected) / (20000 * 3))
+    assert mean[0] == 1.0 and len(mean) == 37
+    assert np.all(np.abs(mean - expected) <= 4 * se + 1e-12)
+
+
+def test_beta_baseline_follows_shifted_beta_geometric(fixture_scenario):
+    results = motsim.simulate(fixture_scenario("sbg_cohort"), replications=3, workers=1)
+    mean = np.array(results.retention()["mean"])
+    expected = sbg_survival(0.704, 1.182, np.arange(25))
+    assert np.max(np.abs(mean - expected)) < 0.01
+
+
+def test_support_team_waits_like_erlang_c(fixture_scenario):
+    results = motsim.simulate(fixture_scenario("erlang_c"), replications=4, workers=1)
+    res = results.resources()["support"]
+    # 2000 customers x 36.525 calls a month = 100 calls an hour; 6-minute calls; 12 agents.
+    expected = erlang_c_wait(100 / 60, 1 / 6, 12)
+    assert abs(res["mean_wait_minutes"] - expected) / expected < 0.10
+    assert abs(res["utilization"] - 10 / 12) < 0.02
+
+
+def test_erlang_c_formula_known_value():
+    # Textbook example: a = 2 Erlangs on 3 servers -> P(wait) = 4/9; mean service 1 -> Wq = 4/9.
+    assert abs(erlang_c_wait(2.0, 1.0, 3) - 4 / 9) < 1e-12
