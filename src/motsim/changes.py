@@ -56,7 +56,7 @@ def apply_changes(scenario: Scenario, changes: dict[str, Any], source: str) -> S
     if problems:
         raise InputError(source, problems)
     for table_path, changed in touched.items():
-        _rebalance(_get(data, list(table_path)), changed)
+        _rebalance(get_path(data, list(table_path)), changed)
     return validate(data, source)
 
 
@@ -74,7 +74,7 @@ def _locate(node: Any, part: str) -> Any:
     raise KeyError(f"cannot go into '{part}'")
 
 
-def _get(data: Any, parts: list[str]) -> Any:
+def get_path(data: Any, parts: list[str]) -> Any:
     node = data
     for part in parts:
         node = _locate(node, part)
@@ -82,7 +82,7 @@ def _get(data: Any, parts: list[str]) -> Any:
 
 
 def _set(data: dict, parts: list[str], value: Any) -> None:
-    parent = _get(data, parts[:-1]) if len(parts) > 1 else data
+    parent = get_path(data, parts[:-1]) if len(parts) > 1 else data
     leaf = parts[-1]
     if not isinstance(parent, dict):
         raise KeyError(f"cannot set '{leaf}' there")

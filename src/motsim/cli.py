@@ -175,6 +175,192 @@ def schema() -> None:
     print(json.dumps(Scenario.model_json_schema(), indent=2))
 
 
+def _load_with(scenario: str, customers, months, seed):
+    from motsim.loading import load_scenario, resolve
+    from motsim.simulation import with_overrides
+
+    path = resolve(scenario)
+    return with_overrides(load_scenario(path), customers, months, seed, source=f"{path} (with command-line options)")
+
+
+def _with_bar(label: str, fn):
+    bar, tick = progress_bar(label)
+    if bar:
+        bar.start()
+    try:
+        return fn(tick)
+    finally:
+        if bar:
+            bar.stop()
+
+
+def _emit(data: dict, fmt: "Format", rows: list[dict], table, out_dir: Optional[Path], name: str) -> None:
+    from motsim.output import to_csv, to_json, write_text
+
+    if fmt is Format.json:
+        print(to_json(data))
+    elif fmt is Format.csv:
+        sys.stdout.write(to_csv(rows))
+    else:
+        table()
+    if out_dir is not None:
+        write_text(out_dir / f"{name}.json", to_json(data) + "\n")
+        write_text(out_dir / f"{name}.csv", to_csv(rows))
+
+
+def _variant_rows(variants: dict) -> list[dict]:
+    rows = []
+    for name, v in variants.items():
+        for metric in ("delta_clv", "delta_clv_cohort", "delta_nps", "npv", "roi", "cost_pv"):
+            rows.append({"variant": name, "metric": metric, **v[metric]})
+        rows.append({"variant": name, "metric": "payback_month", "mean": v["payback_month"], "ci_low": None, "ci_high": None})
+        rows.append({"variant": name, "metric": "p_npv_positive", "mean": v["p_npv_positive"], "ci_low": None, "ci_high": None})
+    return rows
+
+
+def _print_variants(variants: dict) -> None:
+    from motsim.output import with_ci
+
+    t = Table(title="Interventions against the baseline (paired on common random numbers; 95% CIs)", title_justify="left")
+    for col in ("intervention", "ΔCLV per customer", "ΔNPS", "NPV (cohort)", "ROI", "payback month", "P(NPV > 0)"):
+        t.add_column(col, justify="left" if col == "intervention" else "right")
+    for name, v in variants.items():
+        roi = v["roi"]
+        t.add_row(
+            name,
+            with_ci(v["delta_clv"], "money"),
+            with_ci(v["delta_nps"]),
+            with_ci(v["npv"], "money"),
+            with_ci(roi, "pct") if roi["mean"] is not None else "–",
+            "not within horizon" if v["payback_month"] is None else str(v["payback_month"]),
+            f"{v['p_npv_positive']:.0%}",
+        )
+    out.print(t)
+
+
+REPS_HELP = "Replications (default: the scenario's)."
+
+
+@app.command()
+def compare(
+    scenario: str = typer.Argument(..., help=SCENARIO_HELP),
+    intervention: list[str] = typer.Option([], "--intervention", "-i", help="An intervention declared in the scenario (repeatable; default: all)."),
+    set_: list[str] = typer.Option([], "--set", help="An ad-hoc change PATH=VALUE, e.g. moments.onboarding.outcomes.good.p=0.85 (repeatable)."),
+    replications: Optional[int] = typer.Option(None, "--replications", "-r", help=REPS_HELP),
+    customers: Optional[int] = typer.Option(None, "--customers", "-n"),
+    months: Optional[int] = typer.Option(None, "--months", "-m"),
+    seed: Optional[int] = typer.Option(None, "--seed", "-s"),
+    independent: bool = typer.Option(False, "--independent", help="Independent random streams per variant (only to measure what pairing buys)."),
+    fmt: Format = typer.Option(Format.table, "--format", "-f"),
+    out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="Write compare.json, compare.csv and retention curves (PNG, SVG) here."),
+    workers: Optional[int] = typer.Option(None, "--workers", "-w", min=1),
+    engine: Optional[str] = typer.Option(None, "--engine"),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler"),
+) -> None:
+    """What-if: the baseline against interventions: Δretention, ΔNPS, ΔCLV, NPV, ROI, payback."""
+
+    def go() -> None:
+        from motsim import compare as what_if
+        from motsim.changes import parse_assignment
+
+        sc = _load_with(scenario, customers, months, seed)
+        chosen = [sc.intervention(n) for n in intervention] if intervention else list(sc.interventions)
+        if set_:
+            chosen.append(what_if.ad_hoc(dict(parse_assignment(a) for a in set_)))
+        if not chosen:
+            raise ValueError("the scenario declares no [[interventions]]; name changes with --set PATH=VALUE")
+        base, comps = _with_bar("comparing", lambda tick: what_if.compare(sc, chosen, replications, engine, workers, scheduler, tick, independent))
+        data = {"baseline": base.summary(), "variants": {n: c.summary() for n, c in comps.items()}, "paired": not independent}
+        _emit(data, fmt, _variant_rows(data["variants"]), lambda: _print_variants(data["variants"]), out_dir, "compare")
+        if out_dir is not None:
+            from motsim.charts import retention_chart
+
+            curves = {"baseline": data["baseline"]["retention"]} | {n: c.variant.retention() for n, c in comps.items()}
+            for suffix in ("png", "svg"):
+                retention_chart(curves, out_dir / f"retention.{suffix}", sc.scenario.name)
+
+    guarded(go)
+
+
+@app.command()
+def roi(
+    scenario: str = typer.Argument(..., help=SCENARIO_HELP),
+    intervention: str = typer.Option(..., "--intervention", "-i", help="The intervention to price."),
+    replications: Optional[int] = typer.Option(None, "--replications", "-r", help=REPS_HELP),
+    customers: Optional[int] = typer.Option(None, "--customers", "-n"),
+    months: Optional[int] = typer.Option(None, "--months", "-m"),
+    seed: Optional[int] = typer.Option(None, "--seed", "-s"),
+    break_even: bool = typer.Option(True, "--break-even/--no-break-even", help="Also find the smallest effect at which NPV >= 0 (bisection; several runs)."),
+    fmt: Format = typer.Option(Format.table, "--format", "-f"),
+    out_dir: Optional[Path] = typer.Option(None, "--out", "-o"),
+    workers: Optional[int] = typer.Option(None, "--workers", "-w", min=1),
+    engine: Optional[str] = typer.Option(None, "--engine"),
+) -> None:
+    """Price one intervention: NPV, ROI, payback month, P(NPV > 0) and the break-even effect."""
+
+    def go() -> None:
+        from motsim import compare as what_if
+
+        sc = _load_with(scenario, customers, months, seed)
+        chosen = sc.intervention(intervention)
+        _, comps = _with_bar("pricing", lambda tick: what_if.compare(sc, [chosen], replications, engine, workers, None, tick))
+        data = comps[chosen.name].summary()
+        if break_even:
+            data["break_even_strength"] = what_if.break_even(sc, chosen, replications or sc.scenario.replications, engine, workers)
+        variants = {chosen.name: data}
+
+        def table() -> None:
+            _print_variants(variants)
+            if break_even:
+                be = data["break_even_strength"]
+                out.print(
+                    "break-even: not reached even at the full effect" if be is None
+                    else f"break-even: NPV >= 0 from {be:.0%} of the intervention's effect"
+                )
+
+        _emit({"intervention": chosen.name, **data}, fmt, _variant_rows(variants), table, out_dir, "roi")
+
+    guarded(go)
+
+
+@app.command(name="rank")
+def rank_moments(
+    scenario: str = typer.Argument(..., help=SCENARIO_HELP),
+    step: float = typer.Option(0.10, "--step", help="Probability moved from each moment's worst outcome to its best."),
+    replications: Optional[int] = typer.Option(None, "--replications", "-r", help=REPS_HELP),
+    customers: Optional[int] = typer.Option(None, "--customers", "-n"),
+    months: Optional[int] = typer.Option(None, "--months", "-m"),
+    seed: Optional[int] = typer.Option(None, "--seed", "-s"),
+    fmt: Format = typer.Option(Format.table, "--format", "-f"),
+    out_dir: Optional[Path] = typer.Option(None, "--out", "-o"),
+    workers: Optional[int] = typer.Option(None, "--workers", "-w", min=1),
+    engine: Optional[str] = typer.Option(None, "--engine"),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler"),
+) -> None:
+    """Rank the moments of truth: ΔCLV per customer of improving each by the same step."""
+
+    def go() -> None:
+        from motsim.output import with_ci
+        from motsim.ranking import rank
+
+        sc = _load_with(scenario, customers, months, seed)
+        data = _with_bar("ranking", lambda tick: rank(sc, step, replications, engine, workers, scheduler, tick))
+        rows = [{"moment": r["moment"], **r["delta_clv"], "delta_clv_per_cost": r["delta_clv_per_cost"], **r["tags"]} for r in data["ranking"]]
+
+        def table() -> None:
+            t = Table(title=f"Moments of truth: ΔCLV per customer of moving {step:.0%} from the worst outcome to the best", title_justify="left")
+            for col in ("rank", "moment", "ΔCLV per customer  [95% CI]", "ΔNPS", "per unit of cost", "tags"):
+                t.add_column(col, justify="left" if col in ("moment", "tags") else "right")
+            for k, r in enumerate(data["ranking"], 1):
+                per = r["delta_clv_per_cost"]
+                t.add_row(str(k), r["moment"], with_ci(r["delta_clv"], "money"), with_ci(r["delta_nps"]), "–" if per is None else f"{per:.2f}", ", ".join(r["tags"].values()))
+            out.print(t)
+
+        _emit(data, fmt, rows, table, out_dir, "rank")
+
+    guarded(go)
+
+
 def main() -> None:  # pragma: no cover
     app()
 

@@ -28,6 +28,7 @@ class ReplicationResult:
     referrals: np.ndarray
     deterred: np.ndarray
     occurrences: np.ndarray  # per moment
+    occurrences_by_month: np.ndarray  # moments × months
     codes: list[np.ndarray]  # per moment: count per outcome code
     score_sum: np.ndarray
     churn_tipped: np.ndarray  # per moment: churn it tipped (last straw or defection)
@@ -54,6 +55,7 @@ class ReplicationResult:
             referrals=np.zeros(h),
             deterred=np.zeros(h),
             occurrences=np.zeros(j),
+            occurrences_by_month=np.zeros((j, h)),
             codes=[np.zeros(len(m.codes)) for m in journey.moments],
             score_sum=np.zeros(j),
             churn_tipped=np.zeros(j),

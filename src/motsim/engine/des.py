@@ -80,6 +80,7 @@ def run_replication(journey: Journey, streams: Streams) -> ReplicationResult:
     score_sum = [0.0] * len(moments)
     code_counts = [[0] * len(m.codes) for m in moments]
     cost = [0.0] * journey.months
+    by_month = [[0] * journey.months for _ in moments]
     plan = [
         (m.resource, m.code_recovered, m.code_abandoned, m.unrecovered_score, m.wait_penalty_per_minute, m.cost,
          m.defect_p.tolist(), m.best_score.tolist())
@@ -156,9 +157,12 @@ def run_replication(journey: Journey, streams: Streams) -> ReplicationResult:
             occurrences[j] += 1
             code_counts[j][code] += 1
             score_sum[j] += score
+            month = int(env.now / DAYS_PER_MONTH)
+            if month > last_month:
+                month = last_month
+            by_month[j][month] += 1
             if unit_cost:
-                month = int(env.now / DAYS_PER_MONTH)
-                cost[month if month < last_month else last_month] += unit_cost
+                cost[month] += unit_cost
             if j == renewal:
                 renewal_due[i] = True
             if score < 0 and defect_u < defect_p[s]:
@@ -195,4 +199,5 @@ def run_replication(journey: Journey, streams: Streams) -> ReplicationResult:
     for j, counts in enumerate(code_counts):
         result.codes[j][:] = counts
     result.cost_to_serve[:] = cost
+    result.occurrences_by_month[:] = by_month
     return cohort.finish()
