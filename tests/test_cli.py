@@ -158,3 +158,39 @@ def test_entry_point_has_no_traceback(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "motsim.cli", "validate", str(path)], capture_output=True, text=True)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and "scenario.months" in proc.stderr
+
+
+def test_compare_json_contract():
+    result = invoke("compare", "saas_onboarding", "-n", 400, "-m", 13, "-r", 3, "-w", 1, "-i", "better onboarding", "-f", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert set(data) >= {"baseline", "variants"}
+    v = data["variants"]["better onboarding"]
+    for key in ("delta_clv", "delta_nps", "npv", "roi"):
+        assert set(v[key]) == {"mean", "ci_low", "ci_high"}
+    assert v["delta_retention"]["month"] == list(range(14))
+    assert v["payback_month"] is None or isinstance(v["payback_month"], int)
+    assert 0.0 <= v["p_npv_positive"] <= 1.0
+    assert data["baseline"]["retention"]["mean"][0] == 1.0
+
+
+def test_compare_set_is_validated_like_the_file():
+    ok = invoke("compare", FIXTURES / "constant_churn.toml", "-n", 500, "-m", 6, "-r", 2, "--set", "churn.baseline_monthly=0.03", "-f", "json")
+    assert ok.exit_code == 0, ok.output
+    bad = invoke("compare", FIXTURES / "constant_churn.toml", "--set", "churn.baseline_monthly=1.5")
+    assert bad.exit_code == 2 and "baseline_monthly" in bad.stderr
+    missing = invoke("compare", FIXTURES / "constant_churn.toml", "--set", "moments.ghost.cost=1")
+    assert missing.exit_code == 2 and "ghost" in missing.stderr
+    unknown = invoke("compare", "saas_onboarding", "-i", "no such thing")
+    assert unknown.exit_code == 2 and "better onboarding" in unknown.stderr
+
+
+def test_rank_and_roi_commands(tmp_path):
+    ranked = invoke("rank", "healthcare_visit", "-n", 500, "-m", 9, "-r", 3, "-w", 1, "-f", "json", "--out", tmp_path)
+    assert ranked.exit_code == 0, ranked.output
+    data = json.loads(ranked.stdout)
+    assert {r["moment"] for r in data["ranking"]} == {"check_in", "examination", "appointment_end"}
+    assert (tmp_path / "rank.csv").exists()
+    priced = invoke("roi", "healthcare_visit", "-i", "end-of-visit debrief", "-n", 500, "-m", 9, "-r", 3, "-w", 1, "--no-break-even")
+    assert priced.exit_code == 0, priced.output
+    assert "payback" in priced.stdout

@@ -199,5 +199,6 @@ def run_replication(journey: Journey, streams: Streams) -> ReplicationResult:
     for j, counts in enumerate(code_counts):
         result.codes[j][:] = counts
     result.cost_to_serve[:] = cost
-    result.occurrences_by_month[:] = by_month
+    if by_month:
+        result.occurrences_by_month[:] = by_month
     return cohort.finish()
