@@ -84,7 +84,8 @@ def run(
 
     def go() -> None:
         from motsim.loading import load_scenario, resolve
-        from motsim.output import moment_rows, print_run, retention_rows, summary_rows, to_csv, to_json, write_text
+        from motsim.output import print_run, retention_rows, summary_rows, to_csv, to_json, write_text
+        from motsim.results import moment_rows
         from motsim.simulation import simulate, with_overrides
 
         path = resolve(scenario)
@@ -109,7 +110,7 @@ def run(
 
             write_text(out_dir / "results.json", to_json(summary) + "\n")
             write_text(out_dir / "retention.csv", to_csv(retention_rows(summary)))
-            write_text(out_dir / "moments.csv", to_csv(moment_rows(summary)))
+            write_text(out_dir / "moments.csv", to_csv(moment_rows(summary["moments"])))
             retention_chart({summary["scenario"]: summary["retention"]}, out_dir / "retention.png", summary["scenario"])
             if fmt is Format.table:
                 out.print(f"wrote results.json, retention.csv, moments.csv, retention.png to {out_dir}")

@@ -176,11 +176,7 @@ def compile_journey(scenario: Scenario) -> Journey:
 
 def _compile_moment(k, m, scenario: Scenario, moment_index, resource_index) -> CompiledMoment:
     segments = scenario.segment_list
-    names: list[str] = list(m.outcomes)
-    for s in segments:
-        override = s.moments.get(m.id)
-        if override and override.outcomes:
-            names += [n for n in override.outcomes if n not in names]
+    names = _outcome_names(m, scenario)
     p = np.zeros((len(segments), len(names)))
     scores = np.zeros_like(p)
     rate = np.zeros(len(segments))
@@ -208,7 +204,7 @@ def _compile_moment(k, m, scenario: Scenario, moment_index, resource_index) -> C
     after_codes = np.ones(0, dtype=bool)
     if after >= 0:
         parent = scenario.moments[after]
-        parent_codes = _parent_codes(parent, scenario)
+        parent_codes = _outcome_names(parent, scenario) + ["failure_recovered", "failure_unrecovered", "abandoned"]
         wanted = set(m.after_outcomes or parent_codes)
         if "failure" in wanted:
             wanted |= {"failure_recovered", "failure_unrecovered"}
@@ -248,10 +244,11 @@ def _compile_moment(k, m, scenario: Scenario, moment_index, resource_index) -> C
     )
 
 
-def _parent_codes(parent, scenario: Scenario) -> list[str]:
-    names = list(parent.outcomes)
+def _outcome_names(moment, scenario: Scenario) -> list[str]:
+    """The moment's outcome names, then any that only segment overrides add."""
+    names = list(moment.outcomes)
     for s in scenario.segment_list:
-        o = s.moments.get(parent.id)
-        if o and o.outcomes:
-            names += [n for n in o.outcomes if n not in names]
-    return names + ["failure_recovered", "failure_unrecovered", "abandoned"]
+        override = s.moments.get(moment.id)
+        if override and override.outcomes:
+            names += [n for n in override.outcomes if n not in names]
+    return names

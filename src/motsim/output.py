@@ -86,25 +86,6 @@ def retention_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def moment_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
-    rows = []
-    for mid, m in summary["moments"].items():
-        for outcome, share in m["outcome_shares"].items():
-            rows.append(
-                {
-                    "moment": mid,
-                    "outcome": outcome,
-                    "share": share,
-                    "occurrences_per_replication": m["occurrences"]["mean"],
-                    "mean_score": m["mean_score"],
-                    "churn_tipped": m["churn_tipped"]["mean"],
-                    "churn_tipped_ci_low": m["churn_tipped"]["ci_low"],
-                    "churn_tipped_ci_high": m["churn_tipped"]["ci_high"],
-                }
-            )
-    return rows
-
-
 def fmt(x: float | None, kind: str = "num") -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "–"

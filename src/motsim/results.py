@@ -215,22 +215,7 @@ class Results:
         """One row per moment and outcome."""
         import pandas as pd
 
-        rows = []
-        for mid, m in self.moments().items():
-            for outcome, share in m["outcome_shares"].items():
-                rows.append(
-                    {
-                        "moment": mid,
-                        "outcome": outcome,
-                        "share": share,
-                        "occurrences": m["occurrences"]["mean"],
-                        "mean_score": m["mean_score"],
-                        "churn_tipped": m["churn_tipped"]["mean"],
-                        "churn_tipped_ci_low": m["churn_tipped"]["ci_low"],
-                        "churn_tipped_ci_high": m["churn_tipped"]["ci_high"],
-                    }
-                )
-        return pd.DataFrame(rows)
+        return pd.DataFrame(moment_rows(self.moments()))
 
     def replications_frame(self) -> "pd.DataFrame":
         """One row per replication and month: retention, revenue, margin, cost, NPS."""
@@ -253,3 +238,21 @@ class Results:
                 )
             )
         return pd.concat(frames, ignore_index=True)
+
+
+def moment_rows(moments: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per-moment results as rows: one per moment and outcome."""
+    return [
+        {
+            "moment": mid,
+            "outcome": outcome,
+            "share": share,
+            "occurrences_per_replication": m["occurrences"]["mean"],
+            "mean_score": m["mean_score"],
+            "churn_tipped": m["churn_tipped"]["mean"],
+            "churn_tipped_ci_low": m["churn_tipped"]["ci_low"],
+            "churn_tipped_ci_high": m["churn_tipped"]["ci_high"],
+        }
+        for mid, m in moments.items()
+        for outcome, share in m["outcome_shares"].items()
+    ]
