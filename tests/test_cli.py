@@ -191,6 +191,9 @@ def test_rank_and_roi_commands(tmp_path):
     data = json.loads(ranked.stdout)
     assert {r["moment"] for r in data["ranking"]} == {"check_in", "examination", "appointment_end"}
     assert (tmp_path / "rank.csv").exists()
-    priced = invoke("roi", "healthcare_visit", "-i", "end-of-visit debrief", "-n", 500, "-m", 9, "-r", 3, "-w", 1, "--no-break-even")
+    assert (tmp_path / "tornado.png").read_bytes()[:4] == b"\x89PNG" and (tmp_path / "tornado.svg").stat().st_size > 0
+    priced = invoke("roi", "healthcare_visit", "-i", "end-of-visit debrief", "-n", 500, "-m", 9, "-r", 3, "-w", 1, "--no-break-even", "--out", tmp_path)
     assert priced.exit_code == 0, priced.output
     assert "payback" in priced.stdout
+    for name in ("payback.png", "payback.svg", "npv.png", "npv.svg", "roi.json"):
+        assert (tmp_path / name).stat().st_size > 0

@@ -29,6 +29,50 @@ def retention_chart(curves: dict[str, dict[str, Any]], path: Path, title: str) -
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend()
+    _save(fig, path)
+
+
+def _save(fig, path: Path) -> None:
     fig.tight_layout()
     atomic_write(path, lambda tmp: fig.savefig(tmp, format=path.suffix.lstrip(".") or "png"))
     plt.close(fig)
+
+
+def tornado_chart(ranking: list[dict[str, Any]], path: Path, title: str) -> None:
+    """Moments ranked by ΔCLV per customer, with 95% CI whiskers (largest on top)."""
+    rows = list(reversed(ranking))
+    fig, ax = plt.subplots(figsize=(8, 0.5 * len(rows) + 1.5), dpi=110)
+    means = [r["delta_clv"]["mean"] or 0.0 for r in rows]
+    low = [m - (r["delta_clv"]["ci_low"] if r["delta_clv"]["ci_low"] is not None else m) for m, r in zip(means, rows)]
+    high = [(r["delta_clv"]["ci_high"] if r["delta_clv"]["ci_high"] is not None else m) - m for m, r in zip(means, rows)]
+    ax.barh([r["moment"] for r in rows], means, xerr=[low, high], color="tab:blue", capsize=4)
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.set_xlabel("ΔCLV per customer of one standard step (95% CI)")
+    ax.set_title(title)
+    _save(fig, path)
+
+
+def payback_chart(cumulative: list[float], payback: int | None, path: Path, title: str) -> None:
+    """Cumulative discounted net value of an intervention by month, with its payback month."""
+    fig, ax = plt.subplots(figsize=(8, 4.5), dpi=110)
+    ax.plot(range(len(cumulative)), cumulative, linewidth=2)
+    ax.axhline(0, color="black", linewidth=0.8)
+    if payback is not None:
+        ax.axvline(payback, color="tab:green", linestyle="--", label=f"payback: month {payback}")
+        ax.legend()
+    ax.set_xlabel("month")
+    ax.set_ylabel("cumulative discounted net value")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    _save(fig, path)
+
+
+def npv_chart(npv: list[float], path: Path, title: str) -> None:
+    """Distribution of NPV over replications."""
+    fig, ax = plt.subplots(figsize=(8, 4.5), dpi=110)
+    ax.hist(npv, bins=max(5, min(30, len(npv))), color="tab:blue", alpha=0.8)
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.set_xlabel("NPV of the cohort")
+    ax.set_ylabel("replications")
+    ax.set_title(title)
+    _save(fig, path)

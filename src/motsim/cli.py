@@ -320,6 +320,12 @@ def roi(
                 )
 
         _emit({"intervention": chosen.name, **data}, fmt, _variant_rows(variants), table, out_dir, "roi")
+        if out_dir is not None:
+            from motsim.charts import npv_chart, payback_chart
+
+            for suffix in ("png", "svg"):
+                payback_chart(data["cumulative_net_value"], data["payback_month"], out_dir / f"payback.{suffix}", chosen.name)
+                npv_chart(data["npv_by_replication"], out_dir / f"npv.{suffix}", f"{chosen.name}: NPV over replications")
 
     guarded(go)
 
@@ -358,6 +364,11 @@ def rank_moments(
             out.print(t)
 
         _emit(data, fmt, rows, table, out_dir, "rank")
+        if out_dir is not None:
+            from motsim.charts import tornado_chart
+
+            for suffix in ("png", "svg"):
+                tornado_chart(data["ranking"], out_dir / f"tornado.{suffix}", f"{sc.scenario.name}: moments of truth")
 
     guarded(go)
 

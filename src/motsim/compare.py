@@ -90,6 +90,7 @@ class Comparison:
             "payback_month": economics.payback_month(mean_cumulative),
             "cumulative_net_value": [float(x) for x in mean_cumulative],
             "p_npv_positive": float(np.mean(npv > 0)),
+            "npv_by_replication": [float(x) for x in npv],
         }
 
 
