@@ -56,14 +56,15 @@ class Comparison:
     def rate(self) -> float:
         return self.baseline.journey.annual_discount_rate
 
-    def net_flows(self) -> np.ndarray:
-        """Replications × months: incremental cohort margin less the intervention's costs (undiscounted)."""
+    def costs(self) -> np.ndarray:
+        """Replications × months: the intervention's costs (undiscounted)."""
         ids = [m.id for m in self.variant.journey.moments]
-        return np.array([v.flow - b.flow - intervention_costs(self.intervention, v, ids) for b, v in self._pairs()])
+        return np.array([intervention_costs(self.intervention, v, ids) for v in self.variant.replications])
 
-    def costs_pv(self) -> np.ndarray:
-        ids = [m.id for m in self.variant.journey.moments]
-        return np.array([economics.present_value(intervention_costs(self.intervention, v, ids), self.rate) for _, v in self._pairs()])
+    def net_flows(self, costs: np.ndarray | None = None) -> np.ndarray:
+        """Replications × months: incremental cohort margin less the intervention's costs (undiscounted)."""
+        gain = np.array([v.flow - b.flow for b, v in self._pairs()])
+        return gain - (self.costs() if costs is None else costs)
 
     def npv(self) -> np.ndarray:
         return economics.present_value(self.net_flows(), self.rate)
@@ -71,10 +72,12 @@ class Comparison:
     def summary(self) -> dict[str, Any]:
         n = self.baseline.journey.customers
         d_clv = np.array([v.clv - b.clv for b, v in self._pairs()])
-        npv = self.npv()
-        costs = self.costs_pv()
+        monthly_costs = self.costs()
+        net = self.net_flows(monthly_costs)
+        npv = economics.present_value(net, self.rate)
+        costs = economics.present_value(monthly_costs, self.rate)
         roi = np.where(costs > 0, npv / np.where(costs > 0, costs, 1.0), np.nan)
-        cumulative = np.cumsum(self.net_flows() * economics.discount_factors(self.baseline.months, self.rate), axis=1)
+        cumulative = np.cumsum(net * economics.discount_factors(self.baseline.months, self.rate), axis=1)
         mean_cumulative = cumulative.mean(axis=0)
         return {
             "description": self.intervention.description,
