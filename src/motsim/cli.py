@@ -373,6 +373,44 @@ def rank_moments(
     guarded(go)
 
 
+@app.command()
+def report(
+    scenario: str = typer.Argument(..., help=SCENARIO_HELP),
+    out_file: Path = typer.Option(Path("report.html"), "--out", "-o", help="The HTML file to write (one self-contained page)."),
+    intervention: list[str] = typer.Option([], "--intervention", "-i", help="Interventions to price (repeatable; default: all declared)."),
+    step: float = typer.Option(0.10, "--step", help="Standard step of the moment-of-truth ranking."),
+    with_rank: bool = typer.Option(True, "--rank/--no-rank", help="Include the moment-of-truth ranking (one extra run per moment)."),
+    replications: Optional[int] = typer.Option(None, "--replications", "-r", help=REPS_HELP),
+    customers: Optional[int] = typer.Option(None, "--customers", "-n"),
+    months: Optional[int] = typer.Option(None, "--months", "-m"),
+    seed: Optional[int] = typer.Option(None, "--seed", "-s"),
+    fmt: Format = typer.Option(Format.table, "--format", "-f", help="What to print: a short table, or the report's data as json/csv."),
+    workers: Optional[int] = typer.Option(None, "--workers", "-w", min=1),
+    engine: Optional[str] = typer.Option(None, "--engine"),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler"),
+) -> None:
+    """Write one self-contained HTML page (charts embedded, tables, assumptions, how to read each
+    chart) that a finance reader can open offline: baseline, interventions priced, moment ranking."""
+
+    def go() -> None:
+        from motsim.output import write_text
+        from motsim.report import build
+
+        sc = _load_with(scenario, customers, months, seed)
+        chosen = [sc.intervention(n) for n in intervention] if intervention else list(sc.interventions)
+        page, data = _with_bar("reporting", lambda tick: build(sc, chosen, step if with_rank else None, replications, engine, workers, scheduler, tick))
+        write_text(out_file, page)
+
+        def table() -> None:
+            if data["variants"]:
+                _print_variants(data["variants"])
+            out.print(f"wrote {out_file} ({len(page) / 1e6:.1f} MB, self-contained)", highlight=False)
+
+        _emit(data, fmt, _variant_rows(data["variants"]), table, None, "report")
+
+    guarded(go)
+
+
 def main() -> None:  # pragma: no cover
     app()
 

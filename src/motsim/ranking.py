@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from motsim.compare import compare
-from motsim.results import Estimate
+from motsim.compare import Comparison, compare
+from motsim.results import Estimate, Results
 from motsim.scenario import Intervention, Outcomes, Scenario
 from motsim.simulation import Progress
 
@@ -43,6 +43,16 @@ def standard_step(scenario: Scenario, moment_id: str, step: float) -> Interventi
     return Intervention(name=moment_id, description=f"move {step:.0%} from the worst outcome to the best", changes=changes)
 
 
+def standard_steps(scenario: Scenario, step: float) -> list[Intervention]:
+    """One standard step per moment that can improve."""
+    if not 0 < step <= 1:
+        raise ValueError(f"--step must be in (0, 1], got {step}")
+    steps = [i for i in (standard_step(scenario, m.id, step) for m in scenario.moments) if i is not None]
+    if not steps:
+        raise ValueError("no moment has two outcomes with different scores to improve")
+    return steps
+
+
 def rank(
     scenario: Scenario,
     step: float = 0.10,
@@ -53,12 +63,14 @@ def rank(
     progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Moments ranked by ΔCLV per customer of a standard step, with CIs and tag groups."""
-    if not 0 < step <= 1:
-        raise ValueError(f"--step must be in (0, 1], got {step}")
-    steps = [i for i in (standard_step(scenario, m.id, step) for m in scenario.moments) if i is not None]
-    if not steps:
-        raise ValueError("no moment has two outcomes with different scores to improve")
+    steps = standard_steps(scenario, step)
     base, comparisons = compare(scenario, steps, replications, engine, workers, scheduler, progress)
+    return ranked(scenario, step, base, comparisons)
+
+
+def ranked(scenario: Scenario, step: float, base: Results, comparisons: dict[str, Comparison]) -> dict[str, Any]:
+    """The ranking from standard-step comparisons already run (keyed by moment id)."""
+    ids = [x.id for x in scenario.moments]
     rows = []
     for m in scenario.moments:
         comp = comparisons.get(m.id)
@@ -66,7 +78,7 @@ def rank(
             continue
         d_clv = np.array([v.clv - b.clv for b, v in zip(base.replications, comp.variant.replications)])
         est = Estimate.of(d_clv).to_dict()
-        occurrences = np.mean([r.occurrences[[x.id for x in scenario.moments].index(m.id)] for r in base.replications])
+        occurrences = np.mean([r.occurrences[ids.index(m.id)] for r in base.replications])
         spend = m.cost * occurrences / scenario.scenario.customers
         rows.append(
             {
@@ -74,7 +86,7 @@ def rank(
                 "delta_clv": est,
                 "delta_nps": comp.summary()["delta_nps"],
                 "delta_clv_per_cost": (est["mean"] / spend) if spend > 0 and est["mean"] is not None else None,
-                "changes": dict(next(i for i in steps if i.name == m.id).changes),
+                "changes": dict(comp.intervention.changes),
                 "tags": {k: getattr(m, k) for k in TAG_KINDS if getattr(m, k)},
             }
         )
