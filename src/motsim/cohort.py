@@ -2,7 +2,10 @@
 
 Engines feed scores, costs and defections in as moments happen; `close_month` turns them into
 memory, churn, word of mouth and money with the pure functions of memory, churn,
-word_of_mouth and economics, vectorised over the whole cohort.
+word_of_mouth and economics, vectorised over the customers. A `Cohort` may hold a slice of
+the customers (whole blocks of `BLOCK`): its churn and word-of-mouth draws come from streams
+keyed by block, and it only adds to the replication's tallies, so slices can be stepped one
+after another (bounded memory) with the same numbers as stepping them all at once.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import numpy as np
 
 from motsim import churn, economics, memory, word_of_mouth
 from motsim.journey import Journey
-from motsim.randomness import Streams
+from motsim.randomness import BLOCK, Streams
 from motsim.results import ReplicationResult
 
 BASELINE = -1  # churn not tipped by a moment
@@ -34,15 +37,23 @@ def draw_propensity(journey: Journey, seg: np.ndarray, rng: np.random.Generator)
     return np.where(np.isnan(journey.baseline[seg]), drawn, journey.baseline[seg])
 
 
-class Cohort:
-    """Customers' memory, status and the replication's running tallies."""
+def population(journey: Journey, streams: Streams) -> tuple[np.ndarray, np.ndarray]:
+    """The whole cohort's segments and baseline churn propensities."""
+    seg = assign_segments(journey.shares, journey.customers, streams.generator("segment"))
+    return seg, draw_propensity(journey, seg, streams.generator("propensity"))
 
-    def __init__(self, journey: Journey, streams: Streams):
-        n, months, n_moments = journey.customers, journey.months, len(journey.moments)
+
+class Cohort:
+    """Customers' memory and status (customers first .. first + len(seg)), adding to `result`."""
+
+    def __init__(self, journey: Journey, streams: Streams, seg: np.ndarray, propensity: np.ndarray, first: int, result: ReplicationResult):
+        if first % BLOCK:
+            raise ValueError("a cohort slice starts at a block boundary")
+        n = len(seg)
         self.journey = journey
-        self.streams = streams
-        self.seg = assign_segments(journey.shares, n, streams.generator("segment"))
-        self.propensity = draw_propensity(journey, self.seg, streams.generator("propensity"))
+        self.seg = seg
+        self.propensity = propensity
+        self.first = first
         self.memory = memory.MemoryState.empty(n)
         self.alive = np.ones(n, dtype=bool)
         self.failures = np.zeros(n, dtype=np.int64)
@@ -50,13 +61,15 @@ class Cohort:
         self.last_bad_moment = np.full(n, BASELINE, dtype=np.int64)
         self.renewal_due = np.zeros(n, dtype=bool)
         self.months_since_decision = np.zeros(n, dtype=np.int64)
-        self._churn_rng = streams.generator("churn")
-        self._wom_rng = streams.generator("word_of_mouth")
+        blocks = range(first // BLOCK, -(-(first + n) // BLOCK))
+        self._block = np.arange(n) // BLOCK
+        self._block_sizes = [min(BLOCK, first + n - b * BLOCK) for b in blocks]
+        self._churn_rngs = [streams.generator("churn", b) for b in blocks]
+        self._wom_rngs = [streams.generator("word_of_mouth", b) for b in blocks]
         self._pending: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        self.result = ReplicationResult.empty(journey)
-        self.result.cost_to_serve[:] = 0.0
+        self.result = result
         self._open_month(0)
-        self.result.nps[0] = self._nps(np.arange(n))
+        self._ask(0, np.arange(n))
 
     # --- fed by engines -------------------------------------------------------------------
     def experience(self, who: np.ndarray, score: np.ndarray, moment: np.ndarray) -> None:
@@ -82,7 +95,7 @@ class Cohort:
         else:
             p_vol = churn.hazard(base, sens, e)
         p_all = churn.combine(p_vol, j.involuntary)
-        u = self._churn_rng.random(j.customers)[active]
+        u = np.concatenate([g.random(size) for g, size in zip(self._churn_rngs, self._block_sizes)])[active]
         defected = self.defect_moment[active] != BASELINE
         leave = (u < p_all) | defected
         cause = np.where(
@@ -96,16 +109,19 @@ class Cohort:
         r.churn_involuntary += int(np.sum(cause == INVOLUNTARY))
         np.add.at(r.churn_peak, self.memory.peak_moment[active][leave & (self.memory.peak_moment[active] >= 0)], 1)
         promoter, detractor = word_of_mouth.promoter_detractor_probabilities(e, j.ltr_at_neutral, j.ltr_per_point, j.ltr_noise_sd)
-        r.referrals[month] = self._wom_rng.poisson(j.referral_rate * promoter.sum())
-        r.deterred[month] = self._wom_rng.poisson(j.deterrence_rate * detractor.sum())
+        blocks = len(self._block_sizes)
+        promoters = np.bincount(self._block[active], weights=promoter, minlength=blocks)
+        detractors = np.bincount(self._block[active], weights=detractor, minlength=blocks)
+        for g, p, d in zip(self._wom_rngs, promoters, detractors):
+            r.referrals[month] += g.poisson(j.referral_rate * p)
+            r.deterred[month] += g.poisson(j.deterrence_rate * d)
         self.alive[active[leave]] = False
         self.memory.peak = memory.fade(self.memory.peak, 1.0, j.half_life_months)
-        survivors = np.flatnonzero(self.alive)
-        r.nps[month + 1] = self._nps(survivors)
         if month + 1 < j.months:
             self._open_month(month + 1)
         else:
-            r.active[month + 1] = len(survivors)
+            r.active[month + 1] += int(self.alive.sum())
+        self._ask(month + 1, np.flatnonzero(self.alive))
 
     def _remember(self) -> None:
         if not self._pending:
@@ -124,19 +140,24 @@ class Cohort:
         active = np.flatnonzero(self.alive)
         seg = self.seg[active]
         r = self.result
-        r.active[month] = len(active)
-        r.revenue[month] = self.journey.revenue[seg].sum()
-        r.margin[month] = (self.journey.revenue[seg] * self.journey.margin[seg]).sum()
+        r.active[month] += len(active)
+        r.revenue[month] += self.journey.revenue[seg].sum()
+        r.margin[month] += (self.journey.revenue[seg] * self.journey.margin[seg]).sum()
 
-    def _nps(self, who: np.ndarray) -> float:
+    def _ask(self, t: int, who: np.ndarray) -> None:
+        """Expected promoters and detractors among customers `who` at the start of month t."""
         j = self.journey
         e = memory.remembered(self.memory, j.w_peak, j.w_end, who)
-        return word_of_mouth.nps(*word_of_mouth.promoter_detractor_probabilities(e, j.ltr_at_neutral, j.ltr_per_point, j.ltr_noise_sd))
+        promoter, detractor = word_of_mouth.promoter_detractor_probabilities(e, j.ltr_at_neutral, j.ltr_per_point, j.ltr_noise_sd)
+        self.result.promoters[t] += promoter.sum()
+        self.result.detractors[t] += detractor.sum()
 
-    def finish(self) -> ReplicationResult:
-        """The replication's result, with CLV and referral value computed."""
-        r, j = self.result, self.journey
-        flow = r.margin - r.cost_to_serve
-        r.clv = float(economics.present_value(flow, j.annual_discount_rate)) / j.customers
-        r.referral_value = economics.referral_value(r.referrals - r.deterred, flow / j.customers, j.annual_discount_rate)
-        return r
+
+def finish(result: ReplicationResult, journey: Journey) -> ReplicationResult:
+    """The replication's result once every customer has been stepped: NPS, CLV, referral value."""
+    r = result
+    r.nps[:] = word_of_mouth.nps(r.promoters, r.detractors, r.active)
+    flow = r.margin - r.cost_to_serve
+    r.clv = float(economics.present_value(flow, journey.annual_discount_rate)) / journey.customers
+    r.referral_value = economics.referral_value(r.referrals - r.deterred, flow / journey.customers, journey.annual_discount_rate)
+    return r

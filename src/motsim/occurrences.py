@@ -16,10 +16,9 @@ from scipy.stats import poisson
 
 from motsim.journey import MINUTES_PER_DAY, CompiledMoment, Journey
 from motsim.queueing import service_minutes
-from motsim.randomness import Streams
+from motsim.randomness import BLOCK, Streams
 from motsim.scenario import DAYS_PER_MONTH
 
-BLOCK = 4096  # customers per random stream block
 TIME, HIT, FAIL, RECOVER, OUTCOME, DEFECT, SERVICE = range(7)
 COLUMNS = 7
 TAIL = 1e-9  # probability mass of Poisson counts beyond the slots drawn
@@ -109,9 +108,11 @@ def topological(journey: Journey) -> list[int]:
     return order
 
 
-def draw_slots(journey: Journey, streams: Streams, seg: np.ndarray) -> list[SlotTable]:
-    """Draw and resolve every moment's occurrences for the cohort (customers' segments `seg`)."""
+def draw_slots(journey: Journey, streams: Streams, seg: np.ndarray, first: int = 0) -> list[SlotTable]:
+    """Draw and resolve every moment's occurrences for customers first .. first + len(seg)
+    (`first` on a block boundary; `seg` their segments)."""
     n = len(seg)
+    b0 = first // BLOCK
     tables: list[SlotTable | None] = [None] * len(journey.moments)
     counts = [0] * len(journey.moments)
     base_counts, cohort_times = slot_counts(journey, streams)
@@ -120,7 +121,7 @@ def draw_slots(journey: Journey, streams: Streams, seg: np.ndarray) -> list[Slot
         k = base_counts[j] if m.kind != "after" else counts[m.after]
         counts[j] = k
         u = np.concatenate(
-            [streams.generator("moment", m.id, b).random((k, min(BLOCK, n - b * BLOCK), COLUMNS)) for b in range(-(-n // BLOCK))],
+            [streams.generator("moment", m.id, b0 + b).random((k, min(BLOCK, n - b * BLOCK), COLUMNS)) for b in range(-(-n // BLOCK))],
             axis=1,
         ) if n else np.empty((k, 0, COLUMNS))
         code, score = resolve(m, np.broadcast_to(seg, (k, n)), u[..., FAIL], u[..., RECOVER], u[..., OUTCOME])

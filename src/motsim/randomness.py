@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+BLOCK = 4096  # customers per random stream block: streams keyed by block never depend on how many run together
+
 
 def _word(part: int | str) -> int:
     return part if isinstance(part, int) else zlib.crc32(part.encode("utf-8"))

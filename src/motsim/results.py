@@ -25,6 +25,8 @@ class ReplicationResult:
     margin: np.ndarray
     cost_to_serve: np.ndarray
     nps: np.ndarray  # at the start of month t, t = 0..H
+    promoters: np.ndarray  # expected promoters among the active at the start of month t
+    detractors: np.ndarray
     referrals: np.ndarray
     deterred: np.ndarray
     occurrences: np.ndarray  # per moment
@@ -52,6 +54,8 @@ class ReplicationResult:
             margin=np.zeros(h),
             cost_to_serve=np.zeros(h),
             nps=np.full(h + 1, np.nan),
+            promoters=np.zeros(h + 1),
+            detractors=np.zeros(h + 1),
             referrals=np.zeros(h),
             deterred=np.zeros(h),
             occurrences=np.zeros(j),

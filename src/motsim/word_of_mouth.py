@@ -32,8 +32,8 @@ def draw_ratings(
     return np.clip(np.rint(ltr), 0, 10).astype(np.int64)
 
 
-def nps(p_promoter: np.ndarray, p_detractor: np.ndarray) -> float:
-    """Net Promoter Score (-100..100) of a group; NaN for an empty group."""
-    if len(p_promoter) == 0:
-        return float("nan")
-    return 100.0 * float(np.mean(p_promoter) - np.mean(p_detractor))
+def nps(promoters: np.ndarray | float, detractors: np.ndarray | float, respondents: np.ndarray | float) -> np.ndarray:
+    """Net Promoter Score (-100..100) from (expected) counts of promoters and detractors; NaN
+    where no one is left to ask."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(np.asarray(respondents) > 0, 100.0 * (np.asarray(promoters) - detractors) / np.asarray(respondents, dtype=float), np.nan)

@@ -15,7 +15,7 @@ import numpy as np
 import simpy
 from simpy.core import URGENT
 
-from motsim.cohort import Cohort
+from motsim.cohort import Cohort, finish, population
 from motsim.journey import MINUTES_PER_DAY, Journey
 from motsim.occurrences import draw_slots
 from motsim.randomness import Streams
@@ -37,11 +37,12 @@ class MonthEnd(simpy.events.Event):
 
 def run_replication(journey: Journey, streams: Streams) -> ReplicationResult:
     """Simulate one replication of the cohort."""
-    cohort = Cohort(journey, streams)
-    tables = draw_slots(journey, streams, cohort.seg)
+    result = ReplicationResult.empty(journey)
+    seg, propensity = population(journey, streams)
+    cohort = Cohort(journey, streams, seg, propensity, 0, result)
+    tables = draw_slots(journey, streams, seg)
     env = simpy.Environment()
     queues = [simpy.Resource(env, capacity=r.capacity) for r in journey.resources]
-    result = cohort.result
     horizon = journey.horizon_days
     moments = journey.moments
 
@@ -201,4 +202,4 @@ def run_replication(journey: Journey, streams: Streams) -> ReplicationResult:
     result.cost_to_serve[:] = cost
     if by_month:
         result.occurrences_by_month[:] = by_month
-    return cohort.finish()
+    return finish(result, journey)
