@@ -67,6 +67,7 @@ class Cohort:
         self._churn_rngs = [streams.generator("churn", b) for b in blocks]
         self._wom_rngs = [streams.generator("word_of_mouth", b) for b in blocks]
         self._pending: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self._rounds: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self.result = result
         self._open_month(0)
         self._ask(0, np.arange(n))
@@ -75,6 +76,10 @@ class Cohort:
     def experience(self, who: np.ndarray, score: np.ndarray, moment: np.ndarray) -> None:
         """Scores of moments that happened this month, each customer's in time order."""
         self._pending.append((np.asarray(who), np.asarray(score, dtype=float), np.asarray(moment)))
+
+    def experience_round(self, who: np.ndarray, score: np.ndarray, moment: np.ndarray) -> None:
+        """One score each for distinct customers `who`, later than the rounds given before."""
+        self._rounds.append((who, score, moment))
 
     # --- month end ------------------------------------------------------------------------
     def close_month(self, month: int) -> None:
@@ -124,17 +129,22 @@ class Cohort:
         self._ask(month + 1, np.flatnonzero(self.alive))
 
     def _remember(self) -> None:
-        if not self._pending:
-            return
-        who, score, moment = (np.concatenate(parts) for parts in zip(*self._pending))
-        self._pending.clear()
-        memory.record_in_order(self.memory, who, score, moment, self.journey.negativity_bias)
-        bad = score < 0
-        if bad.any():
-            # the latest bad moment per customer: the last straw if churn follows
-            rev_who, rev_moment = who[bad][::-1], moment[bad][::-1]
-            first, idx = np.unique(rev_who, return_index=True)
-            self.last_bad_moment[first] = rev_moment[idx]
+        bias = self.journey.negativity_bias
+        if self._pending:
+            who, score, moment = (np.concatenate(parts) for parts in zip(*self._pending))
+            self._pending.clear()
+            memory.record_in_order(self.memory, who, score, moment, bias)
+            bad = score < 0
+            if bad.any():
+                # the latest bad moment per customer: the last straw if churn follows
+                rev_who, rev_moment = who[bad][::-1], moment[bad][::-1]
+                first, idx = np.unique(rev_who, return_index=True)
+                self.last_bad_moment[first] = rev_moment[idx]
+        for who, score, moment in self._rounds:
+            memory.record(self.memory, who, score, moment, bias)
+            bad = score < 0
+            self.last_bad_moment[who[bad]] = moment[bad]
+        self._rounds.clear()
 
     def _open_month(self, month: int) -> None:
         active = np.flatnonzero(self.alive)

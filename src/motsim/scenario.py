@@ -32,7 +32,9 @@ class Header(Strict):
     customers: int = Field(gt=0, le=MAX_CUSTOMERS, description="Initial cohort size.")
     seed: int = Field(0, ge=0, description="Master seed: same seed, same results.")
     replications: int = Field(10, gt=0, le=MAX_REPLICATIONS, description="Default number of replications.")
-    engine: Literal["auto", "des"] = Field("auto", description="Simulation engine.")
+    engine: Literal["auto", "vector", "hybrid", "des"] = Field(
+        "auto", description="Simulation engine: auto picks vector, or hybrid when moments queue for a resource; des is the reference."
+    )
 
 
 class Economics(Strict):

@@ -1,4 +1,9 @@
-"""Simulation engines. Each maps (journey, streams) to one ReplicationResult."""
+"""Simulation engines. Each maps (journey, streams) to one ReplicationResult.
+
+`des` is the reference (SimPy, a process per customer); `vector` steps the cohort month by
+month in numpy; `hybrid` does the same but sends moments that queue for a resource through
+SimPy. `auto` picks `vector` when no moment queues and `hybrid` when some do.
+"""
 
 from __future__ import annotations
 
@@ -8,19 +13,26 @@ from motsim.journey import Journey
 from motsim.randomness import Streams
 from motsim.results import ReplicationResult
 
-ENGINES = ("des",)
+ENGINES = ("vector", "hybrid", "des")
+
+
+def queues(journey: Journey) -> bool:
+    """Whether any moment of the journey queues for a resource."""
+    return any(m.resource >= 0 for m in journey.moments)
 
 
 def choose(engine: str, journey: Journey) -> str:
-    """The engine `auto` stands for (today: des, the reference)."""
+    """The engine to run: `auto` resolved, others checked."""
     if engine == "auto":
-        return "des"
+        return "hybrid" if queues(journey) else "vector"
     if engine not in ENGINES:
         raise ValueError(f"unknown engine '{engine}' (choose from auto, {', '.join(ENGINES)})")
+    if engine == "vector" and queues(journey):
+        raise ValueError("the vector engine has no queues and moments here use a resource: use --engine hybrid, des or auto")
     return engine
 
 
 def runner(engine: str) -> Callable[[Journey, Streams], ReplicationResult]:
-    from motsim.engine import des
+    from motsim.engine import des, hybrid, vector
 
-    return {"des": des.run_replication}[engine]
+    return {"des": des.run_replication, "vector": vector.run_replication, "hybrid": hybrid.run_replication}[engine]

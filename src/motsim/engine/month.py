@@ -1,0 +1,313 @@
+"""Month stepping over arrays of customers: what the `vector` and `hybrid` engines share.
+
+A month's occurrences are laid out as rows × customers (a row holds at most one occurrence per
+customer; `inf` time where there is none), put in each customer's time order, and walked row
+by row: the recovery paradox counts prior failures, a defection ends the customer's month. Follow-up
+moments are spawned first, parents before followers, as if every occurrence counted: a
+defection cuts a customer's month at a point in time, so a follow-up counts exactly when its
+parent counted and did not end the relationship, and the slots of those that count are the
+same. Peak and end thus see every moment of the month in time order, in one walk.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from motsim.cohort import Cohort
+from motsim.journey import Journey
+from motsim.occurrences import SlotTable, topological
+from motsim.recovery import recovered_score
+from motsim.scenario import DAYS_PER_MONTH
+
+
+@dataclass
+class Rows:
+    """Occurrences as rows × customers; t = inf where a row has none for a customer."""
+
+    t: np.ndarray
+    j: np.ndarray
+    slot: np.ndarray
+    code: np.ndarray
+    score: np.ndarray
+    defect_u: np.ndarray
+
+    @classmethod
+    def empty(cls, n: int) -> "Rows":
+        return cls(np.empty((0, n)), np.empty((0, n), np.int16), np.empty((0, n), np.int32), np.empty((0, n), np.int16),
+                   np.empty((0, n)), np.empty((0, n), np.float32))
+
+    @classmethod
+    def stack(cls, parts: list["Rows"], n: int) -> "Rows":
+        parts = [p for p in parts if len(p.t)]
+        if not parts:
+            return cls.empty(n)
+        return cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("t", "j", "slot", "code", "score", "defect_u")))
+
+    def take(self, order: np.ndarray) -> "Rows":
+        """Reorder each customer's column (order: rows × customers, as from argsort on axis 0)."""
+        return Rows(*(np.take_along_axis(getattr(self, f), order, axis=0) for f in ("t", "j", "slot", "code", "score", "defect_u")))
+
+    def rows(self, sel) -> "Rows":
+        return Rows(*(getattr(self, f)[sel] for f in ("t", "j", "slot", "code", "score", "defect_u")))
+
+
+def from_table(table: SlotTable, j: int, slot: np.ndarray, valid: np.ndarray, when: np.ndarray | None = None) -> Rows:
+    """Rows of moment j's occurrences at `slot` (rows × customers) where `valid`."""
+    cols = np.broadcast_to(np.arange(slot.shape[1]), slot.shape)
+    s = np.minimum(slot, max(table.slots - 1, 0))
+    if table.slots == 0:
+        valid = np.zeros_like(valid)
+        s = np.zeros_like(slot)
+        return Rows(np.full(slot.shape, np.inf), np.full(slot.shape, j, np.int16), s.astype(np.int32), np.zeros(slot.shape, np.int16),
+                    np.zeros(slot.shape), np.ones(slot.shape, np.float32))
+    t = table.time[s, cols] if when is None else when
+    return Rows(np.where(valid, t, np.inf), np.full(slot.shape, j, np.int16), s.astype(np.int32), table.code[s, cols],
+                table.score[s, cols], table.defect_u[s, cols])
+
+
+def dense_rank(i: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Each sparse occurrence's row: its rank among the same customer's, in time order."""
+    order = np.lexsort((t, i))
+    i_sorted = i[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(i_sorted)) + 1] if len(i) else np.empty(0, np.int64)
+    rank_sorted = np.arange(len(i)) - np.repeat(starts, np.diff(np.r_[starts, len(i)])) if len(i) else np.empty(0, np.int64)
+    rank = np.empty(len(i), np.int64)
+    rank[order] = rank_sorted
+    return rank
+
+
+def sparse_rows(tables: list[SlotTable], j: np.ndarray, i: np.ndarray, slot: np.ndarray, t: np.ndarray, n: int,
+                code: np.ndarray | None = None, score: np.ndarray | None = None) -> Rows:
+    """Rows from sparse occurrences (moment, customer, slot, time); code/score given to override
+    the table's (a queued moment's result)."""
+    if len(i) == 0:
+        return Rows.empty(n)
+    rank, col = dense_rank(i, t), i
+    rows = int(rank.max()) + 1
+    out = Rows(np.full((rows, n), np.inf), np.zeros((rows, n), np.int16), np.zeros((rows, n), np.int32), np.zeros((rows, n), np.int16),
+               np.zeros((rows, n)), np.ones((rows, n), np.float32))
+    out.t[rank, col] = t
+    out.j[rank, col] = j
+    out.slot[rank, col] = slot
+    for m in np.unique(j):
+        sel = j == m
+        tab = tables[m]
+        out.code[rank[sel], col[sel]] = tab.code[slot[sel], i[sel]] if code is None else code[sel]
+        out.score[rank[sel], col[sel]] = tab.score[slot[sel], i[sel]] if score is None else score[sel]
+        out.defect_u[rank[sel], col[sel]] = tab.defect_u[slot[sel], i[sel]]
+    return out
+
+
+@dataclass
+class Followers:
+    """Follow-up occurrences (sparse): moment, customer, slot, time, and the parent's time."""
+
+    j: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    i: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    slot: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    t: np.ndarray = field(default_factory=lambda: np.empty(0))
+    parent_t: np.ndarray = field(default_factory=lambda: np.empty(0))
+
+    def select(self, sel: np.ndarray) -> "Followers":
+        return Followers(self.j[sel], self.i[sel], self.slot[sel], self.t[sel], self.parent_t[sel])
+
+    @classmethod
+    def join(cls, parts: list["Followers"]) -> "Followers":
+        return cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("j", "i", "slot", "t", "parent_t"))) if parts else cls()
+
+
+@dataclass
+class Walked:
+    """A month walked in time order: which occurrences counted, their final scores, defections,
+    and the follow-ups the counted ones spawn in later months."""
+
+    rows: Rows
+    kept: np.ndarray  # rows × customers
+    defect: np.ndarray
+    later: Followers
+    spawned: Followers  # every follow-up spawned by a counted occurrence (slots taken)
+
+
+class MonthStepper:
+    """Lays out and walks a cohort slice's months; `tables` are its occurrence tables."""
+
+    def __init__(self, journey: Journey, cohort: Cohort, tables: list[SlotTable], cohort_times: list[np.ndarray]):
+        self.journey = journey
+        self.cohort = cohort
+        self.tables = tables
+        self.n = len(cohort.seg)
+        self.ptr = [np.zeros(self.n, np.int64) for _ in tables]
+        self.taken = {m.index: np.zeros(self.n, np.int64) for m in journey.moments if m.kind == "after"}
+        self.pending = Followers()
+        self.cohort_times = cohort_times
+        moments = journey.moments
+        self.code_recovered = np.array([m.code_recovered for m in moments])
+        self.best = np.stack([m.best_score for m in moments]) if moments else np.zeros((0, 0))
+        self.defect_p = np.stack([m.defect_p for m in moments]) if moments else np.zeros((0, 0))
+        self.cost = np.array([m.cost for m in moments])
+        self.uses = np.array([m.resource >= 0 for m in moments], dtype=bool)
+        self.code_base = np.r_[0, np.cumsum([len(m.codes) for m in moments])].astype(np.int64)
+        # follow-ups in topological order, so a follow-up's parents are all known when it spawns
+        self.follow = [(f, moments[f].after, np.r_[moments[f].after_codes, np.zeros(8, bool)], moments[f].delay_days)
+                       for f in topological(journey) if moments[f].kind == "after"]
+
+    # --- laying out ---------------------------------------------------------------------------
+    def scheduled(self, month: int) -> Rows:
+        """Rows of the month's scheduled (not follow-up) occurrences for customers still here."""
+        lo, hi = month * DAYS_PER_MONTH, (month + 1) * DAYS_PER_MONTH
+        alive = self.cohort.alive
+        parts = []
+        for jx, (m, table) in enumerate(zip(self.journey.moments, self.tables)):
+            if m.kind == "after" or table.slots == 0:
+                continue
+            if m.cohort:
+                ks = np.flatnonzero((self.cohort_times[jx] < hi) & (self.cohort_times[jx] + m.spread_days >= lo))
+                if len(ks):
+                    slot = np.broadcast_to(ks[:, None], (len(ks), self.n))
+                    t = table.time[ks]
+                    parts.append(from_table(table, jx, slot, (t >= lo) & (t < hi) & alive))
+                continue
+            if m.kind in ("at", "every"):
+                # the same times for everyone: whole slots
+                times = table.time[:, 0] if self.n else np.empty(0)
+                ks = np.flatnonzero((times >= lo) & (times < hi))
+                if len(ks):
+                    slot = np.broadcast_to(ks[:, None], (len(ks), self.n))
+                    parts.append(from_table(table, jx, slot, np.broadcast_to(alive, slot.shape)))
+                continue
+            # Poisson arrivals: each customer's next unread slot, one row per occurrence in the month
+            ptr = self.ptr[jx]
+            cols = np.arange(self.n)
+            while True:
+                slot = ptr.copy()
+                valid = (slot < table.slots) & (table.time[np.minimum(slot, table.slots - 1), cols] < hi)
+                if not valid.any():
+                    break
+                parts.append(from_table(table, jx, slot[None, :], (valid & alive)[None, :]))
+                ptr += valid
+        due = self._due(hi)
+        parts.append(sparse_rows(self.tables, due.j, due.i, due.slot, due.t, self.n))
+        return Rows.stack(parts, self.n)
+
+    def _due(self, hi: float) -> Followers:
+        """Pending follow-ups that fall before `hi`, for customers still here (taken off the list)."""
+        p = self.pending
+        due = p.t < hi
+        alive = self.cohort.alive[p.i]
+        self.pending = p.select(~due & alive)
+        return p.select(due & alive)
+
+    # --- walking ------------------------------------------------------------------------------
+    def walk(self, base: Rows, month: int, spawn_queued: bool = True) -> tuple[Walked, Followers]:
+        """Walk the month: spawn same-month follow-ups, put each customer's occurrences in time
+        order, and apply the paradox and defections. With `spawn_queued` False, same-month
+        follow-ups that use a resource are not walked but returned (the hybrid queues them)."""
+        hi = (month + 1) * DAYS_PER_MONTH
+        spawned = self._spawn(base, hi)
+        now = spawned.t < hi
+        walkable = now if spawn_queued else now & ~self.uses[spawned.j]
+        inside = spawned.select(walkable)
+        rows = Rows.stack([base, sparse_rows(self.tables, inside.j, inside.i, inside.slot, inside.t, self.n)], self.n)
+        rows, kept, defect, stop = self._walk_rows(rows)
+        # a follow-up counts if its parent did and did not end the relationship there
+        live = spawned.parent_t < stop[spawned.i]
+        later = spawned.select(live & ~now)
+        return Walked(rows, kept, defect, later, spawned.select(live)), spawned.select(live & now & ~walkable)
+
+    def _spawn(self, rows: Rows, hi: float) -> Followers:
+        """Every follow-up the month's occurrences would spawn if all counted (parents first);
+        follow-ups falling after `hi` spawn their own when their month comes."""
+        if not self.follow:
+            return Followers()
+        r, i = np.nonzero(np.isfinite(rows.t))
+        pool = Followers(rows.j[r, i].astype(np.int64), i, rows.slot[r, i].astype(np.int64), rows.t[r, i], rows.t[r, i])
+        codes = [rows.code[r, i].astype(np.int64)]
+        out = []
+        horizon = self.journey.horizon_days
+        for f, parent, wanted, delay in self.follow:
+            code = np.concatenate(codes)
+            trig = (pool.j == parent) & wanted[code]
+            if not trig.any():
+                continue
+            ti, tt = pool.i[trig], pool.t[trig]
+            slot = self.taken[f][ti] + dense_rank(ti, tt)
+            t = tt + delay
+            table = self.tables[f]
+            ok = (slot < table.slots) & (t < horizon)
+            new = Followers(np.full(int(ok.sum()), f), ti[ok], slot[ok], t[ok], tt[ok])
+            now = new.select(new.t < hi)
+            pool = Followers.join([pool, now])
+            codes.append(table.code[now.slot, now.i].astype(np.int64))
+            out.append(new)
+        return Followers.join(out)
+
+    def _walk_rows(self, rows: Rows) -> tuple[Rows, np.ndarray, np.ndarray, np.ndarray]:
+        j_, c = self.journey, self.cohort
+        if len(rows.t) > 1:
+            finite = np.isfinite(rows.t)
+            lo = np.where(finite, rows.t, np.inf).min(axis=1)
+            hi = np.where(finite, rows.t, -np.inf).max(axis=1)
+            if np.all((lo == hi) | np.isinf(lo)):
+                # every row at one time for all its customers: order rows, not customers
+                rows = rows.rows(np.argsort(lo, kind="stable"))
+            else:
+                rows = rows.take(np.argsort(rows.t, axis=0, kind="stable"))
+        n_rows = len(rows.t)
+        kept = np.zeros((n_rows, self.n), dtype=bool)
+        defect = np.zeros((n_rows, self.n), dtype=bool)
+        stop = np.full(self.n, np.inf)  # when a customer's defection ended the month
+        prior = c.failures.copy()
+        score = rows.score.copy()
+        for r in range(n_rows):
+            w = np.flatnonzero(np.isfinite(rows.t[r]) & np.isinf(stop))
+            if len(w) == 0:
+                continue
+            j, code, seg = rows.j[r, w], rows.code[r, w], c.seg[w]
+            cr = self.code_recovered[j]
+            s = score[r, w]
+            rec = code == cr
+            if rec.any():
+                s = np.where(rec, recovered_score(s, prior[w], j_.paradox, j_.paradox_max_failures, self.best[j, seg]), s)
+            s = np.clip(s, -10.0, 10.0)
+            score[r, w] = s
+            prior[w] += code >= cr
+            d = (s < 0) & (rows.defect_u[r, w] < self.defect_p[j, seg])
+            stop[w[d]] = rows.t[r, w[d]]
+            kept[r, w] = True
+            defect[r, w] = d
+        rows.score = score
+        return rows, kept, defect, stop
+
+    # --- committing ---------------------------------------------------------------------------
+    def commit(self, walked: Walked, month: int) -> None:
+        """Record the walked month: memory (in time order), failures, defections, renewals,
+        tallies, follow-up slots taken and follow-ups due in later months."""
+        c, rows, kept = self.cohort, walked.rows, walked.kept
+        r = c.result
+        for k in range(len(rows.t)):
+            who = np.flatnonzero(kept[k])
+            if len(who):
+                c.experience_round(who, rows.score[k, who], rows.j[k, who])
+        j = rows.j[kept].astype(np.int64)
+        code = rows.code[kept].astype(np.int64)
+        c.failures += np.sum(kept & (rows.code >= self.code_recovered[rows.j]), axis=0)
+        dr, di = np.nonzero(walked.defect)
+        c.defect_moment[di] = rows.j[dr, di]
+        if self.journey.renewal_moment >= 0:
+            c.renewal_due |= np.any(kept & (rows.j == self.journey.renewal_moment), axis=0)
+        n_moments = len(self.journey.moments)
+        counts = np.bincount(j, minlength=n_moments)
+        r.occurrences += counts
+        r.occurrences_by_month[:, month] += counts
+        r.score_sum += np.bincount(j, weights=rows.score[kept], minlength=n_moments)
+        flat = np.bincount(self.code_base[j] + code, minlength=int(self.code_base[-1]))
+        for m in range(n_moments):
+            r.codes[m] += flat[self.code_base[m]:self.code_base[m + 1]]
+        r.cost_to_serve[month] += float(self.cost[j].sum())
+        for f in self.taken:
+            sel = walked.spawned.j == f
+            np.add.at(self.taken[f], walked.spawned.i[sel], 1)
+        self.pending = Followers.join([self.pending, walked.later])
+
