@@ -121,15 +121,15 @@ def draw_slots(journey: Journey, streams: Streams, seg: np.ndarray, first: int =
         k = base_counts[j] if m.kind != "after" else counts[m.after]
         counts[j] = k
         u = np.concatenate(
-            [streams.generator("moment", m.id, b0 + b).random((k, min(BLOCK, n - b * BLOCK), COLUMNS)) for b in range(-(-n // BLOCK))],
+            [streams.generator("moment", m.id, b0 + b).random((k, min(BLOCK, n - b * BLOCK), COLUMNS), dtype=np.float32) for b in range(-(-n // BLOCK))],
             axis=1,
         ) if n else np.empty((k, 0, COLUMNS))
         code, score = resolve(m, np.broadcast_to(seg, (k, n)), u[..., FAIL], u[..., RECOVER], u[..., OUTCOME])
         service = None
         if m.resource >= 0:
             r = journey.resources[m.resource]
-            service = service_minutes(r.distribution, r.mean_minutes, r.sd_minutes, u[..., SERVICE]) / MINUTES_PER_DAY
-        tables[j] = SlotTable(m, _times(m, seg, u, cohort_times[j], journey.horizon_days), code, score, u[..., DEFECT].astype(np.float32), service)
+            service = service_minutes(r.distribution, r.mean_minutes, r.sd_minutes, u[..., SERVICE].astype(np.float64)) / MINUTES_PER_DAY
+        tables[j] = SlotTable(m, _times(m, seg, u, cohort_times[j], journey.horizon_days), code, score, u[..., DEFECT], service)
     return tables  # type: ignore[return-value]
 
 
@@ -138,7 +138,7 @@ def _times(m: CompiledMoment, seg: np.ndarray, u: np.ndarray, cohort_times: np.n
     if m.kind == "after":
         return np.full((k, n), np.inf)  # decided when the parent happens
     if m.cohort:
-        t = cohort_times[:, None] + u[..., TIME] * m.spread_days
+        t = cohort_times[:, None] + u[..., TIME].astype(np.float64) * m.spread_days
         return np.where(u[..., HIT] < m.reach, t, np.inf)
     if m.kind == "at":
         t = np.full((k, n), m.start_day)
@@ -147,6 +147,6 @@ def _times(m: CompiledMoment, seg: np.ndarray, u: np.ndarray, cohort_times: np.n
     else:
         rate_per_day = m.rate[seg] / DAYS_PER_MONTH
         with np.errstate(divide="ignore"):
-            gaps = -np.log1p(-u[..., TIME]) / rate_per_day
+            gaps = -np.log1p(-u[..., TIME].astype(np.float64)) / rate_per_day
         t = m.start_day + np.cumsum(gaps, axis=0)
     return np.where(t < horizon, t, np.inf)

@@ -44,44 +44,51 @@ class Queues:
         j, i, slot, t = j[fresh], i[fresh], slot[fresh], np.maximum(t[fresh], self.env.now)
         for a, b, c in zip(j.tolist(), slot.tolist(), i.tolist()):
             self.submitted[a][b, c] = True
-        order = np.argsort(t, kind="stable")
-        self.env.process(self._feed(t[order].tolist(), j[order].tolist(), i[order].tolist(), slot[order].tolist()))
+        now = self.env.now
+        order = np.argsort(t, kind="stable")  # simultaneous arrivals queue in time-then-listing order
+        j, i, slot, t = j[order], i[order], slot[order], t[order]
+        for a, b, c, at in zip(j.tolist(), slot.tolist(), i.tolist(), t.tolist()):
+            # callbacks rather than a process per visit: the queue is the same simpy.Resource,
+            # at a fraction of the bookkeeping
+            self.env.timeout(at - now).callbacks.append(lambda _e, a=a, b=b, c=c: self._visit(a, c, b))
 
-    def _feed(self, times, js, cs, slots):
-        env = self.env
-        for t, j, i, k in zip(times, js, cs, slots):
-            if t > env.now:
-                yield env.timeout(t - env.now)
-            env.process(self._visit(j, i, k))
-
-    def _visit(self, j: int, i: int, k: int):
-        env, m, r = self.env, self.journey.moments[j], self.result
+    def _visit(self, j: int, i: int, k: int) -> None:
+        """A customer reaches the resource: queue FIFO, give up after the patience, be served."""
         if self.gone[i]:
             return
+        env, m, r = self.env, self.journey.moments[j], self.result
         res = self.resources[m.resource]
         arrive = env.now
         req = res.request()
-        if m.patience_days != np.inf:
-            got = yield req | env.timeout(m.patience_days)
-            if req not in got:
+        table = self.tables[j]
+
+        def served(_e) -> None:
+            wait = (env.now - arrive) * MINUTES_PER_DAY
+            duration = float(table.service_days[k, i])
+            r.wait_minutes[m.resource] += wait
+            r.served[m.resource] += 1
+            r.busy_days[m.resource] += duration
+            env.timeout(duration).callbacks.append(lambda _e: done(wait))
+
+        def done(wait: float) -> None:
+            res.release(req)
+            score = float(table.score[k, i]) - m.wait_penalty_per_minute * wait
+            self.done.append((j, i, k, env.now, int(table.code[k, i]), score))
+            if score < 0 and table.defect_u[k, i] < m.defect_p[self.cohort.seg[i]]:
+                self.gone[i] = True  # defected here: no later queueing
+
+        def give_up(_e) -> None:
+            if not req.triggered:
                 req.cancel()
                 r.abandoned[m.resource] += 1
                 self.done.append((j, i, k, env.now, m.code_abandoned, m.unrecovered_score))
-                return
+
+        if req.triggered:
+            served(req)
         else:
-            yield req
-        wait = (env.now - arrive) * MINUTES_PER_DAY
-        table = self.tables[j]
-        duration = float(table.service_days[k, i])
-        r.wait_minutes[m.resource] += wait
-        r.served[m.resource] += 1
-        r.busy_days[m.resource] += duration
-        yield env.timeout(duration)
-        res.release(req)
-        score = float(table.score[k, i]) - m.wait_penalty_per_minute * wait
-        self.done.append((j, i, k, env.now, int(table.code[k, i]), score))
-        if score < 0 and table.defect_u[k, i] < m.defect_p[self.cohort.seg[i]]:
-            self.gone[i] = True  # defected here: no later queueing this month
+            req.callbacks.append(served)
+            if m.patience_days != np.inf:
+                env.timeout(m.patience_days).callbacks.append(give_up)
 
     def completed(self, until: float) -> tuple[np.ndarray, ...]:
         """Run the queues to `until`; the visits completed, for customers still here."""

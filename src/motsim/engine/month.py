@@ -53,16 +53,16 @@ class Rows:
         return Rows(*(getattr(self, f)[sel] for f in ("t", "j", "slot", "code", "score", "defect_u")))
 
 
-def from_table(table: SlotTable, j: int, slot: np.ndarray, valid: np.ndarray, when: np.ndarray | None = None) -> Rows:
+def from_table(table: SlotTable, j: int, slot: np.ndarray, valid: np.ndarray) -> Rows:
     """Rows of moment j's occurrences at `slot` (rows × customers) where `valid`."""
     cols = np.broadcast_to(np.arange(slot.shape[1]), slot.shape)
     s = np.minimum(slot, max(table.slots - 1, 0))
-    if table.slots == 0:
-        valid = np.zeros_like(valid)
-        s = np.zeros_like(slot)
-        return Rows(np.full(slot.shape, np.inf), np.full(slot.shape, j, np.int16), s.astype(np.int32), np.zeros(slot.shape, np.int16),
-                    np.zeros(slot.shape), np.ones(slot.shape, np.float32))
-    t = table.time[s, cols] if when is None else when
+    if (s == s[:, :1]).all():
+        # one slot per row for everyone (scheduled moments): slice rather than gather
+        k = s[:, 0]
+        return Rows(np.where(valid, table.time[k], np.inf), np.full(slot.shape, j, np.int16), s.astype(np.int32), table.code[k],
+                    table.score[k], table.defect_u[k])
+    t = table.time[s, cols]
     return Rows(np.where(valid, t, np.inf), np.full(slot.shape, j, np.int16), s.astype(np.int32), table.code[s, cols],
                 table.score[s, cols], table.defect_u[s, cols])
 
