@@ -76,3 +76,18 @@ def npv_chart(npv: list[float], path: Path, title: str) -> None:
     ax.set_ylabel("replications")
     ax.set_title(title)
     _save(fig, path)
+
+
+def forest_chart(metrics: dict[str, dict[str, Any]], path: Path) -> None:
+    """Relative effect of each metric with its 95% CI (a forest plot); significant ones filled."""
+    names = list(metrics)[::-1]
+    fig, ax = plt.subplots(figsize=(8, 0.5 * len(names) + 1.5), dpi=110)
+    for y, name in enumerate(names):
+        m = metrics[name]
+        lo, hi = m["rel_effect_ci"]
+        ax.plot([100 * lo, 100 * hi], [y, y], color="tab:blue", linewidth=2)
+        ax.plot([100 * m["rel_effect"]], [y], "o", color="tab:blue", markerfacecolor="tab:blue" if m.get("significant") else "white")
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.set_yticks(range(len(names)), names)
+    ax.set_xlabel("relative effect, % (95% CI; filled: significant after correction)")
+    _save(fig, path)

@@ -411,6 +411,151 @@ def report(
     guarded(go)
 
 
+ab = typer.Typer(help="A/B analysis of real experiments (statsmodels) and sample-size planning.", no_args_is_help=True)
+app.add_typer(ab, name="ab")
+
+
+class AbFormat(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+    markdown = "markdown"
+
+
+def _metrics(proportion: list[str], mean: list[str], ratio: list[str], nps: Optional[str], margin: list[str]):
+    from motsim.experiment import Metric
+
+    margins = {}
+    for m in margin:
+        name, sep, value = m.partition("=")
+        if not sep:
+            raise ValueError(f"--margin '{m}': expected NAME=VALUE")
+        margins[name] = float(value)
+    out = []
+    for kind, specs in (("proportion", proportion), ("mean", mean)):
+        for spec in specs:
+            col, _, cov = spec.partition(":")
+            out.append(Metric(f"{col} (CUPED on {cov})" if cov else col, kind, col, covariate=cov or None, margin=margins.get(col)))
+    for r in ratio:
+        num, sep, den = r.partition("/")
+        if not sep:
+            raise ValueError(f"--ratio '{r}': expected NUMERATOR/DENOMINATOR")
+        out.append(Metric(r, "ratio", num, denominator=den, margin=margins.get(r)))
+    if nps:
+        out.append(Metric(nps, "nps", nps, margin=margins.get(nps)))
+    if not out:
+        raise ValueError("name at least one metric: --proportion COL, --mean COL[:COVARIATE], --ratio NUM/DEN or --nps COL")
+    return out
+
+
+@ab.command()
+def analyze(
+    data: Path = typer.Argument(..., help="CSV, one row per customer."),
+    variant: str = typer.Option(..., "--variant", help="Column naming each customer's arm."),
+    control: Optional[str] = typer.Option(None, "--control", help="The control arm's value (default: 'control', else the first in order)."),
+    proportion: list[str] = typer.Option([], "--proportion", help="A 0/1 column (COL or COL:COVARIATE for CUPED); repeatable."),
+    mean: list[str] = typer.Option([], "--mean", help="A numeric column (COL or COL:COVARIATE for CUPED); repeatable."),
+    ratio: list[str] = typer.Option([], "--ratio", help="Ratio of means NUM/DEN (e.g. orders/sessions); repeatable."),
+    nps: Optional[str] = typer.Option(None, "--nps", help="A 0..10 rating column."),
+    margin: list[str] = typer.Option([], "--margin", help="Non-inferiority margin NAME=VALUE (one-sided test); repeatable."),
+    correction: str = typer.Option("holm", "--correction", help="holm, bh (Benjamini-Hochberg) or none."),
+    alpha: float = typer.Option(0.05, "--alpha"),
+    fmt: AbFormat = typer.Option(AbFormat.table, "--format", "-f"),
+    out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="Write analysis.json and a forest plot (forest.png) here."),
+) -> None:
+    """Is the lift real, how big, how sure: every metric, each arm against the control."""
+
+    def go() -> None:
+        import pandas as pd
+
+        from motsim.experiment import analyze as run_analysis
+        from motsim.output import to_csv, to_json, write_text
+
+        if not data.is_file():
+            raise InputError(str(data), [Problem("", "no such file")])
+        try:
+            df = pd.read_csv(data)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+            raise InputError(str(data), [Problem("", f"not a readable CSV ({exc})")]) from None
+        try:
+            result = run_analysis(df, variant, _metrics(proportion, mean, ratio, nps, margin), control, alpha, correction)
+        except ValueError as exc:
+            raise InputError(str(data), [Problem("", str(exc))]) from None
+        rows = [{"metric": k, **{f: v for f, v in m.items() if f not in ("effect_ci", "rel_effect_ci")},
+                 "ci_low": m["effect_ci"][0], "ci_high": m["effect_ci"][1], "rel_ci_low": m["rel_effect_ci"][0], "rel_ci_high": m["rel_effect_ci"][1]}
+                for k, m in result["metrics"].items()]
+        srm_p = result["srm"]["pvalue"]
+        if srm_p < 0.001:
+            err.print(f"[bold red]SAMPLE-RATIO MISMATCH[/bold red] p = {srm_p:.2g}, counts {result['srm']['counts']}: "
+                      "the split is not what was planned; do not trust the effects until you know why.", highlight=False)
+        if fmt is AbFormat.json:
+            print(to_json(result))
+        elif fmt is AbFormat.csv:
+            sys.stdout.write(to_csv(rows))
+        else:
+            header = ["metric", "control", "treatment", "effect [95% CI]", "relative [95% CI]", "p", f"p ({correction})", ""]
+            body = []
+            for k, m in result["metrics"].items():
+                pct = m["method"].startswith("two-proportion")
+                unit = (lambda x: f"{100 * x:+.2f} pp") if pct else (lambda x: f"{x:+.4g}")
+                body.append([k, f"{m['control']:.4g}", f"{m['treatment']:.4g}", f"{unit(m['effect'])} [{unit(m['effect_ci'][0])}, {unit(m['effect_ci'][1])}]",
+                             f"{m['rel_effect']:+.1%} [{m['rel_effect_ci'][0]:+.1%}, {m['rel_effect_ci'][1]:+.1%}]",
+                             f"{m['pvalue']:.3g}", f"{m['pvalue_adj']:.3g}", "significant" if m["significant"] else ""])
+            if fmt is AbFormat.markdown:
+                print("| " + " | ".join(header) + " |\n|" + "---|" * len(header))
+                for r in body:
+                    print("| " + " | ".join(r) + " |")
+            else:
+                out.print(f"sample-ratio check: p = {srm_p:.3g}, counts {result['srm']['counts']}", highlight=False)
+                t = Table(*header, title=f"Treatment vs control '{result['control']}' (α = {alpha}, {correction} correction)", title_justify="left")
+                for r in body:
+                    t.add_row(*r)
+                out.print(t)
+        if out_dir is not None:
+            from motsim.charts import forest_chart
+
+            write_text(out_dir / "analysis.json", to_json(result) + "\n")
+            forest_chart(result["metrics"], out_dir / "forest.png")
+
+    guarded(go)
+
+
+@ab.command(name="plan")
+def ab_plan(
+    metric: str = typer.Option(..., "--metric", help="proportion, mean or nps."),
+    baseline: float = typer.Option(..., "--baseline", help="Control's rate (proportion), mean (mean), or share of promoters (nps)."),
+    mde: Optional[float] = typer.Option(None, "--mde", help="Minimum detectable effect (absolute; relative with --relative). Omit to solve for it."),
+    relative: bool = typer.Option(False, "--relative", help="--mde is relative to the baseline."),
+    alpha: float = typer.Option(0.05, "--alpha"),
+    power: Optional[float] = typer.Option(None, "--power", help="Target power (default 0.8). Omit with --n and --mde to solve for it."),
+    ratio: float = typer.Option(1.0, "--ratio", help="Treatment size / control size."),
+    n: Optional[int] = typer.Option(None, "--n", help="Sample per arm (control); give it to solve for MDE or power."),
+    sd: Optional[float] = typer.Option(None, "--sd", help="Standard deviation of a mean metric."),
+    detractors: Optional[float] = typer.Option(None, "--detractors", help="Share of detractors (nps)."),
+    traffic: Optional[float] = typer.Option(None, "--traffic", help="Customers entering the experiment per day: also report the days needed."),
+    fmt: Format = typer.Option(Format.table, "--format", "-f"),
+) -> None:
+    """Sample size per arm, or the MDE for a given sample, or the power; and days at a traffic."""
+
+    def go() -> None:
+        from motsim.output import to_csv, to_json
+        from motsim.planning import plan
+
+        wanted_power = power if power is not None else (None if (n is not None and mde is not None) else 0.8)
+        result = plan(metric, baseline, mde, relative, alpha, wanted_power, ratio, n, sd, detractors, traffic)
+        if fmt is Format.json:
+            print(to_json(result))
+        elif fmt is Format.csv:
+            sys.stdout.write(to_csv([result]))
+        else:
+            t = Table("quantity", "value", title=f"Plan for a {metric} metric", title_justify="left")
+            for k, v in result.items():
+                t.add_row(k, f"{v:,.4g}" if isinstance(v, float) else f"{v:,}" if isinstance(v, int) else str(v))
+            out.print(t)
+
+    guarded(go)
+
+
 def main() -> None:  # pragma: no cover
     app()
 
