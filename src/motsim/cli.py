@@ -77,7 +77,7 @@ def run(
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="table for people; json or csv for programs."),
     out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="Also write results.json, retention.csv, moments.csv, retention.png here."),
     workers: Optional[int] = typer.Option(None, "--workers", "-w", min=1, help="Worker processes (default: all cores for big runs)."),
-    engine: Optional[str] = typer.Option(None, "--engine", help="auto or des (default: the scenario's)."),
+    engine: Optional[str] = typer.Option(None, "--engine", help="auto (vector, or hybrid when moments queue), vector, hybrid or des (the SimPy reference). Default: the scenario's."),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address (tcp://HOST:PORT) to run on a cluster."),
 ) -> None:
     """Simulate a scenario: retention, CLV, NPS, the moments that tipped churn, resource waits."""
