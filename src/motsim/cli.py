@@ -50,6 +50,8 @@ def guarded(fn: Callable[[], None]) -> None:
         fail(exc)
     except (ValueError, KeyError, RuntimeError) as exc:
         fail(InputError("motsim", [Problem("", str(exc.args[0]) if exc.args else str(exc))]))
+    except OSError as exc:  # an output path that cannot be written: name it, no traceback
+        fail(InputError(str(exc.filename or "motsim"), [Problem("", exc.strerror or str(exc))]))
 
 
 def progress_bar(label: str):
@@ -396,6 +398,8 @@ def report(
         from motsim.output import write_text
         from motsim.report import build
 
+        if out_file.is_dir():
+            raise InputError(str(out_file), [Problem("", "is a directory; --out names the HTML file to write")])
         sc = _load_with(scenario, customers, months, seed)
         chosen = [sc.intervention(n) for n in intervention] if intervention else list(sc.interventions)
         page, data = _with_bar("reporting", lambda tick: build(sc, chosen, step if with_rank else None, replications, engine, workers, scheduler, tick))

@@ -158,7 +158,7 @@ def analyze(df: pd.DataFrame, variant: str, metrics: list[Metric], control: str 
     if not 0 < alpha < 1:
         raise DataError("--alpha must be between 0 and 1")
     arms = df[variant].astype(str)
-    names = list(dict.fromkeys(sorted(arms.unique())))
+    names = sorted(arms.unique())
     if len(names) < 2:
         raise DataError(f"column '{variant}': only one variant ({', '.join(names) or 'none'}); an experiment needs a control and a treatment")
     control = str(control) if control is not None else ("control" if "control" in names else names[0])
@@ -167,11 +167,13 @@ def analyze(df: pd.DataFrame, variant: str, metrics: list[Metric], control: str 
     treatments = [a for a in names if a != control]
     out: dict[str, Any] = {"srm": srm({a: int((arms == a).sum()) for a in names}, planned), "control": control, "metrics": {}}
     tests = []
+    is_control = (arms == control).to_numpy()
+    masks = {arm: (arms == arm).to_numpy() for arm in treatments}
     for m in metrics:
         y = _check(df, m.column, m.kind)
         x = _check(df, m.denominator or m.covariate, "mean") if (m.denominator or m.covariate) else None
         for arm in treatments:
-            c, t = (arms == control).to_numpy(), (arms == arm).to_numpy()
+            c, t = is_control, masks[arm]
             if m.kind == "ratio":
                 res = ratio(y[c], x[c], y[t], x[t], alpha)
             elif m.kind == "nps":

@@ -64,8 +64,9 @@ def plan(metric: str, baseline: float, mde: float | None = None, relative: bool 
             value = math.sin(math.asin(math.sqrt(baseline)) + h / 2) ** 2 - baseline
         else:
             value = h * scale
+        reference = out.get("baseline_nps", baseline)
         out["n_per_arm"], out["mde"], out["power"] = n_per_arm, value, power
-        out["mde_relative"] = value / (out.get("baseline_nps", baseline)) if (out.get("baseline_nps", baseline)) else None
+        out["mde_relative"] = value / reference if reference else None
     total = out["n_per_arm"] * (1 + ratio)
     out["n_total"] = int(math.ceil(total))
     if traffic_per_day:

@@ -11,7 +11,7 @@ same. Peak and end thus see every moment of the month in time order, in one walk
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -43,14 +43,17 @@ class Rows:
         parts = [p for p in parts if len(p.t)]
         if not parts:
             return cls.empty(n)
-        return cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("t", "j", "slot", "code", "score", "defect_u")))
+        return cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in ROW_FIELDS))
 
     def take(self, order: np.ndarray) -> "Rows":
         """Reorder each customer's column (order: rows × customers, as from argsort on axis 0)."""
-        return Rows(*(np.take_along_axis(getattr(self, f), order, axis=0) for f in ("t", "j", "slot", "code", "score", "defect_u")))
+        return Rows(*(np.take_along_axis(getattr(self, f), order, axis=0) for f in ROW_FIELDS))
 
     def rows(self, sel) -> "Rows":
-        return Rows(*(getattr(self, f)[sel] for f in ("t", "j", "slot", "code", "score", "defect_u")))
+        return Rows(*(getattr(self, f)[sel] for f in ROW_FIELDS))
+
+
+ROW_FIELDS = tuple(f.name for f in fields(Rows))
 
 
 def from_table(table: SlotTable, j: int, slot: np.ndarray, valid: np.ndarray) -> Rows:
