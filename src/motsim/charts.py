@@ -91,3 +91,17 @@ def forest_chart(metrics: dict[str, dict[str, Any]], path: Path) -> None:
     ax.set_yticks(range(len(names)), names)
     ax.set_xlabel("relative effect, % (95% CI; filled: significant after correction)")
     _save(fig, path)
+
+
+def survival_chart(curves: dict[str, dict[str, dict[str, list[float]]]], path: Path) -> None:
+    """Kaplan-Meier curves per arm (step functions), one panel per survival metric."""
+    fig, axes = plt.subplots(1, len(curves), figsize=(6 * len(curves), 4.5), dpi=110, squeeze=False)
+    for ax, (name, arms) in zip(axes[0], curves.items()):
+        for arm, c in arms.items():
+            ax.step(c["time"], c["survival"], where="post", label=arm, linewidth=2)
+        ax.set_xlabel(name)
+        ax.set_ylabel("share still a customer (Kaplan-Meier)")
+        ax.set_ylim(0, 1.02)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    _save(fig, path)

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import json
 import sys
-from enum import Enum
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Optional
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from motsim.cli_ab import ab
+from motsim.cli_support import SCENARIO_HELP, Format, fail, guarded, load_with, out, progress_bar, with_bar
 from motsim.errors import InputError, Problem
 
 app = typer.Typer(
@@ -24,49 +23,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console()
-err = Console(stderr=True)
-
-
-class Format(str, Enum):
-    table = "table"
-    json = "json"
-    csv = "csv"
-
-
-SCENARIO_HELP = "A scenario file, or the name of a bundled scenario (see `motsim scenarios`)."
-
-
-def fail(exc: InputError) -> None:
-    """Print a user error and exit with code 2 (no traceback)."""
-    err.print(f"[bold red]error[/bold red] {exc.render()}", highlight=False, soft_wrap=True)
-    raise typer.Exit(2)
-
-
-def guarded(fn: Callable[[], None]) -> None:
-    try:
-        fn()
-    except InputError as exc:
-        fail(exc)
-    except (ValueError, KeyError, RuntimeError) as exc:
-        fail(InputError("motsim", [Problem("", str(exc.args[0]) if exc.args else str(exc))]))
-    except OSError as exc:  # an output path that cannot be written: name it, no traceback
-        fail(InputError(str(exc.filename or "motsim"), [Problem("", exc.strerror or str(exc))]))
-
-
-def progress_bar(label: str):
-    """A rich progress bar on stderr when a person is watching, else a no-op."""
-    if not sys.stderr.isatty():
-        return None, None
-    bar = Progress(
-        TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=True
-    )
-    task = bar.add_task(label)
-
-    def tick(done: int, total: int) -> None:
-        bar.update(task, completed=done, total=total)
-
-    return bar, tick
+app.add_typer(ab, name="ab")
 
 
 @app.command()
@@ -178,25 +135,6 @@ def schema() -> None:
     print(json.dumps(Scenario.model_json_schema(), indent=2))
 
 
-def _load_with(scenario: str, customers, months, seed):
-    from motsim.loading import load_scenario, resolve
-    from motsim.simulation import with_overrides
-
-    path = resolve(scenario)
-    return with_overrides(load_scenario(path), customers, months, seed, source=f"{path} (with command-line options)")
-
-
-def _with_bar(label: str, fn):
-    bar, tick = progress_bar(label)
-    if bar:
-        bar.start()
-    try:
-        return fn(tick)
-    finally:
-        if bar:
-            bar.stop()
-
-
 def _emit(data: dict, fmt: "Format", rows: list[dict], table, out_dir: Optional[Path], name: str) -> None:
     from motsim.output import to_csv, to_json, write_text
 
@@ -266,13 +204,13 @@ def compare(
         from motsim import compare as what_if
         from motsim.changes import parse_assignment
 
-        sc = _load_with(scenario, customers, months, seed)
+        sc = load_with(scenario, customers, months, seed)
         chosen = [sc.intervention(n) for n in intervention] if intervention else list(sc.interventions)
         if set_:
             chosen.append(what_if.ad_hoc(dict(parse_assignment(a) for a in set_)))
         if not chosen:
             raise ValueError("the scenario declares no [[interventions]]; name changes with --set PATH=VALUE")
-        base, comps = _with_bar("comparing", lambda tick: what_if.compare(sc, chosen, replications, engine, workers, scheduler, tick, independent))
+        base, comps = with_bar("comparing", lambda tick: what_if.compare(sc, chosen, replications, engine, workers, scheduler, tick, independent))
         data = {"baseline": base.summary(), "variants": {n: c.summary() for n, c in comps.items()}, "paired": not independent}
         _emit(data, fmt, _variant_rows(data["variants"]), lambda: _print_variants(data["variants"]), out_dir, "compare")
         if out_dir is not None:
@@ -304,9 +242,9 @@ def roi(
     def go() -> None:
         from motsim import compare as what_if
 
-        sc = _load_with(scenario, customers, months, seed)
+        sc = load_with(scenario, customers, months, seed)
         chosen = sc.intervention(intervention)
-        _, comps = _with_bar("pricing", lambda tick: what_if.compare(sc, [chosen], replications, engine, workers, None, tick))
+        _, comps = with_bar("pricing", lambda tick: what_if.compare(sc, [chosen], replications, engine, workers, None, tick))
         data = comps[chosen.name].summary()
         if break_even:
             data["break_even_strength"] = what_if.break_even(sc, chosen, replications or sc.scenario.replications, engine, workers)
@@ -352,8 +290,8 @@ def rank_moments(
         from motsim.output import with_ci
         from motsim.ranking import rank
 
-        sc = _load_with(scenario, customers, months, seed)
-        data = _with_bar("ranking", lambda tick: rank(sc, step, replications, engine, workers, scheduler, tick))
+        sc = load_with(scenario, customers, months, seed)
+        data = with_bar("ranking", lambda tick: rank(sc, step, replications, engine, workers, scheduler, tick))
         rows = [{"moment": r["moment"], **r["delta_clv"], "delta_clv_per_cost": r["delta_clv_per_cost"], **r["tags"]} for r in data["ranking"]]
 
         def table() -> None:
@@ -400,9 +338,9 @@ def report(
 
         if out_file.is_dir():
             raise InputError(str(out_file), [Problem("", "is a directory; --out names the HTML file to write")])
-        sc = _load_with(scenario, customers, months, seed)
+        sc = load_with(scenario, customers, months, seed)
         chosen = [sc.intervention(n) for n in intervention] if intervention else list(sc.interventions)
-        page, data = _with_bar("reporting", lambda tick: build(sc, chosen, step if with_rank else None, replications, engine, workers, scheduler, tick))
+        page, data = with_bar("reporting", lambda tick: build(sc, chosen, step if with_rank else None, replications, engine, workers, scheduler, tick))
         write_text(out_file, page)
 
         def table() -> None:
@@ -411,151 +349,6 @@ def report(
             out.print(f"wrote {out_file} ({len(page) / 1e6:.1f} MB, self-contained)", highlight=False)
 
         _emit(data, fmt, _variant_rows(data["variants"]), table, None, "report")
-
-    guarded(go)
-
-
-ab = typer.Typer(help="A/B analysis of real experiments (statsmodels) and sample-size planning.", no_args_is_help=True)
-app.add_typer(ab, name="ab")
-
-
-class AbFormat(str, Enum):
-    table = "table"
-    json = "json"
-    csv = "csv"
-    markdown = "markdown"
-
-
-def _metrics(proportion: list[str], mean: list[str], ratio: list[str], nps: Optional[str], margin: list[str]):
-    from motsim.experiment import Metric
-
-    margins = {}
-    for m in margin:
-        name, sep, value = m.partition("=")
-        if not sep:
-            raise ValueError(f"--margin '{m}': expected NAME=VALUE")
-        margins[name] = float(value)
-    out = []
-    for kind, specs in (("proportion", proportion), ("mean", mean)):
-        for spec in specs:
-            col, _, cov = spec.partition(":")
-            out.append(Metric(f"{col} (CUPED on {cov})" if cov else col, kind, col, covariate=cov or None, margin=margins.get(col)))
-    for r in ratio:
-        num, sep, den = r.partition("/")
-        if not sep:
-            raise ValueError(f"--ratio '{r}': expected NUMERATOR/DENOMINATOR")
-        out.append(Metric(r, "ratio", num, denominator=den, margin=margins.get(r)))
-    if nps:
-        out.append(Metric(nps, "nps", nps, margin=margins.get(nps)))
-    if not out:
-        raise ValueError("name at least one metric: --proportion COL, --mean COL[:COVARIATE], --ratio NUM/DEN or --nps COL")
-    return out
-
-
-@ab.command()
-def analyze(
-    data: Path = typer.Argument(..., help="CSV, one row per customer."),
-    variant: str = typer.Option(..., "--variant", help="Column naming each customer's arm."),
-    control: Optional[str] = typer.Option(None, "--control", help="The control arm's value (default: 'control', else the first in order)."),
-    proportion: list[str] = typer.Option([], "--proportion", help="A 0/1 column (COL or COL:COVARIATE for CUPED); repeatable."),
-    mean: list[str] = typer.Option([], "--mean", help="A numeric column (COL or COL:COVARIATE for CUPED); repeatable."),
-    ratio: list[str] = typer.Option([], "--ratio", help="Ratio of means NUM/DEN (e.g. orders/sessions); repeatable."),
-    nps: Optional[str] = typer.Option(None, "--nps", help="A 0..10 rating column."),
-    margin: list[str] = typer.Option([], "--margin", help="Non-inferiority margin NAME=VALUE (one-sided test); repeatable."),
-    correction: str = typer.Option("holm", "--correction", help="holm, bh (Benjamini-Hochberg) or none."),
-    alpha: float = typer.Option(0.05, "--alpha"),
-    fmt: AbFormat = typer.Option(AbFormat.table, "--format", "-f"),
-    out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="Write analysis.json and a forest plot (forest.png) here."),
-) -> None:
-    """Is the lift real, how big, how sure: every metric, each arm against the control."""
-
-    def go() -> None:
-        import pandas as pd
-
-        from motsim.experiment import analyze as run_analysis
-        from motsim.output import to_csv, to_json, write_text
-
-        if not data.is_file():
-            raise InputError(str(data), [Problem("", "no such file")])
-        try:
-            df = pd.read_csv(data)
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-            raise InputError(str(data), [Problem("", f"not a readable CSV ({exc})")]) from None
-        try:
-            result = run_analysis(df, variant, _metrics(proportion, mean, ratio, nps, margin), control, alpha, correction)
-        except ValueError as exc:
-            raise InputError(str(data), [Problem("", str(exc))]) from None
-        rows = [{"metric": k, **{f: v for f, v in m.items() if f not in ("effect_ci", "rel_effect_ci")},
-                 "ci_low": m["effect_ci"][0], "ci_high": m["effect_ci"][1], "rel_ci_low": m["rel_effect_ci"][0], "rel_ci_high": m["rel_effect_ci"][1]}
-                for k, m in result["metrics"].items()]
-        srm_p = result["srm"]["pvalue"]
-        if srm_p < 0.001:
-            err.print(f"[bold red]SAMPLE-RATIO MISMATCH[/bold red] p = {srm_p:.2g}, counts {result['srm']['counts']}: "
-                      "the split is not what was planned; do not trust the effects until you know why.", highlight=False)
-        if fmt is AbFormat.json:
-            print(to_json(result))
-        elif fmt is AbFormat.csv:
-            sys.stdout.write(to_csv(rows))
-        else:
-            header = ["metric", "control", "treatment", "effect [95% CI]", "relative [95% CI]", "p", f"p ({correction})", ""]
-            body = []
-            for k, m in result["metrics"].items():
-                pct = m["method"].startswith("two-proportion")
-                unit = (lambda x: f"{100 * x:+.2f} pp") if pct else (lambda x: f"{x:+.4g}")
-                body.append([k, f"{m['control']:.4g}", f"{m['treatment']:.4g}", f"{unit(m['effect'])} [{unit(m['effect_ci'][0])}, {unit(m['effect_ci'][1])}]",
-                             f"{m['rel_effect']:+.1%} [{m['rel_effect_ci'][0]:+.1%}, {m['rel_effect_ci'][1]:+.1%}]",
-                             f"{m['pvalue']:.3g}", f"{m['pvalue_adj']:.3g}", "significant" if m["significant"] else ""])
-            if fmt is AbFormat.markdown:
-                print("| " + " | ".join(header) + " |\n|" + "---|" * len(header))
-                for r in body:
-                    print("| " + " | ".join(r) + " |")
-            else:
-                out.print(f"sample-ratio check: p = {srm_p:.3g}, counts {result['srm']['counts']}", highlight=False)
-                t = Table(*header, title=f"Treatment vs control '{result['control']}' (α = {alpha}, {correction} correction)", title_justify="left")
-                for r in body:
-                    t.add_row(*r)
-                out.print(t)
-        if out_dir is not None:
-            from motsim.charts import forest_chart
-
-            write_text(out_dir / "analysis.json", to_json(result) + "\n")
-            forest_chart(result["metrics"], out_dir / "forest.png")
-
-    guarded(go)
-
-
-@ab.command(name="plan")
-def ab_plan(
-    metric: str = typer.Option(..., "--metric", help="proportion, mean or nps."),
-    baseline: float = typer.Option(..., "--baseline", help="Control's rate (proportion), mean (mean), or share of promoters (nps)."),
-    mde: Optional[float] = typer.Option(None, "--mde", help="Minimum detectable effect (absolute; relative with --relative). Omit to solve for it."),
-    relative: bool = typer.Option(False, "--relative", help="--mde is relative to the baseline."),
-    alpha: float = typer.Option(0.05, "--alpha"),
-    power: Optional[float] = typer.Option(None, "--power", help="Target power (default 0.8). Omit with --n and --mde to solve for it."),
-    ratio: float = typer.Option(1.0, "--ratio", help="Treatment size / control size."),
-    n: Optional[int] = typer.Option(None, "--n", help="Sample per arm (control); give it to solve for MDE or power."),
-    sd: Optional[float] = typer.Option(None, "--sd", help="Standard deviation of a mean metric."),
-    detractors: Optional[float] = typer.Option(None, "--detractors", help="Share of detractors (nps)."),
-    traffic: Optional[float] = typer.Option(None, "--traffic", help="Customers entering the experiment per day: also report the days needed."),
-    fmt: Format = typer.Option(Format.table, "--format", "-f"),
-) -> None:
-    """Sample size per arm, or the MDE for a given sample, or the power; and days at a traffic."""
-
-    def go() -> None:
-        from motsim.output import to_csv, to_json
-        from motsim.planning import plan
-
-        wanted_power = power if power is not None else (None if (n is not None and mde is not None) else 0.8)
-        result = plan(metric, baseline, mde, relative, alpha, wanted_power, ratio, n, sd, detractors, traffic)
-        if fmt is Format.json:
-            print(to_json(result))
-        elif fmt is Format.csv:
-            sys.stdout.write(to_csv([result]))
-        else:
-            t = Table("quantity", "value", title=f"Plan for a {metric} metric", title_justify="left")
-            for k, v in result.items():
-                t.add_row(k, f"{v:,.4g}" if isinstance(v, float) else f"{v:,}" if isinstance(v, int) else str(v))
-            out.print(t)
 
     guarded(go)
 

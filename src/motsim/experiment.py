@@ -1,9 +1,11 @@
-"""A/B analysis of a real experiment (one row per customer): is the lift real, how big, how sure.
+"""A/B analysis of a real experiment: is the lift real, how big, how sure.
 
 Each metric compares every treatment arm with the control and reports both arms' values, the
 absolute effect with its CI, the relative effect with its CI (delta method on the log ratio),
 the p-value, the p-value adjusted across all tests (Holm by default) and the method used. The
-statistics are statsmodels' and scipy's; only the delta-method glue is written here.
+statistics are statsmodels' and scipy's; only the delta-method glue is written here. Data come
+per customer or aggregated per arm (see `samples`); a segment column breaks every metric down by
+segment, corrected across all the segments' tests.
 """
 
 from __future__ import annotations
@@ -16,73 +18,105 @@ import pandas as pd
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
-from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
+
+from motsim.effects import relative, z_result
+from motsim.samples import DataError, Sample, samples
+from motsim.survival import compare_survival
 
 CORRECTIONS = {"holm": "holm", "bh": "fdr_bh", "none": None}
+KINDS = ("proportion", "mean", "ratio", "nps", "survival")
+
+__all__ = ["CORRECTIONS", "KINDS", "DataError", "Metric", "analyze", "mean", "nps", "proportion", "ratio", "srm"]
 
 
 @dataclass(frozen=True)
 class Metric:
-    """What to compare: kind is proportion, mean, ratio or nps; `column` (and `denominator` for
-    a ratio, `covariate` for CUPED); `margin` makes it a one-sided non-inferiority test."""
+    """What to compare: `kind` is one of KINDS; `column` (plus `denominator` for a ratio,
+    `covariate` for CUPED, `event` for survival, where `column` is the tenure); `margin` makes
+    it a one-sided non-inferiority test (H0: effect ≤ −margin)."""
 
     name: str
     kind: str
     column: str
     denominator: str | None = None
     covariate: str | None = None
+    event: str | None = None
     margin: float | None = None
 
-
-class DataError(ValueError):
-    """Bad experiment data: the message names the column and the reason."""
-
-
-def _z(alpha: float) -> float:
-    return float(stats.norm.ppf(1 - alpha / 2))
-
-
-def _relative(c: float, t: float, var_c: float, var_t: float, alpha: float) -> tuple[float, list[float]]:
-    """Relative effect t/c - 1 and its CI by the delta method on log(t/c) (independent arms)."""
-    if c <= 0 or t <= 0:
-        return (t / c - 1 if c else float("nan")), [float("nan"), float("nan")]
-    se = np.sqrt(var_t / t**2 + var_c / c**2)
-    log_ratio = np.log(t / c)
-    z = _z(alpha)
-    return float(t / c - 1), [float(np.exp(log_ratio - z * se) - 1), float(np.exp(log_ratio + z * se) - 1)]
+    def columns(self) -> dict[str, str]:
+        """Each column the metric reads and the kind of values it must hold."""
+        value_kind = {"survival": "mean", "ratio": "mean"}.get(self.kind, self.kind)
+        cols = {self.column: value_kind}
+        if self.denominator:
+            cols[self.denominator] = "mean"
+        if self.covariate:
+            cols[self.covariate] = "mean"
+        if self.event:
+            cols[self.event] = "proportion"
+        return cols
 
 
-def _cuped(y_c: np.ndarray, y_t: np.ndarray, x_c: np.ndarray, x_t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """CUPED: y - θ(x - mean x), θ = cov(x, y) / var(x) over both arms pooled."""
-    x, y = np.r_[x_c, x_t], np.r_[y_c, y_t]
-    theta = np.cov(x, y)[0, 1] / np.var(x, ddof=1)
-    mx = x.mean()
-    return y_c - theta * (x_c - mx), y_t - theta * (x_t - mx)
+# --- the tests, from per-arm summary statistics --------------------------------------------------
 
-
-def proportion(y_c: np.ndarray, y_t: np.ndarray, alpha: float) -> dict[str, Any]:
+def proportion_from_counts(k_c: float, n_c: int, k_t: float, n_t: int, alpha: float) -> dict[str, Any]:
     """Two-proportion z-test (pooled, no continuity correction); Wald CI of the difference."""
-    k = np.array([y_t.sum(), y_c.sum()])
-    n = np.array([len(y_t), len(y_c)])
-    _, p = proportions_ztest(k, n, alternative="two-sided")
-    lo, hi = confint_proportions_2indep(k[0], n[0], k[1], n[1], method="wald", compare="diff", alpha=alpha)
-    pc, pt = k[1] / n[1], k[0] / n[0]
-    rel, rel_ci = _relative(pc, pt, pc * (1 - pc) / n[1], pt * (1 - pt) / n[0], alpha)
+    pc, pt = k_c / n_c, k_t / n_t
+    if k_c + k_t in (0, n_c + n_t):  # no variation at all: nothing to test
+        p = 1.0
+    else:
+        p = float(proportions_ztest(np.array([k_t, k_c]), np.array([n_t, n_c]), alternative="two-sided")[1])
+    lo, hi = confint_proportions_2indep(k_t, n_t, k_c, n_c, method="wald", compare="diff", alpha=alpha)
+    vc, vt = pc * (1 - pc) / n_c, pt * (1 - pt) / n_t
+    rel, rel_ci = relative(pc, pt, vc, vt, alpha)
     return {"control": float(pc), "treatment": float(pt), "effect": float(pt - pc), "effect_ci": [float(lo), float(hi)],
-            "rel_effect": rel, "rel_effect_ci": rel_ci, "pvalue": float(p), "se": float(np.sqrt(pc * (1 - pc) / n[1] + pt * (1 - pt) / n[0])),
+            "rel_effect": rel, "rel_effect_ci": rel_ci, "pvalue": p, "se": float(np.sqrt(vc + vt)),
             "method": "two-proportion z-test (pooled); Wald CI; relative CI by delta method on log ratio"}
 
 
+def mean_from_moments(m_c: float, v_c: float, n_c: int, m_t: float, v_t: float, n_t: int, alpha: float,
+                      method: str = "Welch t-test") -> dict[str, Any]:
+    """Welch's t-test and CI of the difference of means from each arm's mean, variance (ddof 1)
+    and size."""
+    sc, st = v_c / n_c, v_t / n_t
+    se = np.sqrt(sc + st)
+    df = (sc + st) ** 2 / (sc**2 / (n_c - 1) + st**2 / (n_t - 1)) if se > 0 else np.inf
+    p = float(stats.ttest_ind_from_stats(m_t, np.sqrt(v_t), n_t, m_c, np.sqrt(v_c), n_c, equal_var=False).pvalue) if se > 0 else 1.0
+    q = stats.t.ppf(1 - alpha / 2, df)
+    rel, rel_ci = relative(m_c, m_t, sc, st, alpha)
+    d = m_t - m_c
+    return {"control": float(m_c), "treatment": float(m_t), "effect": float(d), "effect_ci": [float(d - q * se), float(d + q * se)],
+            "rel_effect": rel, "rel_effect_ci": rel_ci, "pvalue": p, "se": float(se), "method": method + "; relative CI by delta method"}
+
+
+def nps_from_counts(prom_c: float, det_c: float, n_c: int, prom_t: float, det_t: float, n_t: int, alpha: float) -> dict[str, Any]:
+    """Difference of NPS (−100..100) with the multinomial variance of promoters − detractors."""
+
+    def one(prom, det, n):
+        pp, pd_ = prom / n, det / n
+        return 100 * (pp - pd_), 100**2 * (pp + pd_ - (pp - pd_) ** 2) / n
+
+    nc, vc = one(prom_c, det_c, n_c)
+    nt, vt = one(prom_t, det_t, n_t)
+    return z_result(nc, nt, vc, vt, alpha, "NPS difference, multinomial variance, z-test")
+
+
+# --- the same tests on per-customer arrays ---------------------------------------------------------
+
+def proportion(y_c: np.ndarray, y_t: np.ndarray, alpha: float) -> dict[str, Any]:
+    """Two-proportion z-test on 0/1 arrays (see `proportion_from_counts`)."""
+    return proportion_from_counts(float(y_c.sum()), len(y_c), float(y_t.sum()), len(y_t), alpha)
+
+
 def mean(y_c: np.ndarray, y_t: np.ndarray, alpha: float, method: str = "Welch t-test") -> dict[str, Any]:
-    """Welch's t-test and CI of the difference of means."""
-    cm = CompareMeans(DescrStatsW(y_t), DescrStatsW(y_c))
-    _, p, _ = cm.ttest_ind(usevar="unequal")
-    lo, hi = cm.tconfint_diff(alpha=alpha, usevar="unequal")
-    mc, mt = float(y_c.mean()), float(y_t.mean())
-    vc, vt = y_c.var(ddof=1) / len(y_c), y_t.var(ddof=1) / len(y_t)
-    rel, rel_ci = _relative(mc, mt, vc, vt, alpha)
-    return {"control": mc, "treatment": mt, "effect": mt - mc, "effect_ci": [float(lo), float(hi)], "rel_effect": rel,
-            "rel_effect_ci": rel_ci, "pvalue": float(p), "se": float(np.sqrt(vc + vt)), "method": method + "; relative CI by delta method"}
+    """Welch's t-test on two arrays (see `mean_from_moments`)."""
+    return mean_from_moments(float(y_c.mean()), float(y_c.var(ddof=1)), len(y_c), float(y_t.mean()), float(y_t.var(ddof=1)), len(y_t),
+                             alpha, method)
+
+
+def nps(r_c: np.ndarray, r_t: np.ndarray, alpha: float) -> dict[str, Any]:
+    """NPS difference on 0..10 rating arrays (see `nps_from_counts`)."""
+    return nps_from_counts(float(np.sum(r_c >= 9)), float(np.sum(r_c <= 6)), len(r_c), float(np.sum(r_t >= 9)), float(np.sum(r_t <= 6)),
+                           len(r_t), alpha)
 
 
 def ratio(num_c, den_c, num_t, den_t, alpha: float) -> dict[str, Any]:
@@ -92,39 +126,28 @@ def ratio(num_c, den_c, num_t, den_t, alpha: float) -> dict[str, Any]:
         mn, md = num.mean(), den.mean()
         r = mn / md
         cov = np.cov(num, den, ddof=1)
-        var = (cov[0, 0] - 2 * r * cov[0, 1] + r**2 * cov[1, 1]) / (md**2 * len(num))
-        return r, var
+        return r, (cov[0, 0] - 2 * r * cov[0, 1] + r**2 * cov[1, 1]) / (md**2 * len(num))
 
     rc, vc = one(num_c, den_c)
     rt, vt = one(num_t, den_t)
-    se = np.sqrt(vc + vt)
-    z = _z(alpha)
-    rel, rel_ci = _relative(rc, rt, vc, vt, alpha)
-    p = 2 * stats.norm.sf(abs(rt - rc) / se)
-    return {"control": float(rc), "treatment": float(rt), "effect": float(rt - rc), "effect_ci": [float(rt - rc - z * se), float(rt - rc + z * se)],
-            "rel_effect": rel, "rel_effect_ci": rel_ci, "pvalue": float(p), "se": float(se), "method": "ratio of means, delta method, z-test"}
+    return z_result(rc, rt, vc, vt, alpha, "ratio of means, delta method, z-test")
 
 
-def nps(r_c: np.ndarray, r_t: np.ndarray, alpha: float) -> dict[str, Any]:
-    """Difference of NPS (-100..100) with the multinomial variance of promoters − detractors."""
-
-    def one(r):
-        pp, pd_ = np.mean(r >= 9), np.mean(r <= 6)
-        return 100 * (pp - pd_), 100**2 * (pp + pd_ - (pp - pd_) ** 2) / len(r)
-
-    nc, vc = one(r_c)
-    nt, vt = one(r_t)
-    se = np.sqrt(vc + vt)
-    z = _z(alpha)
-    p = 2 * stats.norm.sf(abs(nt - nc) / se) if se > 0 else 1.0
-    rel, rel_ci = _relative(nc, nt, vc, vt, alpha)
-    return {"control": float(nc), "treatment": float(nt), "effect": float(nt - nc), "effect_ci": [float(nt - nc - z * se), float(nt - nc + z * se)],
-            "rel_effect": rel, "rel_effect_ci": rel_ci, "pvalue": float(p), "se": float(se), "method": "NPS difference, multinomial variance, z-test"}
+def cuped(y_c: np.ndarray, y_t: np.ndarray, x_c: np.ndarray, x_t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """CUPED: y − θ(x − mean x), θ = cov(x, y) / var(x) over both arms pooled."""
+    x, y = np.r_[x_c, x_t], np.r_[y_c, y_t]
+    var = np.var(x, ddof=1)
+    theta = np.cov(x, y)[0, 1] / var if var > 0 else 0.0
+    mx = x.mean()
+    return y_c - theta * (x_c - mx), y_t - theta * (x_t - mx)
 
 
 def srm(counts: dict[str, int], planned: dict[str, float] | None = None) -> dict[str, Any]:
     """Sample-ratio mismatch: χ² of the arms' counts against the planned split (equal by default)."""
     names = list(counts)
+    unknown = set(planned or {}) - set(names)
+    if unknown:
+        raise DataError(f"planned split names arm(s) not in the data: {', '.join(sorted(unknown))}")
     observed = np.array([counts[k] for k in names], dtype=float)
     shares = np.array([(planned or {}).get(k, 1.0) for k in names], dtype=float)
     expected = observed.sum() * shares / shares.sum()
@@ -132,72 +155,86 @@ def srm(counts: dict[str, int], planned: dict[str, float] | None = None) -> dict
     return {"pvalue": float(p), "counts": {k: int(c) for k, c in counts.items()}}
 
 
-def _check(df: pd.DataFrame, column: str, kind: str) -> np.ndarray:
-    if column not in df.columns:
-        raise DataError(f"column '{column}': not in the data (columns: {', '.join(map(str, df.columns))})")
-    values = pd.to_numeric(df[column], errors="coerce")
-    bad = values.isna() & df[column].notna()
-    if bad.any():
-        raise DataError(f"column '{column}': non-numeric value {df[column][bad].iloc[0]!r} in row {int(bad.idxmax()) + 2}")
-    if values.isna().any():
-        raise DataError(f"column '{column}': {int(values.isna().sum())} missing value(s), first in row {int(values.isna().idxmax()) + 2}")
-    if kind == "proportion" and not values.isin([0, 1]).all():
-        raise DataError(f"column '{column}': a proportion must be 0 or 1, found {values[~values.isin([0, 1])].iloc[0]!r}")
-    if kind == "nps" and not values.between(0, 10).all():
-        raise DataError(f"column '{column}': NPS ratings are 0..10")
-    return values.to_numpy(dtype=float)
+# --- one metric, one arm against the control -------------------------------------------------------
+
+def compare_arms(m: Metric, c: Sample, t: Sample, alpha: float) -> dict[str, Any]:
+    """The metric's test of treatment sample `t` against control sample `c`."""
+    for s in (c, t):
+        if s.size(m) < 2:
+            raise DataError(f"arm '{s.arm}'{s.where}: {s.size(m)} customer(s) with '{m.column}'; each arm needs at least 2")
+    if m.kind == "survival":
+        res = compare_survival(c.values(m.column), c.values(m.event), t.values(m.column), t.values(m.event), alpha)
+    elif m.kind == "ratio":
+        res = ratio(c.values(m.column), c.values(m.denominator), t.values(m.column), t.values(m.denominator), alpha)
+    elif m.kind == "nps":
+        res = nps_from_counts(*c.nps_counts(m.column), *t.nps_counts(m.column), alpha)
+    elif m.covariate:
+        yc, yt = cuped(c.values(m.column), t.values(m.column), c.values(m.covariate), t.values(m.covariate))
+        res = mean(yc, yt, alpha, f"CUPED on '{m.covariate}', Welch t-test")
+        res["control"], res["treatment"] = float(c.values(m.column).mean()), float(t.values(m.column).mean())
+    elif m.kind == "proportion":
+        res = proportion_from_counts(c.total(m.column), c.size(m), t.total(m.column), t.size(m), alpha)
+    else:
+        res = mean_from_moments(*c.moments(m.column), *t.moments(m.column), alpha)
+    if m.margin is not None:
+        res["pvalue"] = float(stats.norm.sf((res["effect"] + m.margin) / res["se"])) if res["se"] > 0 else float(res["effect"] <= -m.margin)
+        res["method"] += f"; non-inferiority, margin {m.margin:g} (one-sided)"
+    return res
+
+
+def _family(by_arm: dict[str, Sample], control: str, metrics: list[Metric], alpha: float, planned) -> tuple[dict, dict]:
+    """SRM and every metric × treatment arm of one population (everyone, or one segment)."""
+    treatments = [a for a in by_arm if a != control]
+    out: dict[str, Any] = {}
+    for m in metrics:
+        for arm in treatments:
+            key = m.name if len(treatments) == 1 else f"{m.name} [{arm}]"
+            out[key] = {"arm": arm, **compare_arms(m, by_arm[control], by_arm[arm], alpha)}
+    return srm({a: s.count for a, s in by_arm.items()}, planned), out
+
+
+def _adjust(families: list[dict[str, dict]], correction: str, alpha: float) -> None:
+    """Adjust the p-values of all the families' tests together, in place."""
+    tests = [m for fam in families for m in fam.values()]
+    pvalues = [m["pvalue"] for m in tests]
+    method = CORRECTIONS[correction]
+    adjusted = multipletests(pvalues, alpha=alpha, method=method)[1] if method and pvalues else pvalues
+    for m, p in zip(tests, adjusted):
+        m["pvalue_adj"] = float(p)
+        m["significant"] = bool(p < alpha)
 
 
 def analyze(df: pd.DataFrame, variant: str, metrics: list[Metric], control: str | None = None, alpha: float = 0.05,
-            correction: str = "holm", planned: dict[str, float] | None = None) -> dict[str, Any]:
-    """Every metric, every treatment arm against the control; p-values adjusted across all tests."""
-    if variant not in df.columns:
-        raise DataError(f"column '{variant}': no such variant column (columns: {', '.join(map(str, df.columns))})")
+            correction: str = "holm", planned: dict[str, float] | None = None, segment: str | None = None) -> dict[str, Any]:
+    """Every metric, every treatment arm against the control; p-values adjusted across all tests.
+    `df` is one row per customer, or one row per arm (and segment) of counts and sums (see
+    `samples`). With `segment`, each segment is analysed too, corrected across segments."""
     if correction not in CORRECTIONS:
         raise DataError(f"--correction must be one of {', '.join(CORRECTIONS)}")
     if not 0 < alpha < 1:
         raise DataError("--alpha must be between 0 and 1")
-    arms = df[variant].astype(str)
-    names = sorted(arms.unique())
+    if not metrics:
+        raise DataError("no metric to analyse")
+    groups = samples(df, variant, metrics, segment)
+    names = sorted(groups[None])
     if len(names) < 2:
         raise DataError(f"column '{variant}': only one variant ({', '.join(names) or 'none'}); an experiment needs a control and a treatment")
     control = str(control) if control is not None else ("control" if "control" in names else names[0])
     if control not in names:
         raise DataError(f"--control '{control}': not a value of '{variant}' (values: {', '.join(names)})")
-    treatments = [a for a in names if a != control]
-    out: dict[str, Any] = {"srm": srm({a: int((arms == a).sum()) for a in names}, planned), "control": control, "metrics": {}}
-    tests = []
-    is_control = (arms == control).to_numpy()
-    masks = {arm: (arms == arm).to_numpy() for arm in treatments}
-    for m in metrics:
-        y = _check(df, m.column, m.kind)
-        x = _check(df, m.denominator or m.covariate, "mean") if (m.denominator or m.covariate) else None
-        for arm in treatments:
-            c, t = is_control, masks[arm]
-            if m.kind == "ratio":
-                res = ratio(y[c], x[c], y[t], x[t], alpha)
-            elif m.kind == "nps":
-                res = nps(y[c], y[t], alpha)
-            elif m.covariate:
-                yc, yt = _cuped(y[c], y[t], x[c], x[t])
-                res = mean(yc, yt, alpha, f"CUPED on '{m.covariate}', Welch t-test")
-                res["control"], res["treatment"] = float(y[c].mean()), float(y[t].mean())
-            elif m.kind == "proportion":
-                res = proportion(y[c], y[t], alpha)
-            else:
-                res = mean(y[c], y[t], alpha)
-            if m.margin is not None:
-                # non-inferiority: H0 effect <= -margin, one-sided
-                res["pvalue"] = float(stats.norm.sf((res["effect"] + m.margin) / res["se"]))
-                res["method"] += f"; non-inferiority, margin {m.margin:g} (one-sided)"
-            key = m.name if len(treatments) == 1 else f"{m.name} [{arm}]"
-            out["metrics"][key] = {"arm": arm, **res}
-            tests.append(key)
-    pvalues = [out["metrics"][k]["pvalue"] for k in tests]
-    method = CORRECTIONS[correction]
-    adjusted = multipletests(pvalues, alpha=alpha, method=method)[1] if method and pvalues else pvalues
-    for k, p in zip(tests, adjusted):
-        out["metrics"][k]["pvalue_adj"] = float(p)
-        out["metrics"][k]["significant"] = bool(p < alpha)
+    srm_all, overall = _family(groups[None], control, metrics, alpha, planned)
+    out: dict[str, Any] = {"srm": srm_all, "control": control, "metrics": overall}
+    _adjust([overall], correction, alpha)
+    if segment is not None:
+        out["segment"] = segment
+        out["segments"] = {}
+        for value, by_arm in groups.items():
+            if value is None:
+                continue
+            if control not in by_arm or len(by_arm) < 2:
+                raise DataError(f"segment {segment}={value}: needs the control and a treatment arm (has {', '.join(sorted(by_arm))})")
+            seg_srm, seg_metrics = _family(by_arm, control, metrics, alpha, planned)
+            out["segments"][value] = {"srm": seg_srm, "metrics": seg_metrics}
+        _adjust([s["metrics"] for s in out["segments"].values()], correction, alpha)
     out["correction"], out["alpha"] = correction, alpha
     return out

@@ -6,12 +6,14 @@ import re
 import sys
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from motsim.errors import InputError, Problem
 from motsim.scenario import Scenario
+
+M = TypeVar("M", bound=BaseModel)
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -69,8 +71,13 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
 
 def validate(data: dict[str, Any], source: str, text: str = "") -> Scenario:
     """Validate raw scenario data; every problem found goes into one InputError."""
+    return validate_as(Scenario, data, source, text)
+
+
+def validate_as(model: type[M], data: dict[str, Any], source: str, text: str = "") -> M:
+    """Validate raw TOML data as a pydantic model; every problem (with its line) in one InputError."""
     try:
-        return Scenario.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         raise InputError(source, list(problems_of(exc, data, text))) from None
 

@@ -1,0 +1,235 @@
+"""`motsim ab`: analyse real experiments, plan them, run them in silico, project a lift into value."""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich.table import Table
+
+from motsim.cli_support import SCENARIO_HELP, Format, err, guarded, out, with_bar
+from motsim.errors import InputError, Problem
+
+ab = typer.Typer(
+    help="A/B tests on a moment: analyse real data (statsmodels), plan the sample size, simulate a test "
+    "in silico, and project an observed lift into lifetime value.",
+    no_args_is_help=True,
+)
+
+
+class AbFormat(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+    markdown = "markdown"
+
+
+def _pairs(specs: list[str], sep: str, flag: str, what: str) -> list[tuple[str, str]]:
+    out_ = []
+    for spec in specs:
+        a, found, b = spec.partition(sep)
+        if not found or not a or not b:
+            raise ValueError(f"{flag} '{spec}': expected {what}")
+        out_.append((a, b))
+    return out_
+
+
+def _metrics(proportion: list[str], mean: list[str], ratio: list[str], nps: Optional[str], survival: list[str], margin: list[str]):
+    """Metrics from the command-line flags."""
+    from motsim.experiment import Metric
+
+    margins = {name: float(value) for name, value in _pairs(margin, "=", "--margin", "NAME=VALUE")}
+    found = []
+    for kind, specs in (("proportion", proportion), ("mean", mean)):
+        for spec in specs:
+            col, _, cov = spec.partition(":")
+            taken = any(m.name == col for m in found)
+            name = f"{col} (CUPED on {cov})" if cov and taken else col
+            found.append(Metric(name, kind, col, covariate=cov or None, margin=margins.get(name, margins.get(col))))
+    for num, den in _pairs(ratio, "/", "--ratio", "NUMERATOR/DENOMINATOR"):
+        found.append(Metric(f"{num}/{den}", "ratio", num, denominator=den, margin=margins.get(f"{num}/{den}")))
+    if nps:
+        found.append(Metric(nps, "nps", nps, margin=margins.get(nps)))
+    for tenure, event in _pairs(survival, ":", "--survival", "TENURE:EVENT"):
+        found.append(Metric(tenure, "survival", tenure, event=event, margin=margins.get(tenure)))
+    return found
+
+
+def read_data(path: Path):
+    """A CSV as a DataFrame; unreadable files are input errors naming the file."""
+    import pandas as pd
+
+    if not path.is_file():
+        raise InputError(str(path), [Problem("", "no such file")])
+    try:
+        return pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise InputError(str(path), [Problem("", f"not a readable CSV ({exc})")]) from None
+
+
+def _unit(method: str):
+    if method.startswith(("two-proportion", "Kaplan")):
+        return lambda x: f"{100 * x:+.2f} pp"
+    return lambda x: f"{x:+.4g}"
+
+
+def _pct(x: float) -> str:
+    return "–" if x is None or x != x else f"{x:+.1%}"
+
+
+def _rows(metrics: dict[str, dict[str, Any]], segment: str = "") -> list[list[str]]:
+    body = []
+    for k, m in metrics.items():
+        unit = _unit(m["method"])
+        rel_ci = m["rel_effect_ci"]
+        body.append([*([segment] if segment else []), k, f"{m['control']:.4g}", f"{m['treatment']:.4g}",
+                     f"{unit(m['effect'])} [{unit(m['effect_ci'][0])}, {unit(m['effect_ci'][1])}]",
+                     f"{_pct(m['rel_effect'])} [{_pct(rel_ci[0])}, {_pct(rel_ci[1])}]", f"{m['pvalue']:.3g}", f"{m['pvalue_adj']:.3g}",
+                     "significant" if m["significant"] else ""])
+    return body
+
+
+def _flat(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per metric (and segment) for CSV."""
+    rows = []
+    families = [("", result["metrics"])] + [(s, v["metrics"]) for s, v in result.get("segments", {}).items()]
+    for seg, metrics in families:
+        for k, m in metrics.items():
+            row = {"segment": seg, "metric": k, **{f: v for f, v in m.items() if not isinstance(v, (list, dict))}}
+            row.update(ci_low=m["effect_ci"][0], ci_high=m["effect_ci"][1], rel_ci_low=m["rel_effect_ci"][0], rel_ci_high=m["rel_effect_ci"][1])
+            rows.append(row)
+    return rows
+
+
+def _print_analysis(result: dict[str, Any], fmt: AbFormat) -> None:
+    header = ["metric", "control", "treatment", "effect [CI]", "relative [CI]", "p", f"p ({result['correction']})", ""]
+    tables = [("", header, _rows(result["metrics"]))]
+    if "segments" in result:
+        seg_rows = [r for s, v in result["segments"].items() for r in _rows(v["metrics"], f"{result['segment']}={s}")]
+        tables.append((f"By segment (corrected across segments, {result['correction']})", ["segment", *header], seg_rows))
+    survival = [(k, m) for k, m in result["metrics"].items() if "hazard_ratio" in m]
+    if fmt is AbFormat.markdown:
+        for title, head, body in tables:
+            print(f"{title}\n" if title else "", end="")
+            print("| " + " | ".join(head) + " |\n|" + "---|" * len(head))
+            for r in body:
+                print("| " + " | ".join(r) + " |")
+            print()
+    else:
+        srm = result["srm"]
+        out.print(f"sample-ratio check: p = {srm['pvalue']:.3g}, counts {srm['counts']}", highlight=False)
+        level = f"{1 - result['alpha']:.0%}"
+        for title, head, body in tables:
+            t = Table(*head, title=title or f"Treatment vs control '{result['control']}' ({level} CIs, α = {result['alpha']})", title_justify="left")
+            for r in body:
+                t.add_row(*r)
+            out.print(t)
+    for k, m in survival:
+        lo, hi = m["hazard_ratio_ci"]
+        print(f"{k}: survival at {m['horizon']:g} is the Kaplan-Meier estimate; log-rank p = {m['pvalue']:.3g}; "
+              f"Cox hazard ratio {m['hazard_ratio']:.3f} [{lo:.3f}, {hi:.3f}] (below 1: treatment customers churn less)")
+
+
+@ab.command()
+def analyze(
+    data: Path = typer.Argument(..., help="CSV: one row per customer, or one row per arm (and segment) with count, COL_sum, COL_sum_sq."),
+    variant: Optional[str] = typer.Option(None, "--variant", help="Column naming each customer's arm (default: the experiment file's, else 'variant')."),
+    control: Optional[str] = typer.Option(None, "--control", help="The control arm's value (default: 'control', else the first in order)."),
+    experiment: Optional[Path] = typer.Option(None, "--experiment", "-e", help="Experiment file (TOML): metrics, columns, covariates, margins, correction, split. Flags add to it."),
+    proportion: list[str] = typer.Option([], "--proportion", help="A 0/1 column (COL or COL:COVARIATE for CUPED); repeatable."),
+    mean: list[str] = typer.Option([], "--mean", help="A numeric column (COL or COL:COVARIATE for CUPED); repeatable."),
+    ratio: list[str] = typer.Option([], "--ratio", help="Ratio of means NUM/DEN (e.g. orders/sessions); repeatable."),
+    nps: Optional[str] = typer.Option(None, "--nps", help="A 0..10 likelihood-to-recommend column."),
+    survival: list[str] = typer.Option([], "--survival", help="Retention as survival, TENURE:EVENT (event 1 = churned, 0 = still a customer): Kaplan-Meier, log-rank, Cox hazard ratio."),
+    segment: Optional[str] = typer.Option(None, "--segment", help="Also break every metric down by this column (corrected across segments)."),
+    margin: list[str] = typer.Option([], "--margin", help="Non-inferiority margin NAME=VALUE (one-sided test); repeatable."),
+    split: list[str] = typer.Option([], "--split", help="Planned split ARM=WEIGHT for the sample-ratio check (default equal); repeatable."),
+    correction: Optional[str] = typer.Option(None, "--correction", help="holm (default), bh (Benjamini-Hochberg) or none."),
+    alpha: Optional[float] = typer.Option(None, "--alpha", help="Significance level (default 0.05)."),
+    fmt: AbFormat = typer.Option(AbFormat.table, "--format", "-f"),
+    out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="Write analysis.json, forest.png and, for survival metrics, survival.png here."),
+) -> None:
+    """Is the lift real, how big, how sure: every metric, each arm against the control.
+
+    Sample-ratio mismatch is checked first; p-values are corrected across metrics (Holm by
+    default). Proportions: pooled z-test, Wald CI of the difference; means: Welch t-test;
+    relative effects: delta method on the log ratio.
+    """
+
+    def go() -> None:
+        from motsim.experiment import analyze as run_analysis
+        from motsim.experiment_file import ExperimentSpec, load_experiment
+        from motsim.output import to_csv, to_json, write_text
+
+        spec = load_experiment(experiment) if experiment else ExperimentSpec()
+        df = read_data(data)
+        metrics = [m.metric() for m in spec.metrics] + _metrics(proportion, mean, ratio, nps, survival, margin)
+        if not metrics:
+            raise ValueError("name at least one metric: --proportion COL, --mean COL[:COVARIATE], --ratio NUM/DEN, --nps COL, "
+                             "--survival TENURE:EVENT, or an --experiment file")
+        planned = {a: float(w) for a, w in _pairs(split, "=", "--split", "ARM=WEIGHT")} or spec.split
+        variant_col = variant or spec.variant or "variant"
+        try:
+            result = run_analysis(df, variant_col, metrics, control or spec.control, alpha if alpha is not None else spec.alpha,
+                                  correction or spec.correction, planned, segment or spec.segment)
+        except ValueError as exc:
+            raise InputError(str(data), [Problem("", str(exc))]) from None
+        srm_p = result["srm"]["pvalue"]
+        if srm_p < 0.001:
+            err.print(f"[bold red]SAMPLE-RATIO MISMATCH[/bold red] p = {srm_p:.2g}, counts {result['srm']['counts']}: "
+                      "the split is not what was planned; do not trust the effects until you know why.", highlight=False)
+        if fmt is AbFormat.json:
+            print(to_json(result))
+        elif fmt is AbFormat.csv:
+            sys.stdout.write(to_csv(_flat(result)))
+        else:
+            _print_analysis(result, fmt)
+        if out_dir is not None:
+            from motsim.charts import forest_chart, survival_chart
+
+            write_text(out_dir / "analysis.json", to_json(result) + "\n")
+            forest_chart(result["metrics"], out_dir / "forest.png")
+            curves = {k: m["km"] for k, m in result["metrics"].items() if "km" in m}
+            if curves:
+                survival_chart(curves, out_dir / "survival.png")
+
+    guarded(go)
+
+
+@ab.command(name="plan")
+def ab_plan(
+    metric: str = typer.Option(..., "--metric", help="proportion, mean or nps."),
+    baseline: float = typer.Option(..., "--baseline", help="Control's rate (proportion), mean (mean), or share of promoters (nps)."),
+    mde: Optional[float] = typer.Option(None, "--mde", help="Minimum detectable effect (absolute; relative with --relative). Omit to solve for it."),
+    relative: bool = typer.Option(False, "--relative", help="--mde is relative to the baseline."),
+    alpha: float = typer.Option(0.05, "--alpha"),
+    power: Optional[float] = typer.Option(None, "--power", help="Target power (default 0.8). Omit with --n and --mde to solve for it."),
+    ratio: float = typer.Option(1.0, "--ratio", help="Treatment size / control size."),
+    n: Optional[int] = typer.Option(None, "--n", help="Sample per arm (control); give it to solve for MDE or power."),
+    sd: Optional[float] = typer.Option(None, "--sd", help="Standard deviation of a mean metric."),
+    detractors: Optional[float] = typer.Option(None, "--detractors", help="Share of detractors (nps)."),
+    traffic: Optional[float] = typer.Option(None, "--traffic", help="Customers entering the experiment per day: also report the days needed."),
+    fmt: Format = typer.Option(Format.table, "--format", "-f"),
+) -> None:
+    """Sample size per arm, or the MDE for a given sample, or the power; and days at a traffic."""
+
+    def go() -> None:
+        from motsim.output import to_csv, to_json
+        from motsim.planning import plan
+
+        wanted_power = power if power is not None else (None if (n is not None and mde is not None) else 0.8)
+        result = plan(metric, baseline, mde, relative, alpha, wanted_power, ratio, n, sd, detractors, traffic)
+        if fmt is Format.json:
+            print(to_json(result))
+        elif fmt is Format.csv:
+            sys.stdout.write(to_csv([result]))
+        else:
+            t = Table("quantity", "value", title=f"Plan for a {metric} metric", title_justify="left")
+            for k, v in result.items():
+                t.add_row(k, f"{v:,.4g}" if isinstance(v, float) else f"{v:,}" if isinstance(v, int) else str(v))
+            out.print(t)
+
+    guarded(go)

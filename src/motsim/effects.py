@@ -1,0 +1,37 @@
+"""Effects of a treatment on a metric: the difference and the relative difference, with CIs.
+
+Shared by the experiment tests: a difference of two independent estimates with a normal (z)
+test, and the relative effect's CI by the delta method on the log ratio.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+
+def z_quantile(alpha: float) -> float:
+    """The two-sided normal quantile for level alpha."""
+    return float(stats.norm.ppf(1 - alpha / 2))
+
+
+def relative(c: float, t: float, var_c: float, var_t: float, alpha: float) -> tuple[float, list[float]]:
+    """Relative effect t/c - 1 and its CI by the delta method on log(t/c) (independent arms)."""
+    if c <= 0 or t <= 0:
+        return (t / c - 1 if c else float("nan")), [float("nan"), float("nan")]
+    se = np.sqrt(var_t / t**2 + var_c / c**2)
+    log_ratio = np.log(t / c)
+    z = z_quantile(alpha)
+    return float(t / c - 1), [float(np.exp(log_ratio - z * se) - 1), float(np.exp(log_ratio + z * se) - 1)]
+
+
+def z_result(c: float, t: float, var_c: float, var_t: float, alpha: float, method: str) -> dict[str, Any]:
+    """Difference t − c of two independent estimates with a normal (z) test and CI."""
+    se = float(np.sqrt(var_c + var_t))
+    z = z_quantile(alpha)
+    p = float(2 * stats.norm.sf(abs(t - c) / se)) if se > 0 else 1.0
+    rel, rel_ci = relative(c, t, var_c, var_t, alpha)
+    return {"control": float(c), "treatment": float(t), "effect": float(t - c), "effect_ci": [float(t - c - z * se), float(t - c + z * se)],
+            "rel_effect": rel, "rel_effect_ci": rel_ci, "pvalue": p, "se": se, "method": method}

@@ -1,0 +1,184 @@
+"""Experiment data as samples: each arm (of everyone, or of one segment) with what the tests need.
+
+Two layouts are read. Per customer: one row per customer, a variant column and the metric
+columns. Aggregated: one row per arm (and per segment with a segment column), a `count` column
+and, for a metric on column COL, `COL_sum` and `COL_sum_sq` (sum and sum of squares; a 0/1
+proportion needs only `COL_sum`), or `COL_promoters` and `COL_detractors` for NPS; `COL_count`
+overrides `count` for one metric. A table is aggregated when it has a `count` column and each
+arm (and segment) appears once. Every problem is a `DataError` naming the column and the reason.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from motsim.experiment import Metric
+
+
+class DataError(ValueError):
+    """Bad experiment data: the message names the column and the reason."""
+
+
+class Sample:
+    """One arm's customers (of everyone, or of one segment)."""
+
+    def __init__(self, arm: str, segment: str | None, count: int):
+        self.arm = arm
+        self.where = "" if segment is None else f" in segment {segment}"
+        self.count = count
+
+    def size(self, metric: "Metric") -> int:
+        return self.count
+
+    def total(self, column: str) -> float:
+        raise NotImplementedError
+
+    def moments(self, column: str) -> tuple[float, float, int]:
+        """Mean, variance (ddof 1) and size."""
+        raise NotImplementedError
+
+    def nps_counts(self, column: str) -> tuple[float, float, int]:
+        """Promoters (9-10), detractors (0-6) and respondents."""
+        raise NotImplementedError
+
+    def values(self, column: str) -> np.ndarray:
+        raise NotImplementedError
+
+
+class Customers(Sample):
+    """Per-customer values of one arm."""
+
+    def __init__(self, arm: str, segment: str | None, columns: dict[str, np.ndarray], mask: np.ndarray):
+        super().__init__(arm, segment, int(mask.sum()))
+        self._columns, self._mask = columns, mask
+
+    def values(self, column: str) -> np.ndarray:
+        return self._columns[column][self._mask]
+
+    def total(self, column: str) -> float:
+        return float(self.values(column).sum())
+
+    def moments(self, column: str) -> tuple[float, float, int]:
+        y = self.values(column)
+        return float(y.mean()), float(y.var(ddof=1)), len(y)
+
+    def nps_counts(self, column: str) -> tuple[float, float, int]:
+        r = self.values(column)
+        return float(np.sum(r >= 9)), float(np.sum(r <= 6)), len(r)
+
+
+class Totals(Sample):
+    """Counts and sums of one arm (aggregated data)."""
+
+    def __init__(self, arm: str, segment: str | None, row: pd.Series):
+        super().__init__(arm, segment, int(row["count"]))
+        self._row = row
+
+    def _get(self, name: str) -> float:
+        if name not in self._row.index:
+            raise DataError(f"column '{name}': not in the aggregated data (columns: {', '.join(map(str, self._row.index))})")
+        value = float(self._row[name])
+        if not np.isfinite(value):
+            raise DataError(f"column '{name}': not a number in arm '{self.arm}'{self.where}")
+        return value
+
+    def size(self, metric: "Metric") -> int:
+        return self._n(metric.column)
+
+    def _n(self, column: str) -> int:
+        col = f"{column}_count"
+        return int(self._get(col)) if col in self._row.index else self.count
+
+    def total(self, column: str) -> float:
+        k, n = self._get(f"{column}_sum"), self._n(column)
+        if not 0 <= k <= n:
+            raise DataError(f"column '{column}_sum': {k:g} successes out of {n} in arm '{self.arm}'{self.where}")
+        return k
+
+    def moments(self, column: str) -> tuple[float, float, int]:
+        n, s = self._n(column), self._get(f"{column}_sum")
+        ss = self._get(f"{column}_sum_sq")
+        var = (ss - s * s / n) / (n - 1)
+        if var < -1e-9 * max(1.0, abs(ss)):
+            raise DataError(f"column '{column}_sum_sq': smaller than {column}_sum²/count in arm '{self.arm}'{self.where} (negative variance)")
+        return s / n, max(var, 0.0), n
+
+    def nps_counts(self, column: str) -> tuple[float, float, int]:
+        p, d, n = self._get(f"{column}_promoters"), self._get(f"{column}_detractors"), self._n(column)
+        if p < 0 or d < 0 or p + d > n:
+            raise DataError(f"columns '{column}_promoters'/'{column}_detractors': {p:g} + {d:g} out of {n} in arm '{self.arm}'{self.where}")
+        return p, d, n
+
+    def values(self, column: str) -> np.ndarray:
+        raise DataError(f"'{column}': this metric needs one row per customer, not aggregated counts and sums")
+
+
+def _numeric(df: pd.DataFrame, column: str, kind: str) -> np.ndarray:
+    """A metric column as floats, checked for the metric's kind."""
+    if column not in df.columns:
+        raise DataError(f"column '{column}': not in the data (columns: {', '.join(map(str, df.columns))})")
+    values = pd.to_numeric(df[column], errors="coerce")
+    bad = values.isna() & df[column].notna()
+    if bad.any():
+        raise DataError(f"column '{column}': non-numeric value {df[column][bad].iloc[0]!r} in row {int(bad.idxmax()) + 2}")
+    if values.isna().any():
+        raise DataError(f"column '{column}': {int(values.isna().sum())} missing value(s), first in row {int(values.isna().idxmax()) + 2}")
+    if kind == "proportion" and not values.isin([0, 1]).all():
+        raise DataError(f"column '{column}': a proportion (or event) must be 0 or 1, found {values[~values.isin([0, 1])].iloc[0]!r}")
+    if kind == "nps" and not values.between(0, 10).all():
+        raise DataError(f"column '{column}': NPS ratings are 0..10, found {values[~values.between(0, 10)].iloc[0]!r}")
+    if kind == "survival" and (values < 0).any():
+        raise DataError(f"column '{column}': a tenure cannot be negative")
+    return values.to_numpy(dtype=float)
+
+
+def _labels(df: pd.DataFrame, column: str, role: str) -> pd.Series:
+    if column not in df.columns:
+        raise DataError(f"column '{column}': no such {role} column (columns: {', '.join(map(str, df.columns))})")
+    if df[column].isna().any():
+        raise DataError(f"column '{column}': {int(df[column].isna().sum())} row(s) without a {role}, first in row {int(df[column].isna().idxmax()) + 2}")
+    return df[column].astype(str)
+
+
+def is_aggregated(df: pd.DataFrame, variant: str, segment: str | None) -> bool:
+    keys = [variant] + ([segment] if segment else [])
+    return "count" in df.columns and all(k in df.columns for k in keys) and not df.duplicated(keys).any()
+
+
+def samples(df: pd.DataFrame, variant: str, metrics: list["Metric"], segment: str | None = None) -> dict[str | None, dict[str, Sample]]:
+    """Arm → sample for everyone (key None) and for each segment value."""
+    arms = _labels(df, variant, "variant")
+    segs = _labels(df, segment, "segment") if segment else None
+    if df.empty:
+        raise DataError("the data has no rows")
+    out: dict[str | None, dict[str, Sample]] = {}
+    if is_aggregated(df, variant, segment):
+        counts = _numeric(df, "count", "mean")
+        if (counts < 0).any():
+            raise DataError("column 'count': negative")
+        numeric = df.drop(columns=[c for c in (variant, segment) if c]).apply(pd.to_numeric, errors="coerce")
+        numeric["count"] = counts
+        whole = numeric.groupby(arms.to_numpy()).agg(lambda x: x.sum(skipna=False))  # a blank cell must not count as 0
+        out[None] = {a: Totals(a, None, whole.loc[a]) for a in sorted(whole.index)}
+        if segs is not None:
+            for (s, a), row in numeric.groupby([segs.to_numpy(), arms.to_numpy()]):
+                out.setdefault(s, {})[a] = Totals(a, f"{segment}={s}", row.iloc[0])
+        return out
+    columns: dict[str, np.ndarray] = {}
+    for m in metrics:
+        for col, kind in m.columns().items():
+            if col in columns:
+                continue
+            columns[col] = _numeric(df, col, "survival" if (m.kind == "survival" and col == m.column) else kind)
+    names = sorted(arms.unique())
+    masks = {a: (arms == a).to_numpy() for a in names}
+    out[None] = {a: Customers(a, None, columns, masks[a]) for a in names}
+    if segs is not None:
+        for s in sorted(segs.unique()):
+            in_seg = (segs == s).to_numpy()
+            out[s] = {a: Customers(a, f"{segment}={s}", columns, masks[a] & in_seg) for a in names if (masks[a] & in_seg).any()}
+    return out
