@@ -67,13 +67,13 @@ def payback_chart(cumulative: list[float], payback: int | None, path: Path, titl
     _save(fig, path)
 
 
-def npv_chart(npv: list[float], path: Path, title: str) -> None:
-    """Distribution of NPV over replications."""
+def npv_chart(npv: list[float], path: Path, title: str, over: str = "replications") -> None:
+    """Distribution of NPV over replications (or effect-size draws)."""
     fig, ax = plt.subplots(figsize=(8, 4.5), dpi=110)
     ax.hist(npv, bins=max(5, min(30, len(npv))), color="tab:blue", alpha=0.8)
     ax.axvline(0, color="black", linewidth=0.8)
     ax.set_xlabel("NPV of the cohort")
-    ax.set_ylabel("replications")
+    ax.set_ylabel(over)
     ax.set_title(title)
     _save(fig, path)
 

@@ -233,3 +233,128 @@ def ab_plan(
             out.print(t)
 
     guarded(go)
+
+
+@ab.command()
+def simulate(
+    scenario: str = typer.Argument(..., help=SCENARIO_HELP),
+    intervention: str = typer.Option(..., "--intervention", "-i", help="The scenario's intervention given to the treatment arm."),
+    customers: Optional[int] = typer.Option(None, "--customers", "-n", help="Customers in the test (default: the scenario's cohort)."),
+    months: Optional[int] = typer.Option(None, "--months", "-m", help="How long the test runs (default: the scenario's horizon)."),
+    seed: Optional[int] = typer.Option(None, "--seed", "-s", help="Override the master seed."),
+    treatment_share: float = typer.Option(0.5, "--treatment-share", help="Chance that a customer is put in the treatment arm."),
+    retained_at: list[int] = typer.Option([], "--retained-at", help="Months for retained_M columns (repeatable; default 3, 6, 12 and the horizon)."),
+    engine: Optional[str] = typer.Option(None, "--engine", help="auto (default), vector or hybrid."),
+    out_file: Optional[Path] = typer.Option(None, "--out", "-o", help="CSV to write (default: standard output)."),
+) -> None:
+    """Run an A/B test in silico: randomise a simulated cohort, give the treatment arm the
+    intervention, and write the per-customer data a real test would produce.
+
+    Columns: customer, variant (control/treatment), segment; per moment its first outcome,
+    score, count and a 0/1 column per outcome; csat (1..5), nps (0..10 rating), revenue,
+    value (discounted margin less cost to serve), tenure, churned, retained_M. Analyse it with
+    `motsim ab analyze FILE --proportion onboarding_good --survival tenure:churned`.
+    """
+
+    def go() -> None:
+        from motsim.cli_support import load_with
+        from motsim.insilico import simulate_experiment
+        from motsim.output import write_text
+
+        sc = load_with(scenario, customers, months, seed)
+        data = with_bar("simulating both arms", lambda tick: simulate_experiment(sc, intervention, treatment_share, retained_at or None, engine))
+        text = data.to_csv()
+        if out_file is None:
+            sys.stdout.write(text)
+            return
+        write_text(out_file, text)
+        counts = data["variant"].value_counts()
+        err.print(f"wrote {len(data):,} customers ({', '.join(f'{k} {v:,}' for k, v in counts.items())}) to {out_file}; "
+                  f"analyse with: motsim ab analyze {out_file} --survival tenure:churned --mean value --nps nps", highlight=False, soft_wrap=True)
+
+    guarded(go)
+
+
+@ab.command()
+def project(
+    data: Path = typer.Argument(..., help="The experiment's per-customer CSV (or aggregated per arm)."),
+    scenario: str = typer.Option(..., "--scenario", help=SCENARIO_HELP),
+    metric: str = typer.Option(..., "--metric", help="The metric's column in the data (0/1 is read as a proportion, else a mean)."),
+    maps_to: str = typer.Option(..., "--maps-to", help="The scenario parameter the metric moves, e.g. moments.onboarding.outcomes.good.p."),
+    variant: str = typer.Option("variant", "--variant", help="Column naming each customer's arm."),
+    control: Optional[str] = typer.Option(None, "--control", help="The control arm's value (default: 'control', else the first in order)."),
+    relative: bool = typer.Option(False, "--relative", help="Scale the parameter by the relative lift instead of adding the absolute effect."),
+    intervention: Optional[str] = typer.Option(None, "--intervention", "-i", help="Take the costs (one-off, per customer-month, per occurrence) from this intervention of the scenario."),
+    draws: int = typer.Option(40, "--draws", help="Effect sizes drawn from the observed effect's sampling distribution."),
+    customers: Optional[int] = typer.Option(None, "--customers", "-n", help="Override the scenario's cohort size."),
+    months: Optional[int] = typer.Option(None, "--months", "-m", help="Override the horizon in months."),
+    seed: Optional[int] = typer.Option(None, "--seed", "-s", help="Override the master seed."),
+    workers: Optional[int] = typer.Option(None, "--workers", "-w", min=1, help="Worker processes (default: all cores for big runs)."),
+    engine: Optional[str] = typer.Option(None, "--engine", help="auto, vector, hybrid or des. Default: the scenario's."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address (tcp://HOST:PORT)."),
+    fmt: Format = typer.Option(Format.table, "--format", "-f"),
+    out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="Write projection.json, draws.csv and npv.png here."),
+) -> None:
+    """What is the observed lift worth? Draw effect sizes from the experiment's result, simulate
+    each through the scenario, and report ΔCLV per customer, cohort NPV, ROI, P(NPV > 0) and the
+    break-even effect."""
+
+    def go() -> None:
+        from motsim.cli_support import load_with
+        from motsim.experiment import Metric
+        from motsim.experiment import analyze as run_analysis
+        from motsim.output import to_csv, to_json, write_text
+        from motsim.projection import project as run_projection
+
+        sc = load_with(scenario, customers, months, seed)
+        costs = None
+        if intervention:
+            from motsim.insilico import find_intervention
+
+            costs = find_intervention(sc, intervention)
+        df = read_data(data)
+        values = df[metric] if metric in df.columns else None
+        kind = "proportion" if values is not None and values.dropna().isin([0, 1]).all() else "mean"
+        try:
+            observed = run_analysis(df, variant, [Metric(metric, kind, metric)], control)
+        except ValueError as exc:
+            raise InputError(str(data), [Problem("", str(exc))]) from None
+        if len(observed["metrics"]) != 1:
+            raise InputError(str(data), [Problem("", "projection compares one treatment arm with the control; name it with --control and keep two arms")])
+        m = next(iter(observed["metrics"].values()))
+        result = with_bar("simulating draws", lambda tick: run_projection(sc, m["effect"], m["se"], m["control"], maps_to, costs, draws, relative,
+                                                                          engine, workers, scheduler, tick))
+        result["observed"].update(metric=metric, method=m["method"], effect_ci=m["effect_ci"], pvalue=m["pvalue"])
+        if fmt is Format.json:
+            print(to_json(result))
+        elif fmt is Format.csv:
+            sys.stdout.write(to_csv(result["by_draw"]))
+        else:
+            _print_projection(result)
+        if out_dir is not None:
+            from motsim.charts import npv_chart
+
+            write_text(out_dir / "projection.json", to_json(result) + "\n")
+            write_text(out_dir / "draws.csv", to_csv(result["by_draw"]))
+            npv_chart([d["npv"] for d in result["by_draw"]], out_dir / "npv.png", f"NPV of {maps_to} moved by the observed effect", "draws")
+
+    guarded(go)
+
+
+def _print_projection(r: dict[str, Any]) -> None:
+    o = r["observed"]
+    lo, hi = o["effect_ci"]
+    out.print(f"observed on '{o['metric']}': {o['effect']:+.4g} [{lo:+.4g}, {hi:+.4g}] ({o['method'].split(';')[0]}, p = {o['pvalue']:.3g})", highlight=False)
+    out.print(f"maps to {r['maps_to']} = {r['baseline_value']:g} in the scenario, moved by the {o['scale']} effect; "
+              f"{r['draws']} draws × {r['customers']:,} customers × {r['months']} months ({r['engine']})", highlight=False)
+    t = Table("quantity", "mean", "5%", "median", "95%", title="What the observed lift is worth (over effect-size draws)", title_justify="left")
+    rows = [("ΔCLV per customer", r["delta_clv"]), ("NPV (cohort)", r["npv"]), ("cost (PV)", r["cost_pv"])]
+    if r["roi"]:
+        rows.append(("ROI", r["roi"]))
+    for label, s in rows:
+        fmt_ = (lambda x: f"{x:+.1%}") if label == "ROI" else (lambda x: f"{x:+,.2f}")
+        t.add_row(label, *(fmt_(s[k]) if s[k] is not None else "–" for k in ("mean", "p5", "p50", "p95")))
+    out.print(t)
+    be = r["break_even_effect"]
+    out.print(f"P(NPV > 0) = {r['p_npv_positive']:.0%}; break-even effect: "
+              + ("none within reach" if be is None else f"{be:+.4g} on '{o['metric']}' ({r['maps_to']} = {r['break_even_value']:.4g})"), highlight=False)

@@ -14,6 +14,7 @@ import numpy as np
 
 from motsim import churn, economics, memory, word_of_mouth
 from motsim.journey import Journey
+from motsim.panel import Panel
 from motsim.randomness import BLOCK, Streams
 from motsim.results import ReplicationResult
 
@@ -46,7 +47,8 @@ def population(journey: Journey, streams: Streams) -> tuple[np.ndarray, np.ndarr
 class Cohort:
     """Customers' memory and status (customers first .. first + len(seg)), adding to `result`."""
 
-    def __init__(self, journey: Journey, streams: Streams, seg: np.ndarray, propensity: np.ndarray, first: int, result: ReplicationResult):
+    def __init__(self, journey: Journey, streams: Streams, seg: np.ndarray, propensity: np.ndarray, first: int, result: ReplicationResult,
+                 panel: Panel | None = None):
         if first % BLOCK:
             raise ValueError("a cohort slice starts at a block boundary")
         n = len(seg)
@@ -69,6 +71,7 @@ class Cohort:
         self._pending: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self._rounds: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self.result = result
+        self.panel = panel  # per-customer records, when an experiment's data are wanted
         self._open_month(0)
         self._ask(0, np.arange(n))
 
@@ -121,6 +124,10 @@ class Cohort:
             r.referrals[month] += g.poisson(j.referral_rate * p)
             r.deterred[month] += g.poisson(j.deterrence_rate * d)
         self.alive[active[leave]] = False
+        if self.panel is not None:
+            self.panel.leave(month, active[leave], e[leave])
+            if month + 1 == j.months:
+                self.panel.stay(active[~leave], e[~leave])
         self.memory.peak = memory.fade(self.memory.peak, 1.0, j.half_life_months)
         if month + 1 < j.months:
             self._open_month(month + 1)

@@ -24,11 +24,9 @@ def promoter_detractor_probabilities(
     return ndtr((ltr - PROMOTER_FROM) / noise_sd), ndtr((DETRACTOR_UNTIL - ltr) / noise_sd)
 
 
-def draw_ratings(
-    experience: np.ndarray, at_neutral: float, per_point: float, noise_sd: float, rng: np.random.Generator
-) -> np.ndarray:
-    """Integer 0..10 survey answers, as a customer would give them."""
-    ltr = likelihood_to_recommend(experience, at_neutral, per_point) + noise_sd * rng.standard_normal(len(experience))
+def draw_ratings(experience: np.ndarray, at_neutral: float, per_point: float, noise_sd: float, noise: np.ndarray) -> np.ndarray:
+    """Integer 0..10 survey answers, as a customer would give them (`noise`: standard normals)."""
+    ltr = likelihood_to_recommend(experience, at_neutral, per_point) + noise_sd * noise
     return np.clip(np.rint(ltr), 0, 10).astype(np.int64)
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Callable
 
 from motsim.journey import Journey
-from motsim.randomness import Streams
 from motsim.results import ReplicationResult
 
 ENGINES = ("vector", "hybrid", "des")
@@ -32,7 +31,8 @@ def choose(engine: str, journey: Journey) -> str:
     return engine
 
 
-def runner(engine: str) -> Callable[[Journey, Streams], ReplicationResult]:
+def runner(engine: str) -> Callable[..., ReplicationResult]:
+    """The engine's `run_replication(journey, streams)`; vector and hybrid also take a `Panel`."""
     from motsim.engine import des, hybrid, vector
 
     return {"des": des.run_replication, "vector": vector.run_replication, "hybrid": hybrid.run_replication}[engine]

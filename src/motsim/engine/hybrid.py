@@ -20,6 +20,7 @@ import simpy
 from motsim.cohort import Cohort, finish, population
 from motsim.engine.month import MonthStepper, Rows, sparse_rows
 from motsim.journey import MINUTES_PER_DAY, Journey
+from motsim.panel import Panel
 from motsim.occurrences import SlotTable, draw_slots, slot_counts
 from motsim.randomness import Streams
 from motsim.results import ReplicationResult
@@ -101,12 +102,12 @@ class Queues:
         return j[keep], i[keep], k[keep], t[keep], code[keep].astype(np.int16), score[keep]
 
 
-def run_replication(journey: Journey, streams: Streams) -> ReplicationResult:
-    """Simulate one replication of the cohort."""
+def run_replication(journey: Journey, streams: Streams, panel: Panel | None = None) -> ReplicationResult:
+    """Simulate one replication of the cohort (recording each customer in `panel` if given)."""
     result = ReplicationResult.empty(journey)
     seg, propensity = population(journey, streams)
     _, cohort_times = slot_counts(journey, streams)
-    cohort = Cohort(journey, streams, seg, propensity, 0, result)
+    cohort = Cohort(journey, streams, seg, propensity, 0, result, panel)
     tables = draw_slots(journey, streams, seg)
     stepper = MonthStepper(journey, cohort, tables, cohort_times)
     queues = Queues(journey, tables, cohort)

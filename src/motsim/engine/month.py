@@ -309,6 +309,8 @@ class MonthStepper:
         for m in range(n_moments):
             r.codes[m] += flat[self.code_base[m]:self.code_base[m + 1]]
         r.cost_to_serve[month] += float(self.cost[j].sum())
+        if c.panel is not None:
+            c.panel.record(month, np.nonzero(kept)[1], j, code, rows.score[kept], self.cost[j])
         for f in self.taken:
             sel = walked.spawned.j == f
             np.add.at(self.taken[f], walked.spawned.i[sel], 1)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from motsim.cohort import Cohort, finish, population
 from motsim.engine.month import MonthStepper
 from motsim.journey import Journey
+from motsim.panel import Panel
 from motsim.occurrences import draw_slots, slot_counts
 from motsim.randomness import BLOCK, Streams
 from motsim.results import ReplicationResult
@@ -19,14 +20,14 @@ from motsim.results import ReplicationResult
 CHUNK = 16 * BLOCK  # customers stepped together: big enough to amortise numpy calls, small enough for cache and memory
 
 
-def run_replication(journey: Journey, streams: Streams) -> ReplicationResult:
-    """Simulate one replication of the cohort, slice by slice."""
+def run_replication(journey: Journey, streams: Streams, panel: Panel | None = None) -> ReplicationResult:
+    """Simulate one replication of the cohort, slice by slice (recording each customer in `panel` if given)."""
     result = ReplicationResult.empty(journey)
     seg, propensity = population(journey, streams)
     _, cohort_times = slot_counts(journey, streams)
     for first in range(0, journey.customers, CHUNK):
         part = slice(first, first + CHUNK)
-        cohort = Cohort(journey, streams, seg[part], propensity[part], first, result)
+        cohort = Cohort(journey, streams, seg[part], propensity[part], first, result, panel.part(first, len(seg[part])) if panel else None)
         stepper = MonthStepper(journey, cohort, draw_slots(journey, streams, seg[part], first), cohort_times)
         for month in range(journey.months):
             walked, _ = stepper.walk(stepper.scheduled(month), month)

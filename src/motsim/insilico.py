@@ -1,0 +1,101 @@
+"""An A/B test in silico: a simulated cohort randomised into control and treatment, the
+intervention applied to the treatment arm, and the per-customer data a real test would produce.
+
+Both arms are simulated on the same random streams (customer by customer) and each customer
+is then assigned to one of them by a coin flip, so the arms are independent samples of the
+two worlds and analysing the data with `experiment.analyze` is honest. Where moments queue
+for a resource, each arm's customers meet the queues of a world in which everyone is in that
+arm (an approximation: a real test mixes both arms in one queue).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from motsim import engine as engines
+from motsim.cohort import population
+from motsim.compare import variant_of
+from motsim.economics import discount_factors
+from motsim.journey import Journey, compile_journey
+from motsim.panel import Panel
+from motsim.randomness import Streams
+from motsim.scenario import Intervention, Scenario
+
+CONTROL, TREATMENT = "control", "treatment"
+SURVEY = (3, 6, 12)  # default months for retained_M columns (plus the horizon)
+
+
+def find_intervention(scenario: Scenario, name: str) -> Intervention:
+    """The scenario's intervention of that name (the error lists the names there are)."""
+    for i in scenario.interventions:
+        if i.name == name:
+            return i
+    names = ", ".join(i.name for i in scenario.interventions) or "none"
+    raise ValueError(f"no intervention '{name}' in scenario '{scenario.scenario.name}' (there are: {names})")
+
+
+def customer_frame(journey: Journey, panel: Panel, seg: np.ndarray, streams: Streams, retained_at: list[int]) -> pd.DataFrame:
+    """One row per customer of one simulated world: segment, each moment's first outcome, score
+    and count, CSAT, likelihood to recommend, revenue, value, tenure, churned, retained at months."""
+    n, months = len(seg), journey.months
+    churned = panel.left >= 0
+    tenure = np.where(churned, panel.left + 1, months)
+    cols: dict[str, object] = {"segment": np.array(journey.segment_ids)[seg]}
+    for j, m in enumerate(journey.moments):
+        code = panel.outcome[:, j]
+        names = np.array([*m.codes, ""], dtype=object)[np.where(code >= 0, code, len(m.codes))]
+        cols[f"{m.id}_outcome"] = names
+        cols[f"{m.id}_score"] = panel.score[:, j]
+        cols[f"{m.id}_count"] = panel.count[:, j]
+        seen = code >= 0
+        for c, name in enumerate(m.codes):
+            if c >= m.code_recovered and not np.any(code == c):
+                continue  # failure or abandonment codes that never happen here: no column
+            cols[f"{m.id}_{name}"] = np.where(seen, (code == c).astype(float), np.nan)
+    occurrences = panel.count.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_score = panel.score_sum / occurrences
+    # CSAT on the usual 1..5 scale: a moment's score −10..10 maps linearly, 0 (neutral) to 3
+    cols["csat"] = np.where(occurrences > 0, np.clip(3 + mean_score / 5, 1, 5), np.nan)
+    cols["nps"] = panel.ratings(streams)
+    cols["revenue"] = journey.revenue[seg] * tenure
+    paid = np.r_[0.0, np.cumsum(discount_factors(months, journey.annual_discount_rate))]
+    cols["value"] = journey.revenue[seg] * journey.margin[seg] * paid[tenure] - panel.cost_pv
+    cols["tenure"] = tenure
+    cols["churned"] = churned.astype(int)
+    for t in retained_at:
+        cols[f"retained_{t}"] = (~(churned & (tenure <= t))).astype(int)
+    return pd.DataFrame(cols, index=pd.RangeIndex(n, name="customer"))
+
+
+def simulate_experiment(scenario: Scenario, intervention: str, treatment_share: float = 0.5, retained_at: list[int] | None = None,
+                        engine: str | None = None) -> pd.DataFrame:
+    """Per-customer data of an A/B test of `intervention` on the scenario's cohort (its size,
+    horizon and seed): variant, then `customer_frame`'s columns, in customer order."""
+    if not 0 < treatment_share < 1:
+        raise ValueError(f"the treatment share must be between 0 and 1 (got {treatment_share})")
+    chosen = find_intervention(scenario, intervention)
+    base = compile_journey(scenario)
+    treated_world = compile_journey(variant_of(scenario, chosen))
+    name = engines.choose(engine or "auto", base)
+    if name == "des":
+        raise ValueError("per-customer data come from the vector and hybrid engines (use --engine auto)")
+    months = base.months
+    wanted = sorted({t for t in (retained_at or [*SURVEY, months]) if 0 < t <= months})
+    bad = [t for t in (retained_at or []) if not 0 < t <= months]
+    if bad:
+        raise ValueError(f"retained-at months must be within 1..{months}: {', '.join(map(str, bad))}")
+    streams = Streams(scenario.scenario.seed, 0, 0)
+    seg, _ = population(base, streams)
+    frames = []
+    for journey in (base, treated_world):
+        panel = Panel(journey, journey.customers)
+        engines.runner(name)(journey, streams, panel)
+        frames.append(customer_frame(journey, panel, seg, streams, wanted))
+    treated = streams.generator("assignment").random(base.customers) < treatment_share
+    # each customer from the world of their arm (columns of both worlds; blank where one has none)
+    data = pd.concat([frames[0][~treated], frames[1][treated]]).sort_index()
+    data.insert(0, "variant", np.where(treated, TREATMENT, CONTROL))
+    return data
+
