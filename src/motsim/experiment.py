@@ -198,7 +198,8 @@ def _adjust(families: list[dict[str, dict]], correction: str, alpha: float) -> N
     tests = [m for fam in families for m in fam.values()]
     pvalues = [m["pvalue"] for m in tests]
     method = CORRECTIONS[correction]
-    adjusted = multipletests(pvalues, alpha=alpha, method=method)[1] if method and pvalues else pvalues
+    # one test needs no correction (and multipletests costs a garbage collection per call)
+    adjusted = multipletests(pvalues, alpha=alpha, method=method)[1] if method and len(pvalues) > 1 else pvalues
     for m, p in zip(tests, adjusted):
         m["pvalue_adj"] = float(p)
         m["significant"] = bool(p < alpha)

@@ -1,0 +1,120 @@
+"""A/B tests in silico and projection of a lift into value: the per-customer panel agrees with the
+replication's own tallies, an analysed in-silico test recovers the intervention's known effect,
+and projecting an A/A result gives value centred on zero."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from motsim import engine as engines
+from motsim.cli import app
+from motsim.cohort import population
+from motsim.insilico import customer_frame
+from motsim.journey import compile_journey
+from motsim.loading import load_scenario
+from motsim.panel import Panel
+from motsim.projection import project
+from motsim.randomness import Streams
+from motsim.simulation import with_overrides
+from motsim.word_of_mouth import promoter_detractor_probabilities
+
+
+@pytest.mark.parametrize("name, engine", [("fitness_club", "vector"), ("saas_onboarding", "hybrid")])
+def test_panel_adds_up_to_the_replication_and_changes_nothing(name, engine):
+    sc = with_overrides(load_scenario(name), customers=3000, months=18)
+    journey = compile_journey(sc)
+    streams = Streams(sc.scenario.seed, 0, 0)
+    plain = engines.runner(engine)(journey, streams)
+    panel = Panel(journey, journey.customers)
+    recorded = engines.runner(engine)(journey, streams, panel)
+    assert np.array_equal(plain.active, recorded.active) and plain.clv == recorded.clv
+    seg, _ = population(journey, streams)
+    df = customer_frame(journey, panel, seg, streams, [6, 12, 18])
+    # counted customer by customer vs tallied month by month
+    for t in (6, 12, 18):
+        assert df[f"retained_{t}"].sum() == recorded.active[t]
+    assert df["value"].mean() == pytest.approx(recorded.clv, rel=1e-9)
+    assert df["revenue"].sum() == pytest.approx(recorded.revenue.sum(), rel=1e-9)
+    assert np.array_equal(panel.count.sum(axis=0), recorded.occurrences)
+    for j, m in enumerate(journey.moments):
+        assert (df[f"{m.id}_count"] > 0).sum() == (df[f"{m.id}_outcome"] != "").sum()
+    # the drawn 0..10 answers against the promoter/detractor probabilities the engines use
+    expected = promoter_detractor_probabilities(panel.memory_at_end, journey.ltr_at_neutral, journey.ltr_per_point, journey.ltr_noise_sd)
+    for drawn, p in (((df.nps >= 9).to_numpy(), expected[0]), ((df.nps <= 6).to_numpy(), expected[1])):
+        assert abs(drawn.mean() - p.mean()) <= 4 * np.sqrt(np.sum(p * (1 - p))) / len(p)
+
+def _run(*args):
+    res = CliRunner().invoke(app, list(args))
+    assert res.exit_code == 0, res.output
+    return res
+
+
+def test_simulated_test_analysed_recovers_the_interventions_effect(tmp_path):
+    data = tmp_path / "ab.csv"
+    _run("ab", "simulate", "saas_onboarding", "--intervention", "better onboarding", "--customers", "12000", "--months", "24", "--out", str(data))
+    df = pd.read_csv(data)
+    assert {"variant", "segment", "onboarding_outcome", "onboarding_score", "csat", "nps", "revenue", "tenure", "churned", "retained_12"} <= set(df.columns)
+    res = json.loads(_run("ab", "analyze", str(data), "--proportion", "onboarding_good", "--proportion", "onboarding_bad",
+                          "--survival", "tenure:churned", "-f", "json").stdout)
+    # the intervention's changes against the scenario's outcome shares are the true effects
+    sc = load_scenario("saas_onboarding")
+    changes = next(i for i in sc.interventions if i.name == "better onboarding").changes
+    onboarding = next(m for m in sc.moments if m.id == "onboarding")
+    for outcome in ("good", "bad"):
+        m = res["metrics"][f"onboarding_{outcome}"]
+        before = onboarding.outcomes[outcome].p
+        true = changes[f"moments.onboarding.outcomes.{outcome}.p"] - before
+        assert m["effect_ci"][0] <= true <= m["effect_ci"][1]
+        assert m["control"] == pytest.approx(before, abs=4 * np.sqrt(before * (1 - before) / 5000))
+    assert res["srm"]["pvalue"] > 0.001
+
+
+def test_projecting_an_a_a_result_is_centred_on_zero():
+    rng = np.random.default_rng(9)
+    sc = with_overrides(load_scenario("saas_onboarding"), customers=2000, months=12)
+    n = 4000
+    y_c, y_t = (rng.random(n) < 0.7), (rng.random(n) < 0.7)
+    effect = y_t.mean() - y_c.mean()
+    se = np.sqrt(y_c.var(ddof=1) / n + y_t.var(ddof=1) / n)
+    out = project(sc, effect, se, y_c.mean(), "moments.onboarding.outcomes.good.p", draws=16, workers=1)
+    d = out["delta_clv"]
+    assert d["p5"] < 0 < d["p95"]
+    assert abs(d["mean"]) < 2 * d["sd"]
+    assert out["npv_at_zero_effect"] == 0.0  # no costs given: doing nothing costs nothing
+
+
+def test_projecting_a_real_lift_pays_back_above_its_break_even():
+    sc = with_overrides(load_scenario("saas_onboarding"), customers=2000, months=24)
+    costs = next(i for i in sc.interventions if i.name == "better onboarding")
+    out = project(sc, 0.15, 0.01, 0.70, "moments.onboarding.outcomes.good.p", costs, draws=12, workers=1)
+    assert out["delta_clv"]["p5"] > 0
+    assert out["npv_at_zero_effect"] < 0  # the spend without any effect
+    assert out["p_npv_positive"] == 1.0 and 0 < out["break_even_effect"] < 0.15
+    # at the break-even effect itself the change about pays for itself (within 10% of the spend)
+    at_break_even = project(sc, out["break_even_effect"], 1e-9, 0.70, "moments.onboarding.outcomes.good.p", costs, draws=4, workers=1)
+    assert abs(at_break_even["npv"]["mean"]) < 0.1 * -out["npv_at_zero_effect"]
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["ab", "simulate", "saas_onboarding", "--intervention", "nope"], "better onboarding"),
+        (["ab", "simulate", "saas_onboarding", "--intervention", "better onboarding", "--retained-at", "99"], "retained-at"),
+        (["ab", "simulate", "saas_onboarding", "--intervention", "better onboarding", "--engine", "des"], "vector and hybrid"),
+    ],
+)
+def test_bad_simulate_requests_exit_2(args, message):
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 2 and message in res.output and "Traceback" not in res.output
+
+
+def test_bad_projection_requests_exit_2(tmp_path):
+    data = tmp_path / "d.csv"
+    pd.DataFrame({"variant": ["control", "treatment"] * 50, "y": [0, 1, 1, 0] * 25}).to_csv(data, index=False)
+    base = ["ab", "project", str(data), "--scenario", "saas_onboarding", "--metric", "y"]
+    for extra, message in ((["--maps-to", "moments.nope.p"], "no 'nope'"), (["--maps-to", "moments.onboarding.id"], "not a number"),
+                           (["--maps-to", "moments.onboarding.outcomes.good.p", "--metric", "zz"], "column 'zz'")):
+        res = CliRunner().invoke(app, base + extra)
+        assert res.exit_code == 2 and message in res.output and "Traceback" not in res.output, res.output
