@@ -262,7 +262,7 @@ def simulate(
         from motsim.output import write_text
 
         sc = load_with(scenario, customers, months, seed)
-        data = with_bar("simulating both arms", lambda tick: simulate_experiment(sc, intervention, treatment_share, retained_at or None, engine))
+        data = with_bar("simulating both arms", lambda tick: simulate_experiment(sc, intervention, treatment_share, retained_at or None, engine, tick))
         text = data.to_csv()
         if out_file is None:
             sys.stdout.write(text)

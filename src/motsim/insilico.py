@@ -21,6 +21,7 @@ from motsim.journey import Journey, compile_journey
 from motsim.panel import Panel
 from motsim.randomness import Streams
 from motsim.scenario import Intervention, Scenario
+from motsim.simulation import Progress
 
 CONTROL, TREATMENT = "control", "treatment"
 SURVEY = (3, 6, 12)  # default months for retained_M columns (plus the horizon)
@@ -70,7 +71,7 @@ def customer_frame(journey: Journey, panel: Panel, seg: np.ndarray, streams: Str
 
 
 def simulate_experiment(scenario: Scenario, intervention: str, treatment_share: float = 0.5, retained_at: list[int] | None = None,
-                        engine: str | None = None) -> pd.DataFrame:
+                        engine: str | None = None, progress: Progress | None = None) -> pd.DataFrame:
     """Per-customer data of an A/B test of `intervention` on the scenario's cohort (its size,
     horizon and seed): variant, then `customer_frame`'s columns, in customer order."""
     if not 0 < treatment_share < 1:
@@ -89,10 +90,12 @@ def simulate_experiment(scenario: Scenario, intervention: str, treatment_share: 
     streams = Streams(scenario.scenario.seed, 0, 0)
     seg, _ = population(base, streams)
     frames = []
-    for journey in (base, treated_world):
+    for done, journey in enumerate((base, treated_world), 1):
         panel = Panel(journey, journey.customers)
         engines.runner(name)(journey, streams, panel)
         frames.append(customer_frame(journey, panel, seg, streams, wanted))
+        if progress:
+            progress(done, 2)
     treated = streams.generator("assignment").random(base.customers) < treatment_share
     # each customer from the world of their arm (columns of both worlds; blank where one has none)
     data = pd.concat([frames[0][~treated], frames[1][treated]]).sort_index()
