@@ -92,10 +92,11 @@ def test_projecting_a_real_lift_pays_back_above_its_break_even():
     out = project(sc, 0.15, 0.01, 0.70, "moments.onboarding.outcomes.good.p", costs, draws=12, workers=1)
     assert out["delta_clv"]["p5"] > 0
     assert out["npv_at_zero_effect"] < 0  # the spend without any effect
-    assert out["p_npv_positive"] == 1.0 and 0 < out["break_even_effect"] < 0.15
-    # at the break-even effect itself the change about pays for itself (within 10% of the spend)
-    at_break_even = project(sc, out["break_even_effect"], 1e-9, 0.70, "moments.onboarding.outcomes.good.p", costs, draws=4, workers=1)
-    assert abs(at_break_even["npv"]["mean"]) < 0.1 * -out["npv_at_zero_effect"]
+    assert out["npv"]["mean"] > 0 and 0 < out["break_even_effect"] < 0.15
+    # at the break-even effect itself NPV is zero within its Monte Carlo error (10 replications)
+    at_break_even = project(sc, out["break_even_effect"], 1e-9, 0.70, "moments.onboarding.outcomes.good.p", costs, draws=10, workers=1)
+    npv = at_break_even["npv"]
+    assert abs(npv["mean"]) < 3 * npv["sd"] / np.sqrt(10)
 
 @pytest.mark.parametrize(
     "args, message",

@@ -1,8 +1,10 @@
 """Moment occurrences, drawn and resolved for a whole cohort at once.
 
 Customer i's k-th occurrence of moment j ("slot" k) always reads the same uniforms, whatever
-the variant: streams are keyed by moment id and block of customers, and slots are filled
-slot-major so that a variant with more slots only appends. An occurrence's outcome (plain
+the variant: streams are keyed by moment id, purpose (time, outcome, failure, ...) and block of
+customers, and slots are filled slot-major so that a variant with more slots only appends. A
+purpose's uniforms are drawn only when the moment can use them (no failure draws where
+nothing fails), which changes no other purpose's numbers. An occurrence's outcome (plain
 outcome, recovered or unrecovered failure) is resolved here, vectorised; what depends on the
 moment it happens (queue wait, prior failures for the paradox, defection) is left to the engine.
 """
@@ -19,8 +21,6 @@ from motsim.queueing import service_minutes
 from motsim.randomness import BLOCK, Streams
 from motsim.scenario import DAYS_PER_MONTH
 
-TIME, HIT, FAIL, RECOVER, OUTCOME, DEFECT, SERVICE = range(7)
-COLUMNS = 7
 TAIL = 1e-9  # probability mass of Poisson counts beyond the slots drawn
 
 
@@ -40,15 +40,20 @@ class SlotTable:
         return self.time.shape[0]
 
 
-def resolve(m: CompiledMoment, seg: np.ndarray, u_fail: np.ndarray, u_recover: np.ndarray, u_outcome: np.ndarray):
-    """Outcome code and score of occurrences (customers' segments `seg`), before the paradox rule."""
-    cum = m.cum_p[seg]
-    outcome = (u_outcome[..., None] >= cum).sum(axis=-1)
-    outcome = np.minimum(outcome, cum.shape[-1] - 1)
+def resolve(m: CompiledMoment, seg: np.ndarray, u_outcome: np.ndarray, u_fail: np.ndarray | None = None,
+            u_recover: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Outcome code and score of occurrences (slots × customers of segments `seg`), before the
+    paradox rule; without failure draws nothing fails."""
+    cum = m.cum_p[seg]  # customers × outcomes
+    outcome = np.zeros(u_outcome.shape, np.int16)
+    for o in range(cum.shape[1] - 1):  # the last outcome takes whatever is left
+        outcome += u_outcome >= cum[:, o]
+    plain = m.scores[seg, outcome]
+    if u_fail is None:
+        return outcome, plain
     failed = u_fail < m.fail_p
     recovered = failed & (u_recover < m.recovery_p)
     code = np.where(failed, np.where(recovered, m.code_recovered, m.code_unrecovered), outcome).astype(np.int16)
-    plain = m.scores[seg, outcome]
     score = np.where(failed, np.where(recovered, m.recovered_score, m.unrecovered_score), plain)
     return code, score
 
@@ -112,7 +117,6 @@ def draw_slots(journey: Journey, streams: Streams, seg: np.ndarray, first: int =
     """Draw and resolve every moment's occurrences for customers first .. first + len(seg)
     (`first` on a block boundary; `seg` their segments)."""
     n = len(seg)
-    b0 = first // BLOCK
     tables: list[SlotTable | None] = [None] * len(journey.moments)
     counts = [0] * len(journey.moments)
     base_counts, cohort_times = slot_counts(journey, streams)
@@ -120,26 +124,38 @@ def draw_slots(journey: Journey, streams: Streams, seg: np.ndarray, first: int =
         m = journey.moments[j]
         k = base_counts[j] if m.kind != "after" else counts[m.after]
         counts[j] = k
-        u = np.concatenate(
-            [streams.generator("moment", m.id, b0 + b).random((k, min(BLOCK, n - b * BLOCK), COLUMNS), dtype=np.float32) for b in range(-(-n // BLOCK))],
-            axis=1,
-        ) if n else np.empty((k, 0, COLUMNS))
-        code, score = resolve(m, np.broadcast_to(seg, (k, n)), u[..., FAIL], u[..., RECOVER], u[..., OUTCOME])
+
+        def u(purpose: str) -> np.ndarray:
+            return uniforms(streams, m.id, purpose, k, n, first)
+
+        fails = m.fail_p > 0
+        code, score = resolve(m, seg, u("outcome"), u("fail") if fails else None, u("recover") if fails else None)
         service = None
         if m.resource >= 0:
             r = journey.resources[m.resource]
-            service = service_minutes(r.distribution, r.mean_minutes, r.sd_minutes, u[..., SERVICE].astype(np.float64)) / MINUTES_PER_DAY
-        tables[j] = SlotTable(m, _times(m, seg, u, cohort_times[j], journey.horizon_days), code, score, u[..., DEFECT], service)
+            service = service_minutes(r.distribution, r.mean_minutes, r.sd_minutes, u("service").astype(np.float64)) / MINUTES_PER_DAY
+        # no defection possible: a uniform of 1 never falls below defect_p
+        defect_u = u("defect") if np.any(m.defect_p > 0) else np.ones((k, n), np.float32)
+        tables[j] = SlotTable(m, _times(m, seg, u, k, n, cohort_times[j], journey.horizon_days), code, score, defect_u, service)
     return tables  # type: ignore[return-value]
 
 
-def _times(m: CompiledMoment, seg: np.ndarray, u: np.ndarray, cohort_times: np.ndarray, horizon: float) -> np.ndarray:
-    k, n = u.shape[:2]
+def uniforms(streams: Streams, moment_id: str, purpose: str, k: int, n: int, first: int) -> np.ndarray:
+    """Uniforms (slots × customers) of one purpose of a moment for customers first .. first + n."""
+    if n == 0:
+        return np.empty((k, 0), np.float32)
+    b0 = first // BLOCK
+    return np.concatenate(
+        [streams.generator("moment", moment_id, purpose, b0 + b).random((k, min(BLOCK, n - b * BLOCK)), dtype=np.float32)
+         for b in range(-(-n // BLOCK))], axis=1)
+
+
+def _times(m: CompiledMoment, seg: np.ndarray, u, k: int, n: int, cohort_times: np.ndarray, horizon: float) -> np.ndarray:
     if m.kind == "after":
         return np.full((k, n), np.inf)  # decided when the parent happens
     if m.cohort:
-        t = cohort_times[:, None] + u[..., TIME].astype(np.float64) * m.spread_days
-        return np.where(u[..., HIT] < m.reach, t, np.inf)
+        t = cohort_times[:, None] + u("time").astype(np.float64) * m.spread_days
+        return np.where(u("hit") < m.reach, t, np.inf)
     if m.kind == "at":
         t = np.full((k, n), m.start_day)
     elif m.kind == "every":
@@ -147,6 +163,6 @@ def _times(m: CompiledMoment, seg: np.ndarray, u: np.ndarray, cohort_times: np.n
     else:
         rate_per_day = m.rate[seg] / DAYS_PER_MONTH
         with np.errstate(divide="ignore"):
-            gaps = -np.log1p(-u[..., TIME].astype(np.float64)) / rate_per_day
+            gaps = -np.log1p(-u("time").astype(np.float64)) / rate_per_day
         t = m.start_day + np.cumsum(gaps, axis=0)
     return np.where(t < horizon, t, np.inf)
