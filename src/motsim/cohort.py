@@ -69,7 +69,7 @@ class Cohort:
         self._churn_rngs = [streams.generator("churn", b) for b in blocks]
         self._wom_rngs = [streams.generator("word_of_mouth", b) for b in blocks]
         self._pending: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        self._rounds: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self._rounds: list[tuple[np.ndarray, np.ndarray, np.ndarray | int]] = []
         self.result = result
         self.panel = panel  # per-customer records, when an experiment's data are wanted
         self._open_month(0)
@@ -80,9 +80,10 @@ class Cohort:
         """Scores of moments that happened this month, each customer's in time order."""
         self._pending.append((np.asarray(who), np.asarray(score, dtype=float), np.asarray(moment)))
 
-    def experience_round(self, who: np.ndarray, score: np.ndarray, moment: np.ndarray) -> None:
-        """One score each for distinct customers `who`, later than the rounds given before."""
-        self._rounds.append((who, score, moment))
+    def experience_round(self, mask: np.ndarray, score: np.ndarray, moment: np.ndarray | int) -> None:
+        """One score each for the customers where `mask` (arrays over the slice's customers; one
+        moment for all, or one each), later than the rounds given before."""
+        self._rounds.append((mask, score, moment))
 
     # --- month end ------------------------------------------------------------------------
     def close_month(self, month: int) -> None:
@@ -147,10 +148,9 @@ class Cohort:
                 rev_who, rev_moment = who[bad][::-1], moment[bad][::-1]
                 first, idx = np.unique(rev_who, return_index=True)
                 self.last_bad_moment[first] = rev_moment[idx]
-        for who, score, moment in self._rounds:
-            memory.record(self.memory, who, score, moment, bias)
-            bad = score < 0
-            self.last_bad_moment[who[bad]] = moment[bad]
+        for mask, score, moment in self._rounds:
+            memory.record_where(self.memory, mask, score, moment, bias)
+            self.last_bad_moment = np.where(mask & (score < 0), moment, self.last_bad_moment)
         self._rounds.clear()
 
     def _open_month(self, month: int) -> None:

@@ -59,6 +59,18 @@ def record(
     state.count[who] += 1
 
 
+def record_where(state: MemoryState, mask: np.ndarray, score: np.ndarray, moment: np.ndarray | int, negativity_bias: float) -> None:
+    """Add one score to each customer where `mask` (arrays over all customers), in place: the
+    same update as `record`, as whole-array operations (cheaper than gathering a large share)."""
+    # np.where over whole arrays: much cheaper in numpy than copyto/add with where=, or a gather
+    replace = mask & ((intensity(score, negativity_bias) >= intensity(state.peak, negativity_bias)) | (state.count == 0))
+    state.peak = np.where(replace, score, state.peak)
+    state.peak_moment = np.where(replace, moment, state.peak_moment)
+    state.end = np.where(mask, score, state.end)
+    state.total += np.where(mask, score, 0.0)
+    state.count += mask
+
+
 def record_in_order(
     state: MemoryState, who: np.ndarray, score: np.ndarray, moment: np.ndarray, negativity_bias: float
 ) -> None:

@@ -150,6 +150,8 @@ class MonthStepper:
         self.best = np.stack([m.best_score for m in moments]) if moments else np.zeros((0, 0))
         self.defect_p = np.stack([m.defect_p for m in moments]) if moments else np.zeros((0, 0))
         self.cost = np.array([m.cost for m in moments])
+        self.can_fail = any(m.fail_p > 0 for m in moments) or any(m.resource >= 0 and m.patience_days != np.inf for m in moments)
+        self.can_defect = bool(self.defect_p.size and self.defect_p.max() > 0)
         self.uses = np.array([m.resource >= 0 for m in moments], dtype=bool)
         self.code_base = np.r_[0, np.cumsum([len(m.codes) for m in moments])].astype(np.int64)
         # follow-ups in topological order, so a follow-up's parents are all known when it spawns
@@ -258,28 +260,30 @@ class MonthStepper:
             else:
                 rows = rows.take(np.argsort(rows.t, axis=0, kind="stable"))
         n_rows = len(rows.t)
-        kept = np.zeros((n_rows, self.n), dtype=bool)
+        kept = np.isfinite(rows.t)
         defect = np.zeros((n_rows, self.n), dtype=bool)
         stop = np.full(self.n, np.inf)  # when a customer's defection ended the month
         prior = c.failures.copy()
-        score = rows.score.copy()
+        score = np.clip(rows.score, -10.0, 10.0)
+        # whole rows at a time (masked), cheaper than gathering the customers each row concerns;
+        # paths no moment can take (recoveries, defections) are skipped
         for r in range(n_rows):
-            w = np.flatnonzero(np.isfinite(rows.t[r]) & np.isinf(stop))
-            if len(w) == 0:
-                continue
-            j, code, seg = rows.j[r, w], rows.code[r, w], c.seg[w]
-            cr = self.code_recovered[j]
-            s = score[r, w]
-            rec = code == cr
-            if rec.any():
-                s = np.where(rec, recovered_score(s, prior[w], j_.paradox, j_.paradox_max_failures, self.best[j, seg]), s)
-            s = np.clip(s, -10.0, 10.0)
-            score[r, w] = s
-            prior[w] += code >= cr
-            d = (s < 0) & (rows.defect_u[r, w] < self.defect_p[j, seg])
-            stop[w[d]] = rows.t[r, w[d]]
-            kept[r, w] = True
-            defect[r, w] = d
+            valid = kept[r]
+            if r and self.can_defect:
+                valid &= np.isinf(stop)
+            j, code = rows.j[r], rows.code[r]
+            if self.can_fail:
+                cr = self.code_recovered[j]
+                rec = valid & (code == cr)
+                if rec.any():
+                    best = self.best[j, c.seg]
+                    score[r] = np.where(rec, np.clip(recovered_score(score[r], prior, j_.paradox, j_.paradox_max_failures, best), -10.0, 10.0),
+                                        score[r])
+                prior += valid & (code >= cr)
+            if self.can_defect:
+                d = valid & (score[r] < 0) & (rows.defect_u[r] < self.defect_p[j, c.seg])
+                stop[d] = rows.t[r][d]
+                defect[r] = d
         rows.score = score
         return rows, kept, defect, stop
 
@@ -289,28 +293,46 @@ class MonthStepper:
         tallies, follow-up slots taken and follow-ups due in later months."""
         c, rows, kept = self.cohort, walked.rows, walked.kept
         r = c.result
+        n_moments = len(self.journey.moments)
+        # rows laid out per moment hold one moment for everyone: tally them row by row without
+        # gathering; rows that mix moments (follow-ups, customers' own time order) are gathered
+        uniform = np.all(rows.j == rows.j[:, :1], axis=1) if self.n else np.ones(len(rows.t), bool)
+        counts = np.zeros(n_moments, np.int64)
         for k in range(len(rows.t)):
-            who = np.flatnonzero(kept[k])
-            if len(who):
-                c.experience_round(who, rows.score[k, who], rows.j[k, who])
-        j = rows.j[kept].astype(np.int64)
-        code = rows.code[kept].astype(np.int64)
-        c.failures += np.sum(kept & (rows.code >= self.code_recovered[rows.j]), axis=0)
-        dr, di = np.nonzero(walked.defect)
-        c.defect_moment[di] = rows.j[dr, di]
+            mask = kept[k]
+            if uniform[k]:
+                j = int(rows.j[k, 0])
+                cnt = np.count_nonzero(mask)
+                if not cnt:
+                    continue
+                c.experience_round(mask, rows.score[k], j)
+                counts[j] += cnt
+                r.score_sum[j] += rows.score[k] @ mask
+                code = rows.code[k]
+                r.codes[j] += [np.count_nonzero(mask & (code == x)) for x in range(len(r.codes[j]))]
+            elif mask.any():
+                c.experience_round(mask, rows.score[k], rows.j[k].astype(np.int64))
+        mixed = kept & ~uniform[:, None]
+        if mixed.any():
+            j = rows.j[mixed].astype(np.int64)
+            counts += np.bincount(j, minlength=n_moments)
+            r.score_sum += np.bincount(j, weights=rows.score[mixed], minlength=n_moments)
+            flat = np.bincount(self.code_base[j] + rows.code[mixed], minlength=int(self.code_base[-1]))
+            for m in range(n_moments):
+                r.codes[m] += flat[self.code_base[m]:self.code_base[m + 1]]
+        if self.can_fail:
+            c.failures += np.sum(kept & (rows.code >= self.code_recovered[rows.j]), axis=0)
+        if self.can_defect:
+            dr, di = np.nonzero(walked.defect)
+            c.defect_moment[di] = rows.j[dr, di]
         if self.journey.renewal_moment >= 0:
             c.renewal_due |= np.any(kept & (rows.j == self.journey.renewal_moment), axis=0)
-        n_moments = len(self.journey.moments)
-        counts = np.bincount(j, minlength=n_moments)
         r.occurrences += counts
         r.occurrences_by_month[:, month] += counts
-        r.score_sum += np.bincount(j, weights=rows.score[kept], minlength=n_moments)
-        flat = np.bincount(self.code_base[j] + code, minlength=int(self.code_base[-1]))
-        for m in range(n_moments):
-            r.codes[m] += flat[self.code_base[m]:self.code_base[m + 1]]
-        r.cost_to_serve[month] += float(self.cost[j].sum())
+        r.cost_to_serve[month] += float(counts @ self.cost)
         if c.panel is not None:
-            c.panel.record(month, np.nonzero(kept)[1], j, code, rows.score[kept], self.cost[j])
+            j = rows.j[kept].astype(np.int64)
+            c.panel.record(month, np.nonzero(kept)[1], j, rows.code[kept].astype(np.int64), rows.score[kept], self.cost[j])
         for f in self.taken:
             sel = walked.spawned.j == f
             np.add.at(self.taken[f], walked.spawned.i[sel], 1)
