@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from motsim.cli_ab import ab
-from motsim.cli_support import SCENARIO_HELP, Format, fail, guarded, load_with, out, progress_bar, with_bar
+from motsim.cli_support import SCENARIO_HELP, Format, fail, guarded, load_with, out, with_bar
 from motsim.errors import InputError, Problem
 
 app = typer.Typer(
@@ -49,14 +49,7 @@ def run(
 
         path = resolve(scenario)
         sc = with_overrides(load_scenario(path), customers, months, seed, replications, source=f"{path} (with command-line options)")
-        bar, tick = progress_bar("simulating")
-        if bar:
-            bar.start()
-        try:
-            results = simulate(sc, engine=engine, workers=workers, scheduler=scheduler, progress=tick)
-        finally:
-            if bar:
-                bar.stop()
+        results = with_bar("simulating", lambda tick: simulate(sc, engine=engine, workers=workers, scheduler=scheduler, progress=tick))
         summary = results.summary()
         if fmt is Format.json:
             print(to_json(summary))

@@ -280,6 +280,7 @@ def project(
     data: Path = typer.Argument(..., help="The experiment's per-customer CSV (or aggregated per arm)."),
     scenario: str = typer.Option(..., "--scenario", help=SCENARIO_HELP),
     metric: str = typer.Option(..., "--metric", help="The metric's column in the data (0/1 is read as a proportion, else a mean)."),
+    kind: Optional[str] = typer.Option(None, "--kind", help="proportion or mean, when the column alone does not say (aggregated data)."),
     maps_to: str = typer.Option(..., "--maps-to", help="The scenario parameter the metric moves, e.g. moments.onboarding.outcomes.good.p."),
     variant: str = typer.Option("variant", "--variant", help="Column naming each customer's arm."),
     control: Optional[str] = typer.Option(None, "--control", help="The control arm's value (default: 'control', else the first in order)."),
@@ -313,10 +314,12 @@ def project(
 
             costs = find_intervention(sc, intervention)
         df = read_data(data)
+        if kind not in (None, "proportion", "mean"):
+            raise ValueError(f"--kind '{kind}': choose proportion or mean")
         values = df[metric] if metric in df.columns else None
-        kind = "proportion" if values is not None and values.dropna().isin([0, 1]).all() else "mean"
+        metric_kind = kind or ("proportion" if values is not None and values.dropna().isin([0, 1]).all() else "mean")
         try:
-            observed = run_analysis(df, variant, [Metric(metric, kind, metric)], control)
+            observed = run_analysis(df, variant, [Metric(metric, metric_kind, metric)], control)
         except ValueError as exc:
             raise InputError(str(data), [Problem("", str(exc))]) from None
         if len(observed["metrics"]) != 1:
