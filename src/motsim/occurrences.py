@@ -156,10 +156,10 @@ def _times(m: CompiledMoment, seg: np.ndarray, u, k: int, n: int, cohort_times: 
     if m.cohort:
         t = cohort_times[:, None] + u("time").astype(np.float64) * m.spread_days
         return np.where(u("hit") < m.reach, t, np.inf)
-    if m.kind == "at":
-        t = np.full((k, n), m.start_day)
-    elif m.kind == "every":
-        t = np.broadcast_to(m.start_day + m.period_days * np.arange(k)[:, None], (k, n)).copy()
+    if m.kind in ("at", "every"):
+        # the same times for everyone: one column, broadcast (read-only) rather than copied
+        t = m.start_day + m.period_days * np.arange(k)[:, None] if m.kind == "every" else np.full((k, 1), m.start_day)
+        return np.broadcast_to(np.where(t < horizon, t, np.inf), (k, n))
     else:
         rate_per_day = m.rate[seg] / DAYS_PER_MONTH
         with np.errstate(divide="ignore"):
