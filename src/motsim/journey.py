@@ -49,6 +49,13 @@ class CompiledMoment:
         return self.outcomes + ("failure_recovered", "failure_unrecovered", "abandoned")
 
     @property
+    def code_scores(self) -> np.ndarray:
+        """Segments × codes: the score each outcome code gives (failures and abandonment included),
+        before the paradox rule and waiting."""
+        fixed = np.array([self.recovered_score, self.unrecovered_score, self.unrecovered_score])
+        return np.concatenate([self.scores, np.broadcast_to(fixed, (len(self.scores), 3))], axis=1)
+
+    @property
     def code_recovered(self) -> int:
         return len(self.outcomes)
 

@@ -31,31 +31,34 @@ class SlotTable:
     moment: CompiledMoment
     time: np.ndarray  # days; inf where the occurrence does not happen
     code: np.ndarray
-    score: np.ndarray
     defect_u: np.ndarray
     service_days: np.ndarray | None
+    seg: np.ndarray  # the customers' segments
+    code_scores: np.ndarray  # segments × codes (the moment's), kept here for speed
 
     @property
     def slots(self) -> int:
         return self.time.shape[0]
 
+    def score(self, code: np.ndarray, customers: np.ndarray | slice = slice(None)) -> np.ndarray:
+        """Scores of occurrences with these codes for these customers (codes: … × customers).
+        Scores follow from code and segment, so they are not stored (memory at 10^6 customers)."""
+        return self.code_scores[self.seg[customers], code]
+
 
 def resolve(m: CompiledMoment, seg: np.ndarray, u_outcome: np.ndarray, u_fail: np.ndarray | None = None,
-            u_recover: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Outcome code and score of occurrences (slots × customers of segments `seg`), before the
-    paradox rule; without failure draws nothing fails."""
+            u_recover: np.ndarray | None = None) -> np.ndarray:
+    """Outcome codes of occurrences (slots × customers of segments `seg`): a plain outcome, or a
+    recovered or unrecovered failure; without failure draws nothing fails."""
     cum = m.cum_p[seg]  # customers × outcomes
     outcome = np.zeros(u_outcome.shape, np.int16)
     for o in range(cum.shape[1] - 1):  # the last outcome takes whatever is left
         outcome += u_outcome >= cum[:, o]
-    plain = m.scores[seg, outcome]
     if u_fail is None:
-        return outcome, plain
+        return outcome
     failed = u_fail < m.fail_p
     recovered = failed & (u_recover < m.recovery_p)
-    code = np.where(failed, np.where(recovered, m.code_recovered, m.code_unrecovered), outcome).astype(np.int16)
-    score = np.where(failed, np.where(recovered, m.recovered_score, m.unrecovered_score), plain)
-    return code, score
+    return np.where(failed, np.where(recovered, m.code_recovered, m.code_unrecovered), outcome).astype(np.int16)
 
 
 def slot_counts(journey: Journey, streams: Streams) -> tuple[list[int], list[np.ndarray]]:
@@ -129,14 +132,14 @@ def draw_slots(journey: Journey, streams: Streams, seg: np.ndarray, first: int =
             return uniforms(streams, m.id, purpose, k, n, first)
 
         fails = m.fail_p > 0
-        code, score = resolve(m, seg, u("outcome"), u("fail") if fails else None, u("recover") if fails else None)
+        code = resolve(m, seg, u("outcome"), u("fail") if fails else None, u("recover") if fails else None)
         service = None
         if m.resource >= 0:
             r = journey.resources[m.resource]
-            service = service_minutes(r.distribution, r.mean_minutes, r.sd_minutes, u("service").astype(np.float64)) / MINUTES_PER_DAY
+            service = (service_minutes(r.distribution, r.mean_minutes, r.sd_minutes, u("service").astype(np.float64)) / MINUTES_PER_DAY).astype(np.float32)
         # no defection possible: a uniform of 1 never falls below defect_p
         defect_u = u("defect") if np.any(m.defect_p > 0) else np.ones((k, n), np.float32)
-        tables[j] = SlotTable(m, _times(m, seg, u, k, n, cohort_times[j], journey.horizon_days), code, score, defect_u, service)
+        tables[j] = SlotTable(m, _times(m, seg, u, k, n, cohort_times[j], journey.horizon_days), code, defect_u, service, seg, m.code_scores)
     return tables  # type: ignore[return-value]
 
 

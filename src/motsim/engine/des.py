@@ -52,7 +52,8 @@ def run_replication(journey: Journey, streams: Streams) -> ReplicationResult:
         if moments[j].kind == "after":
             continue
         k, i = np.nonzero(np.isfinite(table.time))
-        parts.append((table.time[k, i], i, np.full(len(i), j), k, table.code[k, i], table.score[k, i], table.defect_u[k, i]))
+        code = table.code[k, i]
+        parts.append((table.time[k, i], i, np.full(len(i), j), k, code, table.score(code, i), table.defect_u[k, i]))
     cal = [np.concatenate(p) for p in zip(*parts)] if parts else [np.empty(0)] * 7
     order = np.lexsort((cal[0], cal[1]))
     ev_t, ev_i, ev_j, ev_k, ev_code, ev_score, ev_defect = (a[order].tolist() for a in cal)
@@ -61,7 +62,7 @@ def run_replication(journey: Journey, streams: Streams) -> ReplicationResult:
 
     # Lookups for follow-up moments, decided at run time: [moment][slot][customer].
     lazy = {
-        j: (t.code.tolist(), t.score.tolist(), t.defect_u.tolist(), t.slots) for j, t in enumerate(tables) if moments[j].kind == "after"
+        j: (t.code.tolist(), t.score(t.code).tolist(), t.defect_u.tolist(), t.slots) for j, t in enumerate(tables) if moments[j].kind == "after"
     }
     service = {j: t.service_days.tolist() for j, t in enumerate(tables) if t.service_days is not None}
     followers = [[(f.index, f.after_codes.tolist(), f.delay_days) for f in journey.followers(j)] for j in range(len(moments))]

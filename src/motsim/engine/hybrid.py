@@ -73,7 +73,7 @@ class Queues:
 
         def done(wait: float) -> None:
             res.release(req)
-            score = float(table.score[k, i]) - m.wait_penalty_per_minute * wait
+            score = float(table.score(table.code[k, i], i)) - m.wait_penalty_per_minute * wait
             self.done.append((j, i, k, env.now, int(table.code[k, i]), score))
             if score < 0 and table.defect_u[k, i] < m.defect_p[self.cohort.seg[i]]:
                 self.gone[i] = True  # defected here: no later queueing

@@ -63,11 +63,13 @@ def from_table(table: SlotTable, j: int, slot: np.ndarray, valid: np.ndarray) ->
     if (s == s[:, :1]).all():
         # one slot per row for everyone (scheduled moments): slice rather than gather
         k = s[:, 0]
-        return Rows(np.where(valid, table.time[k], np.inf), np.full(slot.shape, j, np.int16), s.astype(np.int32), table.code[k],
-                    table.score[k], table.defect_u[k])
+        code = table.code[k]
+        return Rows(np.where(valid, table.time[k], np.inf), np.full(slot.shape, j, np.int16), s.astype(np.int32), code,
+                    table.score(code), table.defect_u[k])
     t = table.time[s, cols]
-    return Rows(np.where(valid, t, np.inf), np.full(slot.shape, j, np.int16), s.astype(np.int32), table.code[s, cols],
-                table.score[s, cols], table.defect_u[s, cols])
+    code = table.code[s, cols]
+    return Rows(np.where(valid, t, np.inf), np.full(slot.shape, j, np.int16), s.astype(np.int32), code,
+                table.score(code), table.defect_u[s, cols])
 
 
 def dense_rank(i: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -97,8 +99,9 @@ def sparse_rows(tables: list[SlotTable], j: np.ndarray, i: np.ndarray, slot: np.
     for m in np.unique(j):
         sel = j == m
         tab = tables[m]
-        out.code[rank[sel], col[sel]] = tab.code[slot[sel], i[sel]] if code is None else code[sel]
-        out.score[rank[sel], col[sel]] = tab.score[slot[sel], i[sel]] if score is None else score[sel]
+        codes = tab.code[slot[sel], i[sel]] if code is None else code[sel]
+        out.code[rank[sel], col[sel]] = codes
+        out.score[rank[sel], col[sel]] = tab.score(codes, i[sel]) if score is None else score[sel]
         out.defect_u[rank[sel], col[sel]] = tab.defect_u[slot[sel], i[sel]]
     return out
 
