@@ -11,7 +11,7 @@ same. Peak and end thus see every moment of the month in time order, in one walk
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 
@@ -32,17 +32,18 @@ class Rows:
     code: np.ndarray
     score: np.ndarray
     defect_u: np.ndarray
+    ordered: bool = False  # every customer's occurrences already in time order, row by row
 
     @classmethod
-    def empty(cls, n: int) -> "Rows":
-        return cls(np.empty((0, n)), np.empty((0, n), np.int16), np.empty((0, n), np.int32), np.empty((0, n), np.int16),
-                   np.empty((0, n)), np.empty((0, n), np.float32))
+    def empty(cls, n: int, rows: int = 0) -> "Rows":
+        return cls(np.full((rows, n), np.inf), np.zeros((rows, n), np.int16), np.zeros((rows, n), np.int32), np.zeros((rows, n), np.int16),
+                   np.zeros((rows, n)), np.ones((rows, n), np.float32))
 
     @classmethod
     def stack(cls, parts: list["Rows"], n: int) -> "Rows":
         parts = [p for p in parts if len(p.t)]
-        if not parts:
-            return cls.empty(n)
+        if len(parts) <= 1:
+            return parts[0] if parts else cls.empty(n)
         return cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in ROW_FIELDS))
 
     def take(self, order: np.ndarray) -> "Rows":
@@ -53,7 +54,7 @@ class Rows:
         return Rows(*(getattr(self, f)[sel] for f in ROW_FIELDS))
 
 
-ROW_FIELDS = tuple(f.name for f in fields(Rows))
+ROW_FIELDS = tuple(f.name for f in fields(Rows) if f.name != "ordered")
 
 
 def from_table(table: SlotTable, j: int, slot: np.ndarray, valid: np.ndarray) -> Rows:
@@ -167,6 +168,7 @@ class MonthStepper:
         lo, hi = month * DAYS_PER_MONTH, (month + 1) * DAYS_PER_MONTH
         alive = self.cohort.alive
         parts = []
+        whole: list[tuple[float, int, int]] = []  # (time, moment, slot) of slots everyone has at one time
         for jx, (m, table) in enumerate(zip(self.journey.moments, self.tables)):
             if m.kind == "after" or table.slots == 0:
                 continue
@@ -178,12 +180,9 @@ class MonthStepper:
                     parts.append(from_table(table, jx, slot, (t >= lo) & (t < hi) & alive))
                 continue
             if m.kind in ("at", "every"):
-                # the same times for everyone: whole slots
+                # the same times for everyone: whole slots, laid out together below
                 times = table.time[:, 0] if self.n else np.empty(0)
-                ks = np.flatnonzero((times >= lo) & (times < hi))
-                if len(ks):
-                    slot = np.broadcast_to(ks[:, None], (len(ks), self.n))
-                    parts.append(from_table(table, jx, slot, np.broadcast_to(alive, slot.shape)))
+                whole += [(float(times[k]), jx, int(k)) for k in np.flatnonzero((times >= lo) & (times < hi))]
                 continue
             # Poisson arrivals: each customer's next unread slot, one row per occurrence in the month
             ptr = self.ptr[jx]
@@ -197,7 +196,21 @@ class MonthStepper:
                 ptr += valid
         due = self._due(hi)
         parts.append(sparse_rows(self.tables, due.j, due.i, due.slot, due.t, self.n))
-        return Rows.stack(parts, self.n)
+        return Rows.stack([self._whole_rows(sorted(whole, key=lambda e: e[0]), alive), *parts], self.n)
+
+    def _whole_rows(self, whole: list[tuple[float, int, int]], alive: np.ndarray) -> Rows:
+        """Rows of whole slots (one time for everyone), in time order, each written once."""
+        out = Rows.empty(self.n, len(whole))
+        for r, (t, jx, k) in enumerate(whole):
+            table = self.tables[jx]
+            out.t[r] = np.where(alive, t, np.inf)
+            out.j[r] = jx
+            out.slot[r] = k
+            out.code[r] = table.code[k]
+            out.score[r] = table.score(out.code[r])
+            out.defect_u[r] = table.defect_u[k]
+        out.ordered = True
+        return out
 
     def _due(self, hi: float) -> Followers:
         """Pending follow-ups that fall before `hi`, for customers still here (taken off the list)."""
@@ -253,7 +266,7 @@ class MonthStepper:
 
     def _walk_rows(self, rows: Rows) -> tuple[Rows, np.ndarray, np.ndarray, np.ndarray]:
         j_, c = self.journey, self.cohort
-        if len(rows.t) > 1:
+        if len(rows.t) > 1 and not rows.ordered:
             finite = np.isfinite(rows.t)
             lo = np.where(finite, rows.t, np.inf).min(axis=1)
             hi = np.where(finite, rows.t, -np.inf).max(axis=1)
@@ -267,7 +280,8 @@ class MonthStepper:
         defect = np.zeros((n_rows, self.n), dtype=bool)
         stop = np.full(self.n, np.inf)  # when a customer's defection ended the month
         prior = c.failures.copy()
-        score = np.clip(rows.score, -10.0, 10.0)
+        # waiting can push a queued moment's score below −10; table scores are within range
+        score = np.clip(rows.score, -10.0, 10.0) if self.uses.any() else rows.score.copy() if self.can_fail else rows.score
         # whole rows at a time (masked), cheaper than gathering the customers each row concerns;
         # paths no moment can take (recoveries, defections) are skipped
         for r in range(n_rows):
@@ -287,8 +301,7 @@ class MonthStepper:
                 d = valid & (score[r] < 0) & (rows.defect_u[r] < self.defect_p[j, c.seg])
                 stop[d] = rows.t[r][d]
                 defect[r] = d
-        rows.score = score
-        return rows, kept, defect, stop
+        return replace(rows, score=score), kept, defect, stop  # a new Rows: the hybrid walks `base` twice
 
     # --- committing ---------------------------------------------------------------------------
     def commit(self, walked: Walked, month: int) -> None:

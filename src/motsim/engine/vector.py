@@ -17,7 +17,7 @@ from motsim.occurrences import draw_slots, slot_counts
 from motsim.randomness import BLOCK, Streams
 from motsim.results import ReplicationResult
 
-CHUNK = 16 * BLOCK  # customers stepped together: big enough to amortise numpy calls, small enough for cache and memory
+CHUNK = 8 * BLOCK  # customers stepped together: big enough to amortise numpy calls, small enough to stay in cache (measured: 4-16 blocks alike)
 
 
 def run_replication(journey: Journey, streams: Streams, panel: Panel | None = None) -> ReplicationResult:
