@@ -129,7 +129,7 @@ class Cohort:
             self.panel.leave(month, active[leave], e[leave])
             if month + 1 == j.months:
                 self.panel.stay(active[~leave], e[~leave])
-        self.memory.peak = memory.fade(self.memory.peak, 1.0, j.half_life_months)
+        memory.fade_peak(self.memory, 1.0, j.half_life_months, j.negativity_bias)
         if month + 1 < j.months:
             self._open_month(month + 1)
         else:

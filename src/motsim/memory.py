@@ -24,6 +24,7 @@ class MemoryState:
     total: np.ndarray
     count: np.ndarray
     peak_moment: np.ndarray
+    felt: np.ndarray  # intensity of the peak; -inf before any moment, so the first one is the peak
 
     @classmethod
     def empty(cls, n: int) -> "MemoryState":
@@ -33,6 +34,7 @@ class MemoryState:
             total=np.zeros(n),
             count=np.zeros(n, dtype=np.int64),
             peak_moment=np.full(n, NO_MOMENT, dtype=np.int64),
+            felt=np.full(n, -np.inf),
         )
 
 
@@ -49,10 +51,10 @@ def record(
     negativity_bias: float,
 ) -> None:
     """Add one score per customer in `who` (no repeats within a call), in place."""
-    peak = state.peak[who]
-    replace = intensity(score, negativity_bias) >= intensity(peak, negativity_bias)
-    replace |= state.count[who] == 0
-    state.peak[who] = np.where(replace, score, peak)
+    felt = intensity(score, negativity_bias)
+    replace = felt >= state.felt[who]
+    state.peak[who] = np.where(replace, score, state.peak[who])
+    state.felt[who] = np.where(replace, felt, state.felt[who])
     state.peak_moment[who] = np.where(replace, moment, state.peak_moment[who])
     state.end[who] = score
     state.total[who] += score
@@ -63,8 +65,10 @@ def record_where(state: MemoryState, mask: np.ndarray, score: np.ndarray, moment
     """Add one score to each customer where `mask` (arrays over all customers), in place: the
     same update as `record`, as whole-array operations (cheaper than gathering a large share)."""
     # np.where over whole arrays: much cheaper in numpy than copyto/add with where=, or a gather
-    replace = mask & ((intensity(score, negativity_bias) >= intensity(state.peak, negativity_bias)) | (state.count == 0))
+    felt = intensity(score, negativity_bias)
+    replace = mask & (felt >= state.felt)
     state.peak = np.where(replace, score, state.peak)
+    state.felt = np.where(replace, felt, state.felt)
     state.peak_moment = np.where(replace, moment, state.peak_moment)
     state.end = np.where(mask, score, state.end)
     state.total += np.where(mask, score, 0.0)
@@ -89,6 +93,12 @@ def record_in_order(
 def fade(peak: np.ndarray, months: float, half_life_months: float) -> np.ndarray:
     """The remembered peak after `months` without a more intense moment."""
     return peak * 0.5 ** (months / half_life_months)
+
+
+def fade_peak(state: MemoryState, months: float, half_life_months: float, negativity_bias: float) -> None:
+    """Fade every customer's peak (and how intense it feels) by `months`, in place."""
+    state.peak = fade(state.peak, months, half_life_months)
+    state.felt = np.where(state.count > 0, intensity(state.peak, negativity_bias), -np.inf)
 
 
 def remembered(state: MemoryState, w_peak: float, w_end: float, who: np.ndarray | slice = slice(None)) -> np.ndarray:

@@ -36,6 +36,10 @@ class SlotTable:
     seg: np.ndarray  # the customers' segments
     code_scores: np.ndarray  # segments × codes (the moment's), kept here for speed
 
+    def __post_init__(self) -> None:
+        self._flat_scores = self.code_scores.ravel()
+        self._seg_base = self.seg * self.code_scores.shape[1]  # a 1-D take is much faster than a 2-D gather
+
     @property
     def slots(self) -> int:
         return self.time.shape[0]
@@ -43,7 +47,7 @@ class SlotTable:
     def score(self, code: np.ndarray, customers: np.ndarray | slice = slice(None)) -> np.ndarray:
         """Scores of occurrences with these codes for these customers (codes: … × customers).
         Scores follow from code and segment, so they are not stored (memory at 10^6 customers)."""
-        return self.code_scores[self.seg[customers], code]
+        return np.take(self._flat_scores, self._seg_base[customers] + code)
 
 
 def resolve(m: CompiledMoment, seg: np.ndarray, u_outcome: np.ndarray, u_fail: np.ndarray | None = None,

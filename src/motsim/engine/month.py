@@ -208,7 +208,8 @@ class MonthStepper:
             out.slot[r] = k
             out.code[r] = table.code[k]
             out.score[r] = table.score(out.code[r])
-            out.defect_u[r] = table.defect_u[k]
+            if self.can_defect:  # else the ones Rows.empty wrote are right
+                out.defect_u[r] = table.defect_u[k]
         out.ordered = True
         return out
 
@@ -312,7 +313,7 @@ class MonthStepper:
         n_moments = len(self.journey.moments)
         # rows laid out per moment hold one moment for everyone: tally them row by row without
         # gathering; rows that mix moments (follow-ups, customers' own time order) are gathered
-        uniform = np.all(rows.j == rows.j[:, :1], axis=1) if self.n else np.ones(len(rows.t), bool)
+        uniform = np.ones(len(rows.t), bool) if rows.ordered or not self.n else np.all(rows.j == rows.j[:, :1], axis=1)
         counts = np.zeros(n_moments, np.int64)
         for k in range(len(rows.t)):
             mask = kept[k]
@@ -328,8 +329,8 @@ class MonthStepper:
                 r.codes[j] += [np.count_nonzero(mask & (code == x)) for x in range(len(r.codes[j]))]
             elif mask.any():
                 c.experience_round(mask, rows.score[k], rows.j[k].astype(np.int64))
-        mixed = kept & ~uniform[:, None]
-        if mixed.any():
+        mixed = kept & ~uniform[:, None] if not uniform.all() else None
+        if mixed is not None and mixed.any():
             j = rows.j[mixed].astype(np.int64)
             counts += np.bincount(j, minlength=n_moments)
             r.score_sum += np.bincount(j, weights=rows.score[mixed], minlength=n_moments)
