@@ -41,10 +41,12 @@ class Queues:
 
     def arrive(self, j: np.ndarray, i: np.ndarray, slot: np.ndarray, t: np.ndarray) -> None:
         """Queue these occurrences (each once) at their times (or now, if already past)."""
-        fresh = np.array([not self.submitted[a][b, c] for a, b, c in zip(j.tolist(), slot.tolist(), i.tolist())], dtype=bool)
+        fresh = np.ones(len(j), dtype=bool)
+        for a, seen in self.submitted.items():
+            sel = np.flatnonzero(j == a)
+            fresh[sel] = ~seen[slot[sel], i[sel]]
+            seen[slot[sel], i[sel]] = True
         j, i, slot, t = j[fresh], i[fresh], slot[fresh], np.maximum(t[fresh], self.env.now)
-        for a, b, c in zip(j.tolist(), slot.tolist(), i.tolist()):
-            self.submitted[a][b, c] = True
         now = self.env.now
         order = np.argsort(t, kind="stable")  # simultaneous arrivals queue in time-then-listing order
         j, i, slot, t = j[order], i[order], slot[order], t[order]
