@@ -39,8 +39,9 @@ class MemoryState:
 
 
 def intensity(score: np.ndarray, negativity_bias: float) -> np.ndarray:
-    """How intense a score feels when choosing the peak."""
-    return np.where(score < 0, -negativity_bias * score, score)
+    """How intense a score feels when choosing the peak: the score, or −bias × score when
+    negative (bias ≥ 1, so the larger of the two)."""
+    return np.maximum(score, -negativity_bias * score)
 
 
 def record(
