@@ -308,11 +308,7 @@ def project(
         from motsim.projection import project as run_projection
 
         sc = load_with(scenario, customers, months, seed)
-        costs = None
-        if intervention:
-            from motsim.insilico import find_intervention
-
-            costs = find_intervention(sc, intervention)
+        costs = sc.intervention(intervention) if intervention else None
         df = read_data(data)
         if kind not in (None, "proportion", "mean"):
             raise ValueError(f"--kind '{kind}': choose proportion or mean")

@@ -20,20 +20,11 @@ from motsim.economics import discount_factors
 from motsim.journey import Journey, compile_journey
 from motsim.panel import Panel
 from motsim.randomness import Streams
-from motsim.scenario import Intervention, Scenario
+from motsim.scenario import Scenario
 from motsim.simulation import Progress
 
 CONTROL, TREATMENT = "control", "treatment"
 SURVEY = (3, 6, 12)  # default months for retained_M columns (plus the horizon)
-
-
-def find_intervention(scenario: Scenario, name: str) -> Intervention:
-    """The scenario's intervention of that name (the error lists the names there are)."""
-    for i in scenario.interventions:
-        if i.name == name:
-            return i
-    names = ", ".join(i.name for i in scenario.interventions) or "none"
-    raise ValueError(f"no intervention '{name}' in scenario '{scenario.scenario.name}' (there are: {names})")
 
 
 def customer_frame(journey: Journey, panel: Panel, seg: np.ndarray, streams: Streams, retained_at: list[int]) -> pd.DataFrame:
@@ -76,7 +67,7 @@ def simulate_experiment(scenario: Scenario, intervention: str, treatment_share: 
     horizon and seed): variant, then `customer_frame`'s columns, in customer order."""
     if not 0 < treatment_share < 1:
         raise ValueError(f"the treatment share must be between 0 and 1 (got {treatment_share})")
-    chosen = find_intervention(scenario, intervention)
+    chosen = scenario.intervention(intervention)
     base = compile_journey(scenario)
     treated_world = compile_journey(variant_of(scenario, chosen))
     name = engines.choose(engine or "auto", base)

@@ -145,6 +145,7 @@ def _labels(df: pd.DataFrame, column: str, role: str) -> pd.Series:
 
 
 def is_aggregated(df: pd.DataFrame, variant: str, segment: str | None) -> bool:
+    """One row per arm (and segment) with a `count` column: counts and sums, not customers."""
     keys = [variant] + ([segment] if segment else [])
     return "count" in df.columns and all(k in df.columns for k in keys) and not df.duplicated(keys).any()
 
