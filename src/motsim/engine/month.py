@@ -46,9 +46,13 @@ class Rows:
             return parts[0] if parts else cls.empty(n)
         return cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in ROW_FIELDS))
 
-    def take(self, order: np.ndarray) -> "Rows":
-        """Reorder each customer's column (order: rows × customers, as from argsort on axis 0)."""
-        return Rows(*(np.take_along_axis(getattr(self, f), order, axis=0) for f in ROW_FIELDS))
+    def reorder(self, cols: np.ndarray, order: np.ndarray) -> "Rows":
+        """A copy with customers `cols` reordered (order: rows × len(cols), from argsort on axis 0)."""
+        out = Rows(*(getattr(self, f).copy() for f in ROW_FIELDS))
+        for f in ROW_FIELDS:
+            a = getattr(out, f)
+            a[:, cols] = np.take_along_axis(a[:, cols], order, axis=0)
+        return out
 
     def rows(self, sel) -> "Rows":
         return Rows(*(getattr(self, f)[sel] for f in ROW_FIELDS))
@@ -275,7 +279,11 @@ class MonthStepper:
                 # every row at one time for all its customers: order rows, not customers
                 rows = rows.rows(np.argsort(lo, kind="stable"))
             else:
-                rows = rows.take(np.argsort(rows.t, axis=0, kind="stable"))
+                # sort only the customers whose occurrences are out of time order (few, as a
+                # rule): the same order as sorting everyone, stably
+                cols = np.flatnonzero(np.any(rows.t[1:] < rows.t[:-1], axis=0))
+                if len(cols):
+                    rows = rows.reorder(cols, np.argsort(rows.t[:, cols], axis=0, kind="stable"))
         n_rows = len(rows.t)
         kept = np.isfinite(rows.t)
         defect = np.zeros((n_rows, self.n), dtype=bool)
