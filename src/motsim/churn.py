@@ -8,8 +8,18 @@ from scipy.special import betaln, expit, logit
 
 def hazard(baseline: np.ndarray | float, sensitivity: np.ndarray | float, experience: np.ndarray) -> np.ndarray:
     """Monthly churn p = sigmoid(logit(baseline) - sensitivity * E); baseline is churn at E = 0."""
+    return hazard_from_logit(baseline_logit(baseline), sensitivity, experience)
+
+
+def baseline_logit(baseline: np.ndarray | float) -> np.ndarray:
+    """logit of the baseline churn (−inf for 0), to compute once and reuse month after month."""
     with np.errstate(divide="ignore"):
-        return expit(logit(baseline) - sensitivity * experience)
+        return logit(baseline)
+
+
+def hazard_from_logit(baseline_logit: np.ndarray | float, sensitivity: np.ndarray | float, experience: np.ndarray) -> np.ndarray:
+    """`hazard` given logit(baseline)."""
+    return expit(baseline_logit - sensitivity * experience)
 
 
 def compounded(monthly: np.ndarray | float, months: np.ndarray | float) -> np.ndarray:

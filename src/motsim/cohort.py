@@ -55,6 +55,11 @@ class Cohort:
         self.journey = journey
         self.seg = seg
         self.propensity = propensity
+        # per customer, once: what the month-end step would otherwise look up every month
+        self._logit_base = churn.baseline_logit(propensity)
+        self._sens = journey.sensitivity[seg]
+        self._seg_alive = np.bincount(seg, minlength=len(journey.shares))  # customers here, per segment
+        self._active = np.arange(n)  # customers still here, as indices
         self.first = first
         self.memory = memory.MemoryState.empty(n)
         self.alive = np.ones(n, dtype=bool)
@@ -64,7 +69,7 @@ class Cohort:
         self.renewal_due = np.zeros(n, dtype=bool)
         self.months_since_decision = np.zeros(n, dtype=np.int64)
         blocks = range(first // BLOCK, -(-(first + n) // BLOCK))
-        self._block = np.arange(n) // BLOCK
+        self._block_starts = np.arange(0, n, BLOCK)  # each random-stream block's first customer
         self._block_sizes = [min(BLOCK, first + n - b * BLOCK) for b in blocks]
         self._churn_rngs = [streams.generator("churn", b) for b in blocks]
         self._wom_rngs = [streams.generator("word_of_mouth", b) for b in blocks]
@@ -90,51 +95,56 @@ class Cohort:
         """Memory, churn, word of mouth and money at the end of `month`."""
         j = self.journey
         self._remember()
-        active = np.flatnonzero(self.alive)
+        active = self._active
         e = memory.remembered(self.memory, j.w_peak, j.w_end, active)
-        seg = self.seg[active]
-        base = self.propensity[active]
-        sens = j.sensitivity[seg]
+        sens = self._sens[active]
         if j.renewal_moment >= 0:
             due = self.renewal_due[active]
             months = self.months_since_decision[active] + 1
-            p_vol = np.where(due, churn.hazard(churn.compounded(base, months), sens, e), 0.0)
+            p_vol = np.where(due, churn.hazard(churn.compounded(self.propensity[active], months), sens, e), 0.0)
             self.months_since_decision[active] = np.where(due, 0, months)
             self.renewal_due[:] = False
         else:
-            p_vol = churn.hazard(base, sens, e)
-        p_all = churn.combine(p_vol, j.involuntary)
+            p_vol = churn.hazard_from_logit(self._logit_base[active], sens, e)
+        p_all = churn.combine(p_vol, j.involuntary) if j.involuntary else p_vol
         u = np.concatenate([g.random(size) for g, size in zip(self._churn_rngs, self._block_sizes)])[active]
-        defected = self.defect_moment[active] != BASELINE
-        leave = (u < p_all) | defected
-        cause = np.where(
-            defected,
-            self.defect_moment[active],
-            np.where(u < p_vol, np.where((e < 0) & (sens > 0), self.last_bad_moment[active], BASELINE), INVOLUNTARY),
-        )[leave]
+        defect_moment = self.defect_moment[active]
+        leave = (u < p_all) | (defect_moment != BASELINE)
+        gone = active[leave]
+        # why the leavers left (few of them, so computed on them alone)
+        d, ug, pv, eg = defect_moment[leave], u[leave], p_vol[leave], e[leave]
+        cause = np.where(d != BASELINE, d, np.where(ug < pv, np.where((eg < 0) & (sens[leave] > 0), self.last_bad_moment[gone], BASELINE),
+                                                    INVOLUNTARY))
         r = self.result
         np.add.at(r.churn_tipped, cause[cause >= 0], 1)
         r.churn_baseline += int(np.sum(cause == BASELINE))
         r.churn_involuntary += int(np.sum(cause == INVOLUNTARY))
-        np.add.at(r.churn_peak, self.memory.peak_moment[active][leave & (self.memory.peak_moment[active] >= 0)], 1)
+        peak_moment = self.memory.peak_moment[gone]
+        np.add.at(r.churn_peak, peak_moment[peak_moment >= 0], 1)
         promoter, detractor = word_of_mouth.promoter_detractor_probabilities(e, j.ltr_at_neutral, j.ltr_per_point, j.ltr_noise_sd)
-        blocks = len(self._block_sizes)
-        promoters = np.bincount(self._block[active], weights=promoter, minlength=blocks)
-        detractors = np.bincount(self._block[active], weights=detractor, minlength=blocks)
-        for g, p, d in zip(self._wom_rngs, promoters, detractors):
+        # sums per random-stream block: `active` is sorted, so each block is one run of it
+        starts = np.searchsorted(active, self._block_starts)
+        has = starts < np.r_[starts[1:], len(active)]
+        promoters, detractors = np.zeros(len(starts)), np.zeros(len(starts))
+        if len(active):
+            promoters[has] = np.add.reduceat(promoter, starts[has])
+            detractors[has] = np.add.reduceat(detractor, starts[has])
+        for g, p, d_ in zip(self._wom_rngs, promoters, detractors):
             r.referrals[month] += g.poisson(j.referral_rate * p)
-            r.deterred[month] += g.poisson(j.deterrence_rate * d)
-        self.alive[active[leave]] = False
+            r.deterred[month] += g.poisson(j.deterrence_rate * d_)
+        self.alive[gone] = False
+        self._active = active[~leave]
+        self._seg_alive -= np.bincount(self.seg[gone], minlength=len(self._seg_alive))
         if self.panel is not None:
-            self.panel.leave(month, active[leave], e[leave])
+            self.panel.leave(month, gone, e[leave])
             if month + 1 == j.months:
-                self.panel.stay(active[~leave], e[~leave])
+                self.panel.stay(self._active, e[~leave])
         memory.fade_peak(self.memory, 1.0, j.half_life_months, j.negativity_bias)
         if month + 1 < j.months:
             self._open_month(month + 1)
         else:
-            r.active[month + 1] += int(self.alive.sum())
-        self._ask(month + 1, np.flatnonzero(self.alive))
+            r.active[month + 1] += len(self._active)
+        self._ask(month + 1, self._active)
 
     def _remember(self) -> None:
         bias = self.journey.negativity_bias
@@ -154,12 +164,10 @@ class Cohort:
         self._rounds.clear()
 
     def _open_month(self, month: int) -> None:
-        active = np.flatnonzero(self.alive)
-        seg = self.seg[active]
-        r = self.result
-        r.active[month] += len(active)
-        r.revenue[month] += self.journey.revenue[seg].sum()
-        r.margin[month] += (self.journey.revenue[seg] * self.journey.margin[seg]).sum()
+        j, r = self.journey, self.result
+        r.active[month] += len(self._active)
+        r.revenue[month] += float(j.revenue @ self._seg_alive)
+        r.margin[month] += float((j.revenue * j.margin) @ self._seg_alive)
 
     def _ask(self, t: int, who: np.ndarray) -> None:
         """Expected promoters and detractors among customers `who` at the start of month t."""
