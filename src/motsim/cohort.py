@@ -85,9 +85,10 @@ class Cohort:
         """Scores of moments that happened this month, each customer's in time order."""
         self._pending.append((np.asarray(who), np.asarray(score, dtype=float), np.asarray(moment)))
 
-    def experience_round(self, mask: np.ndarray, score: np.ndarray, moment: np.ndarray | int) -> None:
+    def experience_round(self, mask: np.ndarray | None, score: np.ndarray, moment: np.ndarray | int) -> None:
         """One score each for the customers where `mask` (arrays over the slice's customers; one
-        moment for all, or one each), later than the rounds given before."""
+        moment for all, or one each), later than the rounds given before. A mask of None means
+        every customer: those who have left may be updated too, as their memory is never read again."""
         self._rounds.append((mask, score, moment))
 
     # --- month end ------------------------------------------------------------------------
@@ -160,7 +161,8 @@ class Cohort:
                 self.last_bad_moment[first] = rev_moment[idx]
         for mask, score, moment in self._rounds:
             memory.record_where(self.memory, mask, score, moment, bias)
-            self.last_bad_moment = np.where(mask & (score < 0), moment, self.last_bad_moment)
+            bad = score < 0 if mask is None else mask & (score < 0)
+            self.last_bad_moment = np.where(bad, moment, self.last_bad_moment)
         self._rounds.clear()
 
     def _open_month(self, month: int) -> None:

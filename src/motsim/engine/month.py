@@ -323,6 +323,7 @@ class MonthStepper:
         # gathering; rows that mix moments (follow-ups, customers' own time order) are gathered
         uniform = np.ones(len(rows.t), bool) if rows.ordered or not self.n else np.all(rows.j == rows.j[:, :1], axis=1)
         counts = np.zeros(n_moments, np.int64)
+        everyone = rows.ordered and not self.can_defect
         for k in range(len(rows.t)):
             mask = kept[k]
             if uniform[k]:
@@ -330,7 +331,8 @@ class MonthStepper:
                 cnt = np.count_nonzero(mask)
                 if not cnt:
                     continue
-                c.experience_round(mask, rows.score[k], j)
+                # a whole slot no one could leave before reaches everyone still here: no mask needed
+                c.experience_round(None if everyone else mask, rows.score[k], j)
                 counts[j] += cnt
                 r.score_sum[j] += rows.score[k] @ mask
                 code = rows.code[k]
