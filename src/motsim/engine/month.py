@@ -204,17 +204,19 @@ class MonthStepper:
 
     def _whole_rows(self, whole: list[tuple[float, int, int]], alive: np.ndarray) -> Rows:
         """Rows of whole slots (one time for everyone), in time order, each written once."""
-        out = Rows.empty(self.n, len(whole))
+        rows, n = len(whole), self.n
+        out = Rows(np.empty((rows, n)), np.empty((rows, n), np.int16), np.empty((rows, n), np.int32), np.empty((rows, n), np.int16),
+                   np.empty((rows, n)), np.empty((rows, n), np.float32) if self.can_defect else np.ones((rows, n), np.float32), ordered=True)
+        here = np.where(alive, 0.0, np.inf)  # + the slot's time: inf for those who have left
         for r, (t, jx, k) in enumerate(whole):
             table = self.tables[jx]
-            out.t[r] = np.where(alive, t, np.inf)
+            np.add(here, t, out=out.t[r])
             out.j[r] = jx
             out.slot[r] = k
             out.code[r] = table.code[k]
             out.score[r] = table.score(out.code[r])
-            if self.can_defect:  # else the ones Rows.empty wrote are right
+            if self.can_defect:
                 out.defect_u[r] = table.defect_u[k]
-        out.ordered = True
         return out
 
     def _due(self, hi: float) -> Followers:
