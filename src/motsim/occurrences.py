@@ -48,7 +48,7 @@ class SlotTable:
         """Scores of occurrences with these codes for these customers (codes: … × customers).
         Scores follow from code and segment, so they are not stored (memory at 10^6 customers)."""
         if len(self.code_scores) == 1:  # one segment: the code alone says it
-            return np.take(self._flat_scores, code)
+            return np.take(self._flat_scores, code.astype(np.intp))  # take is ~8x slower on int16 indices
         return np.take(self._flat_scores, self._seg_base[customers] + code)
 
 
