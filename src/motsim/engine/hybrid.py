@@ -118,11 +118,12 @@ def run_replication(journey: Journey, streams: Streams, panel: Panel | None = No
         base = stepper.scheduled(month)
         first, _ = stepper.walk(base, month)
         rows = first.rows
-        r, i = np.nonzero(first.kept & stepper.uses[rows.j])
+        r, i = np.nonzero(first.kept & np.take(stepper.uses, rows.j.astype(np.intp)))
         queues.arrive(rows.j[r, i].astype(np.int64), i, rows.slot[r, i].astype(np.int64), rows.t[r, i])
         del first, rows  # only the arrivals were wanted: free the walk before the second one
         j, ci, k, t, code, score = queues.completed((month + 1) * DAYS_PER_MONTH)
-        unqueued = Rows(np.where(stepper.uses[base.j], np.inf, base.t), base.j, base.slot, base.code, base.score, base.defect_u)
+        unqueued = Rows(np.where(np.take(stepper.uses, base.j.astype(np.intp)), np.inf, base.t), base.j, base.slot, base.code, base.score,
+                        base.defect_u)
         served = sparse_rows(tables, j, ci, k, t, n, code=code, score=score)
         final, late = stepper.walk(Rows.stack([unqueued, served], n), month, spawn_queued=False)
         queues.arrive(late.j, late.i, late.slot, late.t)

@@ -295,13 +295,13 @@ class MonthStepper:
         score = np.clip(rows.score, -10.0, 10.0) if self.uses.any() else rows.score.copy() if self.can_fail else rows.score
         # whole rows at a time (masked), cheaper than gathering the customers each row concerns;
         # paths no moment can take (recoveries, defections) are skipped
-        for r in range(n_rows):
+        for r in range(n_rows if self.can_fail or self.can_defect else 0):
             valid = kept[r]
             if r and self.can_defect:
                 valid &= np.isinf(stop)
-            j, code = rows.j[r], rows.code[r]
+            j, code = rows.j[r].astype(np.intp), rows.code[r]  # intp: numpy indexes much faster with it than int16
             if self.can_fail:
-                cr = self.code_recovered[j]
+                cr = np.take(self.code_recovered, j)
                 rec = valid & (code == cr)
                 if rec.any():
                     best = self.best[j, c.seg]
@@ -309,7 +309,7 @@ class MonthStepper:
                                         score[r])
                 prior += valid & (code >= cr)
             if self.can_defect:
-                d = valid & (score[r] < 0) & (rows.defect_u[r] < self.defect_p[j, c.seg])
+                d = valid & (score[r] < 0) & (rows.defect_u[r] < np.take(self.defect_p, j * self.defect_p.shape[1] + c.seg))
                 stop[d] = rows.t[r][d]
                 defect[r] = d
         return replace(rows, score=score), kept, defect, stop  # a new Rows: the hybrid walks `base` twice
@@ -350,7 +350,7 @@ class MonthStepper:
             for m in range(n_moments):
                 r.codes[m] += flat[self.code_base[m]:self.code_base[m + 1]]
         if self.can_fail:
-            c.failures += np.sum(kept & (rows.code >= self.code_recovered[rows.j]), axis=0)
+            c.failures += np.sum(kept & (rows.code >= np.take(self.code_recovered, rows.j.astype(np.intp))), axis=0)
         if self.can_defect:
             dr, di = np.nonzero(walked.defect)
             c.defect_moment[di] = rows.j[dr, di]
