@@ -72,6 +72,8 @@ class Cohort:
         self._block_starts = np.arange(0, n, BLOCK)  # each random-stream block's first customer
         self._block_sizes = [min(BLOCK, first + n - b * BLOCK) for b in blocks]
         self._churn_rngs = [streams.generator("churn", b) for b in blocks]
+        self._churn_u_all = np.empty(n)
+        self._churn_u = np.split(self._churn_u_all, np.cumsum(self._block_sizes)[:-1])  # views, one per block
         self._wom_rngs = [streams.generator("word_of_mouth", b) for b in blocks]
         self._pending: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self._rounds: list[tuple[np.ndarray, np.ndarray, np.ndarray | int]] = []
@@ -108,7 +110,9 @@ class Cohort:
         else:
             p_vol = churn.hazard_from_logit(self._logit_base[active], sens, e)
         p_all = churn.combine(p_vol, j.involuntary) if j.involuntary else p_vol
-        u = np.concatenate([g.random(size) for g, size in zip(self._churn_rngs, self._block_sizes)])[active]
+        for g, part in zip(self._churn_rngs, self._churn_u):
+            g.random(out=part)  # every block draws for all its customers, here or not: streams stay aligned
+        u = self._churn_u_all[active]
         defect_moment = self.defect_moment[active]
         leave = (u < p_all) | (defect_moment != BASELINE)
         gone = active[leave]
