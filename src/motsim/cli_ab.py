@@ -76,6 +76,11 @@ def _unit(method: str):
     return lambda x: f"{x:+.4g}"
 
 
+def _p(x: float) -> str:
+    """A p-value for people: below double precision's resolution it is not exactly 0."""
+    return "<1e-16" if x < 1e-16 else f"{x:.3g}"
+
+
 def _pct(x: float) -> str:
     return "–" if x is None or x != x else f"{x:+.1%}"
 
@@ -87,7 +92,7 @@ def _rows(metrics: dict[str, dict[str, Any]], segment: str = "") -> list[list[st
         rel_ci = m["rel_effect_ci"]
         body.append([*([segment] if segment else []), k, f"{m['control']:.4g}", f"{m['treatment']:.4g}",
                      f"{unit(m['effect'])} [{unit(m['effect_ci'][0])}, {unit(m['effect_ci'][1])}]",
-                     f"{_pct(m['rel_effect'])} [{_pct(rel_ci[0])}, {_pct(rel_ci[1])}]", f"{m['pvalue']:.3g}", f"{m['pvalue_adj']:.3g}",
+                     f"{_pct(m['rel_effect'])} [{_pct(rel_ci[0])}, {_pct(rel_ci[1])}]", _p(m["pvalue"]), _p(m["pvalue_adj"]),
                      "significant" if m["significant"] else ""])
     return body
 
@@ -129,7 +134,7 @@ def _print_analysis(result: dict[str, Any], fmt: AbFormat) -> None:
             out.print(t)
     for k, m in survival:
         lo, hi = m["hazard_ratio_ci"]
-        print(f"{k}: survival at {m['horizon']:g} is the Kaplan-Meier estimate; log-rank p = {m['pvalue']:.3g}; "
+        print(f"{k}: survival at {m['horizon']:g} is the Kaplan-Meier estimate; log-rank p {_p(m['pvalue']).replace('<', '< ') if m['pvalue'] < 1e-16 else '= ' + _p(m['pvalue'])}; "
               f"Cox hazard ratio {m['hazard_ratio']:.3f} [{lo:.3f}, {hi:.3f}] (below 1: treatment customers churn less)")
 
 
