@@ -14,6 +14,8 @@ month's end instead of at its own time.
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import simpy
 
@@ -38,6 +40,8 @@ class Queues:
         self.gone = np.zeros(len(cohort.seg), dtype=bool)
         self.done: list[tuple[int, int, int, float, int, float]] = []
         self.submitted = {j: np.zeros(t.time.shape, dtype=bool) for j, t in enumerate(tables) if journey.moments[j].resource >= 0}
+        # per resource, summed in Python floats in the hot loop and added to the result in `flush`
+        self.tally = {name: [0.0] * len(journey.resources) for name in ("wait_minutes", "served", "busy_days", "abandoned")}
 
     def arrive(self, j: np.ndarray, i: np.ndarray, slot: np.ndarray, t: np.ndarray) -> None:
         """Queue these occurrences (each once) at their times (or now, if already past)."""
@@ -50,52 +54,69 @@ class Queues:
         now = self.env.now
         order = np.argsort(t, kind="stable")  # simultaneous arrivals queue in time-then-listing order
         j, i, slot, t = j[order], i[order], slot[order], t[order]
-        for a, b, c, at in zip(j.tolist(), slot.tolist(), i.tolist(), t.tolist()):
+        # what each visit will need, looked up for all at once (numpy per visit is slow)
+        duration, code, score, defects = np.empty(len(j)), np.empty(len(j), np.int64), np.empty(len(j)), np.zeros(len(j), bool)
+        for a in self.submitted:
+            sel = np.flatnonzero(j == a)
+            table, ks, who = self.tables[a], slot[sel], i[sel]
+            duration[sel] = table.service_days[ks, who]
+            code[sel] = table.code[ks, who]
+            score[sel] = table.score(code[sel], who)
+            defects[sel] = table.defect_u[ks, who] < self.journey.moments[a].defect_p[self.cohort.seg[who]]
+        visit = self._visit
+        for args in zip(j.tolist(), i.tolist(), slot.tolist(), duration.tolist(), code.tolist(), score.tolist(), defects.tolist(), t.tolist()):
             # callbacks rather than a process per visit: the queue is the same simpy.Resource,
             # at a fraction of the bookkeeping
-            self.env.timeout(at - now).callbacks.append(lambda _e, a=a, b=b, c=c: self._visit(a, c, b))
+            self.env.timeout(args[-1] - now).callbacks.append(partial(visit, *args[:-1]))
 
-    def _visit(self, j: int, i: int, k: int) -> None:
-        """A customer reaches the resource: queue FIFO, give up after the patience, be served."""
+    def _visit(self, j: int, i: int, k: int, duration: float, code: int, score: float, defects: bool, _event=None) -> None:
+        """A customer reaches the resource: queue FIFO, give up after the patience, be served;
+        a bad enough visit (score below 0 after waiting) ends the relationship if `defects`."""
         if self.gone[i]:
             return
-        env, m, r = self.env, self.journey.moments[j], self.result
-        res = self.resources[m.resource]
-        arrive = env.now
-        req = res.request()
-        table = self.tables[j]
-
-        def served(_e) -> None:
-            wait = (env.now - arrive) * MINUTES_PER_DAY
-            duration = float(table.service_days[k, i])
-            r.wait_minutes[m.resource] += wait
-            r.served[m.resource] += 1
-            r.busy_days[m.resource] += duration
-            env.timeout(duration).callbacks.append(lambda _e: done(wait))
-
-        def done(wait: float) -> None:
-            res.release(req)
-            score = float(table.score(table.code[k, i], i)) - m.wait_penalty_per_minute * wait
-            self.done.append((j, i, k, env.now, int(table.code[k, i]), score))
-            if score < 0 and table.defect_u[k, i] < m.defect_p[self.cohort.seg[i]]:
-                self.gone[i] = True  # defected here: no later queueing
-
-        def give_up(_e) -> None:
-            if not req.triggered:
-                req.cancel()
-                r.abandoned[m.resource] += 1
-                self.done.append((j, i, k, env.now, m.code_abandoned, m.unrecovered_score))
-
+        m = self.journey.moments[j]
+        req = self.resources[m.resource].request()
+        visit = (j, i, k, duration, code, score, defects, req, self.env.now)
         if req.triggered:
-            served(req)
+            self._served(*visit)
         else:
-            req.callbacks.append(served)
+            # bound methods with their arguments rather than closures: cheaper per visit
+            req.callbacks.append(partial(self._served, *visit))
             if m.patience_days != np.inf:
-                env.timeout(m.patience_days).callbacks.append(give_up)
+                self.env.timeout(m.patience_days).callbacks.append(partial(self._give_up, j, i, k, req))
+
+    def _served(self, j: int, i: int, k: int, duration: float, code: int, score: float, defects: bool, req, arrive: float,
+                _event=None) -> None:
+        m, tally = self.journey.moments[j], self.tally
+        wait = (self.env.now - arrive) * MINUTES_PER_DAY
+        tally["wait_minutes"][m.resource] += wait
+        tally["served"][m.resource] += 1
+        tally["busy_days"][m.resource] += duration
+        self.env.timeout(duration).callbacks.append(partial(self._done, j, i, k, code, score - m.wait_penalty_per_minute * wait, defects, req))
+
+    def _done(self, j: int, i: int, k: int, code: int, felt: float, defects: bool, req, _event) -> None:
+        self.resources[self.journey.moments[j].resource].release(req)
+        self.done.append((j, i, k, self.env.now, code, felt))
+        if felt < 0 and defects:
+            self.gone[i] = True  # defected here: no later queueing
+
+    def _give_up(self, j: int, i: int, k: int, req, _event) -> None:
+        if not req.triggered:
+            req.cancel()
+            m = self.journey.moments[j]
+            self.tally["abandoned"][m.resource] += 1
+            self.done.append((j, i, k, self.env.now, m.code_abandoned, m.unrecovered_score))
+
+    def flush(self) -> None:
+        """Add the tallies since the last flush to the replication's result."""
+        for name, values in self.tally.items():
+            getattr(self.result, name)[:] += values
+            values[:] = [0.0] * len(values)
 
     def completed(self, until: float) -> tuple[np.ndarray, ...]:
         """Run the queues to `until`; the visits completed, for customers still here."""
         self.env.run(until=until)
+        self.flush()
         done, self.done = self.done, []
         if not done:
             return tuple(np.empty(0, dtype) for dtype in (np.int64, np.int64, np.int64, float, np.int16, float))
@@ -116,13 +137,20 @@ def run_replication(journey: Journey, streams: Streams, panel: Panel | None = No
     n = len(seg)
     for month in range(journey.months):
         base = stepper.scheduled(month)
-        first, _ = stepper.walk(base, month)
-        rows = first.rows
-        r, i = np.nonzero(first.kept & np.take(stepper.uses, rows.j.astype(np.intp)))
-        queues.arrive(rows.j[r, i].astype(np.int64), i, rows.slot[r, i].astype(np.int64), rows.t[r, i])
-        del first, rows  # only the arrivals were wanted: free the walk before the second one
+        queued = np.take(stepper.uses, base.j.astype(np.intp))
+        if stepper.follow or stepper.can_defect:
+            # who reaches a resource depends on what came before in the month: walk it first
+            first, _ = stepper.walk(base, month)
+            rows = first.rows
+            r, i = np.nonzero(first.kept & np.take(stepper.uses, rows.j.astype(np.intp)))
+            queues.arrive(rows.j[r, i].astype(np.int64), i, rows.slot[r, i].astype(np.int64), rows.t[r, i])
+            del first, rows  # only the arrivals were wanted: free the walk before the second one
+        else:
+            # nothing ends a month early or follows within it: every queued occurrence arrives
+            r, i = np.nonzero(np.isfinite(base.t) & queued)
+            queues.arrive(base.j[r, i].astype(np.int64), i, base.slot[r, i].astype(np.int64), base.t[r, i])
         j, ci, k, t, code, score = queues.completed((month + 1) * DAYS_PER_MONTH)
-        unqueued = Rows(np.where(np.take(stepper.uses, base.j.astype(np.intp)), np.inf, base.t), base.j, base.slot, base.code, base.score,
+        unqueued = Rows(np.where(queued, np.inf, base.t), base.j, base.slot, base.code, base.score,
                         base.defect_u)
         served = sparse_rows(tables, j, ci, k, t, n, code=code, score=score)
         final, late = stepper.walk(Rows.stack([unqueued, served], n), month, spawn_queued=False)
@@ -131,5 +159,6 @@ def run_replication(journey: Journey, streams: Streams, panel: Panel | None = No
         cohort.close_month(month)
         queues.gone |= ~cohort.alive
     queues.env.run()  # let the last services finish, as des does, so waits and utilisation are complete
+    queues.flush()
     return finish(result, journey)
 

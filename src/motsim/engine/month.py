@@ -149,7 +149,9 @@ class MonthStepper:
         self.cohort = cohort
         self.tables = tables
         self.n = len(cohort.seg)
-        self.ptr = [np.zeros(self.n, np.int64) for _ in tables]
+        self.ptr = [np.zeros(self.n, np.int64) for _ in tables]  # each customer's next unread slot, per moment
+        # ... and its time (inf when none is left), so a month finds its arrivals without a gather
+        self.next_t = [t.time[0].copy() if t.slots else np.full(self.n, np.inf) for t in tables]
         self.taken = {m.index: np.zeros(self.n, np.int64) for m in journey.moments if m.kind == "after"}
         self.pending = Followers()
         self.cohort_times = cohort_times
@@ -173,6 +175,7 @@ class MonthStepper:
         alive = self.cohort.alive
         parts = []
         whole: list[tuple[float, int, int]] = []  # (time, moment, slot) of slots everyone has at one time
+        sparse: list[tuple[np.ndarray, ...]] = []  # (moment, customer, slot, time) of the others
         for jx, (m, table) in enumerate(zip(self.journey.moments, self.tables)):
             if m.kind == "after" or table.slots == 0:
                 continue
@@ -188,18 +191,21 @@ class MonthStepper:
                 times = table.time[:, 0] if self.n else np.empty(0)
                 whole += [(float(times[k]), jx, int(k)) for k in np.flatnonzero((times >= lo) & (times < hi))]
                 continue
-            # Poisson arrivals: each customer's next unread slot, one row per occurrence in the month
-            ptr = self.ptr[jx]
-            cols = np.arange(self.n)
-            while True:
-                slot = ptr.copy()
-                valid = (slot < table.slots) & (table.time[np.minimum(slot, table.slots - 1), cols] < hi)
-                if not valid.any():
-                    break
-                parts.append(from_table(table, jx, slot[None, :], (valid & alive)[None, :]))
-                ptr += valid
+            # Poisson arrivals: the customers whose next unread slot falls in the month (few), as
+            # sparse occurrences, read slot after slot until none falls in it
+            ptr, next_t = self.ptr[jx], self.next_t[jx]
+            who = np.flatnonzero(next_t < hi)
+            while len(who):
+                here = alive[who]
+                sparse.append((np.full(int(here.sum()), jx), who[here], ptr[who[here]], next_t[who[here]]))
+                ptr[who] += 1
+                more = ptr[who] < table.slots
+                next_t[who] = np.where(more, table.time[np.minimum(ptr[who], table.slots - 1), who], np.inf)
+                who = who[more & (next_t[who] < hi)]
         due = self._due(hi)
-        parts.append(sparse_rows(self.tables, due.j, due.i, due.slot, due.t, self.n))
+        sparse.append((due.j, due.i, due.slot, due.t))
+        j, i, slot, t = (np.concatenate(parts_) for parts_ in zip(*sparse))
+        parts.append(sparse_rows(self.tables, j, i, slot, t, self.n))
         return Rows.stack([self._whole_rows(sorted(whole, key=lambda e: e[0]), alive), *parts], self.n)
 
     def _whole_rows(self, whole: list[tuple[float, int, int]], alive: np.ndarray) -> Rows:
