@@ -152,7 +152,7 @@ def run_replication(journey: Journey, streams: Streams, panel: Panel | None = No
         j, ci, k, t, code, score = queues.completed((month + 1) * DAYS_PER_MONTH)
         unqueued = Rows(np.where(queued, np.inf, base.t), base.j, base.slot, base.code, base.score,
                         base.defect_u)
-        served = sparse_rows(tables, j, ci, k, t, n, code=code, score=score)
+        served = sparse_rows(tables, j, ci, k, t, n, code=code, score=np.clip(score, -10.0, 10.0))  # waiting can push below −10
         final, late = stepper.walk(Rows.stack([unqueued, served], n), month, spawn_queued=False)
         queues.arrive(late.j, late.i, late.slot, late.t)
         stepper.commit(final, month)

@@ -54,9 +54,6 @@ class Rows:
             a[:, cols] = np.take_along_axis(a[:, cols], order, axis=0)
         return out
 
-    def rows(self, sel) -> "Rows":
-        return Rows(*(getattr(self, f)[sel] for f in ROW_FIELDS))
-
 
 ROW_FIELDS = tuple(f.name for f in fields(Rows) if f.name != "ordered")
 
@@ -280,25 +277,18 @@ class MonthStepper:
     def _walk_rows(self, rows: Rows) -> tuple[Rows, np.ndarray, np.ndarray, np.ndarray]:
         j_, c = self.journey, self.cohort
         if len(rows.t) > 1 and not rows.ordered:
-            finite = np.isfinite(rows.t)
-            lo = np.where(finite, rows.t, np.inf).min(axis=1)
-            hi = np.where(finite, rows.t, -np.inf).max(axis=1)
-            if np.all((lo == hi) | np.isinf(lo)):
-                # every row at one time for all its customers: order rows, not customers
-                rows = rows.rows(np.argsort(lo, kind="stable"))
-            else:
-                # sort only the customers whose occurrences are out of time order (few, as a
-                # rule): the same order as sorting everyone, stably
-                cols = np.flatnonzero(np.any(rows.t[1:] < rows.t[:-1], axis=0))
-                if len(cols):
-                    rows = rows.reorder(cols, np.argsort(rows.t[:, cols], axis=0, kind="stable"))
+            # sort only the customers whose occurrences are out of time order (few, as a rule):
+            # the same order as sorting everyone, stably
+            cols = np.flatnonzero(np.any(rows.t[1:] < rows.t[:-1], axis=0))
+            if len(cols):
+                rows = rows.reorder(cols, np.argsort(rows.t[:, cols], axis=0, kind="stable"))
         n_rows = len(rows.t)
         kept = np.isfinite(rows.t)
         defect = np.zeros((n_rows, self.n), dtype=bool)
         stop = np.full(self.n, np.inf)  # when a customer's defection ended the month
         prior = c.failures.copy()
-        # waiting can push a queued moment's score below −10; table scores are within range
-        score = np.clip(rows.score, -10.0, 10.0) if self.uses.any() else rows.score.copy() if self.can_fail else rows.score
+        # scores are within −10..10 (the hybrid clips what waiting did to a queued moment's)
+        score = rows.score.copy() if self.can_fail else rows.score
         # whole rows at a time (masked), cheaper than gathering the customers each row concerns;
         # paths no moment can take (recoveries, defections) are skipped
         for r in range(n_rows if self.can_fail or self.can_defect else 0):
