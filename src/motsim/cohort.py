@@ -87,11 +87,12 @@ class Cohort:
         """Scores of moments that happened this month, each customer's in time order."""
         self._pending.append((np.asarray(who), np.asarray(score, dtype=float), np.asarray(moment)))
 
-    def experience_round(self, mask: np.ndarray | None, score: np.ndarray, moment: np.ndarray | int) -> None:
-        """One score each for the customers where `mask` (arrays over the slice's customers; one
-        moment for all, or one each), later than the rounds given before. A mask of None means
-        every customer: those who have left may be updated too, as their memory is never read again."""
-        self._rounds.append((mask, score, moment))
+    def experience_round(self, who: np.ndarray | None, score: np.ndarray, moment: np.ndarray | int) -> None:
+        """One score each for distinct customers, later than the rounds given before. `who` is a
+        mask over the slice's customers (score and moment over all of them too), None for every
+        customer (those who have left may be updated too: their memory is never read again), or
+        indices (score and moment for those customers only; cheaper when they are few)."""
+        self._rounds.append((who, score, moment))
 
     # --- month end ------------------------------------------------------------------------
     def close_month(self, month: int) -> None:
@@ -163,9 +164,14 @@ class Cohort:
                 rev_who, rev_moment = who[bad][::-1], moment[bad][::-1]
                 first, idx = np.unique(rev_who, return_index=True)
                 self.last_bad_moment[first] = rev_moment[idx]
-        for mask, score, moment in self._rounds:
-            memory.record_where(self.memory, mask, score, moment, bias)
-            bad = score < 0 if mask is None else mask & (score < 0)
+        for who, score, moment in self._rounds:
+            if who is not None and who.dtype != bool:
+                memory.record(self.memory, who, score, moment, bias)
+                bad = score < 0
+                self.last_bad_moment[who[bad]] = moment[bad] if np.ndim(moment) else moment
+                continue
+            memory.record_where(self.memory, who, score, moment, bias)
+            bad = score < 0 if who is None else who & (score < 0)
             self.last_bad_moment = np.where(bad, moment, self.last_bad_moment)
         self._rounds.clear()
 

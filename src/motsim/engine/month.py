@@ -324,19 +324,23 @@ class MonthStepper:
         everyone = rows.ordered and not self.can_defect
         for k in range(len(rows.t)):
             mask = kept[k]
-            if uniform[k]:
-                j = int(rows.j[k, 0])
-                cnt = np.count_nonzero(mask)
-                if not cnt:
-                    continue
+            cnt = np.count_nonzero(mask)
+            if not cnt:
+                continue
+            moment = int(rows.j[k, 0]) if uniform[k] else rows.j[k].astype(np.int64)
+            if everyone:
                 # a whole slot no one could leave before reaches everyone still here: no mask needed
-                c.experience_round(None if everyone else mask, rows.score[k], j)
-                counts[j] += cnt
-                r.score_sum[j] += rows.score[k] @ mask
+                c.experience_round(None, rows.score[k], moment)
+            elif cnt * 8 < self.n:  # a few customers: by index
+                who = np.flatnonzero(mask)
+                c.experience_round(who, rows.score[k][who], moment if uniform[k] else moment[who])
+            else:
+                c.experience_round(mask, rows.score[k], moment)
+            if uniform[k]:
+                counts[moment] += cnt
+                r.score_sum[moment] += rows.score[k] @ mask
                 code = rows.code[k]
-                r.codes[j] += [np.count_nonzero(mask & (code == x)) for x in range(len(r.codes[j]))]
-            elif mask.any():
-                c.experience_round(mask, rows.score[k], rows.j[k].astype(np.int64))
+                r.codes[moment] += [np.count_nonzero(mask & (code == x)) for x in range(len(r.codes[moment]))]
         mixed = kept & ~uniform[:, None] if not uniform.all() else None
         if mixed is not None and mixed.any():
             j = rows.j[mixed].astype(np.int64)
