@@ -42,6 +42,9 @@ class Queues:
         self.submitted = {j: np.zeros(t.time.shape, dtype=bool) for j, t in enumerate(tables) if journey.moments[j].resource >= 0}
         # per resource, summed in Python floats in the hot loop and added to the result in `flush`
         self.tally = {name: [0.0] * len(journey.resources) for name in ("wait_minutes", "served", "busy_days", "abandoned")}
+        self._wait, self._served_n, self._busy = (self.tally[k] for k in ("wait_minutes", "served", "busy_days"))
+        self._penalty = [m.wait_penalty_per_minute for m in journey.moments]
+        self._resource = [m.resource for m in journey.moments]
 
     def arrive(self, j: np.ndarray, i: np.ndarray, slot: np.ndarray, t: np.ndarray) -> None:
         """Queue these occurrences (each once) at their times (or now, if already past)."""
@@ -63,39 +66,39 @@ class Queues:
             code[sel] = table.code[ks, who]
             score[sel] = table.score(code[sel], who)
             defects[sel] = table.defect_u[ks, who] < self.journey.moments[a].defect_p[self.cohort.seg[who]]
-        visit = self._visit
-        for args in zip(j.tolist(), i.tolist(), slot.tolist(), duration.tolist(), code.tolist(), score.tolist(), defects.tolist(), t.tolist()):
+        visit, timeout = self._visit, self.env.timeout
+        for a, b, c, d, e, f, g, at in zip(j.tolist(), i.tolist(), slot.tolist(), duration.tolist(), code.tolist(), score.tolist(),
+                                           defects.tolist(), t.tolist()):
             # callbacks rather than a process per visit: the queue is the same simpy.Resource,
             # at a fraction of the bookkeeping
-            self.env.timeout(args[-1] - now).callbacks.append(partial(visit, *args[:-1]))
+            timeout(at - now).callbacks.append(partial(visit, a, b, c, d, e, f, g))
 
     def _visit(self, j: int, i: int, k: int, duration: float, code: int, score: float, defects: bool, _event=None) -> None:
         """A customer reaches the resource: queue FIFO, give up after the patience, be served;
         a bad enough visit (score below 0 after waiting) ends the relationship if `defects`."""
         if self.gone[i]:
             return
-        m = self.journey.moments[j]
-        req = self.resources[m.resource].request()
-        visit = (j, i, k, duration, code, score, defects, req, self.env.now)
+        req = self.resources[self._resource[j]].request()
         if req.triggered:
-            self._served(*visit)
+            self._served(j, i, k, duration, code, score, defects, req, self.env.now)
         else:
             # bound methods with their arguments rather than closures: cheaper per visit
-            req.callbacks.append(partial(self._served, *visit))
-            if m.patience_days != np.inf:
-                self.env.timeout(m.patience_days).callbacks.append(partial(self._give_up, j, i, k, req))
+            req.callbacks.append(partial(self._served, j, i, k, duration, code, score, defects, req, self.env.now))
+            patience = self.journey.moments[j].patience_days
+            if patience != np.inf:
+                self.env.timeout(patience).callbacks.append(partial(self._give_up, j, i, k, req))
 
     def _served(self, j: int, i: int, k: int, duration: float, code: int, score: float, defects: bool, req, arrive: float,
                 _event=None) -> None:
-        m, tally = self.journey.moments[j], self.tally
+        ri = self._resource[j]
         wait = (self.env.now - arrive) * MINUTES_PER_DAY
-        tally["wait_minutes"][m.resource] += wait
-        tally["served"][m.resource] += 1
-        tally["busy_days"][m.resource] += duration
-        self.env.timeout(duration).callbacks.append(partial(self._done, j, i, k, code, score - m.wait_penalty_per_minute * wait, defects, req))
+        self._wait[ri] += wait
+        self._served_n[ri] += 1
+        self._busy[ri] += duration
+        self.env.timeout(duration).callbacks.append(partial(self._done, j, i, k, code, score - self._penalty[j] * wait, defects, req))
 
     def _done(self, j: int, i: int, k: int, code: int, felt: float, defects: bool, req, _event) -> None:
-        self.resources[self.journey.moments[j].resource].release(req)
+        self.resources[self._resource[j]].release(req)
         self.done.append((j, i, k, self.env.now, code, felt))
         if felt < 0 and defects:
             self.gone[i] = True  # defected here: no later queueing
