@@ -80,7 +80,7 @@ class Cohort:
         self.result = result
         self.panel = panel  # per-customer records, when an experiment's data are wanted
         self._open_month(0)
-        self._ask(0, np.arange(n))
+        self._ask(0, memory.remembered(self.memory, journey.w_peak, journey.w_end))
 
     # --- fed by engines -------------------------------------------------------------------
     def experience(self, who: np.ndarray, score: np.ndarray, moment: np.ndarray) -> None:
@@ -145,12 +145,15 @@ class Cohort:
             self.panel.leave(month, gone, e[leave])
             if month + 1 == j.months:
                 self.panel.stay(self._active, e[~leave])
+        # the survivors' memory once the peak has faded: E less what the fade took off the peak
+        faded = 1.0 - memory.fade(1.0, 1.0, j.half_life_months)
+        e_next = (e - j.w_peak * faded * self.memory.peak[active])[~leave] if faded else e[~leave]
         memory.fade_peak(self.memory, 1.0, j.half_life_months, j.negativity_bias)
         if month + 1 < j.months:
             self._open_month(month + 1)
         else:
             r.active[month + 1] += len(self._active)
-        self._ask(month + 1, self._active)
+        self._ask(month + 1, e_next)
 
     def _remember(self) -> None:
         bias = self.journey.negativity_bias
@@ -181,10 +184,10 @@ class Cohort:
         r.revenue[month] += float(j.revenue @ self._seg_alive)
         r.margin[month] += float((j.revenue * j.margin) @ self._seg_alive)
 
-    def _ask(self, t: int, who: np.ndarray) -> None:
-        """Expected promoters and detractors among customers `who` at the start of month t."""
+    def _ask(self, t: int, e: np.ndarray) -> None:
+        """Expected promoters and detractors at the start of month t among the customers here,
+        who remember `e`."""
         j = self.journey
-        e = memory.remembered(self.memory, j.w_peak, j.w_end, who)
         promoter, detractor = word_of_mouth.promoter_detractor_probabilities(e, j.ltr_at_neutral, j.ltr_per_point, j.ltr_noise_sd)
         self.result.promoters[t] += promoter.sum()
         self.result.detractors[t] += detractor.sum()
