@@ -56,8 +56,8 @@ class Cohort:
         self.seg = seg
         self.propensity = propensity
         # per customer, once: what the month-end step would otherwise look up every month
-        self._logit_base = churn.baseline_logit(propensity)
-        self._sens = journey.sensitivity[seg]
+        self._logit_base = _same_or_each(churn.baseline_logit(propensity))
+        self._sens = _same_or_each(journey.sensitivity[seg])
         self._seg_alive = np.bincount(seg, minlength=len(journey.shares))  # customers here, per segment
         self._active = np.arange(n)  # customers still here, as indices
         self.first = first
@@ -101,7 +101,7 @@ class Cohort:
         self._remember()
         active = self._active
         e = memory.remembered(self.memory, j.w_peak, j.w_end, active)
-        sens = self._sens[active]
+        sens = _of(self._sens, active)
         if j.renewal_moment >= 0:
             due = self.renewal_due[active]
             months = self.months_since_decision[active] + 1
@@ -109,7 +109,7 @@ class Cohort:
             self.months_since_decision[active] = np.where(due, 0, months)
             self.renewal_due[:] = False
         else:
-            p_vol = churn.hazard_from_logit(self._logit_base[active], sens, e)
+            p_vol = churn.hazard_from_logit(_of(self._logit_base, active), sens, e)
         p_all = churn.combine(p_vol, j.involuntary) if j.involuntary else p_vol
         for g, part in zip(self._churn_rngs, self._churn_u):
             g.random(out=part)  # every block draws for all its customers, here or not: streams stay aligned
@@ -119,7 +119,7 @@ class Cohort:
         gone = active[leave]
         # why the leavers left (few of them, so computed on them alone)
         d, ug, pv, eg = defect_moment[leave], u[leave], p_vol[leave], e[leave]
-        cause = np.where(d != BASELINE, d, np.where(ug < pv, np.where((eg < 0) & (sens[leave] > 0), self.last_bad_moment[gone], BASELINE),
+        cause = np.where(d != BASELINE, d, np.where(ug < pv, np.where((eg < 0) & (_of(sens, leave) > 0), self.last_bad_moment[gone], BASELINE),
                                                     INVOLUNTARY))
         r = self.result
         np.add.at(r.churn_tipped, cause[cause >= 0], 1)
@@ -191,6 +191,15 @@ class Cohort:
         promoter, detractor = word_of_mouth.promoter_detractor_probabilities(e, j.ltr_at_neutral, j.ltr_per_point, j.ltr_noise_sd)
         self.result.promoters[t] += promoter.sum()
         self.result.detractors[t] += detractor.sum()
+
+
+def _same_or_each(values: np.ndarray) -> np.ndarray | float:
+    """One number when every customer has the same (one persona, a fixed baseline): no gathers."""
+    return float(values[0]) if len(values) and np.all(values == values[0]) else values
+
+
+def _of(values: np.ndarray | float, who: np.ndarray) -> np.ndarray | float:
+    return values if np.isscalar(values) else values[who]
 
 
 def finish(result: ReplicationResult, journey: Journey) -> ReplicationResult:
