@@ -8,7 +8,7 @@
   (contended: utilisation ≈ 0.7), at 10^4 and 10^5 customers (des only at 10^4);
 - 10 replications of saas_onboarding (hybrid) on 1 and 2 workers;
 - `motsim rank saas_onboarding` (10,000 × 36 × 10 replications, every moment), wall time.
-One replication per timing, best of two, one process unless stated.
+One replication per timing, best of three, one process unless stated.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from motsim.simulation import with_overrides
 HERE = Path(__file__).resolve().parent
 
 
-def timed(fn, repeat: int = 2) -> float:
+def timed(fn, repeat: int = 3) -> float:
     best = np.inf
     for _ in range(repeat):
         start = time.perf_counter()
