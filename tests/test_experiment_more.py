@@ -141,3 +141,19 @@ def test_bad_aggregated_or_survival_data_exits_2(tmp_path, frame, args, message)
     pd.DataFrame(frame).to_csv(path, index=False)
     res = CliRunner().invoke(app, ["ab", "analyze", str(path), "--variant", "variant", *args])
     assert res.exit_code == 2 and message in res.output and "Traceback" not in res.output
+
+
+def test_one_metric_and_long_aggregated_files_read_like_per_customer_data():
+    df = _churn_data(np.random.default_rng(10), 4000, 0.06, 0.05)
+    want = experiment.analyze(df, "variant", [Metric("spend", "mean", "spend"), Metric("retained", "proportion", "retained")])
+    g = df.groupby("variant")
+    one = pd.DataFrame({"variant": list(g.groups), "n": g.size().to_numpy(), "sum": g["spend"].sum().to_numpy(),
+                        "sum_sq": g["spend"].apply(lambda x: float((x**2).sum())).to_numpy()})
+    got = experiment.analyze(one, "variant", [Metric("spend", "mean", "spend")])["metrics"]["spend"]
+    assert got["effect_ci"] == pytest.approx(want["metrics"]["spend"]["effect_ci"], rel=1e-9)
+    long = pd.DataFrame([{"variant": v, "metric": col, "count": len(x), "sum": x[col].sum(), "sum_sq": float((x[col] ** 2).sum())}
+                         for v, x in g for col in ("spend", "retained")])
+    got = experiment.analyze(long, "variant", [Metric("spend", "mean", "spend"), Metric("retained", "proportion", "retained")])
+    for name in ("spend", "retained"):
+        assert got["metrics"][name]["pvalue_adj"] == pytest.approx(want["metrics"][name]["pvalue_adj"], rel=1e-9)
+    assert got["srm"] == want["srm"]

@@ -1,11 +1,13 @@
 """Experiment data as samples: each arm (of everyone, or of one segment) with what the tests need.
 
 Two layouts are read. Per customer: one row per customer, a variant column and the metric
-columns. Aggregated: one row per arm (and per segment with a segment column), a `count` column
-and, for a metric on column COL, `COL_sum` and `COL_sum_sq` (sum and sum of squares; a 0/1
-proportion needs only `COL_sum`), or `COL_promoters` and `COL_detractors` for NPS; `COL_count`
-overrides `count` for one metric. A table is aggregated when it has a `count` column and each
-arm (and segment) appears once. Every problem is a `DataError` naming the column and the reason.
+columns. Aggregated: one row per arm (and per segment with a segment column) with a count
+(`count`, or `n`) and, for a metric on column COL, `COL_sum` and `COL_sum_sq` (sum and sum of
+squares; a 0/1 proportion needs only `COL_sum`), or `COL_promoters` and `COL_detractors` for NPS;
+`COL_count` overrides the count for one metric. A file of one metric may say just `sum` and
+`sum_sq`; a long file has a `metric` column and one row per arm and metric. A table is
+aggregated when it has a count column and each arm (and segment, and metric) appears once.
+Every problem is a `DataError` naming the column and the reason.
 """
 
 from __future__ import annotations
@@ -71,6 +73,10 @@ class Customers(Sample):
         return float(np.sum(r >= 9)), float(np.sum(r <= 6)), len(r)
 
 
+COUNT_NAMES = ("count", "n", "nobs")
+SUM_SQ_NAMES = ("sum_sq", "sumsq", "sum_squares", "sum_of_squares")
+
+
 class Totals(Sample):
     """Counts and sums of one arm (aggregated data)."""
 
@@ -78,39 +84,41 @@ class Totals(Sample):
         super().__init__(arm, segment, int(row["count"]))
         self._row = row
 
-    def _get(self, name: str) -> float:
-        if name not in self._row.index:
-            raise DataError(f"column '{name}': not in the aggregated data (columns: {', '.join(map(str, self._row.index))})")
-        value = float(self._row[name])
+    def _get(self, column: str, names: tuple[str, ...]) -> tuple[str, float]:
+        """The first of `COL_name` (then a bare `name`) present, and its value."""
+        wanted = [f"{column}_{name}" for name in names] + list(names)
+        found = next((w for w in wanted if w in self._row.index), None)
+        if found is None:
+            raise DataError(f"column '{wanted[0]}': not in the aggregated data (columns: {', '.join(map(str, self._row.index))})")
+        value = float(self._row[found])
         if not np.isfinite(value):
-            raise DataError(f"column '{name}': not a number in arm '{self.arm}'{self.where}")
-        return value
+            raise DataError(f"column '{found}': not a number in arm '{self.arm}'{self.where}")
+        return found, value
 
     def size(self, metric: "Metric") -> int:
         return self._n(metric.column)
 
     def _n(self, column: str) -> int:
-        col = f"{column}_count"
-        return int(self._get(col)) if col in self._row.index else self.count
+        return int(self._get(column, COUNT_NAMES)[1])
 
     def total(self, column: str) -> float:
-        k, n = self._get(f"{column}_sum"), self._n(column)
+        (name, k), n = self._get(column, ("sum",)), self._n(column)
         if not 0 <= k <= n:
-            raise DataError(f"column '{column}_sum': {k:g} successes out of {n} in arm '{self.arm}'{self.where}")
+            raise DataError(f"column '{name}': {k:g} successes out of {n} in arm '{self.arm}'{self.where}")
         return k
 
     def moments(self, column: str) -> tuple[float, float, int]:
-        n, s = self._n(column), self._get(f"{column}_sum")
-        ss = self._get(f"{column}_sum_sq")
+        n, (name, s) = self._n(column), self._get(column, ("sum",))
+        name_sq, ss = self._get(column, SUM_SQ_NAMES)
         var = (ss - s * s / n) / (n - 1)
         if var < -1e-9 * max(1.0, abs(ss)):
-            raise DataError(f"column '{column}_sum_sq': smaller than {column}_sum²/count in arm '{self.arm}'{self.where} (negative variance)")
+            raise DataError(f"column '{name_sq}': smaller than {name}²/count in arm '{self.arm}'{self.where} (negative variance)")
         return s / n, max(var, 0.0), n
 
     def nps_counts(self, column: str) -> tuple[float, float, int]:
-        p, d, n = self._get(f"{column}_promoters"), self._get(f"{column}_detractors"), self._n(column)
+        (pn, p), (dn, d), n = self._get(column, ("promoters",)), self._get(column, ("detractors",)), self._n(column)
         if p < 0 or d < 0 or p + d > n:
-            raise DataError(f"columns '{column}_promoters'/'{column}_detractors': {p:g} + {d:g} out of {n} in arm '{self.arm}'{self.where}")
+            raise DataError(f"columns '{pn}'/'{dn}': {p:g} + {d:g} out of {n} in arm '{self.arm}'{self.where}")
         return p, d, n
 
     def values(self, column: str) -> np.ndarray:
@@ -144,10 +152,22 @@ def _labels(df: pd.DataFrame, column: str, role: str) -> pd.Series:
     return df[column].astype(str)
 
 
-def is_aggregated(df: pd.DataFrame, variant: str, segment: str | None) -> bool:
-    """One row per arm (and segment) with a `count` column: counts and sums, not customers."""
+def aggregated(df: pd.DataFrame, variant: str, segment: str | None) -> pd.DataFrame | None:
+    """The table as one row per arm (and segment) with a `count` column, if it is aggregated
+    (a long table, one row per arm and metric, is spread into COL_count, COL_sum, ...); else None."""
+    count = next((c for c in COUNT_NAMES if c in df.columns), None)
     keys = [variant] + ([segment] if segment else [])
-    return "count" in df.columns and all(k in df.columns for k in keys) and not df.duplicated(keys).any()
+    if count is None or not all(k in df.columns for k in keys):
+        return None
+    if "metric" in df.columns and not df.duplicated([*keys, "metric"]).any():
+        values = [c for c in df.columns if c not in (*keys, "metric")]
+        wide = df.pivot(index=keys, columns="metric", values=values)
+        wide.columns = [f"{m}_{v}" for v, m in wide.columns]
+        wide["count"] = df.groupby(keys)[count].max()  # the arm's size: its largest metric count
+        return wide.reset_index()
+    if df.duplicated(keys).any():
+        return None
+    return df.rename(columns={count: "count"})
 
 
 def samples(df: pd.DataFrame, variant: str, metrics: list["Metric"], segment: str | None = None) -> dict[str | None, dict[str, Sample]]:
@@ -157,7 +177,11 @@ def samples(df: pd.DataFrame, variant: str, metrics: list["Metric"], segment: st
     if df.empty:
         raise DataError("the data has no rows")
     out: dict[str | None, dict[str, Sample]] = {}
-    if is_aggregated(df, variant, segment):
+    table = aggregated(df, variant, segment)
+    if table is not None:
+        df = table
+        arms = _labels(df, variant, "variant")
+        segs = _labels(df, segment, "segment") if segment else None
         counts = _numeric(df, "count", "mean")
         if (counts < 0).any():
             raise DataError("column 'count': negative")
