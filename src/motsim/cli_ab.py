@@ -252,8 +252,10 @@ def simulate(
     engine: Optional[str] = typer.Option(None, "--engine", help="auto (default), vector or hybrid."),
     out_file: Optional[Path] = typer.Option(None, "--out", "-o", help="CSV to write (default: standard output)."),
 ) -> None:
-    """Run an A/B test in silico: randomise a simulated cohort, give the treatment arm the
-    intervention, and write the per-customer data a real test would produce.
+    """Run an A/B test in silico and write the per-customer data it would produce.
+
+    A simulated cohort is randomised (a coin flip per customer) and the treatment arm gets the
+    intervention.
 
     Columns: customer, variant (control/treatment), segment; per moment its first outcome,
     score, count and a 0/1 column per outcome; csat (1..5), nps (0..10 rating), revenue,
@@ -301,9 +303,11 @@ def project(
     fmt: Format = typer.Option(Format.table, "--format", "-f"),
     out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="Write projection.json, draws.csv and npv.png here."),
 ) -> None:
-    """What is the observed lift worth? Draw effect sizes from the experiment's result, simulate
-    each through the scenario, and report ΔCLV per customer, cohort NPV, ROI, P(NPV > 0) and the
-    break-even effect."""
+    """What is the observed lift worth over the customer lifetime?
+
+    Effect sizes are drawn from the experiment's result (its effect and standard error), each
+    is simulated through the scenario against the baseline, and the command reports ΔCLV per
+    customer, cohort NPV, ROI, P(NPV > 0) and the break-even effect."""
 
     def go() -> None:
         from motsim.cli_support import load_with
