@@ -60,7 +60,6 @@ class Cohort:
         self._sens = _same_or_each(journey.sensitivity[seg])
         self._seg_alive = np.bincount(seg, minlength=len(journey.shares))  # customers here, per segment
         self._active = np.arange(n)  # customers still here, as indices
-        self.first = first
         self.memory = memory.MemoryState.empty(n)
         self.alive = np.ones(n, dtype=bool)
         self.failures = np.zeros(n, dtype=np.int64)

@@ -76,7 +76,7 @@ class Comparison:
         net = self.net_flows(monthly_costs)
         npv = economics.present_value(net, self.rate)
         costs = economics.present_value(monthly_costs, self.rate)
-        roi = np.where(costs > 0, npv / np.where(costs > 0, costs, 1.0), np.nan)
+        roi = economics.roi(npv, costs)
         cumulative = np.cumsum(net * economics.discount_factors(self.baseline.months, self.rate), axis=1)
         mean_cumulative = cumulative.mean(axis=0)
         return {

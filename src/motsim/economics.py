@@ -48,3 +48,8 @@ def payback_month(cumulative_net: np.ndarray) -> int | None:
     """First month (from 0) whose cumulative discounted net value is positive; None if never."""
     positive = np.flatnonzero(np.asarray(cumulative_net) > 0)
     return int(positive[0]) if len(positive) else None
+
+
+def roi(npv: np.ndarray, cost_pv: np.ndarray) -> np.ndarray:
+    """Return on investment NPV / PV(costs); NaN where nothing was spent."""
+    return np.where(cost_pv > 0, npv / np.where(cost_pv > 0, cost_pv, 1.0), np.nan)

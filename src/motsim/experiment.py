@@ -45,7 +45,7 @@ class Metric:
 
     def columns(self) -> dict[str, str]:
         """Each column the metric reads and the kind of values it must hold."""
-        value_kind = {"survival": "mean", "ratio": "mean"}.get(self.kind, self.kind)
+        value_kind = "mean" if self.kind == "ratio" else self.kind  # a survival column is a tenure
         cols = {self.column: value_kind}
         if self.denominator:
             cols[self.denominator] = "mean"

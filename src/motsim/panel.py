@@ -8,6 +8,8 @@ which a likelihood-to-recommend answer is drawn.
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from motsim.economics import discount_factors
@@ -33,8 +35,7 @@ class Panel:
 
     def part(self, first: int, n: int) -> "Panel":
         """The records of customers first .. first + n, sharing this panel's arrays."""
-        view = object.__new__(Panel)
-        view.__dict__.update(self.__dict__)
+        view = copy.copy(self)
         sl = slice(first, first + n)
         for name in ("outcome", "score", "count", "score_sum", "cost_pv", "left", "memory_at_end"):
             setattr(view, name, getattr(self, name)[sl])

@@ -14,10 +14,10 @@ from typing import Any
 
 import numpy as np
 
+from motsim import economics
 from motsim import engine as engines
 from motsim.changes import apply_changes, get_path
 from motsim.compare import Comparison
-from motsim.economics import present_value
 from motsim.journey import compile_journey
 from motsim.randomness import Streams
 from motsim.results import Results
@@ -83,8 +83,8 @@ def project(scenario: Scenario, effect: float, se: float, control: float, maps_t
         pair = Comparison(costs.name, Results(base, [done[k % reps]], name, seed), Results(journey, [result], name, seed), costs)
         d_clv[k] = result.clv - done[k % reps].clv
         npv[k] = pair.npv()[0]
-        cost_pv[k] = present_value(pair.costs(), rate)[0]
-    roi = np.where(cost_pv > 0, npv / np.where(cost_pv > 0, cost_pv, 1.0), np.nan)
+        cost_pv[k] = economics.present_value(pair.costs(), rate)[0]
+    roi = economics.roi(npv, cost_pv)
     # with no effect nothing changes but the spend: NPV(0) is minus the costs, known exactly;
     # the break-even is read off the line from there to the draws' centre (a line through the
     # draws alone would extrapolate a narrow cluster far out)

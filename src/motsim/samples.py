@@ -198,7 +198,7 @@ def samples(df: pd.DataFrame, variant: str, metrics: list["Metric"], segment: st
         for col, kind in m.columns().items():
             if col in columns:
                 continue
-            columns[col] = _numeric(df, col, "survival" if (m.kind == "survival" and col == m.column) else kind)
+            columns[col] = _numeric(df, col, kind)
     names = sorted(arms.unique())
     masks = {a: (arms == a).to_numpy() for a in names}
     out[None] = {a: Customers(a, None, columns, masks[a]) for a in names}

@@ -22,8 +22,8 @@ import simpy
 from motsim.cohort import Cohort, finish, population
 from motsim.engine.month import MonthStepper, Rows, sparse_rows
 from motsim.journey import MINUTES_PER_DAY, Journey
-from motsim.panel import Panel
 from motsim.occurrences import SlotTable, draw_slots, slot_counts
+from motsim.panel import Panel
 from motsim.randomness import Streams
 from motsim.results import ReplicationResult
 from motsim.scenario import DAYS_PER_MONTH
@@ -42,7 +42,7 @@ class Queues:
         self.submitted = {j: np.zeros(t.time.shape, dtype=bool) for j, t in enumerate(tables) if journey.moments[j].resource >= 0}
         # per resource, summed in Python floats in the hot loop and added to the result in `flush`
         self.tally = {name: [0.0] * len(journey.resources) for name in ("wait_minutes", "served", "busy_days", "abandoned")}
-        self._wait, self._served_n, self._busy = (self.tally[k] for k in ("wait_minutes", "served", "busy_days"))
+        self._wait, self._served_n, self._busy, self._abandoned = self.tally.values()
         self._penalty = [m.wait_penalty_per_minute for m in journey.moments]
         self._resource = [m.resource for m in journey.moments]
 
@@ -107,7 +107,7 @@ class Queues:
         if not req.triggered:
             req.cancel()
             m = self.journey.moments[j]
-            self.tally["abandoned"][m.resource] += 1
+            self._abandoned[m.resource] += 1
             self.done.append((j, i, k, self.env.now, m.code_abandoned, m.unrecovered_score))
 
     def flush(self) -> None:
@@ -144,14 +144,14 @@ def run_replication(journey: Journey, streams: Streams, panel: Panel | None = No
         if stepper.follow or stepper.can_defect:
             # who reaches a resource depends on what came before in the month: walk it first
             first, _ = stepper.walk(base, month)
-            rows = first.rows
-            r, i = np.nonzero(first.kept & np.take(stepper.uses, rows.j.astype(np.intp)))
-            queues.arrive(rows.j[r, i].astype(np.int64), i, rows.slot[r, i].astype(np.int64), rows.t[r, i])
-            del first, rows  # only the arrivals were wanted: free the walk before the second one
+            rows, reached = first.rows, first.kept & np.take(stepper.uses, first.rows.j.astype(np.intp))
+            del first  # only the arrivals are wanted: free the walk before the second one
         else:
             # nothing ends a month early or follows within it: every queued occurrence arrives
-            r, i = np.nonzero(np.isfinite(base.t) & queued)
-            queues.arrive(base.j[r, i].astype(np.int64), i, base.slot[r, i].astype(np.int64), base.t[r, i])
+            rows, reached = base, np.isfinite(base.t) & queued
+        r, i = np.nonzero(reached)
+        queues.arrive(rows.j[r, i].astype(np.int64), i, rows.slot[r, i].astype(np.int64), rows.t[r, i])
+        del rows, reached
         j, ci, k, t, code, score = queues.completed((month + 1) * DAYS_PER_MONTH)
         unqueued = Rows(np.where(queued, np.inf, base.t), base.j, base.slot, base.code, base.score,
                         base.defect_u)

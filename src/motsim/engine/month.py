@@ -58,20 +58,12 @@ class Rows:
 ROW_FIELDS = tuple(f.name for f in fields(Rows) if f.name != "ordered")
 
 
-def from_table(table: SlotTable, j: int, slot: np.ndarray, valid: np.ndarray) -> Rows:
-    """Rows of moment j's occurrences at `slot` (rows × customers) where `valid`."""
-    cols = np.broadcast_to(np.arange(slot.shape[1]), slot.shape)
-    s = np.minimum(slot, max(table.slots - 1, 0))
-    if (s == s[:, :1]).all():
-        # one slot per row for everyone (scheduled moments): slice rather than gather
-        k = s[:, 0]
-        code = table.code[k]
-        return Rows(np.where(valid, table.time[k], np.inf), np.full(slot.shape, j, np.int16), s.astype(np.int32), code,
-                    table.score(code), table.defect_u[k])
-    t = table.time[s, cols]
-    code = table.code[s, cols]
-    return Rows(np.where(valid, t, np.inf), np.full(slot.shape, j, np.int16), s.astype(np.int32), code,
-                table.score(code), table.defect_u[s, cols])
+def from_table(table: SlotTable, j: int, ks: np.ndarray, valid: np.ndarray) -> Rows:
+    """Rows of moment j's slots `ks` (one row each, all customers) where `valid` (rows × customers)."""
+    code = table.code[ks]
+    shape = valid.shape
+    return Rows(np.where(valid, table.time[ks], np.inf), np.full(shape, j, np.int16), np.broadcast_to(ks[:, None], shape).astype(np.int32),
+                code, table.score(code), table.defect_u[ks])
 
 
 def dense_rank(i: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -93,8 +85,7 @@ def sparse_rows(tables: list[SlotTable], j: np.ndarray, i: np.ndarray, slot: np.
         return Rows.empty(n)
     rank, col = dense_rank(i, t), i
     rows = int(rank.max()) + 1
-    out = Rows(np.full((rows, n), np.inf), np.zeros((rows, n), np.int16), np.zeros((rows, n), np.int32), np.zeros((rows, n), np.int16),
-               np.zeros((rows, n)), np.ones((rows, n), np.float32))
+    out = Rows.empty(n, rows)
     out.t[rank, col] = t
     out.j[rank, col] = j
     out.slot[rank, col] = slot
@@ -179,9 +170,8 @@ class MonthStepper:
             if m.cohort:
                 ks = np.flatnonzero((self.cohort_times[jx] < hi) & (self.cohort_times[jx] + m.spread_days >= lo))
                 if len(ks):
-                    slot = np.broadcast_to(ks[:, None], (len(ks), self.n))
                     t = table.time[ks]
-                    parts.append(from_table(table, jx, slot, (t >= lo) & (t < hi) & alive))
+                    parts.append(from_table(table, jx, ks, (t >= lo) & (t < hi) & alive))
                 continue
             if m.kind in ("at", "every"):
                 # the same times for everyone: whole slots, laid out together below

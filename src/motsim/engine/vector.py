@@ -12,8 +12,8 @@ from __future__ import annotations
 from motsim.cohort import Cohort, finish, population
 from motsim.engine.month import MonthStepper
 from motsim.journey import Journey
-from motsim.panel import Panel
 from motsim.occurrences import draw_slots, slot_counts
+from motsim.panel import Panel
 from motsim.randomness import BLOCK, Streams
 from motsim.results import ReplicationResult
 
