@@ -22,7 +22,7 @@ sys.path.insert(0, str(HERE))
 import idiomatic_simpy  # noqa: E402
 
 import motsim  # noqa: E402
-from motsim.simulation import with_overrides  # noqa: E402
+from motsim.sim.run import with_overrides  # noqa: E402
 
 
 def best_of(repeat: int, fn) -> float:

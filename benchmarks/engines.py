@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 
 import motsim
-from motsim.changes import apply_changes
-from motsim.simulation import with_overrides
+from motsim.model.changes import apply_changes
+from motsim.sim.run import with_overrides
 
 HERE = Path(__file__).resolve().parent
 

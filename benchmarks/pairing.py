@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 import motsim
-from motsim.compare import compare
+from motsim.whatif.compare import compare
 
 
 def main() -> None:

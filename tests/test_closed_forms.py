@@ -7,9 +7,9 @@ the replications, so a biased engine fails even where the loose bound would pass
 import numpy as np
 
 import motsim
-from motsim.churn import sbg_survival
-from motsim.economics import constant_churn_clv
-from motsim.queueing import erlang_c_wait
+from motsim.model.churn import sbg_survival
+from motsim.model.economics import constant_churn_clv
+from motsim.model.queueing import erlang_c_wait
 
 
 def test_constant_churn_clv_matches_closed_form(fixture_scenario):

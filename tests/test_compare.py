@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 
 import motsim
-from motsim.compare import compare
-from motsim.economics import constant_churn_clv, discount_factors, payback_month
-from motsim.ranking import rank
-from motsim.scenario import Intervention
-from motsim.simulation import with_overrides
+from motsim.whatif.compare import compare
+from motsim.model.economics import constant_churn_clv, discount_factors, payback_month
+from motsim.whatif.rank import rank
+from motsim.model.scenario import Intervention
+from motsim.sim.run import with_overrides
 from tests.conftest import write
 
 

@@ -38,7 +38,7 @@ def test_defection_at_a_beginning_moment_is_q_times_p_bad(tmp_path):
 
 def small_saas():
     sc = motsim.load_scenario("saas_onboarding")
-    from motsim.simulation import with_overrides
+    from motsim.sim.run import with_overrides
 
     return with_overrides(sc, customers=800, months=14)
 
@@ -52,7 +52,7 @@ def test_same_seed_same_results_and_workers_do_not_matter():
 
 
 def test_different_seed_different_results():
-    from motsim.simulation import with_overrides
+    from motsim.sim.run import with_overrides
 
     sc = small_saas()
     a = motsim.simulate(sc, replications=2, workers=1).clv().mean
@@ -98,7 +98,7 @@ at_month = 11.5
 
 def test_outage_floods_support(tmp_path):
     sc = motsim.load_scenario("ecommerce_delivery")
-    from motsim.simulation import with_overrides
+    from motsim.sim.run import with_overrides
 
     res = motsim.simulate(with_overrides(sc, customers=3000, months=6), replications=1, workers=1).resources()["support"]
     # a small team mostly idle, yet outages make callers wait and abandon

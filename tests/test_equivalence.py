@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 import motsim
-from motsim.economics import constant_churn_clv
-from motsim.loading import bundled_scenarios
-from motsim.simulation import simulate, with_overrides
+from motsim.model.economics import constant_churn_clv
+from motsim.model.loading import bundled_scenarios
+from motsim.sim.run import simulate, with_overrides
 
 Z = 4.0  # MC standard errors allowed: a family of ~100 checks per scenario at a tiny false-alarm rate
 

@@ -11,9 +11,9 @@ from statsmodels.stats.power import NormalIndPower
 from statsmodels.stats.proportion import confint_proportions_2indep, proportion_effectsize, proportions_ztest
 from typer.testing import CliRunner
 
-from motsim import experiment
+from motsim.ab import analysis as experiment
 from motsim.cli import app
-from motsim.planning import plan
+from motsim.ab.planning import plan
 
 RUNS = 1000
 # A rate of 0.05 over 1000 runs has a binomial SD of 0.0069: the issue's [0.035, 0.065] is ±2.2 SD.

@@ -12,9 +12,9 @@ from statsmodels.duration.survfunc import SurvfuncRight, survdiff
 from statsmodels.stats.multitest import multipletests
 from typer.testing import CliRunner
 
-from motsim import experiment
+from motsim.ab import analysis as experiment
 from motsim.cli import app
-from motsim.experiment import Metric
+from motsim.ab.analysis import Metric
 
 
 def _churn_data(rng, n: int, p_control: float, p_treatment: float, horizon: int = 24) -> pd.DataFrame:

@@ -11,21 +11,21 @@ from typer.testing import CliRunner
 
 from motsim import engine as engines
 from motsim.cli import app
-from motsim.cohort import population
-from motsim.insilico import customer_frame
-from motsim.journey import compile_journey
-from motsim.loading import load_scenario
-from motsim.panel import Panel
-from motsim.projection import project
-from motsim.randomness import Streams
-from motsim.simulation import with_overrides
-from motsim.word_of_mouth import promoter_detractor_probabilities
+from motsim.engine.cohort import population
+from motsim.ab.insilico import customer_frame
+from motsim.engine.compiled import compile_scenario
+from motsim.model.loading import load_scenario
+from motsim.engine.panel import Panel
+from motsim.whatif.projection import project
+from motsim.engine.streams import Streams
+from motsim.sim.run import with_overrides
+from motsim.model.word_of_mouth import promoter_detractor_probabilities
 
 
 @pytest.mark.parametrize("name, engine", [("fitness_club", "vector"), ("saas_onboarding", "hybrid")])
 def test_panel_adds_up_to_the_replication_and_changes_nothing(name, engine):
     sc = with_overrides(load_scenario(name), customers=3000, months=18)
-    journey = compile_journey(sc)
+    journey = compile_scenario(sc)
     streams = Streams(sc.scenario.seed, 0, 0)
     plain = engines.runner(engine)(journey, streams)
     panel = Panel(journey, journey.customers)

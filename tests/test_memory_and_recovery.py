@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 import motsim
-from motsim import memory
-from motsim.recovery import recovered_score
+from motsim.model import memory
+from motsim.model.recovery import recovered_score
 from tests.conftest import write
 
 

@@ -15,7 +15,7 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0+source"
 
-from motsim.loading import load_scenario  # noqa: E402
-from motsim.simulation import simulate, simulate_many  # noqa: E402
+from motsim.model.loading import load_scenario  # noqa: E402
+from motsim.sim.run import simulate, simulate_many  # noqa: E402
 
 __all__ = ["__version__", "load_scenario", "simulate", "simulate_many"]

@@ -9,18 +9,18 @@ from __future__ import annotations
 
 from typing import Callable
 
-from motsim.journey import Journey
-from motsim.results import ReplicationResult
+from motsim.engine.compiled import CompiledScenario
+from motsim.engine.tally import ReplicationResult
 
 ENGINES = ("vector", "hybrid", "des")
 
 
-def queues(journey: Journey) -> bool:
+def queues(journey: CompiledScenario) -> bool:
     """Whether any moment of the journey queues for a resource."""
     return any(m.resource >= 0 for m in journey.moments)
 
 
-def choose(engine: str, journey: Journey) -> str:
+def choose(engine: str, journey: CompiledScenario) -> str:
     """The engine to run: `auto` resolved, others checked."""
     if engine == "auto":
         return "hybrid" if queues(journey) else "vector"

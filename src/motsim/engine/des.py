@@ -15,13 +15,14 @@ import numpy as np
 import simpy
 from simpy.core import URGENT
 
-from motsim.cohort import Cohort, finish, population
-from motsim.journey import MINUTES_PER_DAY, Journey
-from motsim.occurrences import draw_slots
-from motsim.randomness import Streams
-from motsim.recovery import recovered_score
-from motsim.results import ReplicationResult
-from motsim.scenario import DAYS_PER_MONTH
+from motsim.engine.cohort import Cohort, finish, population
+from motsim.engine.compiled import CompiledScenario
+from motsim.model.units import MINUTES_PER_DAY
+from motsim.engine.occurrences import draw_slots
+from motsim.engine.streams import Streams
+from motsim.model.recovery import recovered_score
+from motsim.engine.tally import ReplicationResult
+from motsim.model.units import DAYS_PER_MONTH
 
 
 class MonthEnd(simpy.events.Event):
@@ -35,7 +36,7 @@ class MonthEnd(simpy.events.Event):
         env.schedule(self, URGENT, delay)
 
 
-def run_replication(journey: Journey, streams: Streams) -> ReplicationResult:
+def run_replication(journey: CompiledScenario, streams: Streams) -> ReplicationResult:
     """Simulate one replication of the cohort."""
     result = ReplicationResult.empty(journey)
     seg, propensity = population(journey, streams)

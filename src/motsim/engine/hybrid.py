@@ -19,20 +19,21 @@ from functools import partial
 import numpy as np
 import simpy
 
-from motsim.cohort import Cohort, finish, population
+from motsim.engine.cohort import Cohort, finish, population
 from motsim.engine.month import MonthStepper, Rows, sparse_rows
-from motsim.journey import MINUTES_PER_DAY, Journey
-from motsim.occurrences import SlotTable, draw_slots, slot_counts
-from motsim.panel import Panel
-from motsim.randomness import Streams
-from motsim.results import ReplicationResult
-from motsim.scenario import DAYS_PER_MONTH
+from motsim.engine.compiled import CompiledScenario
+from motsim.model.units import MINUTES_PER_DAY
+from motsim.engine.occurrences import SlotTable, draw_slots, slot_counts
+from motsim.engine.panel import Panel
+from motsim.engine.streams import Streams
+from motsim.engine.tally import ReplicationResult
+from motsim.model.units import DAYS_PER_MONTH
 
 
 class Queues:
     """The resources in SimPy, fed by arrivals and yielding completed visits."""
 
-    def __init__(self, journey: Journey, tables: list[SlotTable], cohort: Cohort):
+    def __init__(self, journey: CompiledScenario, tables: list[SlotTable], cohort: Cohort):
         self.env = simpy.Environment()
         self.resources = [simpy.Resource(self.env, capacity=r.capacity) for r in journey.resources]
         self.journey, self.tables, self.cohort = journey, tables, cohort
@@ -128,7 +129,7 @@ class Queues:
         return j[keep], i[keep], k[keep], t[keep], code[keep].astype(np.int16), score[keep]
 
 
-def run_replication(journey: Journey, streams: Streams, panel: Panel | None = None) -> ReplicationResult:
+def run_replication(journey: CompiledScenario, streams: Streams, panel: Panel | None = None) -> ReplicationResult:
     """Simulate one replication of the cohort (recording each customer in `panel` if given)."""
     result = ReplicationResult.empty(journey)
     seg, propensity = population(journey, streams)

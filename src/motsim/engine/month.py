@@ -15,11 +15,11 @@ from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 
-from motsim.cohort import Cohort
-from motsim.journey import Journey
-from motsim.occurrences import SlotTable, topological
-from motsim.recovery import recovered_score
-from motsim.scenario import DAYS_PER_MONTH
+from motsim.engine.cohort import Cohort
+from motsim.engine.compiled import CompiledScenario
+from motsim.engine.occurrences import SlotTable, topological
+from motsim.model.recovery import recovered_score
+from motsim.model.units import DAYS_PER_MONTH
 
 
 @dataclass
@@ -132,7 +132,7 @@ class Walked:
 class MonthStepper:
     """Lays out and walks a cohort slice's months; `tables` are its occurrence tables."""
 
-    def __init__(self, journey: Journey, cohort: Cohort, tables: list[SlotTable], cohort_times: list[np.ndarray]):
+    def __init__(self, journey: CompiledScenario, cohort: Cohort, tables: list[SlotTable], cohort_times: list[np.ndarray]):
         self.journey = journey
         self.cohort = cohort
         self.tables = tables

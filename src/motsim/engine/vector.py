@@ -9,18 +9,18 @@ resource need the `hybrid` (or `des`) engine.
 
 from __future__ import annotations
 
-from motsim.cohort import Cohort, finish, population
+from motsim.engine.cohort import Cohort, finish, population
 from motsim.engine.month import MonthStepper
-from motsim.journey import Journey
-from motsim.occurrences import draw_slots, slot_counts
-from motsim.panel import Panel
-from motsim.randomness import BLOCK, Streams
-from motsim.results import ReplicationResult
+from motsim.engine.compiled import CompiledScenario
+from motsim.engine.occurrences import draw_slots, slot_counts
+from motsim.engine.panel import Panel
+from motsim.engine.streams import BLOCK, Streams
+from motsim.engine.tally import ReplicationResult
 
 CHUNK = 8 * BLOCK  # customers stepped together: big enough to amortise numpy calls, small enough to stay in cache (measured: 4-16 blocks alike)
 
 
-def run_replication(journey: Journey, streams: Streams, panel: Panel | None = None) -> ReplicationResult:
+def run_replication(journey: CompiledScenario, streams: Streams, panel: Panel | None = None) -> ReplicationResult:
     """Simulate one replication of the cohort, slice by slice (recording each customer in `panel` if given)."""
     result = ReplicationResult.empty(journey)
     seg, propensity = population(journey, streams)

@@ -10,7 +10,7 @@ from typing import Any, Optional
 import typer
 from rich.table import Table
 
-from motsim.cli_support import SCENARIO_HELP, Format, err, guarded, out, with_bar
+from motsim.cli.support import SCENARIO_HELP, Format, err, guarded, out, with_bar
 from motsim.errors import InputError, Problem
 
 ab = typer.Typer(
@@ -39,7 +39,7 @@ def _pairs(specs: list[str], sep: str, flag: str, what: str) -> list[tuple[str, 
 
 def _metrics(proportion: list[str], mean: list[str], ratio: list[str], nps: Optional[str], survival: list[str], margin: list[str]):
     """Metrics from the command-line flags."""
-    from motsim.experiment import Metric
+    from motsim.ab.analysis import Metric
 
     margins = {name: float(value) for name, value in _pairs(margin, "=", "--margin", "NAME=VALUE")}
     found = []
@@ -165,9 +165,9 @@ def analyze(
     """
 
     def go() -> None:
-        from motsim.experiment import analyze as run_analysis
-        from motsim.experiment_file import ExperimentSpec, load_experiment
-        from motsim.output import to_csv, to_json, write_text
+        from motsim.ab.analysis import analyze as run_analysis
+        from motsim.ab.experiment_file import ExperimentSpec, load_experiment
+        from motsim.output.formats import to_csv, to_json, write_text
 
         spec = load_experiment(experiment) if experiment else ExperimentSpec()
         df = read_data(data)
@@ -193,7 +193,7 @@ def analyze(
         else:
             _print_analysis(result, fmt)
         if out_dir is not None:
-            from motsim.charts import forest_chart, survival_chart
+            from motsim.output.charts import forest_chart, survival_chart
 
             write_text(out_dir / "analysis.json", to_json(result) + "\n")
             forest_chart(result["metrics"], out_dir / "forest.png")
@@ -222,8 +222,8 @@ def ab_plan(
     """Sample size per arm, or the MDE for a given sample, or the power; and days at a traffic."""
 
     def go() -> None:
-        from motsim.output import to_csv, to_json
-        from motsim.planning import plan
+        from motsim.output.formats import to_csv, to_json
+        from motsim.ab.planning import plan
 
         wanted_power = power if power is not None else (None if (n is not None and mde is not None) else 0.8)
         result = plan(metric, baseline, mde, relative, alpha, wanted_power, ratio, n, sd, detractors, traffic)
@@ -264,9 +264,9 @@ def simulate(
     """
 
     def go() -> None:
-        from motsim.cli_support import load_with
-        from motsim.insilico import simulate_experiment
-        from motsim.output import write_text
+        from motsim.cli.support import load_with
+        from motsim.ab.insilico import simulate_experiment
+        from motsim.output.formats import write_text
 
         sc = load_with(scenario, customers, months, seed)
         data = with_bar("simulating both arms", lambda tick: simulate_experiment(sc, intervention, treatment_share, retained_at or None, engine, tick))
@@ -310,11 +310,11 @@ def project(
     customer, cohort NPV, ROI, P(NPV > 0) and the break-even effect."""
 
     def go() -> None:
-        from motsim.cli_support import load_with
-        from motsim.experiment import Metric
-        from motsim.experiment import analyze as run_analysis
-        from motsim.output import to_csv, to_json, write_text
-        from motsim.projection import project as run_projection
+        from motsim.cli.support import load_with
+        from motsim.ab.analysis import Metric
+        from motsim.ab.analysis import analyze as run_analysis
+        from motsim.output.formats import to_csv, to_json, write_text
+        from motsim.whatif.projection import project as run_projection
 
         sc = load_with(scenario, customers, months, seed)
         costs = sc.intervention(intervention) if intervention else None
@@ -340,7 +340,7 @@ def project(
         else:
             _print_projection(result)
         if out_dir is not None:
-            from motsim.charts import npv_chart
+            from motsim.output.charts import npv_chart
 
             write_text(out_dir / "projection.json", to_json(result) + "\n")
             write_text(out_dir / "draws.csv", to_csv(result["by_draw"]))

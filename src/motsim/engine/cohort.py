@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from motsim import churn, economics, memory, word_of_mouth
-from motsim.journey import Journey
-from motsim.panel import Panel
-from motsim.randomness import BLOCK, Streams
-from motsim.results import ReplicationResult
+from motsim.model import churn, economics, memory, word_of_mouth
+from motsim.engine.compiled import CompiledScenario
+from motsim.engine.panel import Panel
+from motsim.engine.streams import BLOCK, Streams
+from motsim.engine.tally import ReplicationResult
 
 BASELINE = -1  # churn not tipped by a moment
 INVOLUNTARY = -2
@@ -30,7 +30,7 @@ def assign_segments(shares: np.ndarray, n: int, rng: np.random.Generator) -> np.
     return rng.permutation(np.repeat(np.arange(len(shares)), sizes))
 
 
-def draw_propensity(journey: Journey, seg: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def draw_propensity(journey: CompiledScenario, seg: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Each customer's baseline monthly churn: the segment's number, or a Beta draw (sBG)."""
     a = journey.beta[seg, 0]
     b = journey.beta[seg, 1]
@@ -38,7 +38,7 @@ def draw_propensity(journey: Journey, seg: np.ndarray, rng: np.random.Generator)
     return np.where(np.isnan(journey.baseline[seg]), drawn, journey.baseline[seg])
 
 
-def population(journey: Journey, streams: Streams) -> tuple[np.ndarray, np.ndarray]:
+def population(journey: CompiledScenario, streams: Streams) -> tuple[np.ndarray, np.ndarray]:
     """The whole cohort's segments and baseline churn propensities."""
     seg = assign_segments(journey.shares, journey.customers, streams.generator("segment"))
     return seg, draw_propensity(journey, seg, streams.generator("propensity"))
@@ -47,7 +47,7 @@ def population(journey: Journey, streams: Streams) -> tuple[np.ndarray, np.ndarr
 class Cohort:
     """Customers' memory and status (customers first .. first + len(seg)), adding to `result`."""
 
-    def __init__(self, journey: Journey, streams: Streams, seg: np.ndarray, propensity: np.ndarray, first: int, result: ReplicationResult,
+    def __init__(self, journey: CompiledScenario, streams: Streams, seg: np.ndarray, propensity: np.ndarray, first: int, result: ReplicationResult,
                  panel: Panel | None = None):
         if first % BLOCK:
             raise ValueError("a cohort slice starts at a block boundary")
@@ -201,7 +201,7 @@ def _of(values: np.ndarray | float, who: np.ndarray) -> np.ndarray | float:
     return values if np.isscalar(values) else values[who]
 
 
-def finish(result: ReplicationResult, journey: Journey) -> ReplicationResult:
+def finish(result: ReplicationResult, journey: CompiledScenario) -> ReplicationResult:
     """The replication's result once every customer has been stepped: NPS, CLV, referral value."""
     r = result
     r.nps[:] = word_of_mouth.nps(r.promoters, r.detractors, r.active)

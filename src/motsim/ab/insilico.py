@@ -14,20 +14,20 @@ import numpy as np
 import pandas as pd
 
 from motsim import engine as engines
-from motsim.cohort import population
-from motsim.compare import variant_of
-from motsim.economics import discount_factors
-from motsim.journey import Journey, compile_journey
-from motsim.panel import Panel
-from motsim.randomness import Streams
-from motsim.scenario import Scenario
-from motsim.simulation import Progress
+from motsim.engine.cohort import population
+from motsim.whatif.compare import variant_of
+from motsim.model.economics import discount_factors
+from motsim.engine.compiled import CompiledScenario, compile_scenario
+from motsim.engine.panel import Panel
+from motsim.engine.streams import Streams
+from motsim.model.scenario import Scenario
+from motsim.sim.run import Progress
 
 CONTROL, TREATMENT = "control", "treatment"
 SURVEY = (3, 6, 12)  # default months for retained_M columns (plus the horizon)
 
 
-def customer_frame(journey: Journey, panel: Panel, seg: np.ndarray, streams: Streams, retained_at: list[int]) -> pd.DataFrame:
+def customer_frame(journey: CompiledScenario, panel: Panel, seg: np.ndarray, streams: Streams, retained_at: list[int]) -> pd.DataFrame:
     """One row per customer of one simulated world: segment, each moment's first outcome, score
     and count, CSAT, likelihood to recommend, revenue, value, tenure, churned, retained at months."""
     n, months = len(seg), journey.months
@@ -68,8 +68,8 @@ def simulate_experiment(scenario: Scenario, intervention: str, treatment_share: 
     if not 0 < treatment_share < 1:
         raise ValueError(f"the treatment share must be between 0 and 1 (got {treatment_share})")
     chosen = scenario.intervention(intervention)
-    base = compile_journey(scenario)
-    treated_world = compile_journey(variant_of(scenario, chosen))
+    base = compile_scenario(scenario)
+    treated_world = compile_scenario(variant_of(scenario, chosen))
     name = engines.choose(engine or "auto", base)
     if name == "des":
         raise ValueError("per-customer data come from the vector and hybrid engines (use --engine auto)")

@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from motsim.scenario import DAYS_PER_MONTH, Failure, Scenario
+from motsim.model.scenario import Failure, Scenario
+from motsim.model.units import DAYS_PER_MONTH, MINUTES_PER_DAY
 
-MINUTES_PER_DAY = 1440.0
 DEFAULT_ABANDON_SCORE = Failure.model_fields["unrecovered_score"].default
 
 
@@ -79,7 +79,7 @@ class CompiledResource:
 
 
 @dataclass(frozen=True)
-class Journey:
+class CompiledScenario:
     """Everything an engine needs, as arrays."""
 
     name: str
@@ -118,7 +118,7 @@ class Journey:
         return [m for m in self.moments if m.after == j]
 
 
-def compile_journey(scenario: Scenario) -> Journey:
+def compile_scenario(scenario: Scenario) -> CompiledScenario:
     """Compile a validated scenario into arrays."""
     segments = scenario.segment_list
     econ, churn = scenario.economics, scenario.churn
@@ -150,7 +150,7 @@ def compile_journey(scenario: Scenario) -> Journey:
         for k, r in enumerate(scenario.resources)
     )
     mem, wom = scenario.memory, scenario.word_of_mouth
-    return Journey(
+    return CompiledScenario(
         name=scenario.scenario.name,
         months=scenario.scenario.months,
         customers=scenario.scenario.customers,

@@ -10,9 +10,9 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
-from motsim.output import KEY_MONTHS, with_ci
-from motsim.scenario import Intervention, Scenario
-from motsim.simulation import Progress
+from motsim.output.formats import KEY_MONTHS, with_ci
+from motsim.model.scenario import Intervention, Scenario
+from motsim.sim.run import Progress
 
 STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
@@ -109,7 +109,7 @@ def _schedule(m: Any) -> str:
 def render(sc: Scenario, baseline: dict[str, Any], variants: dict[str, dict[str, Any]], ranking: dict[str, Any] | None,
            curves: dict[str, dict[str, Any]]) -> str:
     """The report page as an HTML string."""
-    from motsim.charts import npv_chart, payback_chart, retention_chart, tornado_chart
+    from motsim.output.charts import npv_chart, payback_chart, retention_chart, tornado_chart
 
     h = sc.scenario
     body = [f"<h1>{_esc(h.name)}</h1>", f"<p>{_esc(h.description or '')}</p>",
@@ -180,8 +180,8 @@ def build(sc: Scenario, interventions: list[Intervention], step: float | None = 
           progress: Progress | None = None) -> tuple[str, dict[str, Any]]:
     """Run the baseline, the interventions and (unless `step` is None) the ranking in one batch
     on common random numbers; return the HTML page and the data behind it."""
-    from motsim.compare import compare
-    from motsim.ranking import ranked, standard_steps
+    from motsim.whatif.compare import compare
+    from motsim.whatif.rank import ranked, standard_steps
 
     steps = standard_steps(sc, step) if step is not None else []
     # Standard steps are keyed apart so an intervention may share a moment's name.

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from typing import Annotated, Literal, Optional, Union
 
+from motsim.model.units import DAYS_PER_MONTH
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 MAX_CUSTOMERS = 10_000_000
@@ -241,7 +242,6 @@ class Moment(Strict):
         return None
 
 
-DAYS_PER_MONTH = 30.4375
 
 
 class Intervention(Strict):

@@ -11,7 +11,7 @@ from typing import Any, Iterable, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from motsim.errors import InputError, Problem
-from motsim.scenario import Scenario
+from motsim.model.scenario import Scenario
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -26,7 +26,7 @@ def bundled_dir() -> Path:
     packaged = Path(str(resources.files("motsim"))) / "scenarios"
     if packaged.is_dir():
         return packaged
-    return Path(__file__).resolve().parents[2] / "scenarios"
+    return Path(__file__).resolve().parents[3] / "scenarios"
 
 
 def bundled_scenarios() -> dict[str, Path]:

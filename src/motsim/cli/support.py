@@ -59,8 +59,8 @@ def progress_bar(label: str):
 
 
 def load_with(scenario: str, customers, months, seed):
-    from motsim.loading import load_scenario, resolve
-    from motsim.simulation import with_overrides
+    from motsim.model.loading import load_scenario, resolve
+    from motsim.sim.run import with_overrides
 
     path = resolve(scenario)
     return with_overrides(load_scenario(path), customers, months, seed, source=f"{path} (with command-line options)")

@@ -14,7 +14,7 @@ import numpy as np
 from statsmodels.duration.hazard_regression import PHReg
 from statsmodels.duration.survfunc import SurvfuncRight, survdiff
 
-from motsim.effects import relative, z_quantile
+from motsim.ab.effects import relative, z_quantile
 
 
 def kaplan_meier(time: np.ndarray, event: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -10,8 +10,8 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from motsim.cli_ab import ab
-from motsim.cli_support import SCENARIO_HELP, Format, fail, guarded, load_with, out, with_bar
+from motsim.cli.ab import ab
+from motsim.cli.support import SCENARIO_HELP, Format, fail, guarded, load_with, out, with_bar
 from motsim.errors import InputError, Problem
 
 app = typer.Typer(
@@ -42,10 +42,10 @@ def run(
     """Simulate a scenario: retention, CLV, NPS, the moments that tipped churn, resource waits."""
 
     def go() -> None:
-        from motsim.loading import load_scenario, resolve
-        from motsim.output import print_run, retention_rows, summary_rows, to_csv, to_json, write_text
-        from motsim.results import moment_rows
-        from motsim.simulation import simulate, with_overrides
+        from motsim.model.loading import load_scenario, resolve
+        from motsim.output.formats import print_run, retention_rows, summary_rows, to_csv, to_json, write_text
+        from motsim.sim.results import moment_rows
+        from motsim.sim.run import simulate, with_overrides
 
         path = resolve(scenario)
         sc = with_overrides(load_scenario(path), customers, months, seed, replications, source=f"{path} (with command-line options)")
@@ -58,7 +58,7 @@ def run(
         else:
             print_run(summary, out)
         if out_dir is not None:
-            from motsim.charts import retention_chart
+            from motsim.output.charts import retention_chart
 
             write_text(out_dir / "results.json", to_json(summary) + "\n")
             write_text(out_dir / "retention.csv", to_csv(retention_rows(summary)))
@@ -75,7 +75,7 @@ def validate(scenario: str = typer.Argument(..., help=SCENARIO_HELP)) -> None:
     """Check a scenario file: "ok" and a one-line summary, or every problem found."""
 
     def go() -> None:
-        from motsim.loading import load_scenario, resolve
+        from motsim.model.loading import load_scenario, resolve
 
         path = resolve(scenario)
         sc = load_scenario(path)
@@ -94,7 +94,7 @@ def validate(scenario: str = typer.Argument(..., help=SCENARIO_HELP)) -> None:
 @app.command()
 def scenarios() -> None:
     """List the bundled scenarios with what each models."""
-    from motsim.loading import bundled_scenarios, load_scenario
+    from motsim.model.loading import bundled_scenarios, load_scenario
 
     table = Table("name", "what it models", title="Bundled scenarios (run one with: motsim run NAME)", title_justify="left")
     for name, path in bundled_scenarios().items():
@@ -110,12 +110,12 @@ def init(
     """Write a commented starter scenario file to edit."""
     from importlib import resources
 
-    from motsim.output import write_text
+    from motsim.output.formats import write_text
 
     path = Path(name if name.endswith(".toml") else f"{name}.toml")
     if path.exists() and not force:
         fail(InputError(str(path), [Problem("", "already exists (use --force to overwrite)")]))
-    text = (resources.files("motsim") / "starter.toml").read_text(encoding="utf-8")
+    text = (resources.files("motsim.model") / "starter.toml").read_text(encoding="utf-8")
     write_text(path, text.replace('name = "NAME"', f"name = {json.dumps(path.stem)}"))
     out.print(f"wrote {path}; edit it, then: motsim validate {path} && motsim run {path}")
 
@@ -123,13 +123,13 @@ def init(
 @app.command()
 def schema() -> None:
     """Print the JSON Schema of scenario files (for editors: taplo, VS Code Even Better TOML)."""
-    from motsim.scenario import Scenario
+    from motsim.model.scenario import Scenario
 
     print(json.dumps(Scenario.model_json_schema(), indent=2))
 
 
 def _emit(data: dict, fmt: "Format", rows: list[dict], table, out_dir: Optional[Path], name: str) -> None:
-    from motsim.output import to_csv, to_json, write_text
+    from motsim.output.formats import to_csv, to_json, write_text
 
     if fmt is Format.json:
         print(to_json(data))
@@ -153,7 +153,7 @@ def _variant_rows(variants: dict) -> list[dict]:
 
 
 def _print_variants(variants: dict) -> None:
-    from motsim.output import with_ci
+    from motsim.output.formats import with_ci
 
     t = Table(title="Interventions against the baseline (paired on common random numbers; 95% CIs)", title_justify="left")
     for col in ("intervention", "ΔCLV per customer", "ΔNPS", "NPV (cohort)", "ROI", "payback month", "P(NPV > 0)"):
@@ -194,8 +194,8 @@ def compare(
     """What-if: the baseline against interventions: Δretention, ΔNPS, ΔCLV, NPV, ROI, payback."""
 
     def go() -> None:
-        from motsim import compare as what_if
-        from motsim.changes import parse_assignment
+        from motsim.whatif import compare as what_if
+        from motsim.model.changes import parse_assignment
 
         sc = load_with(scenario, customers, months, seed)
         chosen = [sc.intervention(n) for n in intervention] if intervention else list(sc.interventions)
@@ -207,7 +207,7 @@ def compare(
         data = {"baseline": base.summary(), "variants": {n: c.summary() for n, c in comps.items()}, "paired": not independent}
         _emit(data, fmt, _variant_rows(data["variants"]), lambda: _print_variants(data["variants"]), out_dir, "compare")
         if out_dir is not None:
-            from motsim.charts import retention_chart
+            from motsim.output.charts import retention_chart
 
             curves = {"baseline": data["baseline"]["retention"]} | {n: c.variant.retention() for n, c in comps.items()}
             for suffix in ("png", "svg"):
@@ -233,7 +233,7 @@ def roi(
     """Price one intervention: NPV, ROI, payback month, P(NPV > 0) and the break-even effect."""
 
     def go() -> None:
-        from motsim import compare as what_if
+        from motsim.whatif import compare as what_if
 
         sc = load_with(scenario, customers, months, seed)
         chosen = sc.intervention(intervention)
@@ -254,7 +254,7 @@ def roi(
 
         _emit({"intervention": chosen.name, **data}, fmt, _variant_rows(variants), table, out_dir, "roi")
         if out_dir is not None:
-            from motsim.charts import npv_chart, payback_chart
+            from motsim.output.charts import npv_chart, payback_chart
 
             for suffix in ("png", "svg"):
                 payback_chart(data["cumulative_net_value"], data["payback_month"], out_dir / f"payback.{suffix}", chosen.name)
@@ -280,8 +280,8 @@ def rank_moments(
     """Rank the moments of truth: ΔCLV per customer of improving each by the same step."""
 
     def go() -> None:
-        from motsim.output import with_ci
-        from motsim.ranking import rank
+        from motsim.output.formats import with_ci
+        from motsim.whatif.rank import rank
 
         sc = load_with(scenario, customers, months, seed)
         data = with_bar("ranking", lambda tick: rank(sc, step, replications, engine, workers, scheduler, tick))
@@ -298,7 +298,7 @@ def rank_moments(
 
         _emit(data, fmt, rows, table, out_dir, "rank")
         if out_dir is not None:
-            from motsim.charts import tornado_chart
+            from motsim.output.charts import tornado_chart
 
             for suffix in ("png", "svg"):
                 tornado_chart(data["ranking"], out_dir / f"tornado.{suffix}", f"{sc.scenario.name}: moments of truth")
@@ -326,8 +326,8 @@ def report(
     chart) that a finance reader can open offline: baseline, interventions priced, moment ranking."""
 
     def go() -> None:
-        from motsim.output import write_text
-        from motsim.report import build
+        from motsim.output.formats import write_text
+        from motsim.output.report import build
 
         if out_file.is_dir():
             raise InputError(str(out_file), [Problem("", "is a directory; --out names the HTML file to write")])
@@ -345,10 +345,3 @@ def report(
 
     guarded(go)
 
-
-def main() -> None:  # pragma: no cover
-    app()
-
-
-if __name__ == "__main__":  # pragma: no cover
-    app()

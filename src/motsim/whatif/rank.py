@@ -11,10 +11,10 @@ from typing import Any
 
 import numpy as np
 
-from motsim.compare import Comparison, compare
-from motsim.results import Estimate, Results
-from motsim.scenario import Intervention, Outcomes, Scenario
-from motsim.simulation import Progress
+from motsim.whatif.compare import Comparison, compare
+from motsim.sim.results import Estimate, Results
+from motsim.model.scenario import Intervention, Outcomes, Scenario
+from motsim.sim.run import Progress
 
 TAG_KINDS = ("position", "kind", "stage")
 

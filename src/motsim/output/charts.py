@@ -10,7 +10,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from motsim.output import atomic_write  # noqa: E402
+from motsim.output.formats import atomic_write  # noqa: E402
 
 
 def retention_chart(curves: dict[str, dict[str, Any]], path: Path, title: str) -> None:

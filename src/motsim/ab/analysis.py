@@ -19,9 +19,9 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
 
-from motsim.effects import relative, z_result
-from motsim.samples import DataError, Sample, samples
-from motsim.survival import compare_survival
+from motsim.ab.effects import relative, z_result
+from motsim.ab.samples import DataError, Sample, samples
+from motsim.ab.survival import compare_survival
 
 CORRECTIONS = {"holm": "holm", "bh": "fdr_bh", "none": None}
 KINDS = ("proportion", "mean", "ratio", "nps", "survival")

@@ -12,16 +12,16 @@ import copy
 
 import numpy as np
 
-from motsim.economics import discount_factors
-from motsim.journey import Journey
-from motsim.randomness import Streams
-from motsim.word_of_mouth import draw_ratings
+from motsim.model.economics import discount_factors
+from motsim.engine.compiled import CompiledScenario
+from motsim.engine.streams import Streams
+from motsim.model.word_of_mouth import draw_ratings
 
 
 class Panel:
     """Per-customer records of a cohort of n customers."""
 
-    def __init__(self, journey: Journey, n: int):
+    def __init__(self, journey: CompiledScenario, n: int):
         k = len(journey.moments)
         self.journey = journey
         self.outcome = np.full((n, k), -1, np.int16)  # the first occurrence's outcome code, -1 if none

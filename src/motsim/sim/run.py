@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence
 
 from motsim import engine as engines
-from motsim.changes import apply_changes
-from motsim.journey import Journey, compile_journey
-from motsim.randomness import Streams
-from motsim.results import ReplicationResult, Results
-from motsim.scenario import Scenario
+from motsim.model.changes import apply_changes
+from motsim.engine.compiled import CompiledScenario, compile_scenario
+from motsim.engine.streams import Streams
+from motsim.engine.tally import ReplicationResult
+from motsim.sim.results import Results
+from motsim.model.scenario import Scenario
 
 Progress = Callable[[int, int], None]  # (done, total)
 AUTO_PARALLEL_WORK = 2_000_000  # customer-months above which `workers=None` uses every core
@@ -29,7 +30,7 @@ class Task:
     """One replication of one variant: everything a worker needs, picklable."""
 
     engine: str
-    journey: Journey
+    journey: CompiledScenario
     seed: int
     variant_key: int
     replication: int
@@ -123,7 +124,7 @@ def simulate(
     variant_key: int = 0,
 ) -> Results:
     """Simulate `replications` replications of a scenario and return the results."""
-    journey = compile_journey(scenario)
+    journey = compile_scenario(scenario)
     name = engines.choose(engine or scenario.scenario.engine, journey)
     reps = replications or scenario.scenario.replications
     seed = scenario.scenario.seed
@@ -142,9 +143,9 @@ def simulate_many(
 ) -> dict[str, Results]:
     """Several variants in one batch of work: common random numbers unless `independent`."""
     jobs: list[Task] = []
-    meta: list[tuple[str, Journey, str, int]] = []
+    meta: list[tuple[str, CompiledScenario, str, int]] = []
     for v, (label, sc) in enumerate(scenarios.items()):
-        journey = compile_journey(sc)
+        journey = compile_scenario(sc)
         name = engines.choose(engine or sc.scenario.engine, journey)
         meta.append((label, journey, name, sc.scenario.seed))
         jobs += [Task(name, journey, sc.scenario.seed, v if independent else 0, r) for r in range(replications)]

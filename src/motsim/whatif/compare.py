@@ -12,11 +12,12 @@ from typing import Any
 
 import numpy as np
 
-from motsim import economics
-from motsim.changes import apply_changes, get_path
-from motsim.results import Estimate, ReplicationResult, Results, curve
-from motsim.scenario import Intervention, Scenario
-from motsim.simulation import Progress, simulate_many
+from motsim.model import economics
+from motsim.model.changes import apply_changes, get_path
+from motsim.engine.tally import ReplicationResult
+from motsim.sim.results import Estimate, Results, curve
+from motsim.model.scenario import Intervention, Scenario
+from motsim.sim.run import Progress, simulate_many
 
 BASELINE = "baseline"
 

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
-    from motsim.experiment import Metric
+    from motsim.ab.analysis import Metric
 
 
 class DataError(ValueError):

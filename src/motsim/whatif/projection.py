@@ -14,15 +14,15 @@ from typing import Any
 
 import numpy as np
 
-from motsim import economics
+from motsim.model import economics
 from motsim import engine as engines
-from motsim.changes import apply_changes, get_path
-from motsim.compare import Comparison
-from motsim.journey import compile_journey
-from motsim.randomness import Streams
-from motsim.results import Results
-from motsim.scenario import Intervention, Scenario
-from motsim.simulation import Progress, Task, execute
+from motsim.model.changes import apply_changes, get_path
+from motsim.whatif.compare import Comparison
+from motsim.engine.compiled import compile_scenario
+from motsim.engine.streams import Streams
+from motsim.sim.results import Results
+from motsim.model.scenario import Intervention, Scenario
+from motsim.sim.run import Progress, Task, execute
 
 QUANTILES = (0.05, 0.5, 0.95)
 
@@ -72,9 +72,9 @@ def project(scenario: Scenario, effect: float, se: float, control: float, maps_t
     values = parameter_values(v0, effects, control, relative, probability)
     costs = intervention or Intervention(name="projected", changes={})
     reps = min(draws, scenario.scenario.replications)
-    base = compile_journey(scenario)
+    base = compile_scenario(scenario)
     name = engines.choose(engine or scenario.scenario.engine, base)
-    variants = [compile_journey(apply_changes(scenario, {maps_to: float(v)}, f"--maps-to {maps_to} = {v:g}")) for v in values]
+    variants = [compile_scenario(apply_changes(scenario, {maps_to: float(v)}, f"--maps-to {maps_to} = {v:g}")) for v in values]
     tasks = [Task(name, base, seed, 0, r) for r in range(reps)] + [Task(name, j, seed, 0, k % reps) for k, j in enumerate(variants)]
     done = execute(tasks, workers, scheduler, progress)
     rate = base.annual_discount_rate

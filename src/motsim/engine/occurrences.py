@@ -16,10 +16,11 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import poisson
 
-from motsim.journey import MINUTES_PER_DAY, CompiledMoment, Journey
-from motsim.queueing import service_minutes
-from motsim.randomness import BLOCK, Streams
-from motsim.scenario import DAYS_PER_MONTH
+from motsim.engine.compiled import CompiledMoment, CompiledScenario
+from motsim.model.units import MINUTES_PER_DAY
+from motsim.model.queueing import service_minutes
+from motsim.engine.streams import BLOCK, Streams
+from motsim.model.units import DAYS_PER_MONTH
 
 TAIL = 1e-9  # probability mass of Poisson counts beyond the slots drawn
 
@@ -67,7 +68,7 @@ def resolve(m: CompiledMoment, seg: np.ndarray, u_outcome: np.ndarray, u_fail: n
     return np.where(failed, np.where(recovered, m.code_recovered, m.code_unrecovered), outcome).astype(np.int16)
 
 
-def slot_counts(journey: Journey, streams: Streams) -> tuple[list[int], list[np.ndarray]]:
+def slot_counts(journey: CompiledScenario, streams: Streams) -> tuple[list[int], list[np.ndarray]]:
     """Slots per moment, and the event times of cohort-wide moments."""
     horizon = journey.horizon_days
     counts: list[int] = []
@@ -103,7 +104,7 @@ def cohort_event_times(m: CompiledMoment, horizon: float, streams: Streams) -> n
     return np.sort(rng.uniform(0.0, horizon, n))
 
 
-def topological(journey: Journey) -> list[int]:
+def topological(journey: CompiledScenario) -> list[int]:
     """Moment indices with every `after` parent before its followers."""
     order: list[int] = []
     done: set[int] = set()
@@ -122,7 +123,7 @@ def topological(journey: Journey) -> list[int]:
     return order
 
 
-def draw_slots(journey: Journey, streams: Streams, seg: np.ndarray, first: int = 0) -> list[SlotTable]:
+def draw_slots(journey: CompiledScenario, streams: Streams, seg: np.ndarray, first: int = 0) -> list[SlotTable]:
     """Draw and resolve every moment's occurrences for customers first .. first + len(seg)
     (`first` on a block boundary; `seg` their segments)."""
     n = len(seg)

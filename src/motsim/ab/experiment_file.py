@@ -27,8 +27,8 @@ from typing import Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, model_validator
 
 from motsim.errors import InputError, Problem
-from motsim.experiment import Metric
-from motsim.loading import read_toml, validate_as
+from motsim.ab.analysis import Metric
+from motsim.model.loading import read_toml, validate_as
 
 
 class MetricSpec(BaseModel):

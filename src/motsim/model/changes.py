@@ -12,8 +12,8 @@ import math
 from typing import Any
 
 from motsim.errors import InputError, Problem
-from motsim.loading import validate
-from motsim.scenario import Scenario
+from motsim.model.loading import validate
+from motsim.model.scenario import Scenario
 
 _KEYED = {"moments": "id", "segments": "id", "resources": "id", "interventions": "name"}
 
@@ -93,7 +93,7 @@ def _set(data: dict, parts: list[str], value: Any) -> None:
 
 def _settable_new(parts: list[str]) -> bool:
     # Optional scenario fields that a dump leaves out: allow them when the schema knows them.
-    from motsim import scenario as schema
+    from motsim.model import scenario as schema
 
     models = {
         "scenario": schema.Header, "economics": schema.Economics, "churn": schema.Churn, "memory": schema.Memory,

@@ -1,0 +1,8 @@
+"""The installed version, looked up once."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("motsim")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0.0.0+source"
