@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import motsim
+from motsim.errors import InputError
 from motsim.model.economics import constant_churn_clv
 from motsim.model.loading import bundled_scenarios
 from motsim.sim.run import simulate, with_overrides
@@ -58,7 +59,7 @@ def test_constant_churn_clv_closed_form_on_each_engine(fixture_scenario, engine)
 
 def test_vector_engine_refuses_queues():
     sc = motsim.load_scenario("saas_onboarding")
-    with pytest.raises(ValueError, match="hybrid"):
+    with pytest.raises(InputError, match="hybrid"):
         simulate(with_overrides(sc, customers=100, months=2), replications=1, engine="vector", workers=1)
 
 

@@ -1,4 +1,14 @@
-"""Errors a user can fix: bad files, bad fields, bad options."""
+"""One family of errors that a user can act on; anything else raised by motsim is a bug.
+
+- `MotsimError`: the base; catch it to handle every expected failure.
+- `InputError`: a scenario, option, parameter or file that is wrong (names the source, the field
+  and, where known, the line).
+- `DataError`: a data file whose contents cannot be used (names the column and the reason).
+- `ModelError`: a model that cannot be estimated or run as asked (a fit that does not converge,
+  an estimate on the boundary, a run that will not fit in memory).
+
+Library messages name parameters (`draws`, `step`); the command line maps them to its flags.
+"""
 
 from __future__ import annotations
 
@@ -13,18 +23,45 @@ class Problem:
     message: str
     line: int | None = None
 
-    def render(self, source: str) -> str:
+    def render(self, source: str, names: dict[str, str] | None = None) -> str:
+        """`source[:line]: field: message`, with field names translated through `names`."""
         where = source + (f":{self.line}" if self.line else "")
-        return f"{where}: {self.field + ': ' if self.field else ''}{self.message}"
+        field = (names or {}).get(self.field, self.field)
+        return f"{where + ': ' if where else ''}{field + ': ' if field else ''}{self.message}"
 
 
-class InputError(Exception):
-    """Bad input (scenario, data file, option). The CLI prints it and exits with code 2."""
+class MotsimError(Exception):
+    """Base of every error motsim raises on purpose."""
 
-    def __init__(self, source: str, problems: list[Problem]):
+    def __init__(self, source: str, problems: list[Problem] | None = None):
+        """`source` names the file or object at fault; without `problems` it is the whole message."""
+        if problems is None:
+            source, problems = "", [Problem("", source)]
         self.source = source
         self.problems = problems
         super().__init__(self.render())
 
-    def render(self) -> str:
-        return "\n".join(p.render(self.source) for p in self.problems)
+    def located(self, source: str) -> "MotsimError":
+        """The same error, said of `source` (a file) when the library did not know its name."""
+        return type(self)(source, self.problems) if not self.source else self
+
+    @classmethod
+    def one(cls, source: str, field: str, message: str, line: int | None = None) -> "MotsimError":
+        """An error with a single problem."""
+        return cls(source, [Problem(field, message, line)])
+
+    def render(self, names: dict[str, str] | None = None) -> str:
+        """One line per problem."""
+        return "\n".join(p.render(self.source, names) for p in self.problems)
+
+
+class InputError(MotsimError):
+    """Bad input (scenario, parameter, option, file). The CLI prints it and exits with code 2."""
+
+
+class DataError(MotsimError):
+    """A data file (or frame) that cannot be used: the problem names the column and the reason."""
+
+
+class ModelError(MotsimError):
+    """A model that cannot be estimated or run as asked; the message says why."""

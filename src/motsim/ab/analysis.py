@@ -20,7 +20,8 @@ from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
 
 from motsim.ab.effects import relative, z_result
-from motsim.ab.samples import DataError, Sample, samples
+from motsim.ab.samples import Sample, samples
+from motsim.errors import DataError, InputError
 from motsim.ab.survival import compare_survival
 
 CORRECTIONS = {"holm": "holm", "bh": "fdr_bh", "none": None}
@@ -211,18 +212,18 @@ def analyze(df: pd.DataFrame, variant: str, metrics: list[Metric], control: str 
     `df` is one row per customer, or one row per arm (and segment) of counts and sums (see
     `samples`). With `segment`, each segment is analysed too, corrected across segments."""
     if correction not in CORRECTIONS:
-        raise DataError(f"--correction must be one of {', '.join(CORRECTIONS)}")
+        raise InputError.one("", "correction", f"must be one of {', '.join(CORRECTIONS)}")
     if not 0 < alpha < 1:
-        raise DataError("--alpha must be between 0 and 1")
+        raise InputError.one("", "alpha", "must be between 0 and 1")
     if not metrics:
-        raise DataError("no metric to analyse")
+        raise InputError.one("", "metrics", "no metric to analyse")
     groups = samples(df, variant, metrics, segment)
     names = sorted(groups[None])
     if len(names) < 2:
         raise DataError(f"column '{variant}': only one variant ({', '.join(names) or 'none'}); an experiment needs a control and a treatment")
     control = str(control) if control is not None else ("control" if "control" in names else names[0])
     if control not in names:
-        raise DataError(f"--control '{control}': not a value of '{variant}' (values: {', '.join(names)})")
+        raise InputError.one("", "control", f"'{control}': not a value of '{variant}' (values: {', '.join(names)})")
     srm_all, overall = _family(groups[None], control, metrics, alpha, planned)
     out: dict[str, Any] = {"srm": srm_all, "control": control, "metrics": overall}
     _adjust([overall], correction, alpha)

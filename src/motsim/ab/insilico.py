@@ -22,6 +22,7 @@ from motsim.engine.panel import Panel
 from motsim.engine.streams import Streams
 from motsim.model.scenario import Scenario
 from motsim.sim.run import Progress
+from motsim.errors import InputError
 
 CONTROL, TREATMENT = "control", "treatment"
 SURVEY = (3, 6, 12)  # default months for retained_M columns (plus the horizon)
@@ -66,18 +67,18 @@ def simulate_experiment(scenario: Scenario, intervention: str, treatment_share: 
     """Per-customer data of an A/B test of `intervention` on the scenario's cohort (its size,
     horizon and seed): variant, then `customer_frame`'s columns, in customer order."""
     if not 0 < treatment_share < 1:
-        raise ValueError(f"the treatment share must be between 0 and 1 (got {treatment_share})")
+        raise InputError.one("", "treatment_share", f"must be between 0 and 1 (got {treatment_share})")
     chosen = scenario.intervention(intervention)
     base = compile_scenario(scenario)
     treated_world = compile_scenario(variant_of(scenario, chosen))
     name = engines.choose(engine or "auto", base)
     if name == "des":
-        raise ValueError("per-customer data come from the vector and hybrid engines (use --engine auto)")
+        raise InputError.one("", "engine", "per-customer data come from the vector and hybrid engines (use auto)")
     months = base.months
     wanted = sorted({t for t in (retained_at or [*SURVEY, months]) if 0 < t <= months})
     bad = [t for t in (retained_at or []) if not 0 < t <= months]
     if bad:
-        raise ValueError(f"retained-at months must be within 1..{months}: {', '.join(map(str, bad))}")
+        raise InputError.one("", "retained_at", f"months must be within 1..{months}: {', '.join(map(str, bad))}")
     streams = Streams(scenario.scenario.seed, 0, 0)
     seg, _ = population(base, streams)
     frames = []

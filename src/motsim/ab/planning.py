@@ -13,6 +13,7 @@ from typing import Any
 
 from statsmodels.stats.power import NormalIndPower, TTestIndPower
 from statsmodels.stats.proportion import proportion_effectsize
+from motsim.errors import InputError
 
 
 def _nps_sd(promoters: float, detractors: float) -> float:
@@ -24,34 +25,34 @@ def plan(metric: str, baseline: float, mde: float | None = None, relative: bool 
          detractors: float | None = None, traffic_per_day: float | None = None) -> dict[str, Any]:
     """Solve for whichever of n_per_arm, mde, power is None (exactly one)."""
     if [n_per_arm, mde, power].count(None) != 1:
-        raise ValueError("give exactly two of --n, --mde and --power; the third is solved for")
+        raise InputError.one("", "n_per_arm", "give exactly two of n_per_arm, mde and power; the third is solved for")
     if not 0 < alpha < 1 or (power is not None and not 0 < power < 1) or ratio <= 0:
-        raise ValueError("--alpha and --power must be in (0, 1) and --ratio > 0")
+        raise InputError.one("", "alpha", "alpha and power must be in (0, 1) and ratio > 0")
     out: dict[str, Any] = {"metric": metric, "baseline": baseline, "alpha": alpha, "ratio": ratio}
     abs_mde = None if mde is None else (mde * baseline if relative else mde)
     if metric == "proportion":
         if not 0 < baseline < 1:
-            raise ValueError("--baseline of a proportion must be in (0, 1)")
+            raise InputError.one("", "baseline", "a proportion's baseline must be in (0, 1)")
         solver = NormalIndPower()
         effect = None if abs_mde is None else abs(proportion_effectsize(baseline + abs_mde, baseline))
         if abs_mde is not None and not 0 < baseline + abs_mde < 1:
-            raise ValueError("baseline + MDE must stay in (0, 1)")
+            raise InputError.one("", "mde", "baseline + MDE must stay in (0, 1)")
     elif metric in ("mean", "nps"):
         if metric == "mean":
             if sd is None or sd <= 0:
-                raise ValueError("a mean needs --sd (the metric's standard deviation, > 0)")
+                raise InputError.one("", "sd", "a mean needs the metric's standard deviation (> 0)")
             scale = sd
             solver = TTestIndPower()
         else:
             if detractors is None:
-                raise ValueError("NPS needs --baseline (share of promoters, 0..1) and --detractors (share of detractors)")
+                raise InputError.one("", "detractors", "NPS needs the baseline share of promoters (0..1) and the share of detractors")
             scale = _nps_sd(baseline, detractors)
             solver = NormalIndPower()
             out["baseline_nps"] = 100 * (baseline - detractors)
             abs_mde = None if mde is None else (mde * out["baseline_nps"] if relative else mde)
         effect = None if abs_mde is None else abs(abs_mde) / scale
     else:
-        raise ValueError(f"--metric must be proportion, mean or nps, not '{metric}'")
+        raise InputError.one("", "metric", f"must be proportion, mean or nps, not '{metric}'")
     solved = solver.solve_power(effect_size=effect, nobs1=n_per_arm, alpha=alpha, power=power, ratio=ratio, alternative="two-sided")
     if n_per_arm is None:
         out["n_per_arm"] = int(math.ceil(solved))

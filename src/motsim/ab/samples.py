@@ -17,12 +17,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from motsim.errors import DataError
+
 if TYPE_CHECKING:
     from motsim.ab.analysis import Metric
-
-
-class DataError(ValueError):
-    """Bad experiment data: the message names the column and the reason."""
 
 
 class Sample:

@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from motsim.cli.support import SCENARIO_HELP, Format, err, guarded, out, with_bar
-from motsim.errors import InputError, Problem
+from motsim.errors import DataError, InputError, Problem
 
 ab = typer.Typer(
     help="A/B tests on a moment: analyse real data (statsmodels), plan the sample size, simulate a test "
@@ -32,7 +32,7 @@ def _pairs(specs: list[str], sep: str, flag: str, what: str) -> list[tuple[str, 
     for spec in specs:
         a, found, b = spec.partition(sep)
         if not found or not a or not b:
-            raise ValueError(f"{flag} '{spec}': expected {what}")
+            raise InputError.one("", flag, f"'{spec}': expected {what}")
         out_.append((a, b))
     return out_
 
@@ -173,15 +173,15 @@ def analyze(
         df = read_data(data)
         metrics = [m.metric() for m in spec.metrics] + _metrics(proportion, mean, ratio, nps, survival, margin)
         if not metrics:
-            raise ValueError("name at least one metric: --proportion COL, --mean COL[:COVARIATE], --ratio NUM/DEN, --nps COL, "
+            raise InputError.one("", "metrics", "name at least one metric: --proportion COL, --mean COL[:COVARIATE], --ratio NUM/DEN, --nps COL, "
                              "--survival TENURE:EVENT, or an --experiment file")
         planned = {a: float(w) for a, w in _pairs(split, "=", "--split", "ARM=WEIGHT")} or spec.split
         variant_col = variant or spec.variant or "variant"
         try:
             result = run_analysis(df, variant_col, metrics, control or spec.control, alpha if alpha is not None else spec.alpha,
                                   correction or spec.correction, planned, segment or spec.segment)
-        except ValueError as exc:
-            raise InputError(str(data), [Problem("", str(exc))]) from None
+        except DataError as exc:
+            raise exc.located(str(data)) from None
         srm_p = result["srm"]["pvalue"]
         if srm_p < 0.001:
             err.print(f"[bold red]SAMPLE-RATIO MISMATCH[/bold red] p = {srm_p:.2g}, counts {result['srm']['counts']}: "
@@ -320,13 +320,13 @@ def project(
         costs = sc.intervention(intervention) if intervention else None
         df = read_data(data)
         if kind not in (None, "proportion", "mean"):
-            raise ValueError(f"--kind '{kind}': choose proportion or mean")
+            raise InputError.one("", "kind", f"'{kind}': choose proportion or mean")
         values = df[metric] if metric in df.columns else None
         metric_kind = kind or ("proportion" if values is not None and values.dropna().isin([0, 1]).all() else "mean")
         try:
             observed = run_analysis(df, variant, [Metric(metric, metric_kind, metric)], control)
-        except ValueError as exc:
-            raise InputError(str(data), [Problem("", str(exc))]) from None
+        except DataError as exc:
+            raise exc.located(str(data)) from None
         if len(observed["metrics"]) != 1:
             raise InputError(str(data), [Problem("", "projection compares one treatment arm with the control; name it with --control and keep two arms")])
         m = next(iter(observed["metrics"].values()))

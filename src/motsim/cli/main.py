@@ -202,7 +202,7 @@ def compare(
         if set_:
             chosen.append(what_if.ad_hoc(dict(parse_assignment(a) for a in set_)))
         if not chosen:
-            raise ValueError("the scenario declares no [[interventions]]; name changes with --set PATH=VALUE")
+            raise InputError.one("", "intervention", "the scenario declares no [[interventions]]; name changes with --set PATH=VALUE")
         base, comps = with_bar("comparing", lambda tick: what_if.compare(sc, chosen, replications, engine, workers, scheduler, tick, independent))
         data = {"baseline": base.summary(), "variants": {n: c.summary() for n, c in comps.items()}, "paired": not independent}
         _emit(data, fmt, _variant_rows(data["variants"]), lambda: _print_variants(data["variants"]), out_dir, "compare")

@@ -11,6 +11,7 @@ from typing import Callable
 
 from motsim.engine.compiled import CompiledScenario
 from motsim.engine.tally import ReplicationResult
+from motsim.errors import InputError
 
 ENGINES = ("vector", "hybrid", "des")
 
@@ -25,9 +26,9 @@ def choose(engine: str, journey: CompiledScenario) -> str:
     if engine == "auto":
         return "hybrid" if queues(journey) else "vector"
     if engine not in ENGINES:
-        raise ValueError(f"unknown engine '{engine}' (choose from auto, {', '.join(ENGINES)})")
+        raise InputError.one("", "engine", f"unknown engine '{engine}' (choose from auto, {', '.join(ENGINES)})")
     if engine == "vector" and queues(journey):
-        raise ValueError("the vector engine has no queues and moments here use a resource: use --engine hybrid, des or auto")
+        raise InputError.one("", "engine", "the vector engine has no queues and moments here use a resource: choose hybrid, des or auto")
     return engine
 
 

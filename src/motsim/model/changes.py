@@ -21,10 +21,10 @@ _KEYED = {"moments": "id", "segments": "id", "resources": "id", "interventions":
 def parse_assignment(text: str) -> tuple[str, Any]:
     """`path=value` from the command line; the value is read as TOML would (number, bool, string)."""
     if "=" not in text:
-        raise ValueError(f"'{text}' is not PATH=VALUE")
+        raise InputError.one("", "set", f"'{text}' is not PATH=VALUE")
     path, raw = (s.strip() for s in text.split("=", 1))
     if not path:
-        raise ValueError(f"'{text}' has no path")
+        raise InputError.one("", "set", f"'{text}' has no path")
     low = raw.lower()
     if low in ("true", "false"):
         return path, low == "true"

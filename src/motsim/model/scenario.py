@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from typing import Annotated, Literal, Optional, Union
 
+from motsim.errors import InputError
 from motsim.model.units import DAYS_PER_MONTH
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -320,7 +321,7 @@ class Scenario(Strict):
             if i.name == name:
                 return i
         known = ", ".join(i.name for i in self.interventions) or "none"
-        raise KeyError(f"no intervention '{name}' (scenario has: {known})")
+        raise InputError.one(self.scenario.name, "intervention", f"no intervention '{name}' (scenario has: {known})")
 
 
 def _unique(what: str, ids: list[str], problems: list[str]) -> None:

@@ -20,6 +20,7 @@ from motsim.engine.streams import Streams
 from motsim.engine.tally import ReplicationResult
 from motsim.sim.results import Results
 from motsim.model.scenario import Scenario
+from motsim.errors import InputError
 
 Progress = Callable[[int, int], None]  # (done, total)
 AUTO_PARALLEL_WORK = 2_000_000  # customer-months above which `workers=None` uses every core
@@ -106,7 +107,7 @@ def _dask(tasks: Sequence[Task], scheduler: str) -> Iterable[tuple[int, Replicat
     try:
         from dask.distributed import Client, as_completed as dask_completed
     except ImportError as exc:  # pragma: no cover - depends on the install
-        raise RuntimeError("--scheduler needs Dask: pip install 'motsim[dask]'") from exc
+        raise InputError.one("", "scheduler", "needs Dask: pip install 'motsim[dask]'") from exc
     with Client(scheduler) as client:
         futures = client.map(run_task, list(tasks), pure=False)
         index = {f.key: k for k, f in enumerate(futures)}

@@ -18,6 +18,7 @@ from motsim.engine.tally import ReplicationResult
 from motsim.sim.results import Estimate, Results, curve
 from motsim.model.scenario import Intervention, Scenario
 from motsim.sim.run import Progress, simulate_many
+from motsim.errors import InputError
 
 BASELINE = "baseline"
 
@@ -36,7 +37,7 @@ def intervention_costs(intervention: Intervention, variant: ReplicationResult, m
     cost += intervention.cost_per_customer_month * variant.active[:months]
     for moment_id, unit in intervention.cost_per_occurrence.items():
         if moment_id not in moment_ids:
-            raise ValueError(f"intervention '{intervention.name}': cost_per_occurrence names no moment '{moment_id}'")
+            raise InputError.one("", f"interventions.{intervention.name}.cost_per_occurrence", f"names no moment '{moment_id}'")
         cost += unit * variant.occurrences_by_month[moment_ids.index(moment_id)]
     return cost
 
@@ -113,7 +114,7 @@ def compare(
     variants = {BASELINE: scenario}
     for i in interventions:
         if i.name == BASELINE:
-            raise ValueError("an intervention cannot be called 'baseline'")
+            raise InputError.one("", "interventions", "an intervention cannot be called 'baseline'")
         variants[i.name] = variant_of(scenario, i)
     reps = replications or scenario.scenario.replications
     results = simulate_many(variants, reps, engine, workers, scheduler, progress, independent)

@@ -23,6 +23,7 @@ from motsim.engine.streams import Streams
 from motsim.sim.results import Results
 from motsim.model.scenario import Intervention, Scenario
 from motsim.sim.run import Progress, Task, execute
+from motsim.errors import InputError
 
 QUANTILES = (0.05, 0.5, 0.95)
 
@@ -32,9 +33,9 @@ def baseline_value(scenario: Scenario, path: str) -> float:
     try:
         value = get_path(scenario.model_dump(mode="json", exclude_none=True), path.split("."))
     except KeyError as exc:
-        raise ValueError(f"--maps-to '{path}': {exc.args[0]}") from None
+        raise InputError.one("", "maps_to", f"'{path}': {exc.args[0]}") from None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"--maps-to '{path}': is {value!r}, not a number")
+        raise InputError.one("", "maps_to", f"'{path}': is {value!r}, not a number")
     return float(value)
 
 
@@ -60,11 +61,11 @@ def project(scenario: Scenario, effect: float, se: float, control: float, maps_t
     from N(effect, se²) applied at `maps_to`; costs from `intervention` (its changes are not
     used). Draw k is paired with baseline replication k mod the scenario's replications."""
     if draws < 2:
-        raise ValueError("--draws must be at least 2")
+        raise InputError.one("", "draws", "must be at least 2")
     if se < 0 or not np.isfinite(se):
-        raise ValueError("the observed effect has no usable standard error")
+        raise InputError.one("", "se", "the observed effect has no usable standard error")
     if relative and control == 0:
-        raise ValueError("a relative effect needs a control value other than 0")
+        raise InputError.one("", "relative", "a relative effect needs a control value other than 0")
     v0 = baseline_value(scenario, maps_to)
     probability = maps_to.split(".")[-1] == "p" or maps_to.endswith("_p")
     seed = scenario.scenario.seed

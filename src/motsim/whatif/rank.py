@@ -15,6 +15,7 @@ from motsim.whatif.compare import Comparison, compare
 from motsim.sim.results import Estimate, Results
 from motsim.model.scenario import Intervention, Outcomes, Scenario
 from motsim.sim.run import Progress
+from motsim.errors import InputError, ModelError
 
 TAG_KINDS = ("position", "kind", "stage")
 
@@ -46,10 +47,10 @@ def standard_step(scenario: Scenario, moment_id: str, step: float) -> Interventi
 def standard_steps(scenario: Scenario, step: float) -> list[Intervention]:
     """One standard step per moment that can improve."""
     if not 0 < step <= 1:
-        raise ValueError(f"--step must be in (0, 1], got {step}")
+        raise InputError.one("", "step", f"must be in (0, 1], got {step}")
     steps = [i for i in (standard_step(scenario, m.id, step) for m in scenario.moments) if i is not None]
     if not steps:
-        raise ValueError("no moment has two outcomes with different scores to improve")
+        raise ModelError("no moment has two outcomes with different scores to improve")
     return steps
 
 
