@@ -20,7 +20,6 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import idiomatic_simpy  # noqa: E402
-
 import motsim  # noqa: E402
 from motsim.sim.run import with_overrides  # noqa: E402
 
@@ -44,14 +43,25 @@ def main() -> None:
     rows = []
     seconds = best_of(args.repeat, lambda: idiomatic_simpy.run(n, h))
     rows.append({"case": "idiomatic SimPy (yardstick journey)", "seconds": seconds})
-    for label, source in (("motsim des (yardstick journey)", HERE / "simple_journey.toml"), ("motsim des (saas_onboarding)", "saas_onboarding")):
+    for label, source in (
+        ("motsim des (yardstick journey)", HERE / "simple_journey.toml"),
+        ("motsim des (saas_onboarding)", "saas_onboarding"),
+    ):
         scenario = with_overrides(motsim.load_scenario(source), customers=n, months=h)
-        seconds = best_of(args.repeat, lambda: motsim.simulate(scenario, replications=1, workers=1, engine="des"))
+        seconds = best_of(
+            args.repeat, lambda scenario=scenario: motsim.simulate(scenario, replications=1, workers=1, engine="des")
+        )
         rows.append({"case": label, "seconds": seconds})
     for r in rows:
         r["customer_months_per_second"] = round(n * h / r["seconds"])
         r["seconds"] = round(r["seconds"], 3)
-    report = {"customers": n, "months": h, "python": platform.python_version(), "machine": platform.machine(), "results": rows}
+    report = {
+        "customers": n,
+        "months": h,
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "results": rows,
+    }
     out = HERE / "results" / "des_speed.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n")

@@ -77,13 +77,23 @@ def main() -> None:
     rows = []
 
     def add(case: str, customers: int, seconds: float, months: int = 36) -> None:
-        rows.append({"case": case, "customers": customers, "seconds": round(seconds, 3), "customer_months_per_second": round(customers * months / seconds)})
-        print(f"{case:<48} {customers:>9,} {seconds:8.2f} s {customers * months / seconds:>14,.0f} customer-months/s", flush=True)
+        rows.append(
+            {
+                "case": case,
+                "customers": customers,
+                "seconds": round(seconds, 3),
+                "customer_months_per_second": round(customers * months / seconds),
+            }
+        )
+        print(
+            f"{case:<48} {customers:>9,} {seconds:8.2f} s {customers * months / seconds:>14,.0f} customer-months/s",
+            flush=True,
+        )
 
     sizes = (10_000, 100_000) if args.quick else (10_000, 100_000, 1_000_000)
     three = HERE / "three_moments.toml"
     for n in sizes:
-        add("hand-written numpy (three moments a month)", n, timed(lambda: hand_written(n, 36)))
+        add("hand-written numpy (three moments a month)", n, timed(lambda n=n: hand_written(n, 36)))
         add("vector (three moments a month)", n, run(three, n, "vector"))
     contended = {"resources.support.capacity": 1}
     simple = HERE / "simple_journey.toml"
@@ -96,15 +106,26 @@ def main() -> None:
     saas = motsim.load_scenario("saas_onboarding")
     scaling = {}
     for w in (1, 2):
-        scaling[w] = timed(lambda: motsim.simulate(saas, replications=10, workers=w), repeat=1)
+        scaling[w] = timed(lambda w=w: motsim.simulate(saas, replications=10, workers=w), repeat=1)
         print(f"saas_onboarding, 10 replications, {w} worker(s): {scaling[w]:.1f} s", flush=True)
     report = {
-        "python": platform.python_version(), "machine": platform.machine(), "months": 36, "results": rows,
-        "workers": {"1": round(scaling[1], 2), "2": round(scaling[2], 2), "speed_up": round(scaling[1] / scaling[2], 2)},
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "months": 36,
+        "results": rows,
+        "workers": {
+            "1": round(scaling[1], 2),
+            "2": round(scaling[2], 2),
+            "speed_up": round(scaling[1] / scaling[2], 2),
+        },
     }
     if not args.quick:
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "motsim.cli", "rank", "saas_onboarding", "--format", "json"], check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "motsim.cli", "rank", "saas_onboarding", "--format", "json"],
+            check=True,
+            capture_output=True,
+        )
         report["rank_saas_seconds"] = round(time.perf_counter() - start, 1)
         print(f"motsim rank saas_onboarding (10,000 x 36 x 10): {report['rank_saas_seconds']} s")
     out = HERE / "results" / "engines.json"

@@ -5,10 +5,10 @@ import subprocess
 import sys
 
 import pytest
+from tests.conftest import FIXTURES, write
 from typer.testing import CliRunner
 
 from motsim.cli import app
-from tests.conftest import FIXTURES, write
 
 runner = CliRunner()
 
@@ -25,16 +25,43 @@ def test_contract_fixtures_are_accepted(name):
 
 
 def test_run_json_contract():
-    result = invoke("run", FIXTURES / "constant_churn.toml", "--customers", 2000, "--replications", 3, "--months", 12, "--format", "json")
+    result = invoke(
+        "run",
+        FIXTURES / "constant_churn.toml",
+        "--customers",
+        2000,
+        "--replications",
+        3,
+        "--months",
+        12,
+        "--format",
+        "json",
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    for key in ("retention", "clv", "nps", "moments", "resources", "scenario", "customers", "replications", "months", "seed", "engine", "motsim_version"):
+    for key in (
+        "retention",
+        "clv",
+        "nps",
+        "moments",
+        "resources",
+        "scenario",
+        "customers",
+        "replications",
+        "months",
+        "seed",
+        "engine",
+        "motsim_version",
+    ):
         assert key in data
     ret = data["retention"]
     assert ret["month"] == list(range(13))
     assert ret["mean"][0] == 1.0
     assert all(len(ret[k]) == 13 for k in ("mean", "ci_low", "ci_high"))
-    assert set(data["clv"]) == {"mean", "ci_low", "ci_high"} and data["clv"]["ci_low"] < data["clv"]["mean"] < data["clv"]["ci_high"]
+    assert (
+        set(data["clv"]) == {"mean", "ci_low", "ci_high"}
+        and data["clv"]["ci_low"] < data["clv"]["mean"] < data["clv"]["ci_high"]
+    )
     assert set(data["nps"]) == {"mean", "ci_low", "ci_high"}
     assert (data["customers"], data["replications"], data["months"], data["seed"]) == (2000, 3, 12, 7)
 
@@ -120,13 +147,25 @@ bad = { p = 0.3, score = -1 }
         (BASE + MOMENT.replace("p = 0.7", "p = 0.6"), "moments[0] (a).outcomes", "sum to 0.9"),
         (BASE + MOMENT.replace("at_day = 0", "after = 'ghost'"), "moments[0] (a).after", "no moment 'ghost'"),
         (BASE + MOMENT.replace("at_day = 0", "after = 'a'"), "moments", "cycle"),
-        (BASE + MOMENT.replace("at_day = 0", "at_day = 0\nuses = 'agents'"), "moments[0] (a).uses", "no resource 'agents'"),
-        (BASE + "[[resources]]\nid='s'\ncapacity=-1\nservice_minutes={fixed=1.0}\n", "resources[0] (s).capacity", "greater than 0"),
+        (
+            BASE + MOMENT.replace("at_day = 0", "at_day = 0\nuses = 'agents'"),
+            "moments[0] (a).uses",
+            "no resource 'agents'",
+        ),
+        (
+            BASE + "[[resources]]\nid='s'\ncapacity=-1\nservice_minutes={fixed=1.0}\n",
+            "resources[0] (s).capacity",
+            "greater than 0",
+        ),
         (BASE.replace("months = 12", "months = 0"), "scenario.months", "greater than 0"),
         (BASE.replace("customers = 100", "customers = 0"), "scenario.customers", "greater than 0"),
         (BASE.replace("customers = 100", "customers = 100000000000"), "scenario.customers", "less than or equal"),
         (BASE.replace("[churn]\n", ""), "baseline_monthly", "unknown key"),
-        (BASE.replace("baseline_monthly = 0.02", "baseline_monthly = 1.5"), "churn.baseline_monthly", "less than or equal to 1"),
+        (
+            BASE.replace("baseline_monthly = 0.02", "baseline_monthly = 1.5"),
+            "churn.baseline_monthly",
+            "less than or equal to 1",
+        ),
     ],
 )
 def test_bad_scenarios_get_one_clear_message_and_exit_2(tmp_path, text, field, words):
@@ -161,7 +200,9 @@ def test_entry_point_has_no_traceback(tmp_path):
 
 
 def test_compare_json_contract():
-    result = invoke("compare", "saas_onboarding", "-n", 400, "-m", 13, "-r", 3, "-w", 1, "-i", "better onboarding", "-f", "json")
+    result = invoke(
+        "compare", "saas_onboarding", "-n", 400, "-m", 13, "-r", 3, "-w", 1, "-i", "better onboarding", "-f", "json"
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert set(data) >= {"baseline", "variants"}
@@ -175,7 +216,20 @@ def test_compare_json_contract():
 
 
 def test_compare_set_is_validated_like_the_file():
-    ok = invoke("compare", FIXTURES / "constant_churn.toml", "-n", 500, "-m", 6, "-r", 2, "--set", "churn.baseline_monthly=0.03", "-f", "json")
+    ok = invoke(
+        "compare",
+        FIXTURES / "constant_churn.toml",
+        "-n",
+        500,
+        "-m",
+        6,
+        "-r",
+        2,
+        "--set",
+        "churn.baseline_monthly=0.03",
+        "-f",
+        "json",
+    )
     assert ok.exit_code == 0, ok.output
     bad = invoke("compare", FIXTURES / "constant_churn.toml", "--set", "churn.baseline_monthly=1.5")
     assert bad.exit_code == 2 and "baseline_monthly" in bad.stderr
@@ -192,7 +246,23 @@ def test_rank_and_roi_commands(tmp_path):
     assert {r["moment"] for r in data["ranking"]} == {"check_in", "examination", "appointment_end"}
     assert (tmp_path / "rank.csv").exists()
     assert (tmp_path / "tornado.png").read_bytes()[:4] == b"\x89PNG" and (tmp_path / "tornado.svg").stat().st_size > 0
-    priced = invoke("roi", "healthcare_visit", "-i", "end-of-visit debrief", "-n", 500, "-m", 9, "-r", 3, "-w", 1, "--no-break-even", "--out", tmp_path)
+    priced = invoke(
+        "roi",
+        "healthcare_visit",
+        "-i",
+        "end-of-visit debrief",
+        "-n",
+        500,
+        "-m",
+        9,
+        "-r",
+        3,
+        "-w",
+        1,
+        "--no-break-even",
+        "--out",
+        tmp_path,
+    )
     assert priced.exit_code == 0, priced.output
     assert "payback" in priced.stdout
     for name in ("payback.png", "payback.svg", "npv.png", "npv.svg", "roi.json"):

@@ -2,14 +2,14 @@
 
 import numpy as np
 import pytest
+from tests.conftest import write
 
 import motsim
-from motsim.whatif.compare import compare
 from motsim.model.economics import constant_churn_clv, discount_factors, payback_month
-from motsim.whatif.rank import rank
 from motsim.model.scenario import Intervention
 from motsim.sim.run import with_overrides
-from tests.conftest import write
+from motsim.whatif.compare import compare
+from motsim.whatif.rank import rank
 
 
 def test_intervention_that_changes_nothing_gives_exactly_zero(fixture_scenario):

@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
+from tests.conftest import write
 
 import motsim
-from tests.conftest import write
 
 DEFECTION = """
 [scenario]
@@ -100,7 +100,9 @@ def test_outage_floods_support(tmp_path):
     sc = motsim.load_scenario("ecommerce_delivery")
     from motsim.sim.run import with_overrides
 
-    res = motsim.simulate(with_overrides(sc, customers=3000, months=6), replications=1, workers=1).resources()["support"]
+    res = motsim.simulate(with_overrides(sc, customers=3000, months=6), replications=1, workers=1).resources()[
+        "support"
+    ]
     # a small team mostly idle, yet outages make callers wait and abandon
     assert res["utilization"] < 0.5
     assert res["abandonment"] > 0.0

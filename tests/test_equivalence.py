@@ -70,7 +70,7 @@ def test_results_do_not_depend_on_the_slice_size(monkeypatch):
     whole = simulate(sc, replications=2, engine="vector", workers=1)
     monkeypatch.setattr(vector, "CHUNK", 4096)
     sliced = simulate(sc, replications=2, engine="vector", workers=1)
-    for a, b in zip(whole.replications, sliced.replications):
+    for a, b in zip(whole.replications, sliced.replications, strict=True):
         assert np.array_equal(a.active, b.active) and a.clv == pytest.approx(b.clv, rel=1e-12)
 
 
@@ -82,5 +82,7 @@ def test_dask_local_cluster_gives_identical_numbers():
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         remote = simulate(sc, replications=3, scheduler=cluster.scheduler_address)
     for other in (pooled, remote):
-        for a, b in zip(local.replications, other.replications):
-            assert np.array_equal(a.active, b.active) and a.clv == b.clv and np.array_equal(a.nps, b.nps, equal_nan=True)
+        for a, b in zip(local.replications, other.replications, strict=True):
+            assert (
+                np.array_equal(a.active, b.active) and a.clv == b.clv and np.array_equal(a.nps, b.nps, equal_nan=True)
+            )

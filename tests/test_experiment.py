@@ -12,8 +12,8 @@ from statsmodels.stats.proportion import confint_proportions_2indep, proportion_
 from typer.testing import CliRunner
 
 from motsim.ab import analysis as experiment
-from motsim.cli import app
 from motsim.ab.planning import plan
+from motsim.cli import app
 
 RUNS = 1000
 # A rate of 0.05 over 1000 runs has a binomial SD of 0.0069: the issue's [0.035, 0.065] is ±2.2 SD.
@@ -94,14 +94,41 @@ def _csv(tmp_path, df):
 def test_cli_json_contract_and_srm(tmp_path):
     rng = np.random.default_rng(2)
     v = np.array(["control"] * 5000 + ["treatment"] * 4500)
-    df = pd.DataFrame({"variant": v, "retained": (rng.random(len(v)) < 0.3).astype(int), "csat": rng.normal(4, 1, len(v))})
-    res = CliRunner().invoke(app, ["ab", "analyze", _csv(tmp_path, df), "--variant", "variant", "--proportion", "retained", "--mean", "csat", "--format", "json"])
+    df = pd.DataFrame(
+        {"variant": v, "retained": (rng.random(len(v)) < 0.3).astype(int), "csat": rng.normal(4, 1, len(v))}
+    )
+    res = CliRunner().invoke(
+        app,
+        [
+            "ab",
+            "analyze",
+            _csv(tmp_path, df),
+            "--variant",
+            "variant",
+            "--proportion",
+            "retained",
+            "--mean",
+            "csat",
+            "--format",
+            "json",
+        ],
+    )
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout)
     assert data["srm"]["counts"] == {"control": 5000, "treatment": 4500} and data["srm"]["pvalue"] < 1e-5
     for name in ("retained", "csat"):
         m = data["metrics"][name]
-        assert set(m) >= {"control", "treatment", "effect", "effect_ci", "rel_effect", "rel_effect_ci", "pvalue", "pvalue_adj", "method"}
+        assert set(m) >= {
+            "control",
+            "treatment",
+            "effect",
+            "effect_ci",
+            "rel_effect",
+            "rel_effect_ci",
+            "pvalue",
+            "pvalue_adj",
+            "method",
+        }
     ps = sorted(data["metrics"][k]["pvalue"] for k in ("retained", "csat"))
     assert sorted(data["metrics"][k]["pvalue_adj"] for k in ("retained", "csat"))[0] == pytest.approx(min(1, 2 * ps[0]))
 

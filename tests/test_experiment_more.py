@@ -13,20 +13,30 @@ from statsmodels.stats.multitest import multipletests
 from typer.testing import CliRunner
 
 from motsim.ab import analysis as experiment
-from motsim.cli import app
 from motsim.ab.analysis import Metric
+from motsim.cli import app
 
 
 def _churn_data(rng, n: int, p_control: float, p_treatment: float, horizon: int = 24) -> pd.DataFrame:
     v = np.where(rng.random(n) < 0.5, "control", "treatment")
     t = rng.geometric(np.where(v == "treatment", p_treatment, p_control)).astype(float)
-    return pd.DataFrame({"variant": v, "tenure": np.minimum(t, horizon), "churned": (t <= horizon).astype(int),
-                         "segment": rng.choice(["new", "loyal", "vip"], n), "retained": (t > 12).astype(int), "spend": rng.gamma(2.0, 30.0, n)})
+    return pd.DataFrame(
+        {
+            "variant": v,
+            "tenure": np.minimum(t, horizon),
+            "churned": (t <= horizon).astype(int),
+            "segment": rng.choice(["new", "loyal", "vip"], n),
+            "retained": (t > 12).astype(int),
+            "spend": rng.gamma(2.0, 30.0, n),
+        }
+    )
 
 
 def test_survival_equals_statsmodels_duration():
     df = _churn_data(np.random.default_rng(1), 4000, 0.06, 0.05)
-    res = experiment.analyze(df, "variant", [Metric("tenure", "survival", "tenure", event="churned")])["metrics"]["tenure"]
+    res = experiment.analyze(df, "variant", [Metric("tenure", "survival", "tenure", event="churned")])["metrics"][
+        "tenure"
+    ]
     g = (df.variant == "treatment").to_numpy().astype(float)
     _, p = survdiff(df.tenure.to_numpy(), df.churned.to_numpy(), g)
     cox = PHReg(df.tenure.to_numpy(), g[:, None], status=df.churned.to_numpy()).fit()
@@ -40,7 +50,9 @@ def test_survival_equals_statsmodels_duration():
 def test_kaplan_meier_recovers_the_geometric_closed_form():
     # monthly churn p: S(t) = (1 - p)^t; at t = 24 with 20,000 customers the SE is ~0.0028
     df = _churn_data(np.random.default_rng(2), 40000, 0.05, 0.04)
-    res = experiment.analyze(df, "variant", [Metric("tenure", "survival", "tenure", event="churned")])["metrics"]["tenure"]
+    res = experiment.analyze(df, "variant", [Metric("tenure", "survival", "tenure", event="churned")])["metrics"][
+        "tenure"
+    ]
     assert res["control"] == pytest.approx(0.95**24, abs=4 * 0.0028)
     assert res["treatment"] == pytest.approx(0.96**24, abs=4 * 0.0028)
     # geometric hazards 0.04 vs 0.05: the continuous-time ratio log(0.96)/log(0.95)
@@ -54,19 +66,36 @@ def test_log_rank_a_a_false_positive_rate():
     hits = 0
     for _ in range(400):
         df = _churn_data(rng, 600, 0.08, 0.08)
-        hits += experiment.analyze(df, "variant", [Metric("tenure", "survival", "tenure", event="churned")])["metrics"]["tenure"]["pvalue"] < 0.05
+        hits += (
+            experiment.analyze(df, "variant", [Metric("tenure", "survival", "tenure", event="churned")])["metrics"][
+                "tenure"
+            ]["pvalue"]
+            < 0.05
+        )
     assert 0.026 <= hits / 400 <= 0.074
 
 
 def test_aggregated_input_equals_per_customer_input():
     df = _churn_data(np.random.default_rng(4), 5000, 0.06, 0.05)
     df["ltr"] = np.random.default_rng(5).integers(0, 11, len(df))
-    metrics = [Metric("retained", "proportion", "retained"), Metric("spend", "mean", "spend"), Metric("ltr", "nps", "ltr")]
+    metrics = [
+        Metric("retained", "proportion", "retained"),
+        Metric("spend", "mean", "spend"),
+        Metric("ltr", "nps", "ltr"),
+    ]
     granular = experiment.analyze(df, "variant", metrics, segment="segment")
-    agg = df.groupby(["variant", "segment"]).agg(
-        count=("spend", "size"), retained_sum=("retained", "sum"), spend_sum=("spend", "sum"),
-        spend_sum_sq=("spend", lambda x: float((x**2).sum())), ltr_promoters=("ltr", lambda x: int((x >= 9).sum())),
-        ltr_detractors=("ltr", lambda x: int((x <= 6).sum()))).reset_index()
+    agg = (
+        df.groupby(["variant", "segment"])
+        .agg(
+            count=("spend", "size"),
+            retained_sum=("retained", "sum"),
+            spend_sum=("spend", "sum"),
+            spend_sum_sq=("spend", lambda x: float((x**2).sum())),
+            ltr_promoters=("ltr", lambda x: int((x >= 9).sum())),
+            ltr_detractors=("ltr", lambda x: int((x <= 6).sum())),
+        )
+        .reset_index()
+    )
     summed = experiment.analyze(agg, "variant", metrics, segment="segment")
     for family in ("metrics",):
         for name in granular[family]:
@@ -100,12 +129,32 @@ def test_experiment_file_gives_what_the_flags_give(tmp_path):
     data = tmp_path / "data.csv"
     df.to_csv(data, index=False)
     (tmp_path / "exp.toml").write_text(
-        'variant = "variant"\ncorrection = "bh"\nsegment = "segment"\n\n[[metrics]]\nkind = "proportion"\ncolumn = "retained"\n\n'
-        '[[metrics]]\nkind = "survival"\ncolumn = "tenure"\nevent = "churned"\n')
+        'variant = "variant"\ncorrection = "bh"\nsegment = "segment"\n\n'
+        '[[metrics]]\nkind = "proportion"\ncolumn = "retained"\n\n'
+        '[[metrics]]\nkind = "survival"\ncolumn = "tenure"\nevent = "churned"\n'
+    )
     run = CliRunner().invoke
     from_file = run(app, ["ab", "analyze", str(data), "--experiment", str(tmp_path / "exp.toml"), "-f", "json"])
-    from_flags = run(app, ["ab", "analyze", str(data), "--variant", "variant", "--proportion", "retained", "--survival", "tenure:churned",
-                           "--correction", "bh", "--segment", "segment", "-f", "json"])
+    from_flags = run(
+        app,
+        [
+            "ab",
+            "analyze",
+            str(data),
+            "--variant",
+            "variant",
+            "--proportion",
+            "retained",
+            "--survival",
+            "tenure:churned",
+            "--correction",
+            "bh",
+            "--segment",
+            "segment",
+            "-f",
+            "json",
+        ],
+    )
     assert from_file.exit_code == 0 and from_flags.exit_code == 0, from_file.output + from_flags.output
     assert json.loads(from_file.stdout) == json.loads(from_flags.stdout)
 
@@ -145,15 +194,30 @@ def test_bad_aggregated_or_survival_data_exits_2(tmp_path, frame, args, message)
 
 def test_one_metric_and_long_aggregated_files_read_like_per_customer_data():
     df = _churn_data(np.random.default_rng(10), 4000, 0.06, 0.05)
-    want = experiment.analyze(df, "variant", [Metric("spend", "mean", "spend"), Metric("retained", "proportion", "retained")])
+    want = experiment.analyze(
+        df, "variant", [Metric("spend", "mean", "spend"), Metric("retained", "proportion", "retained")]
+    )
     g = df.groupby("variant")
-    one = pd.DataFrame({"variant": list(g.groups), "n": g.size().to_numpy(), "sum": g["spend"].sum().to_numpy(),
-                        "sum_sq": g["spend"].apply(lambda x: float((x**2).sum())).to_numpy()})
+    one = pd.DataFrame(
+        {
+            "variant": list(g.groups),
+            "n": g.size().to_numpy(),
+            "sum": g["spend"].sum().to_numpy(),
+            "sum_sq": g["spend"].apply(lambda x: float((x**2).sum())).to_numpy(),
+        }
+    )
     got = experiment.analyze(one, "variant", [Metric("spend", "mean", "spend")])["metrics"]["spend"]
     assert got["effect_ci"] == pytest.approx(want["metrics"]["spend"]["effect_ci"], rel=1e-9)
-    long = pd.DataFrame([{"variant": v, "metric": col, "count": len(x), "sum": x[col].sum(), "sum_sq": float((x[col] ** 2).sum())}
-                         for v, x in g for col in ("spend", "retained")])
-    got = experiment.analyze(long, "variant", [Metric("spend", "mean", "spend"), Metric("retained", "proportion", "retained")])
+    long = pd.DataFrame(
+        [
+            {"variant": v, "metric": col, "count": len(x), "sum": x[col].sum(), "sum_sq": float((x[col] ** 2).sum())}
+            for v, x in g
+            for col in ("spend", "retained")
+        ]
+    )
+    got = experiment.analyze(
+        long, "variant", [Metric("spend", "mean", "spend"), Metric("retained", "proportion", "retained")]
+    )
     for name in ("spend", "retained"):
         assert got["metrics"][name]["pvalue_adj"] == pytest.approx(want["metrics"][name]["pvalue_adj"], rel=1e-9)
     assert got["srm"] == want["srm"]

@@ -10,16 +10,16 @@ import pytest
 from typer.testing import CliRunner
 
 from motsim import engine as engines
+from motsim.ab.insilico import customer_frame
 from motsim.cli import app
 from motsim.engine.cohort import population
-from motsim.ab.insilico import customer_frame
 from motsim.engine.compiled import compile_scenario
-from motsim.model.loading import load_scenario
 from motsim.engine.panel import Panel
-from motsim.whatif.projection import project
 from motsim.engine.streams import Streams
-from motsim.sim.run import with_overrides
+from motsim.model.loading import load_scenario
 from motsim.model.word_of_mouth import promoter_detractor_probabilities
+from motsim.sim.run import with_overrides
+from motsim.whatif.projection import project
 
 
 @pytest.mark.parametrize("name, engine", [("fitness_club", "vector"), ("saas_onboarding", "hybrid")])
@@ -39,12 +39,15 @@ def test_panel_adds_up_to_the_replication_and_changes_nothing(name, engine):
     assert df["value"].mean() == pytest.approx(recorded.clv, rel=1e-9)
     assert df["revenue"].sum() == pytest.approx(recorded.revenue.sum(), rel=1e-9)
     assert np.array_equal(panel.count.sum(axis=0), recorded.occurrences)
-    for j, m in enumerate(journey.moments):
+    for m in journey.moments:
         assert (df[f"{m.id}_count"] > 0).sum() == (df[f"{m.id}_outcome"] != "").sum()
     # the drawn 0..10 answers against the promoter/detractor probabilities the engines use
-    expected = promoter_detractor_probabilities(panel.memory_at_end, journey.ltr_at_neutral, journey.ltr_per_point, journey.ltr_noise_sd)
+    expected = promoter_detractor_probabilities(
+        panel.memory_at_end, journey.ltr_at_neutral, journey.ltr_per_point, journey.ltr_noise_sd
+    )
     for drawn, p in (((df.nps >= 9).to_numpy(), expected[0]), ((df.nps <= 6).to_numpy(), expected[1])):
         assert abs(drawn.mean() - p.mean()) <= 4 * np.sqrt(np.sum(p * (1 - p))) / len(p)
+
 
 def _run(*args):
     res = CliRunner().invoke(app, list(args))
@@ -54,11 +57,47 @@ def _run(*args):
 
 def test_simulated_test_analysed_recovers_the_interventions_effect(tmp_path):
     data = tmp_path / "ab.csv"
-    _run("ab", "simulate", "saas_onboarding", "--intervention", "better onboarding", "--customers", "12000", "--months", "24", "--out", str(data))
+    _run(
+        "ab",
+        "simulate",
+        "saas_onboarding",
+        "--intervention",
+        "better onboarding",
+        "--customers",
+        "12000",
+        "--months",
+        "24",
+        "--out",
+        str(data),
+    )
     df = pd.read_csv(data)
-    assert {"variant", "segment", "onboarding_outcome", "onboarding_score", "csat", "nps", "revenue", "tenure", "churned", "retained_12"} <= set(df.columns)
-    res = json.loads(_run("ab", "analyze", str(data), "--proportion", "onboarding_good", "--proportion", "onboarding_bad",
-                          "--survival", "tenure:churned", "-f", "json").stdout)
+    assert {
+        "variant",
+        "segment",
+        "onboarding_outcome",
+        "onboarding_score",
+        "csat",
+        "nps",
+        "revenue",
+        "tenure",
+        "churned",
+        "retained_12",
+    } <= set(df.columns)
+    res = json.loads(
+        _run(
+            "ab",
+            "analyze",
+            str(data),
+            "--proportion",
+            "onboarding_good",
+            "--proportion",
+            "onboarding_bad",
+            "--survival",
+            "tenure:churned",
+            "-f",
+            "json",
+        ).stdout
+    )
     # the intervention's changes against the scenario's outcome shares are the true effects
     sc = load_scenario("saas_onboarding")
     changes = next(i for i in sc.interventions if i.name == "better onboarding").changes
@@ -94,16 +133,25 @@ def test_projecting_a_real_lift_pays_back_above_its_break_even():
     assert out["npv_at_zero_effect"] < 0  # the spend without any effect
     assert out["npv"]["mean"] > 0 and 0 < out["break_even_effect"] < 0.15
     # at the break-even effect itself NPV is zero within its Monte Carlo error (10 replications)
-    at_break_even = project(sc, out["break_even_effect"], 1e-9, 0.70, "moments.onboarding.outcomes.good.p", costs, draws=10, workers=1)
+    at_break_even = project(
+        sc, out["break_even_effect"], 1e-9, 0.70, "moments.onboarding.outcomes.good.p", costs, draws=10, workers=1
+    )
     npv = at_break_even["npv"]
     assert abs(npv["mean"]) < 3 * npv["sd"] / np.sqrt(10)
+
 
 @pytest.mark.parametrize(
     "args, message",
     [
         (["ab", "simulate", "saas_onboarding", "--intervention", "nope"], "better onboarding"),
-        (["ab", "simulate", "saas_onboarding", "--intervention", "better onboarding", "--retained-at", "99"], "retained-at"),
-        (["ab", "simulate", "saas_onboarding", "--intervention", "better onboarding", "--engine", "des"], "vector and hybrid"),
+        (
+            ["ab", "simulate", "saas_onboarding", "--intervention", "better onboarding", "--retained-at", "99"],
+            "retained-at",
+        ),
+        (
+            ["ab", "simulate", "saas_onboarding", "--intervention", "better onboarding", "--engine", "des"],
+            "vector and hybrid",
+        ),
     ],
 )
 def test_bad_simulate_requests_exit_2(args, message):
@@ -115,7 +163,10 @@ def test_bad_projection_requests_exit_2(tmp_path):
     data = tmp_path / "d.csv"
     pd.DataFrame({"variant": ["control", "treatment"] * 50, "y": [0, 1, 1, 0] * 25}).to_csv(data, index=False)
     base = ["ab", "project", str(data), "--scenario", "saas_onboarding", "--metric", "y"]
-    for extra, message in ((["--maps-to", "moments.nope.p"], "no 'nope'"), (["--maps-to", "moments.onboarding.id"], "not a number"),
-                           (["--maps-to", "moments.onboarding.outcomes.good.p", "--metric", "zz"], "column 'zz'")):
+    for extra, message in (
+        (["--maps-to", "moments.nope.p"], "no 'nope'"),
+        (["--maps-to", "moments.onboarding.id"], "not a number"),
+        (["--maps-to", "moments.onboarding.outcomes.good.p", "--metric", "zz"], "column 'zz'"),
+    ):
         res = CliRunner().invoke(app, base + extra)
         assert res.exit_code == 2 and message in res.output and "Traceback" not in res.output, res.output

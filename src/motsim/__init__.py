@@ -6,16 +6,73 @@ Notebook use::
     scenario = motsim.load_scenario("saas_onboarding")   # a bundled name or a path
     results = motsim.simulate(scenario, replications=10)
     results.retention_frame()                              # pandas
+    base, comparisons = motsim.compare(scenario, scenario.interventions)
+    motsim.fit.retention("retention.csv")                  # calibration from your data
+
+The names below load on first use, so `import motsim` stays fast.
 """
 
-from importlib.metadata import PackageNotFoundError, version
+from __future__ import annotations
 
-try:
-    __version__ = version("motsim")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0.0.0+source"
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from motsim.model.loading import load_scenario  # noqa: E402
-from motsim.sim.run import simulate, simulate_many  # noqa: E402
+from motsim._version import __version__
+from motsim.errors import DataError, InputError, ModelError, MotsimError
 
-__all__ = ["__version__", "load_scenario", "simulate", "simulate_many"]
+# public name → module that defines it (loaded lazily, PEP 562)
+_LAZY = {
+    "load_scenario": "motsim.model.loading",
+    "apply_changes": "motsim.model.changes",
+    "Scenario": "motsim.model.scenario",
+    "Intervention": "motsim.model.scenario",
+    "simulate": "motsim.sim.run",
+    "simulate_many": "motsim.sim.run",
+    "with_overrides": "motsim.sim.run",
+    "Results": "motsim.sim.results",
+    "Estimate": "motsim.sim.results",
+    "compare": "motsim.whatif.compare",
+    "break_even": "motsim.whatif.compare",
+    "Comparison": "motsim.whatif.compare",
+    "rank": "motsim.whatif.rank",
+    "project": "motsim.whatif.projection",
+}
+_SUBPACKAGES = {"ab", "fit", "monitor", "model", "engine", "sim", "whatif", "output"}
+
+__all__ = [
+    "__version__",
+    "DataError",
+    "InputError",
+    "ModelError",
+    "MotsimError",
+    *_LAZY,
+    "ab",
+    "fit",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+    elif name in _SUBPACKAGES:
+        value = importlib.import_module(f"motsim.{name}")
+    else:
+        raise AttributeError(f"module 'motsim' has no attribute '{name}'")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
+    from motsim import ab, fit
+    from motsim.model.changes import apply_changes
+    from motsim.model.loading import load_scenario
+    from motsim.model.scenario import Intervention, Scenario
+    from motsim.sim.results import Estimate, Results
+    from motsim.sim.run import simulate, simulate_many, with_overrides
+    from motsim.whatif.compare import Comparison, break_even, compare
+    from motsim.whatif.projection import project
+    from motsim.whatif.rank import rank

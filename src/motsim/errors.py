@@ -41,12 +41,12 @@ class MotsimError(Exception):
         self.problems = problems
         super().__init__(self.render())
 
-    def located(self, source: str) -> "MotsimError":
+    def located(self, source: str) -> MotsimError:
         """The same error, said of `source` (a file) when the library did not know its name."""
         return type(self)(source, self.problems) if not self.source else self
 
     @classmethod
-    def one(cls, source: str, field: str, message: str, line: int | None = None) -> "MotsimError":
+    def one(cls, source: str, field: str, message: str, line: int | None = None) -> MotsimError:
         """An error with a single problem."""
         return cls(source, [Problem(field, message, line)])
 

@@ -21,8 +21,8 @@ from statsmodels.stats.proportion import confint_proportions_2indep, proportions
 
 from motsim.ab.effects import relative, z_result
 from motsim.ab.samples import Sample, samples
-from motsim.errors import DataError, InputError
 from motsim.ab.survival import compare_survival
+from motsim.errors import DataError, InputError
 
 CORRECTIONS = {"holm": "holm", "bh": "fdr_bh", "none": None}
 KINDS = ("proportion", "mean", "ratio", "nps", "survival")
@@ -34,7 +34,8 @@ __all__ = ["CORRECTIONS", "KINDS", "DataError", "Metric", "analyze", "mean", "np
 class Metric:
     """What to compare: `kind` is one of KINDS; `column` (plus `denominator` for a ratio,
     `covariate` for CUPED, `event` for survival, where `column` is the tenure); `margin` makes
-    it a one-sided non-inferiority test (H0: effect ≤ −margin)."""
+    it a one-sided non-inferiority test (H0: effect ≤ −margin).
+    """
 
     name: str
     kind: str
@@ -59,6 +60,7 @@ class Metric:
 
 # --- the tests, from per-arm summary statistics --------------------------------------------------
 
+
 def proportion_from_counts(k_c: float, n_c: int, k_t: float, n_t: int, alpha: float) -> dict[str, Any]:
     """Two-proportion z-test (pooled, no continuity correction); Wald CI of the difference."""
     pc, pt = k_c / n_c, k_t / n_t
@@ -69,27 +71,52 @@ def proportion_from_counts(k_c: float, n_c: int, k_t: float, n_t: int, alpha: fl
     lo, hi = confint_proportions_2indep(k_t, n_t, k_c, n_c, method="wald", compare="diff", alpha=alpha)
     vc, vt = pc * (1 - pc) / n_c, pt * (1 - pt) / n_t
     rel, rel_ci = relative(pc, pt, vc, vt, alpha)
-    return {"control": float(pc), "treatment": float(pt), "effect": float(pt - pc), "effect_ci": [float(lo), float(hi)],
-            "rel_effect": rel, "rel_effect_ci": rel_ci, "pvalue": p, "se": float(np.sqrt(vc + vt)),
-            "method": "two-proportion z-test (pooled); Wald CI; relative CI by delta method on log ratio"}
+    return {
+        "control": float(pc),
+        "treatment": float(pt),
+        "effect": float(pt - pc),
+        "effect_ci": [float(lo), float(hi)],
+        "rel_effect": rel,
+        "rel_effect_ci": rel_ci,
+        "pvalue": p,
+        "se": float(np.sqrt(vc + vt)),
+        "method": "two-proportion z-test (pooled); Wald CI; relative CI by delta method on log ratio",
+    }
 
 
-def mean_from_moments(m_c: float, v_c: float, n_c: int, m_t: float, v_t: float, n_t: int, alpha: float,
-                      method: str = "Welch t-test") -> dict[str, Any]:
+def mean_from_moments(
+    m_c: float, v_c: float, n_c: int, m_t: float, v_t: float, n_t: int, alpha: float, method: str = "Welch t-test"
+) -> dict[str, Any]:
     """Welch's t-test and CI of the difference of means from each arm's mean, variance (ddof 1)
-    and size."""
+    and size.
+    """
     sc, st = v_c / n_c, v_t / n_t
     se = np.sqrt(sc + st)
     df = (sc + st) ** 2 / (sc**2 / (n_c - 1) + st**2 / (n_t - 1)) if se > 0 else np.inf
-    p = float(stats.ttest_ind_from_stats(m_t, np.sqrt(v_t), n_t, m_c, np.sqrt(v_c), n_c, equal_var=False).pvalue) if se > 0 else 1.0
+    p = (
+        float(stats.ttest_ind_from_stats(m_t, np.sqrt(v_t), n_t, m_c, np.sqrt(v_c), n_c, equal_var=False).pvalue)
+        if se > 0
+        else 1.0
+    )
     q = stats.t.ppf(1 - alpha / 2, df)
     rel, rel_ci = relative(m_c, m_t, sc, st, alpha)
     d = m_t - m_c
-    return {"control": float(m_c), "treatment": float(m_t), "effect": float(d), "effect_ci": [float(d - q * se), float(d + q * se)],
-            "rel_effect": rel, "rel_effect_ci": rel_ci, "pvalue": p, "se": float(se), "method": method + "; relative CI by delta method"}
+    return {
+        "control": float(m_c),
+        "treatment": float(m_t),
+        "effect": float(d),
+        "effect_ci": [float(d - q * se), float(d + q * se)],
+        "rel_effect": rel,
+        "rel_effect_ci": rel_ci,
+        "pvalue": p,
+        "se": float(se),
+        "method": method + "; relative CI by delta method",
+    }
 
 
-def nps_from_counts(prom_c: float, det_c: float, n_c: int, prom_t: float, det_t: float, n_t: int, alpha: float) -> dict[str, Any]:
+def nps_from_counts(
+    prom_c: float, det_c: float, n_c: int, prom_t: float, det_t: float, n_t: int, alpha: float
+) -> dict[str, Any]:
     """Difference of NPS (−100..100) with the multinomial variance of promoters − detractors."""
 
     def one(prom, det, n):
@@ -103,6 +130,7 @@ def nps_from_counts(prom_c: float, det_c: float, n_c: int, prom_t: float, det_t:
 
 # --- the same tests on per-customer arrays ---------------------------------------------------------
 
+
 def proportion(y_c: np.ndarray, y_t: np.ndarray, alpha: float) -> dict[str, Any]:
     """Two-proportion z-test on 0/1 arrays (see `proportion_from_counts`)."""
     return proportion_from_counts(float(y_c.sum()), len(y_c), float(y_t.sum()), len(y_t), alpha)
@@ -110,14 +138,29 @@ def proportion(y_c: np.ndarray, y_t: np.ndarray, alpha: float) -> dict[str, Any]
 
 def mean(y_c: np.ndarray, y_t: np.ndarray, alpha: float, method: str = "Welch t-test") -> dict[str, Any]:
     """Welch's t-test on two arrays (see `mean_from_moments`)."""
-    return mean_from_moments(float(y_c.mean()), float(y_c.var(ddof=1)), len(y_c), float(y_t.mean()), float(y_t.var(ddof=1)), len(y_t),
-                             alpha, method)
+    return mean_from_moments(
+        float(y_c.mean()),
+        float(y_c.var(ddof=1)),
+        len(y_c),
+        float(y_t.mean()),
+        float(y_t.var(ddof=1)),
+        len(y_t),
+        alpha,
+        method,
+    )
 
 
 def nps(r_c: np.ndarray, r_t: np.ndarray, alpha: float) -> dict[str, Any]:
     """NPS difference on 0..10 rating arrays (see `nps_from_counts`)."""
-    return nps_from_counts(float(np.sum(r_c >= 9)), float(np.sum(r_c <= 6)), len(r_c), float(np.sum(r_t >= 9)), float(np.sum(r_t <= 6)),
-                           len(r_t), alpha)
+    return nps_from_counts(
+        float(np.sum(r_c >= 9)),
+        float(np.sum(r_c <= 6)),
+        len(r_c),
+        float(np.sum(r_t >= 9)),
+        float(np.sum(r_t <= 6)),
+        len(r_t),
+        alpha,
+    )
 
 
 def ratio(num_c, den_c, num_t, den_t, alpha: float) -> dict[str, Any]:
@@ -158,11 +201,14 @@ def srm(counts: dict[str, int], planned: dict[str, float] | None = None) -> dict
 
 # --- one metric, one arm against the control -------------------------------------------------------
 
+
 def compare_arms(m: Metric, c: Sample, t: Sample, alpha: float) -> dict[str, Any]:
     """The metric's test of treatment sample `t` against control sample `c`."""
     for s in (c, t):
         if s.size(m) < 2:
-            raise DataError(f"arm '{s.arm}'{s.where}: {s.size(m)} customer(s) with '{m.column}'; each arm needs at least 2")
+            raise DataError(
+                f"arm '{s.arm}'{s.where}: {s.size(m)} customer(s) with '{m.column}'; each arm needs at least 2"
+            )
     if m.kind == "survival":
         res = compare_survival(c.values(m.column), c.values(m.event), t.values(m.column), t.values(m.event), alpha)
     elif m.kind == "ratio":
@@ -178,7 +224,11 @@ def compare_arms(m: Metric, c: Sample, t: Sample, alpha: float) -> dict[str, Any
     else:
         res = mean_from_moments(*c.moments(m.column), *t.moments(m.column), alpha)
     if m.margin is not None:
-        res["pvalue"] = float(stats.norm.sf((res["effect"] + m.margin) / res["se"])) if res["se"] > 0 else float(res["effect"] <= -m.margin)
+        res["pvalue"] = (
+            float(stats.norm.sf((res["effect"] + m.margin) / res["se"]))
+            if res["se"] > 0
+            else float(res["effect"] <= -m.margin)
+        )
         res["method"] += f"; non-inferiority, margin {m.margin:g} (one-sided)"
     return res
 
@@ -201,16 +251,25 @@ def _adjust(families: list[dict[str, dict]], correction: str, alpha: float) -> N
     method = CORRECTIONS[correction]
     # one test needs no correction (and multipletests costs a garbage collection per call)
     adjusted = multipletests(pvalues, alpha=alpha, method=method)[1] if method and len(pvalues) > 1 else pvalues
-    for m, p in zip(tests, adjusted):
+    for m, p in zip(tests, adjusted, strict=True):
         m["pvalue_adj"] = float(p)
         m["significant"] = bool(p < alpha)
 
 
-def analyze(df: pd.DataFrame, variant: str, metrics: list[Metric], control: str | None = None, alpha: float = 0.05,
-            correction: str = "holm", planned: dict[str, float] | None = None, segment: str | None = None) -> dict[str, Any]:
+def analyze(
+    df: pd.DataFrame,
+    variant: str,
+    metrics: list[Metric],
+    control: str | None = None,
+    alpha: float = 0.05,
+    correction: str = "holm",
+    planned: dict[str, float] | None = None,
+    segment: str | None = None,
+) -> dict[str, Any]:
     """Every metric, every treatment arm against the control; p-values adjusted across all tests.
     `df` is one row per customer, or one row per arm (and segment) of counts and sums (see
-    `samples`). With `segment`, each segment is analysed too, corrected across segments."""
+    `samples`). With `segment`, each segment is analysed too, corrected across segments.
+    """
     if correction not in CORRECTIONS:
         raise InputError.one("", "correction", f"must be one of {', '.join(CORRECTIONS)}")
     if not 0 < alpha < 1:
@@ -220,7 +279,10 @@ def analyze(df: pd.DataFrame, variant: str, metrics: list[Metric], control: str 
     groups = samples(df, variant, metrics, segment)
     names = sorted(groups[None])
     if len(names) < 2:
-        raise DataError(f"column '{variant}': only one variant ({', '.join(names) or 'none'}); an experiment needs a control and a treatment")
+        raise DataError(
+            f"column '{variant}': only one variant ({', '.join(names) or 'none'}); "
+            "an experiment needs a control and a treatment"
+        )
     control = str(control) if control is not None else ("control" if "control" in names else names[0])
     if control not in names:
         raise InputError.one("", "control", f"'{control}': not a value of '{variant}' (values: {', '.join(names)})")
@@ -234,7 +296,10 @@ def analyze(df: pd.DataFrame, variant: str, metrics: list[Metric], control: str 
             if value is None:
                 continue
             if control not in by_arm or len(by_arm) < 2:
-                raise DataError(f"segment {segment}={value}: needs the control and a treatment arm (has {', '.join(sorted(by_arm))})")
+                raise DataError(
+                    f"segment {segment}={value}: needs the control and a treatment arm "
+                    f"(has {', '.join(sorted(by_arm))})"
+                )
             seg_srm, seg_metrics = _family(by_arm, control, metrics, alpha, planned)
             out["segments"][value] = {"srm": seg_srm, "metrics": seg_metrics}
         _adjust([s["metrics"] for s in out["segments"].values()], correction, alpha)

@@ -33,5 +33,14 @@ def z_result(c: float, t: float, var_c: float, var_t: float, alpha: float, metho
     z = z_quantile(alpha)
     p = float(2 * stats.norm.sf(abs(t - c) / se)) if se > 0 else 1.0
     rel, rel_ci = relative(c, t, var_c, var_t, alpha)
-    return {"control": float(c), "treatment": float(t), "effect": float(t - c), "effect_ci": [float(t - c - z * se), float(t - c + z * se)],
-            "rel_effect": rel, "rel_effect_ci": rel_ci, "pvalue": p, "se": se, "method": method}
+    return {
+        "control": float(c),
+        "treatment": float(t),
+        "effect": float(t - c),
+        "effect_ci": [float(t - c - z * se), float(t - c + z * se)],
+        "rel_effect": rel,
+        "rel_effect_ci": rel_ci,
+        "pvalue": p,
+        "se": se,
+        "method": method,
+    }

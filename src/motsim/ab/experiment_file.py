@@ -26,8 +26,8 @@ from typing import Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, model_validator
 
-from motsim.errors import InputError, Problem
 from motsim.ab.analysis import Metric
+from motsim.errors import InputError, Problem
 from motsim.model.loading import read_toml, validate_as
 
 
@@ -42,10 +42,12 @@ class MetricSpec(BaseModel):
     denominator: Optional[str] = Field(None, description="A ratio's denominator column.")
     covariate: Optional[str] = Field(None, description="Pre-period column for CUPED (proportion or mean).")
     event: Optional[str] = Field(None, description="Survival: 1 if the customer churned, 0 if censored.")
-    margin: Optional[PositiveFloat] = Field(None, description="Non-inferiority margin (one-sided test against −margin).")
+    margin: Optional[PositiveFloat] = Field(
+        None, description="Non-inferiority margin (one-sided test against −margin)."
+    )
 
     @model_validator(mode="after")
-    def _fits_kind(self) -> "MetricSpec":
+    def _fits_kind(self) -> MetricSpec:
         if (self.kind == "ratio") != (self.denominator is not None):
             raise ValueError("a ratio needs a denominator, and only a ratio has one")
         if (self.kind == "survival") != (self.event is not None):
@@ -56,7 +58,9 @@ class MetricSpec(BaseModel):
 
     def metric(self) -> Metric:
         default = f"{self.column}/{self.denominator}" if self.kind == "ratio" else self.column
-        return Metric(self.name or default, self.kind, self.column, self.denominator, self.covariate, self.event, self.margin)
+        return Metric(
+            self.name or default, self.kind, self.column, self.denominator, self.covariate, self.event, self.margin
+        )
 
 
 class ExperimentSpec(BaseModel):
@@ -69,7 +73,9 @@ class ExperimentSpec(BaseModel):
     alpha: float = Field(0.05, gt=0.0, lt=1.0)
     correction: Literal["holm", "bh", "none"] = "holm"
     segment: Optional[str] = Field(None, description="Column to break every metric down by.")
-    split: Optional[dict[str, PositiveFloat]] = Field(None, description="Planned split for the sample-ratio check (weights by arm).")
+    split: Optional[dict[str, PositiveFloat]] = Field(
+        None, description="Planned split for the sample-ratio check (weights by arm)."
+    )
     metrics: list[MetricSpec] = Field(default_factory=list)
 
 

@@ -15,22 +15,25 @@ import pandas as pd
 
 from motsim import engine as engines
 from motsim.engine.cohort import population
-from motsim.whatif.compare import variant_of
-from motsim.model.economics import discount_factors
 from motsim.engine.compiled import CompiledScenario, compile_scenario
 from motsim.engine.panel import Panel
 from motsim.engine.streams import Streams
+from motsim.errors import InputError
+from motsim.model.economics import discount_factors
 from motsim.model.scenario import Scenario
 from motsim.sim.run import Progress
-from motsim.errors import InputError
+from motsim.whatif.compare import variant_of
 
 CONTROL, TREATMENT = "control", "treatment"
 SURVEY = (3, 6, 12)  # default months for retained_M columns (plus the horizon)
 
 
-def customer_frame(journey: CompiledScenario, panel: Panel, seg: np.ndarray, streams: Streams, retained_at: list[int]) -> pd.DataFrame:
+def customer_frame(
+    journey: CompiledScenario, panel: Panel, seg: np.ndarray, streams: Streams, retained_at: list[int]
+) -> pd.DataFrame:
     """One row per customer of one simulated world: segment, each moment's first outcome, score
-    and count, CSAT, likelihood to recommend, revenue, value, tenure, churned, retained at months."""
+    and count, CSAT, likelihood to recommend, revenue, value, tenure, churned, retained at months.
+    """
     n, months = len(seg), journey.months
     churned = panel.left >= 0
     tenure = np.where(churned, panel.left + 1, months)
@@ -62,10 +65,17 @@ def customer_frame(journey: CompiledScenario, panel: Panel, seg: np.ndarray, str
     return pd.DataFrame(cols, index=pd.RangeIndex(n, name="customer"))
 
 
-def simulate_experiment(scenario: Scenario, intervention: str, treatment_share: float = 0.5, retained_at: list[int] | None = None,
-                        engine: str | None = None, progress: Progress | None = None) -> pd.DataFrame:
+def simulate_experiment(
+    scenario: Scenario,
+    intervention: str,
+    treatment_share: float = 0.5,
+    retained_at: list[int] | None = None,
+    engine: str | None = None,
+    progress: Progress | None = None,
+) -> pd.DataFrame:
     """Per-customer data of an A/B test of `intervention` on the scenario's cohort (its size,
-    horizon and seed): variant, then `customer_frame`'s columns, in customer order."""
+    horizon and seed): variant, then `customer_frame`'s columns, in customer order.
+    """
     if not 0 < treatment_share < 1:
         raise InputError.one("", "treatment_share", f"must be between 0 and 1 (got {treatment_share})")
     chosen = scenario.intervention(intervention)
@@ -93,4 +103,3 @@ def simulate_experiment(scenario: Scenario, intervention: str, treatment_share: 
     data = pd.concat([frames[0][~treated], frames[1][treated]]).sort_index()
     data.insert(0, "variant", np.where(treated, TREATMENT, CONTROL))
     return data
-

@@ -13,6 +13,7 @@ from typing import Any
 
 from statsmodels.stats.power import NormalIndPower, TTestIndPower
 from statsmodels.stats.proportion import proportion_effectsize
+
 from motsim.errors import InputError
 
 
@@ -20,9 +21,19 @@ def _nps_sd(promoters: float, detractors: float) -> float:
     return 100 * math.sqrt(promoters + detractors - (promoters - detractors) ** 2)
 
 
-def plan(metric: str, baseline: float, mde: float | None = None, relative: bool = False, alpha: float = 0.05,
-         power: float | None = 0.8, ratio: float = 1.0, n_per_arm: int | None = None, sd: float | None = None,
-         detractors: float | None = None, traffic_per_day: float | None = None) -> dict[str, Any]:
+def plan(
+    metric: str,
+    baseline: float,
+    mde: float | None = None,
+    relative: bool = False,
+    alpha: float = 0.05,
+    power: float | None = 0.8,
+    ratio: float = 1.0,
+    n_per_arm: int | None = None,
+    sd: float | None = None,
+    detractors: float | None = None,
+    traffic_per_day: float | None = None,
+) -> dict[str, Any]:
     """Solve for whichever of n_per_arm, mde, power is None (exactly one)."""
     if [n_per_arm, mde, power].count(None) != 1:
         raise InputError.one("", "n_per_arm", "give exactly two of n_per_arm, mde and power; the third is solved for")
@@ -45,7 +56,9 @@ def plan(metric: str, baseline: float, mde: float | None = None, relative: bool 
             solver = TTestIndPower()
         else:
             if detractors is None:
-                raise InputError.one("", "detractors", "NPS needs the baseline share of promoters (0..1) and the share of detractors")
+                raise InputError.one(
+                    "", "detractors", "NPS needs the baseline share of promoters (0..1) and the share of detractors"
+                )
             scale = _nps_sd(baseline, detractors)
             solver = NormalIndPower()
             out["baseline_nps"] = 100 * (baseline - detractors)
@@ -53,7 +66,9 @@ def plan(metric: str, baseline: float, mde: float | None = None, relative: bool 
         effect = None if abs_mde is None else abs(abs_mde) / scale
     else:
         raise InputError.one("", "metric", f"must be proportion, mean or nps, not '{metric}'")
-    solved = solver.solve_power(effect_size=effect, nobs1=n_per_arm, alpha=alpha, power=power, ratio=ratio, alternative="two-sided")
+    solved = solver.solve_power(
+        effect_size=effect, nobs1=n_per_arm, alpha=alpha, power=power, ratio=ratio, alternative="two-sided"
+    )
     if n_per_arm is None:
         out["n_per_arm"] = int(math.ceil(solved))
         out["mde"], out["power"] = abs_mde, power
@@ -73,4 +88,3 @@ def plan(metric: str, baseline: float, mde: float | None = None, relative: bool 
     if traffic_per_day:
         out["days"] = int(math.ceil(total / traffic_per_day))
     return out
-

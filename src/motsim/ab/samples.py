@@ -31,7 +31,7 @@ class Sample:
         self.where = "" if segment is None else f" in segment {segment}"
         self.count = count
 
-    def size(self, metric: "Metric") -> int:
+    def size(self, metric: Metric) -> int:
         return self.count
 
     def total(self, column: str) -> float:
@@ -87,13 +87,15 @@ class Totals(Sample):
         wanted = [f"{column}_{name}" for name in names] + list(names)
         found = next((w for w in wanted if w in self._row.index), None)
         if found is None:
-            raise DataError(f"column '{wanted[0]}': not in the aggregated data (columns: {', '.join(map(str, self._row.index))})")
+            raise DataError(
+                f"column '{wanted[0]}': not in the aggregated data (columns: {', '.join(map(str, self._row.index))})"
+            )
         value = float(self._row[found])
         if not np.isfinite(value):
             raise DataError(f"column '{found}': not a number in arm '{self.arm}'{self.where}")
         return found, value
 
-    def size(self, metric: "Metric") -> int:
+    def size(self, metric: Metric) -> int:
         return self._n(metric.column)
 
     def _n(self, column: str) -> int:
@@ -110,7 +112,9 @@ class Totals(Sample):
         name_sq, ss = self._get(column, SUM_SQ_NAMES)
         var = (ss - s * s / n) / (n - 1)
         if var < -1e-9 * max(1.0, abs(ss)):
-            raise DataError(f"column '{name_sq}': smaller than {name}²/count in arm '{self.arm}'{self.where} (negative variance)")
+            raise DataError(
+                f"column '{name_sq}': smaller than {name}²/count in arm '{self.arm}'{self.where} (negative variance)"
+            )
         return s / n, max(var, 0.0), n
 
     def nps_counts(self, column: str) -> tuple[float, float, int]:
@@ -130,11 +134,18 @@ def _numeric(df: pd.DataFrame, column: str, kind: str) -> np.ndarray:
     values = pd.to_numeric(df[column], errors="coerce")
     bad = values.isna() & df[column].notna()
     if bad.any():
-        raise DataError(f"column '{column}': non-numeric value {df[column][bad].iloc[0]!r} in row {int(bad.idxmax()) + 2}")
+        raise DataError(
+            f"column '{column}': non-numeric value {df[column][bad].iloc[0]!r} in row {int(bad.idxmax()) + 2}"
+        )
     if values.isna().any():
-        raise DataError(f"column '{column}': {int(values.isna().sum())} missing value(s), first in row {int(values.isna().idxmax()) + 2}")
+        raise DataError(
+            f"column '{column}': {int(values.isna().sum())} missing value(s), "
+            f"first in row {int(values.isna().idxmax()) + 2}"
+        )
     if kind == "proportion" and not values.isin([0, 1]).all():
-        raise DataError(f"column '{column}': a proportion (or event) must be 0 or 1, found {values[~values.isin([0, 1])].iloc[0]!r}")
+        raise DataError(
+            f"column '{column}': a proportion (or event) must be 0 or 1, found {values[~values.isin([0, 1])].iloc[0]!r}"
+        )
     if kind == "nps" and not values.between(0, 10).all():
         raise DataError(f"column '{column}': NPS ratings are 0..10, found {values[~values.between(0, 10)].iloc[0]!r}")
     if kind == "survival" and (values < 0).any():
@@ -146,13 +157,17 @@ def _labels(df: pd.DataFrame, column: str, role: str) -> pd.Series:
     if column not in df.columns:
         raise DataError(f"column '{column}': no such {role} column (columns: {', '.join(map(str, df.columns))})")
     if df[column].isna().any():
-        raise DataError(f"column '{column}': {int(df[column].isna().sum())} row(s) without a {role}, first in row {int(df[column].isna().idxmax()) + 2}")
+        raise DataError(
+            f"column '{column}': {int(df[column].isna().sum())} row(s) without a {role}, "
+            f"first in row {int(df[column].isna().idxmax()) + 2}"
+        )
     return df[column].astype(str)
 
 
 def aggregated(df: pd.DataFrame, variant: str, segment: str | None) -> pd.DataFrame | None:
     """The table as one row per arm (and segment) with a `count` column, if it is aggregated
-    (a long table, one row per arm and metric, is spread into COL_count, COL_sum, ...); else None."""
+    (a long table, one row per arm and metric, is spread into COL_count, COL_sum, ...); else None.
+    """
     count = next((c for c in COUNT_NAMES if c in df.columns), None)
     keys = [variant] + ([segment] if segment else [])
     if count is None or not all(k in df.columns for k in keys):
@@ -168,7 +183,9 @@ def aggregated(df: pd.DataFrame, variant: str, segment: str | None) -> pd.DataFr
     return df.rename(columns={count: "count"})
 
 
-def samples(df: pd.DataFrame, variant: str, metrics: list["Metric"], segment: str | None = None) -> dict[str | None, dict[str, Sample]]:
+def samples(
+    df: pd.DataFrame, variant: str, metrics: list[Metric], segment: str | None = None
+) -> dict[str | None, dict[str, Sample]]:
     """Arm → sample for everyone (key None) and for each segment value."""
     arms = _labels(df, variant, "variant")
     segs = _labels(df, segment, "segment") if segment else None
@@ -203,5 +220,9 @@ def samples(df: pd.DataFrame, variant: str, metrics: list["Metric"], segment: st
     if segs is not None:
         for s in sorted(segs.unique()):
             in_seg = (segs == s).to_numpy()
-            out[s] = {a: Customers(a, f"{segment}={s}", columns, masks[a] & in_seg) for a in names if (masks[a] & in_seg).any()}
+            out[s] = {
+                a: Customers(a, f"{segment}={s}", columns, masks[a] & in_seg)
+                for a in names
+                if (masks[a] & in_seg).any()
+            }
     return out

@@ -30,9 +30,12 @@ def at(curve: tuple[np.ndarray, np.ndarray, np.ndarray], t: float) -> tuple[floa
     return float(surv[k]), float(se[k])
 
 
-def compare_survival(time_c: np.ndarray, event_c: np.ndarray, time_t: np.ndarray, event_t: np.ndarray, alpha: float) -> dict[str, Any]:
+def compare_survival(
+    time_c: np.ndarray, event_c: np.ndarray, time_t: np.ndarray, event_t: np.ndarray, alpha: float
+) -> dict[str, Any]:
     """Treatment against control: survival at the horizon both arms reach (difference with a
-    Greenwood CI, relative by the delta method), log-rank p-value, Cox hazard ratio with CI."""
+    Greenwood CI, relative by the delta method), log-rank p-value, Cox hazard ratio with CI.
+    """
     curves = {"control": kaplan_meier(time_c, event_c), "treatment": kaplan_meier(time_t, event_t)}
     horizon = float(min(time_c.max(), time_t.max()))
     (sc, se_c), (st, se_t) = at(curves["control"], horizon), at(curves["treatment"], horizon)
@@ -44,15 +47,31 @@ def compare_survival(time_c: np.ndarray, event_c: np.ndarray, time_t: np.ndarray
         _, p = survdiff(time, event, group)
         cox = PHReg(time, group[:, None], status=event).fit()
         log_hr, log_se = float(cox.params[0]), float(cox.bse[0])
-        hr, hr_ci, cox_p = np.exp(log_hr), [float(np.exp(log_hr - z * log_se)), float(np.exp(log_hr + z * log_se))], float(cox.pvalues[0])
+        hr, hr_ci, cox_p = (
+            np.exp(log_hr),
+            [float(np.exp(log_hr - z * log_se)), float(np.exp(log_hr + z * log_se))],
+            float(cox.pvalues[0]),
+        )
     else:  # nobody churned in either arm: nothing distinguishes them
         p, hr, hr_ci, cox_p = 1.0, float("nan"), [float("nan"), float("nan")], 1.0
     se = float(np.hypot(se_c, se_t))
     rel, rel_ci = relative(sc, st, se_c**2, se_t**2, alpha)
     return {
-        "control": sc, "treatment": st, "effect": st - sc, "effect_ci": [st - sc - z * se, st - sc + z * se],
-        "rel_effect": rel, "rel_effect_ci": rel_ci, "pvalue": float(p), "se": se,
-        "horizon": horizon, "hazard_ratio": float(hr), "hazard_ratio_ci": hr_ci, "cox_pvalue": cox_p,
-        "km": {arm: {"time": [float(x) for x in c[0]], "survival": [float(x) for x in c[1]]} for arm, c in curves.items()},
-        "method": f"Kaplan-Meier survival at {horizon:g} (Greenwood CI); log-rank test; Cox PH hazard ratio (statsmodels.duration)",
+        "control": sc,
+        "treatment": st,
+        "effect": st - sc,
+        "effect_ci": [st - sc - z * se, st - sc + z * se],
+        "rel_effect": rel,
+        "rel_effect_ci": rel_ci,
+        "pvalue": float(p),
+        "se": se,
+        "horizon": horizon,
+        "hazard_ratio": float(hr),
+        "hazard_ratio_ci": hr_ci,
+        "cox_pvalue": cox_p,
+        "km": {
+            arm: {"time": [float(x) for x in c[0]], "survival": [float(x) for x in c[1]]} for arm, c in curves.items()
+        },
+        "method": f"Kaplan-Meier survival at {horizon:g} (Greenwood CI); log-rank test; "
+        "Cox PH hazard ratio (statsmodels.duration)",
     }

@@ -37,7 +37,9 @@ def _pairs(specs: list[str], sep: str, flag: str, what: str) -> list[tuple[str, 
     return out_
 
 
-def _metrics(proportion: list[str], mean: list[str], ratio: list[str], nps: Optional[str], survival: list[str], margin: list[str]):
+def _metrics(
+    proportion: list[str], mean: list[str], ratio: list[str], nps: Optional[str], survival: list[str], margin: list[str]
+):
     """Metrics from the command-line flags."""
     from motsim.ab.analysis import Metric
 
@@ -90,10 +92,19 @@ def _rows(metrics: dict[str, dict[str, Any]], segment: str = "") -> list[list[st
     for k, m in metrics.items():
         unit = _unit(m["method"])
         rel_ci = m["rel_effect_ci"]
-        body.append([*([segment] if segment else []), k, f"{m['control']:.4g}", f"{m['treatment']:.4g}",
-                     f"{unit(m['effect'])} [{unit(m['effect_ci'][0])}, {unit(m['effect_ci'][1])}]",
-                     f"{_pct(m['rel_effect'])} [{_pct(rel_ci[0])}, {_pct(rel_ci[1])}]", _p(m["pvalue"]), _p(m["pvalue_adj"]),
-                     "significant" if m["significant"] else ""])
+        body.append(
+            [
+                *([segment] if segment else []),
+                k,
+                f"{m['control']:.4g}",
+                f"{m['treatment']:.4g}",
+                f"{unit(m['effect'])} [{unit(m['effect_ci'][0])}, {unit(m['effect_ci'][1])}]",
+                f"{_pct(m['rel_effect'])} [{_pct(rel_ci[0])}, {_pct(rel_ci[1])}]",
+                _p(m["pvalue"]),
+                _p(m["pvalue_adj"]),
+                "significant" if m["significant"] else "",
+            ]
+        )
     return body
 
 
@@ -104,7 +115,12 @@ def _flat(result: dict[str, Any]) -> list[dict[str, Any]]:
     for seg, metrics in families:
         for k, m in metrics.items():
             row = {"segment": seg, "metric": k, **{f: v for f, v in m.items() if not isinstance(v, (list, dict))}}
-            row.update(ci_low=m["effect_ci"][0], ci_high=m["effect_ci"][1], rel_ci_low=m["rel_effect_ci"][0], rel_ci_high=m["rel_effect_ci"][1])
+            row.update(
+                ci_low=m["effect_ci"][0],
+                ci_high=m["effect_ci"][1],
+                rel_ci_low=m["rel_effect_ci"][0],
+                rel_ci_high=m["rel_effect_ci"][1],
+            )
             rows.append(row)
     return rows
 
@@ -114,7 +130,9 @@ def _print_analysis(result: dict[str, Any], fmt: AbFormat) -> None:
     tables = [("", header, _rows(result["metrics"]))]
     if "segments" in result:
         seg_rows = [r for s, v in result["segments"].items() for r in _rows(v["metrics"], f"{result['segment']}={s}")]
-        tables.append((f"By segment (corrected across segments, {result['correction']})", ["segment", *header], seg_rows))
+        tables.append(
+            (f"By segment (corrected across segments, {result['correction']})", ["segment", *header], seg_rows)
+        )
     survival = [(k, m) for k, m in result["metrics"].items() if "hazard_ratio" in m]
     if fmt is AbFormat.markdown:
         for title, head, body in tables:
@@ -128,34 +146,69 @@ def _print_analysis(result: dict[str, Any], fmt: AbFormat) -> None:
         out.print(f"sample-ratio check: p = {srm['pvalue']:.3g}, counts {srm['counts']}", highlight=False)
         level = f"{1 - result['alpha']:.0%}"
         for title, head, body in tables:
-            t = Table(*head, title=title or f"Treatment vs control '{result['control']}' ({level} CIs, α = {result['alpha']})", title_justify="left")
+            t = Table(
+                *head,
+                title=title or f"Treatment vs control '{result['control']}' ({level} CIs, α = {result['alpha']})",
+                title_justify="left",
+            )
             for r in body:
                 t.add_row(*r)
             out.print(t)
     for k, m in survival:
         lo, hi = m["hazard_ratio_ci"]
-        print(f"{k}: survival at {m['horizon']:g} is the Kaplan-Meier estimate; log-rank p {_p(m['pvalue']).replace('<', '< ') if m['pvalue'] < 1e-16 else '= ' + _p(m['pvalue'])}; "
-              f"Cox hazard ratio {m['hazard_ratio']:.3f} [{lo:.3f}, {hi:.3f}] (below 1: treatment customers churn less)")
+        p = _p(m["pvalue"]).replace("<", "< ") if m["pvalue"] < 1e-16 else "= " + _p(m["pvalue"])
+        print(
+            f"{k}: survival at {m['horizon']:g} is the Kaplan-Meier estimate; log-rank p {p}; "
+            f"Cox hazard ratio {m['hazard_ratio']:.3f} [{lo:.3f}, {hi:.3f}] (below 1: treatment customers churn less)"
+        )
 
 
 @ab.command()
 def analyze(
-    data: Path = typer.Argument(..., help="CSV: one row per customer, or one row per arm (and segment) with count, COL_sum, COL_sum_sq."),
-    variant: Optional[str] = typer.Option(None, "--variant", help="Column naming each customer's arm (default: the experiment file's, else 'variant')."),
-    control: Optional[str] = typer.Option(None, "--control", help="The control arm's value (default: 'control', else the first in order)."),
-    experiment: Optional[Path] = typer.Option(None, "--experiment", "-e", help="Experiment file (TOML): metrics, columns, covariates, margins, correction, split. Flags add to it."),
-    proportion: list[str] = typer.Option([], "--proportion", help="A 0/1 column (COL or COL:COVARIATE for CUPED); repeatable."),
+    data: Path = typer.Argument(
+        ..., help="CSV: one row per customer, or one row per arm (and segment) with count, COL_sum, COL_sum_sq."
+    ),
+    variant: Optional[str] = typer.Option(
+        None, "--variant", help="Column naming each customer's arm (default: the experiment file's, else 'variant')."
+    ),
+    control: Optional[str] = typer.Option(
+        None, "--control", help="The control arm's value (default: 'control', else the first in order)."
+    ),
+    experiment: Optional[Path] = typer.Option(
+        None,
+        "--experiment",
+        "-e",
+        help="Experiment file (TOML): metrics, columns, covariates, margins, correction, split. Flags add to it.",
+    ),
+    proportion: list[str] = typer.Option(
+        [], "--proportion", help="A 0/1 column (COL or COL:COVARIATE for CUPED); repeatable."
+    ),
     mean: list[str] = typer.Option([], "--mean", help="A numeric column (COL or COL:COVARIATE for CUPED); repeatable."),
     ratio: list[str] = typer.Option([], "--ratio", help="Ratio of means NUM/DEN (e.g. orders/sessions); repeatable."),
     nps: Optional[str] = typer.Option(None, "--nps", help="A 0..10 likelihood-to-recommend column."),
-    survival: list[str] = typer.Option([], "--survival", help="Retention as survival, TENURE:EVENT (event 1 = churned, 0 = still a customer): Kaplan-Meier, log-rank, Cox hazard ratio."),
-    segment: Optional[str] = typer.Option(None, "--segment", help="Also break every metric down by this column (corrected across segments)."),
-    margin: list[str] = typer.Option([], "--margin", help="Non-inferiority margin NAME=VALUE (one-sided test); repeatable."),
-    split: list[str] = typer.Option([], "--split", help="Planned split ARM=WEIGHT for the sample-ratio check (default equal); repeatable."),
-    correction: Optional[str] = typer.Option(None, "--correction", help="holm (default), bh (Benjamini-Hochberg) or none."),
+    survival: list[str] = typer.Option(
+        [],
+        "--survival",
+        help="Retention as survival, TENURE:EVENT (event 1 = churned, 0 = still a customer): "
+        "Kaplan-Meier, log-rank, Cox hazard ratio.",
+    ),
+    segment: Optional[str] = typer.Option(
+        None, "--segment", help="Also break every metric down by this column (corrected across segments)."
+    ),
+    margin: list[str] = typer.Option(
+        [], "--margin", help="Non-inferiority margin NAME=VALUE (one-sided test); repeatable."
+    ),
+    split: list[str] = typer.Option(
+        [], "--split", help="Planned split ARM=WEIGHT for the sample-ratio check (default equal); repeatable."
+    ),
+    correction: Optional[str] = typer.Option(
+        None, "--correction", help="holm (default), bh (Benjamini-Hochberg) or none."
+    ),
     alpha: Optional[float] = typer.Option(None, "--alpha", help="Significance level (default 0.05)."),
     fmt: AbFormat = typer.Option(AbFormat.table, "--format", "-f"),
-    out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="Write analysis.json, forest.png and, for survival metrics, survival.png here."),
+    out_dir: Optional[Path] = typer.Option(
+        None, "--out", "-o", help="Write analysis.json, forest.png and, for survival metrics, survival.png here."
+    ),
 ) -> None:
     """Is the lift real, how big, how sure: every metric, each arm against the control.
 
@@ -173,19 +226,34 @@ def analyze(
         df = read_data(data)
         metrics = [m.metric() for m in spec.metrics] + _metrics(proportion, mean, ratio, nps, survival, margin)
         if not metrics:
-            raise InputError.one("", "metrics", "name at least one metric: --proportion COL, --mean COL[:COVARIATE], --ratio NUM/DEN, --nps COL, "
-                             "--survival TENURE:EVENT, or an --experiment file")
+            raise InputError.one(
+                "",
+                "metrics",
+                "name at least one metric: --proportion COL, --mean COL[:COVARIATE], --ratio NUM/DEN, --nps COL, "
+                "--survival TENURE:EVENT, or an --experiment file",
+            )
         planned = {a: float(w) for a, w in _pairs(split, "=", "--split", "ARM=WEIGHT")} or spec.split
         variant_col = variant or spec.variant or "variant"
         try:
-            result = run_analysis(df, variant_col, metrics, control or spec.control, alpha if alpha is not None else spec.alpha,
-                                  correction or spec.correction, planned, segment or spec.segment)
+            result = run_analysis(
+                df,
+                variant_col,
+                metrics,
+                control or spec.control,
+                alpha if alpha is not None else spec.alpha,
+                correction or spec.correction,
+                planned,
+                segment or spec.segment,
+            )
         except DataError as exc:
             raise exc.located(str(data)) from None
         srm_p = result["srm"]["pvalue"]
         if srm_p < 0.001:
-            err.print(f"[bold red]SAMPLE-RATIO MISMATCH[/bold red] p = {srm_p:.2g}, counts {result['srm']['counts']}: "
-                      "the split is not what was planned; do not trust the effects until you know why.", highlight=False)
+            err.print(
+                f"[bold red]SAMPLE-RATIO MISMATCH[/bold red] p = {srm_p:.2g}, counts {result['srm']['counts']}: "
+                "the split is not what was planned; do not trust the effects until you know why.",
+                highlight=False,
+            )
         if fmt is AbFormat.json:
             print(to_json(result))
         elif fmt is AbFormat.csv:
@@ -207,23 +275,31 @@ def analyze(
 @ab.command(name="plan")
 def ab_plan(
     metric: str = typer.Option(..., "--metric", help="proportion, mean or nps."),
-    baseline: float = typer.Option(..., "--baseline", help="Control's rate (proportion), mean (mean), or share of promoters (nps)."),
-    mde: Optional[float] = typer.Option(None, "--mde", help="Minimum detectable effect (absolute; relative with --relative). Omit to solve for it."),
+    baseline: float = typer.Option(
+        ..., "--baseline", help="Control's rate (proportion), mean (mean), or share of promoters (nps)."
+    ),
+    mde: Optional[float] = typer.Option(
+        None, "--mde", help="Minimum detectable effect (absolute; relative with --relative). Omit to solve for it."
+    ),
     relative: bool = typer.Option(False, "--relative", help="--mde is relative to the baseline."),
     alpha: float = typer.Option(0.05, "--alpha"),
-    power: Optional[float] = typer.Option(None, "--power", help="Target power (default 0.8). Omit with --n and --mde to solve for it."),
+    power: Optional[float] = typer.Option(
+        None, "--power", help="Target power (default 0.8). Omit with --n and --mde to solve for it."
+    ),
     ratio: float = typer.Option(1.0, "--ratio", help="Treatment size / control size."),
     n: Optional[int] = typer.Option(None, "--n", help="Sample per arm (control); give it to solve for MDE or power."),
     sd: Optional[float] = typer.Option(None, "--sd", help="Standard deviation of a mean metric."),
     detractors: Optional[float] = typer.Option(None, "--detractors", help="Share of detractors (nps)."),
-    traffic: Optional[float] = typer.Option(None, "--traffic", help="Customers entering the experiment per day: also report the days needed."),
+    traffic: Optional[float] = typer.Option(
+        None, "--traffic", help="Customers entering the experiment per day: also report the days needed."
+    ),
     fmt: Format = typer.Option(Format.table, "--format", "-f"),
 ) -> None:
     """Sample size per arm, or the MDE for a given sample, or the power; and days at a traffic."""
 
     def go() -> None:
-        from motsim.output.formats import to_csv, to_json
         from motsim.ab.planning import plan
+        from motsim.output.formats import to_csv, to_json
 
         wanted_power = power if power is not None else (None if (n is not None and mde is not None) else 0.8)
         result = plan(metric, baseline, mde, relative, alpha, wanted_power, ratio, n, sd, detractors, traffic)
@@ -243,12 +319,22 @@ def ab_plan(
 @ab.command()
 def simulate(
     scenario: str = typer.Argument(..., help=SCENARIO_HELP),
-    intervention: str = typer.Option(..., "--intervention", "-i", help="The scenario's intervention given to the treatment arm."),
-    customers: Optional[int] = typer.Option(None, "--customers", "-n", help="Customers in the test (default: the scenario's cohort)."),
-    months: Optional[int] = typer.Option(None, "--months", "-m", help="How long the test runs (default: the scenario's horizon)."),
+    intervention: str = typer.Option(
+        ..., "--intervention", "-i", help="The scenario's intervention given to the treatment arm."
+    ),
+    customers: Optional[int] = typer.Option(
+        None, "--customers", "-n", help="Customers in the test (default: the scenario's cohort)."
+    ),
+    months: Optional[int] = typer.Option(
+        None, "--months", "-m", help="How long the test runs (default: the scenario's horizon)."
+    ),
     seed: Optional[int] = typer.Option(None, "--seed", "-s", help="Override the master seed."),
-    treatment_share: float = typer.Option(0.5, "--treatment-share", help="Chance that a customer is put in the treatment arm."),
-    retained_at: list[int] = typer.Option([], "--retained-at", help="Months for retained_M columns (repeatable; default 3, 6, 12 and the horizon)."),
+    treatment_share: float = typer.Option(
+        0.5, "--treatment-share", help="Chance that a customer is put in the treatment arm."
+    ),
+    retained_at: list[int] = typer.Option(
+        [], "--retained-at", help="Months for retained_M columns (repeatable; default 3, 6, 12 and the horizon)."
+    ),
     engine: Optional[str] = typer.Option(None, "--engine", help="auto (default), vector or hybrid."),
     out_file: Optional[Path] = typer.Option(None, "--out", "-o", help="CSV to write (default: standard output)."),
 ) -> None:
@@ -264,20 +350,27 @@ def simulate(
     """
 
     def go() -> None:
-        from motsim.cli.support import load_with
         from motsim.ab.insilico import simulate_experiment
+        from motsim.cli.support import load_with
         from motsim.output.formats import write_text
 
         sc = load_with(scenario, customers, months, seed)
-        data = with_bar("simulating both arms", lambda tick: simulate_experiment(sc, intervention, treatment_share, retained_at or None, engine, tick))
+        data = with_bar(
+            "simulating both arms",
+            lambda tick: simulate_experiment(sc, intervention, treatment_share, retained_at or None, engine, tick),
+        )
         text = data.to_csv()
         if out_file is None:
             sys.stdout.write(text)
             return
         write_text(out_file, text)
         counts = data["variant"].value_counts()
-        err.print(f"wrote {len(data):,} customers ({', '.join(f'{k} {v:,}' for k, v in counts.items())}) to {out_file}; "
-                  f"analyse with: motsim ab analyze {out_file} --survival tenure:churned --mean value --nps nps", highlight=False, soft_wrap=True)
+        err.print(
+            f"wrote {len(data):,} customers ({', '.join(f'{k} {v:,}' for k, v in counts.items())}) to {out_file}; "
+            f"analyse with: motsim ab analyze {out_file} --survival tenure:churned --mean value --nps nps",
+            highlight=False,
+            soft_wrap=True,
+        )
 
     guarded(go)
 
@@ -286,33 +379,57 @@ def simulate(
 def project(
     data: Path = typer.Argument(..., help="The experiment's per-customer CSV (or aggregated per arm)."),
     scenario: str = typer.Option(..., "--scenario", help=SCENARIO_HELP),
-    metric: str = typer.Option(..., "--metric", help="The metric's column in the data (0/1 is read as a proportion, else a mean)."),
-    kind: Optional[str] = typer.Option(None, "--kind", help="proportion or mean, when the column alone does not say (aggregated data)."),
-    maps_to: str = typer.Option(..., "--maps-to", help="The scenario parameter the metric moves, e.g. moments.onboarding.outcomes.good.p."),
+    metric: str = typer.Option(
+        ..., "--metric", help="The metric's column in the data (0/1 is read as a proportion, else a mean)."
+    ),
+    kind: Optional[str] = typer.Option(
+        None, "--kind", help="proportion or mean, when the column alone does not say (aggregated data)."
+    ),
+    maps_to: str = typer.Option(
+        ..., "--maps-to", help="The scenario parameter the metric moves, e.g. moments.onboarding.outcomes.good.p."
+    ),
     variant: str = typer.Option("variant", "--variant", help="Column naming each customer's arm."),
-    control: Optional[str] = typer.Option(None, "--control", help="The control arm's value (default: 'control', else the first in order)."),
-    relative: bool = typer.Option(False, "--relative", help="Scale the parameter by the relative lift instead of adding the absolute effect."),
-    intervention: Optional[str] = typer.Option(None, "--intervention", "-i", help="Take the costs (one-off, per customer-month, per occurrence) from this intervention of the scenario."),
-    draws: int = typer.Option(40, "--draws", help="Effect sizes drawn from the observed effect's sampling distribution."),
+    control: Optional[str] = typer.Option(
+        None, "--control", help="The control arm's value (default: 'control', else the first in order)."
+    ),
+    relative: bool = typer.Option(
+        False, "--relative", help="Scale the parameter by the relative lift instead of adding the absolute effect."
+    ),
+    intervention: Optional[str] = typer.Option(
+        None,
+        "--intervention",
+        "-i",
+        help="Take the costs (one-off, per customer-month, per occurrence) from this intervention of the scenario.",
+    ),
+    draws: int = typer.Option(
+        40, "--draws", help="Effect sizes drawn from the observed effect's sampling distribution."
+    ),
     customers: Optional[int] = typer.Option(None, "--customers", "-n", help="Override the scenario's cohort size."),
     months: Optional[int] = typer.Option(None, "--months", "-m", help="Override the horizon in months."),
     seed: Optional[int] = typer.Option(None, "--seed", "-s", help="Override the master seed."),
-    workers: Optional[int] = typer.Option(None, "--workers", "-w", min=1, help="Worker processes (default: all cores for big runs)."),
-    engine: Optional[str] = typer.Option(None, "--engine", help="auto, vector, hybrid or des. Default: the scenario's."),
+    workers: Optional[int] = typer.Option(
+        None, "--workers", "-w", min=1, help="Worker processes (default: all cores for big runs)."
+    ),
+    engine: Optional[str] = typer.Option(
+        None, "--engine", help="auto, vector, hybrid or des. Default: the scenario's."
+    ),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address (tcp://HOST:PORT)."),
     fmt: Format = typer.Option(Format.table, "--format", "-f"),
-    out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="Write projection.json, draws.csv and npv.png here."),
+    out_dir: Optional[Path] = typer.Option(
+        None, "--out", "-o", help="Write projection.json, draws.csv and npv.png here."
+    ),
 ) -> None:
     """What is the observed lift worth over the customer lifetime?
 
     Effect sizes are drawn from the experiment's result (its effect and standard error), each
     is simulated through the scenario against the baseline, and the command reports ΔCLV per
-    customer, cohort NPV, ROI, P(NPV > 0) and the break-even effect."""
+    customer, cohort NPV, ROI, P(NPV > 0) and the break-even effect.
+    """
 
     def go() -> None:
-        from motsim.cli.support import load_with
         from motsim.ab.analysis import Metric
         from motsim.ab.analysis import analyze as run_analysis
+        from motsim.cli.support import load_with
         from motsim.output.formats import to_csv, to_json, write_text
         from motsim.whatif.projection import project as run_projection
 
@@ -328,10 +445,34 @@ def project(
         except DataError as exc:
             raise exc.located(str(data)) from None
         if len(observed["metrics"]) != 1:
-            raise InputError(str(data), [Problem("", "projection compares one treatment arm with the control; name it with --control and keep two arms")])
+            raise InputError(
+                str(data),
+                [
+                    Problem(
+                        "",
+                        "projection compares one treatment arm with the control; "
+                        "name it with --control and keep two arms",
+                    )
+                ],
+            )
         m = next(iter(observed["metrics"].values()))
-        result = with_bar("simulating draws", lambda tick: run_projection(sc, m["effect"], m["se"], m["control"], maps_to, costs, draws, relative,
-                                                                          engine, workers, scheduler, tick))
+        result = with_bar(
+            "simulating draws",
+            lambda tick: run_projection(
+                sc,
+                m["effect"],
+                m["se"],
+                m["control"],
+                maps_to,
+                costs,
+                draws,
+                relative,
+                engine,
+                workers,
+                scheduler,
+                tick,
+            ),
+        )
         result["observed"].update(metric=metric, method=m["method"], effect_ci=m["effect_ci"], pvalue=m["pvalue"])
         if fmt is Format.json:
             print(to_json(result))
@@ -344,7 +485,12 @@ def project(
 
             write_text(out_dir / "projection.json", to_json(result) + "\n")
             write_text(out_dir / "draws.csv", to_csv(result["by_draw"]))
-            npv_chart([d["npv"] for d in result["by_draw"]], out_dir / "npv.png", f"NPV of {maps_to} moved by the observed effect", "draws")
+            npv_chart(
+                [d["npv"] for d in result["by_draw"]],
+                out_dir / "npv.png",
+                f"NPV of {maps_to} moved by the observed effect",
+                "draws",
+            )
 
     guarded(go)
 
@@ -352,10 +498,25 @@ def project(
 def _print_projection(r: dict[str, Any]) -> None:
     o = r["observed"]
     lo, hi = o["effect_ci"]
-    out.print(f"observed on '{o['metric']}': {o['effect']:+.4g} [{lo:+.4g}, {hi:+.4g}] ({o['method'].split(';')[0]}, p = {o['pvalue']:.3g})", highlight=False)
-    out.print(f"maps to {r['maps_to']} = {r['baseline_value']:g} in the scenario, moved by the {o['scale']} effect; "
-              f"{r['draws']} draws × {r['customers']:,} customers × {r['months']} months ({r['engine']})", highlight=False)
-    t = Table("quantity", "mean", "5%", "median", "95%", title="What the observed lift is worth (over effect-size draws)", title_justify="left")
+    out.print(
+        f"observed on '{o['metric']}': {o['effect']:+.4g} [{lo:+.4g}, {hi:+.4g}] "
+        f"({o['method'].split(';')[0]}, p = {o['pvalue']:.3g})",
+        highlight=False,
+    )
+    out.print(
+        f"maps to {r['maps_to']} = {r['baseline_value']:g} in the scenario, moved by the {o['scale']} effect; "
+        f"{r['draws']} draws × {r['customers']:,} customers × {r['months']} months ({r['engine']})",
+        highlight=False,
+    )
+    t = Table(
+        "quantity",
+        "mean",
+        "5%",
+        "median",
+        "95%",
+        title="What the observed lift is worth (over effect-size draws)",
+        title_justify="left",
+    )
     rows = [("ΔCLV per customer", r["delta_clv"]), ("NPV (cohort)", r["npv"]), ("cost (PV)", r["cost_pv"])]
     if r["roi"]:
         rows.append(("ROI", r["roi"]))
@@ -364,5 +525,12 @@ def _print_projection(r: dict[str, Any]) -> None:
         t.add_row(label, *(fmt_(s[k]) if s[k] is not None else "–" for k in ("mean", "p5", "p50", "p95")))
     out.print(t)
     be = r["break_even_effect"]
-    out.print(f"P(NPV > 0) = {r['p_npv_positive']:.0%}; break-even effect: "
-              + ("none within reach" if be is None else f"{be:+.4g} on '{o['metric']}' ({r['maps_to']} = {r['break_even_value']:.4g})"), highlight=False)
+    out.print(
+        f"P(NPV > 0) = {r['p_npv_positive']:.0%}; break-even effect: "
+        + (
+            "none within reach"
+            if be is None
+            else f"{be:+.4g} on '{o['metric']}' ({r['maps_to']} = {r['break_even_value']:.4g})"
+        ),
+        highlight=False,
+    )

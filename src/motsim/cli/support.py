@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sys
 import traceback
+from collections.abc import Callable
 from enum import Enum
-from typing import Callable
 
 import typer
 from rich.console import Console
@@ -39,7 +39,8 @@ def flag(parameter: str) -> str:
 
 def fail(exc: MotsimError) -> None:
     """Print a user error and exit with code 2 (no traceback). Problems the library raised
-    about its parameters (no file named) are said with the command's flags."""
+    about its parameters (no file named) are said with the command's flags.
+    """
     names = None if exc.source else {p.field: flag(p.field) for p in exc.problems if p.field.isidentifier()}
     err.print(f"[bold red]error[/bold red] {escape(exc.render(names))}", highlight=False, soft_wrap=True)
     raise typer.Exit(2)
@@ -55,8 +56,11 @@ def guarded(fn: Callable[[], None]) -> None:
         fail(InputError(str(exc.filename or "motsim"), [Problem("", exc.strerror or str(exc))]))
     except Exception:
         traceback.print_exc()
-        err.print("[bold red]This is a bug in motsim[/bold red], not in your input: please report it with the command "
-                  "you ran and the traceback above.", highlight=False)
+        err.print(
+            "[bold red]This is a bug in motsim[/bold red], not in your input: please report it with the command "
+            "you ran and the traceback above.",
+            highlight=False,
+        )
         raise typer.Exit(1) from None
 
 
@@ -65,7 +69,13 @@ def progress_bar(label: str):
     if not sys.stderr.isatty():
         return None, None
     bar = Progress(
-        TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=True
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
     )
     task = bar.add_task(label)
 
@@ -92,5 +102,3 @@ def with_bar(label: str, fn):
     finally:
         if bar:
             bar.stop()
-
-

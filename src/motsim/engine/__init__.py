@@ -7,7 +7,7 @@ SimPy. `auto` picks `vector` when no moment queues and `hybrid` when some do.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from motsim.engine.compiled import CompiledScenario
 from motsim.engine.tally import ReplicationResult
@@ -28,7 +28,9 @@ def choose(engine: str, journey: CompiledScenario) -> str:
     if engine not in ENGINES:
         raise InputError.one("", "engine", f"unknown engine '{engine}' (choose from auto, {', '.join(ENGINES)})")
     if engine == "vector" and queues(journey):
-        raise InputError.one("", "engine", "the vector engine has no queues and moments here use a resource: choose hybrid, des or auto")
+        raise InputError.one(
+            "", "engine", "the vector engine has no queues and moments here use a resource: choose hybrid, des or auto"
+        )
     return engine
 
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from motsim.model import churn, economics, memory, word_of_mouth
 from motsim.engine.compiled import CompiledScenario
 from motsim.engine.panel import Panel
 from motsim.engine.streams import BLOCK, Streams
 from motsim.engine.tally import ReplicationResult
+from motsim.model import churn, economics, memory, word_of_mouth
 
 BASELINE = -1  # churn not tipped by a moment
 INVOLUNTARY = -2
@@ -47,8 +47,16 @@ def population(journey: CompiledScenario, streams: Streams) -> tuple[np.ndarray,
 class Cohort:
     """Customers' memory and status (customers first .. first + len(seg)), adding to `result`."""
 
-    def __init__(self, journey: CompiledScenario, streams: Streams, seg: np.ndarray, propensity: np.ndarray, first: int, result: ReplicationResult,
-                 panel: Panel | None = None):
+    def __init__(
+        self,
+        journey: CompiledScenario,
+        streams: Streams,
+        seg: np.ndarray,
+        propensity: np.ndarray,
+        first: int,
+        result: ReplicationResult,
+        panel: Panel | None = None,
+    ):
         if first % BLOCK:
             raise ValueError("a cohort slice starts at a block boundary")
         n = len(seg)
@@ -90,7 +98,8 @@ class Cohort:
         """One score each for distinct customers, later than the rounds given before. `who` is a
         mask over the slice's customers (score and moment over all of them too), None for every
         customer (those who have left may be updated too: their memory is never read again), or
-        indices (score and moment for those customers only; cheaper when they are few)."""
+        indices (score and moment for those customers only; cheaper when they are few).
+        """
         self._rounds.append((who, score, moment))
 
     # --- month end ------------------------------------------------------------------------
@@ -110,7 +119,7 @@ class Cohort:
         else:
             p_vol = churn.hazard_from_logit(_of(self._logit_base, active), sens, e)
         p_all = churn.combine(p_vol, j.involuntary) if j.involuntary else p_vol
-        for g, part in zip(self._churn_rngs, self._churn_u):
+        for g, part in zip(self._churn_rngs, self._churn_u, strict=True):
             g.random(out=part)  # every block draws for all its customers, here or not: streams stay aligned
         u = self._churn_u_all[active]
         defect_moment = self.defect_moment[active]
@@ -118,15 +127,22 @@ class Cohort:
         gone = active[leave]
         # why the leavers left (few of them, so computed on them alone)
         d, ug, pv, eg = defect_moment[leave], u[leave], p_vol[leave], e[leave]
-        cause = np.where(d != BASELINE, d, np.where(ug < pv, np.where((eg < 0) & (_of(sens, leave) > 0), self.last_bad_moment[gone], BASELINE),
-                                                    INVOLUNTARY))
+        cause = np.where(
+            d != BASELINE,
+            d,
+            np.where(
+                ug < pv, np.where((eg < 0) & (_of(sens, leave) > 0), self.last_bad_moment[gone], BASELINE), INVOLUNTARY
+            ),
+        )
         r = self.result
         np.add.at(r.churn_tipped, cause[cause >= 0], 1)
         r.churn_baseline += int(np.sum(cause == BASELINE))
         r.churn_involuntary += int(np.sum(cause == INVOLUNTARY))
         peak_moment = self.memory.peak_moment[gone]
         np.add.at(r.churn_peak, peak_moment[peak_moment >= 0], 1)
-        promoter, detractor = word_of_mouth.promoter_detractor_probabilities(e, j.ltr_at_neutral, j.ltr_per_point, j.ltr_noise_sd)
+        promoter, detractor = word_of_mouth.promoter_detractor_probabilities(
+            e, j.ltr_at_neutral, j.ltr_per_point, j.ltr_noise_sd
+        )
         # sums per random-stream block: `active` is sorted, so each block is one run of it
         starts = np.searchsorted(active, self._block_starts)
         has = starts < np.r_[starts[1:], len(active)]
@@ -134,7 +150,7 @@ class Cohort:
         if len(active):
             promoters[has] = np.add.reduceat(promoter, starts[has])
             detractors[has] = np.add.reduceat(detractor, starts[has])
-        for g, p, d_ in zip(self._wom_rngs, promoters, detractors):
+        for g, p, d_ in zip(self._wom_rngs, promoters, detractors, strict=True):
             r.referrals[month] += g.poisson(j.referral_rate * p)
             r.deterred[month] += g.poisson(j.deterrence_rate * d_)
         self.alive[gone] = False
@@ -157,7 +173,7 @@ class Cohort:
     def _remember(self) -> None:
         bias = self.journey.negativity_bias
         if self._pending:
-            who, score, moment = (np.concatenate(parts) for parts in zip(*self._pending))
+            who, score, moment = (np.concatenate(parts) for parts in zip(*self._pending, strict=True))
             self._pending.clear()
             memory.record_in_order(self.memory, who, score, moment, bias)
             bad = score < 0
@@ -185,9 +201,12 @@ class Cohort:
 
     def _ask(self, t: int, e: np.ndarray) -> None:
         """Expected promoters and detractors at the start of month t among the customers here,
-        who remember `e`."""
+        who remember `e`.
+        """
         j = self.journey
-        promoter, detractor = word_of_mouth.promoter_detractor_probabilities(e, j.ltr_at_neutral, j.ltr_per_point, j.ltr_noise_sd)
+        promoter, detractor = word_of_mouth.promoter_detractor_probabilities(
+            e, j.ltr_at_neutral, j.ltr_per_point, j.ltr_noise_sd
+        )
         self.result.promoters[t] += promoter.sum()
         self.result.detractors[t] += detractor.sum()
 
@@ -207,5 +226,7 @@ def finish(result: ReplicationResult, journey: CompiledScenario) -> ReplicationR
     r.nps[:] = word_of_mouth.nps(r.promoters, r.detractors, r.active)
     flow = r.margin - r.cost_to_serve
     r.clv = float(economics.present_value(flow, journey.annual_discount_rate)) / journey.customers
-    r.referral_value = economics.referral_value(r.referrals - r.deterred, flow / journey.customers, journey.annual_discount_rate)
+    r.referral_value = economics.referral_value(
+        r.referrals - r.deterred, flow / journey.customers, journey.annual_discount_rate
+    )
     return r

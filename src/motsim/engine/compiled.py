@@ -51,7 +51,8 @@ class CompiledMoment:
     @property
     def code_scores(self) -> np.ndarray:
         """Segments × codes: the score each outcome code gives (failures and abandonment included),
-        before the paradox rule and waiting."""
+        before the paradox rule and waiting.
+        """
         fixed = np.array([self.recovered_score, self.unrecovered_score, self.unrecovered_score])
         return np.concatenate([self.scores, np.broadcast_to(fixed, (len(self.scores), 3))], axis=1)
 
@@ -133,17 +134,24 @@ def compile_scenario(scenario: Scenario) -> CompiledScenario:
         else:
             beta[k] = b.beta
     sensitivity = np.array(
-        [s.experience_sensitivity if s.experience_sensitivity is not None else churn.experience_sensitivity for s in segments]
+        [
+            s.experience_sensitivity if s.experience_sensitivity is not None else churn.experience_sensitivity
+            for s in segments
+        ]
     )
     resource_index = {r.id: k for k, r in enumerate(scenario.resources)}
     moment_index = {m.id: k for k, m in enumerate(scenario.moments)}
-    moments = tuple(_compile_moment(k, m, scenario, moment_index, resource_index) for k, m in enumerate(scenario.moments))
+    moments = tuple(
+        _compile_moment(k, m, scenario, moment_index, resource_index) for k, m in enumerate(scenario.moments)
+    )
     resources = tuple(
         CompiledResource(
             index=k,
             id=r.id,
             capacity=r.capacity,
-            distribution=next(d for d in ("exponential", "fixed", "lognormal") if getattr(r.service_minutes, d) is not None),
+            distribution=next(
+                d for d in ("exponential", "fixed", "lognormal") if getattr(r.service_minutes, d) is not None
+            ),
             mean_minutes=r.service_minutes.mean,
             sd_minutes=r.service_minutes.lognormal[1] if r.service_minutes.lognormal else 0.0,
         )
@@ -194,7 +202,9 @@ def _compile_moment(k, m, scenario: Scenario, moment_index, resource_index) -> C
         for name, o in outcomes.items():
             p[si, names.index(name)] = o.p
             scores[si, names.index(name)] = o.score
-        rate[si] = override.rate_per_month if override and override.rate_per_month is not None else (m.rate_per_month or 0.0)
+        rate[si] = (
+            override.rate_per_month if override and override.rate_per_month is not None else (m.rate_per_month or 0.0)
+        )
         defect[si] = override.defect_p if override and override.defect_p is not None else m.defect_p
     cum = np.cumsum(p, axis=1)
     cum[:, -1] = 1.0  # guard against rounding: the last outcome closes the distribution

@@ -17,17 +17,17 @@ from simpy.core import URGENT
 
 from motsim.engine.cohort import Cohort, finish, population
 from motsim.engine.compiled import CompiledScenario
-from motsim.model.units import MINUTES_PER_DAY
 from motsim.engine.occurrences import draw_slots
 from motsim.engine.streams import Streams
-from motsim.model.recovery import recovered_score
 from motsim.engine.tally import ReplicationResult
-from motsim.model.units import DAYS_PER_MONTH
+from motsim.model.recovery import recovered_score
+from motsim.model.units import DAYS_PER_MONTH, MINUTES_PER_DAY
 
 
 class MonthEnd(simpy.events.Event):
     """A timeout that fires before any customer event due at the same instant, so a moment
-    at exactly a month boundary belongs to the month that starts there."""
+    at exactly a month boundary belongs to the month that starts there.
+    """
 
     def __init__(self, env: simpy.Environment, delay: float):
         super().__init__(env)
@@ -55,7 +55,7 @@ def run_replication(journey: CompiledScenario, streams: Streams) -> ReplicationR
         k, i = np.nonzero(np.isfinite(table.time))
         code = table.code[k, i]
         parts.append((table.time[k, i], i, np.full(len(i), j), k, code, table.score(code, i), table.defect_u[k, i]))
-    cal = [np.concatenate(p) for p in zip(*parts)] if parts else [np.empty(0)] * 7
+    cal = [np.concatenate(p) for p in zip(*parts, strict=True)] if parts else [np.empty(0)] * 7
     order = np.lexsort((cal[0], cal[1]))
     ev_t, ev_i, ev_j, ev_k, ev_code, ev_score, ev_defect = (a[order].tolist() for a in cal)
     who = cal[1][order].astype(np.int64)
@@ -63,10 +63,14 @@ def run_replication(journey: CompiledScenario, streams: Streams) -> ReplicationR
 
     # Lookups for follow-up moments, decided at run time: [moment][slot][customer].
     lazy = {
-        j: (t.code.tolist(), t.score(t.code).tolist(), t.defect_u.tolist(), t.slots) for j, t in enumerate(tables) if moments[j].kind == "after"
+        j: (t.code.tolist(), t.score(t.code).tolist(), t.defect_u.tolist(), t.slots)
+        for j, t in enumerate(tables)
+        if moments[j].kind == "after"
     }
     service = {j: t.service_days.tolist() for j, t in enumerate(tables) if t.service_days is not None}
-    followers = [[(f.index, f.after_codes.tolist(), f.delay_days) for f in journey.followers(j)] for j in range(len(moments))]
+    followers = [
+        [(f.index, f.after_codes.tolist(), f.delay_days) for f in journey.followers(j)] for j in range(len(moments))
+    ]
     seg = cohort.seg.tolist()
     alive = cohort.alive
     gone = [False] * journey.customers  # mirror of ~alive, cheaper to read in the hot loop
@@ -85,8 +89,16 @@ def run_replication(journey: CompiledScenario, streams: Streams) -> ReplicationR
     cost = [0.0] * journey.months
     by_month = [[0] * journey.months for _ in moments]
     plan = [
-        (m.resource, m.code_recovered, m.code_abandoned, m.unrecovered_score, m.wait_penalty_per_minute, m.cost,
-         m.defect_p.tolist(), m.best_score.tolist())
+        (
+            m.resource,
+            m.code_recovered,
+            m.code_abandoned,
+            m.unrecovered_score,
+            m.wait_penalty_per_minute,
+            m.cost,
+            m.defect_p.tolist(),
+            m.best_score.tolist(),
+        )
         for m in moments
     ]
     last_month = journey.months - 1
@@ -192,7 +204,7 @@ def run_replication(journey: CompiledScenario, streams: Streams) -> ReplicationR
             for i in left.tolist():
                 gone[i] = True
 
-    for a, b in zip(bounds[:-1], bounds[1:]):
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
         if b > a:
             env.process(customer(ev_i[a], a, b))
     env.process(clock())

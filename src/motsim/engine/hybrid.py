@@ -20,14 +20,13 @@ import numpy as np
 import simpy
 
 from motsim.engine.cohort import Cohort, finish, population
-from motsim.engine.month import MonthStepper, Rows, sparse_rows
 from motsim.engine.compiled import CompiledScenario
-from motsim.model.units import MINUTES_PER_DAY
+from motsim.engine.month import MonthStepper, Rows, sparse_rows
 from motsim.engine.occurrences import SlotTable, draw_slots, slot_counts
 from motsim.engine.panel import Panel
 from motsim.engine.streams import Streams
 from motsim.engine.tally import ReplicationResult
-from motsim.model.units import DAYS_PER_MONTH
+from motsim.model.units import DAYS_PER_MONTH, MINUTES_PER_DAY
 
 
 class Queues:
@@ -40,9 +39,13 @@ class Queues:
         self.result = cohort.result
         self.gone = np.zeros(len(cohort.seg), dtype=bool)
         self.done: list[tuple[int, int, int, float, int, float]] = []
-        self.submitted = {j: np.zeros(t.time.shape, dtype=bool) for j, t in enumerate(tables) if journey.moments[j].resource >= 0}
+        self.submitted = {
+            j: np.zeros(t.time.shape, dtype=bool) for j, t in enumerate(tables) if journey.moments[j].resource >= 0
+        }
         # per resource, summed in Python floats in the hot loop and added to the result in `flush`
-        self.tally = {name: [0.0] * len(journey.resources) for name in ("wait_minutes", "served", "busy_days", "abandoned")}
+        self.tally = {
+            name: [0.0] * len(journey.resources) for name in ("wait_minutes", "served", "busy_days", "abandoned")
+        }
         self._wait, self._served_n, self._busy, self._abandoned = self.tally.values()
         self._penalty = [m.wait_penalty_per_minute for m in journey.moments]
         self._resource = [m.resource for m in journey.moments]
@@ -59,7 +62,12 @@ class Queues:
         order = np.argsort(t, kind="stable")  # simultaneous arrivals queue in time-then-listing order
         j, i, slot, t = j[order], i[order], slot[order], t[order]
         # what each visit will need, looked up for all at once (numpy per visit is slow)
-        duration, code, score, defects = np.empty(len(j)), np.empty(len(j), np.int64), np.empty(len(j)), np.zeros(len(j), bool)
+        duration, code, score, defects = (
+            np.empty(len(j)),
+            np.empty(len(j), np.int64),
+            np.empty(len(j)),
+            np.zeros(len(j), bool),
+        )
         for a in self.submitted:
             sel = np.flatnonzero(j == a)
             table, ks, who = self.tables[a], slot[sel], i[sel]
@@ -68,15 +76,27 @@ class Queues:
             score[sel] = table.score(code[sel], who)
             defects[sel] = table.defect_u[ks, who] < self.journey.moments[a].defect_p[self.cohort.seg[who]]
         visit, timeout = self._visit, self.env.timeout
-        for a, b, c, d, e, f, g, at in zip(j.tolist(), i.tolist(), slot.tolist(), duration.tolist(), code.tolist(), score.tolist(),
-                                           defects.tolist(), t.tolist()):
+        for a, b, c, d, e, f, g, at in zip(
+            j.tolist(),
+            i.tolist(),
+            slot.tolist(),
+            duration.tolist(),
+            code.tolist(),
+            score.tolist(),
+            defects.tolist(),
+            t.tolist(),
+            strict=True,
+        ):
             # callbacks rather than a process per visit: the queue is the same simpy.Resource,
             # at a fraction of the bookkeeping
             timeout(at - now).callbacks.append(partial(visit, a, b, c, d, e, f, g))
 
-    def _visit(self, j: int, i: int, k: int, duration: float, code: int, score: float, defects: bool, _event=None) -> None:
+    def _visit(
+        self, j: int, i: int, k: int, duration: float, code: int, score: float, defects: bool, _event=None
+    ) -> None:
         """A customer reaches the resource: queue FIFO, give up after the patience, be served;
-        a bad enough visit (score below 0 after waiting) ends the relationship if `defects`."""
+        a bad enough visit (score below 0 after waiting) ends the relationship if `defects`.
+        """
         if self.gone[i]:
             return
         req = self.resources[self._resource[j]].request()
@@ -89,14 +109,27 @@ class Queues:
             if patience != np.inf:
                 self.env.timeout(patience).callbacks.append(partial(self._give_up, j, i, k, req))
 
-    def _served(self, j: int, i: int, k: int, duration: float, code: int, score: float, defects: bool, req, arrive: float,
-                _event=None) -> None:
+    def _served(
+        self,
+        j: int,
+        i: int,
+        k: int,
+        duration: float,
+        code: int,
+        score: float,
+        defects: bool,
+        req,
+        arrive: float,
+        _event=None,
+    ) -> None:
         ri = self._resource[j]
         wait = (self.env.now - arrive) * MINUTES_PER_DAY
         self._wait[ri] += wait
         self._served_n[ri] += 1
         self._busy[ri] += duration
-        self.env.timeout(duration).callbacks.append(partial(self._done, j, i, k, code, score - self._penalty[j] * wait, defects, req))
+        self.env.timeout(duration).callbacks.append(
+            partial(self._done, j, i, k, code, score - self._penalty[j] * wait, defects, req)
+        )
 
     def _done(self, j: int, i: int, k: int, code: int, felt: float, defects: bool, req, _event) -> None:
         self.resources[self._resource[j]].release(req)
@@ -124,7 +157,7 @@ class Queues:
         done, self.done = self.done, []
         if not done:
             return tuple(np.empty(0, dtype) for dtype in (np.int64, np.int64, np.int64, float, np.int16, float))
-        j, i, k, t, code, score = (np.array(x) for x in zip(*done))
+        j, i, k, t, code, score = (np.array(x) for x in zip(*done, strict=True))
         keep = self.cohort.alive[i]
         return j[keep], i[keep], k[keep], t[keep], code[keep].astype(np.int16), score[keep]
 
@@ -154,9 +187,10 @@ def run_replication(journey: CompiledScenario, streams: Streams, panel: Panel | 
         queues.arrive(rows.j[r, i].astype(np.int64), i, rows.slot[r, i].astype(np.int64), rows.t[r, i])
         del rows, reached
         j, ci, k, t, code, score = queues.completed((month + 1) * DAYS_PER_MONTH)
-        unqueued = Rows(np.where(queued, np.inf, base.t), base.j, base.slot, base.code, base.score,
-                        base.defect_u)
-        served = sparse_rows(tables, j, ci, k, t, n, code=code, score=np.clip(score, -10.0, 10.0))  # waiting can push below −10
+        unqueued = Rows(np.where(queued, np.inf, base.t), base.j, base.slot, base.code, base.score, base.defect_u)
+        served = sparse_rows(
+            tables, j, ci, k, t, n, code=code, score=np.clip(score, -10.0, 10.0)
+        )  # waiting can push below −10
         final, late = stepper.walk(Rows.stack([unqueued, served], n), month, spawn_queued=False)
         queues.arrive(late.j, late.i, late.slot, late.t)
         stepper.commit(final, month)
@@ -165,4 +199,3 @@ def run_replication(journey: CompiledScenario, streams: Streams, panel: Panel | 
     queues.env.run()  # let the last services finish, as des does, so waits and utilisation are complete
     queues.flush()
     return finish(result, journey)
-

@@ -35,18 +35,24 @@ class Rows:
     ordered: bool = False  # every customer's occurrences already in time order, row by row
 
     @classmethod
-    def empty(cls, n: int, rows: int = 0) -> "Rows":
-        return cls(np.full((rows, n), np.inf), np.zeros((rows, n), np.int16), np.zeros((rows, n), np.int32), np.zeros((rows, n), np.int16),
-                   np.zeros((rows, n)), np.ones((rows, n), np.float32))
+    def empty(cls, n: int, rows: int = 0) -> Rows:
+        return cls(
+            np.full((rows, n), np.inf),
+            np.zeros((rows, n), np.int16),
+            np.zeros((rows, n), np.int32),
+            np.zeros((rows, n), np.int16),
+            np.zeros((rows, n)),
+            np.ones((rows, n), np.float32),
+        )
 
     @classmethod
-    def stack(cls, parts: list["Rows"], n: int) -> "Rows":
+    def stack(cls, parts: list[Rows], n: int) -> Rows:
         parts = [p for p in parts if len(p.t)]
         if len(parts) <= 1:
             return parts[0] if parts else cls.empty(n)
         return cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in ROW_FIELDS))
 
-    def reorder(self, cols: np.ndarray, order: np.ndarray) -> "Rows":
+    def reorder(self, cols: np.ndarray, order: np.ndarray) -> Rows:
         """A copy with customers `cols` reordered (order: rows × len(cols), from argsort on axis 0)."""
         out = Rows(*(getattr(self, f).copy() for f in ROW_FIELDS))
         for f in ROW_FIELDS:
@@ -62,8 +68,14 @@ def from_table(table: SlotTable, j: int, ks: np.ndarray, valid: np.ndarray) -> R
     """Rows of moment j's slots `ks` (one row each, all customers) where `valid` (rows × customers)."""
     code = table.code[ks]
     shape = valid.shape
-    return Rows(np.where(valid, table.time[ks], np.inf), np.full(shape, j, np.int16), np.broadcast_to(ks[:, None], shape).astype(np.int32),
-                code, table.score(code), table.defect_u[ks])
+    return Rows(
+        np.where(valid, table.time[ks], np.inf),
+        np.full(shape, j, np.int16),
+        np.broadcast_to(ks[:, None], shape).astype(np.int32),
+        code,
+        table.score(code),
+        table.defect_u[ks],
+    )
 
 
 def dense_rank(i: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -71,16 +83,27 @@ def dense_rank(i: np.ndarray, t: np.ndarray) -> np.ndarray:
     order = np.lexsort((t, i))
     i_sorted = i[order]
     starts = np.r_[0, np.flatnonzero(np.diff(i_sorted)) + 1] if len(i) else np.empty(0, np.int64)
-    rank_sorted = np.arange(len(i)) - np.repeat(starts, np.diff(np.r_[starts, len(i)])) if len(i) else np.empty(0, np.int64)
+    rank_sorted = (
+        np.arange(len(i)) - np.repeat(starts, np.diff(np.r_[starts, len(i)])) if len(i) else np.empty(0, np.int64)
+    )
     rank = np.empty(len(i), np.int64)
     rank[order] = rank_sorted
     return rank
 
 
-def sparse_rows(tables: list[SlotTable], j: np.ndarray, i: np.ndarray, slot: np.ndarray, t: np.ndarray, n: int,
-                code: np.ndarray | None = None, score: np.ndarray | None = None) -> Rows:
+def sparse_rows(
+    tables: list[SlotTable],
+    j: np.ndarray,
+    i: np.ndarray,
+    slot: np.ndarray,
+    t: np.ndarray,
+    n: int,
+    code: np.ndarray | None = None,
+    score: np.ndarray | None = None,
+) -> Rows:
     """Rows from sparse occurrences (moment, customer, slot, time); code/score given to override
-    the table's (a queued moment's result)."""
+    the table's (a queued moment's result).
+    """
     if len(i) == 0:
         return Rows.empty(n)
     rank, col = dense_rank(i, t), i
@@ -109,18 +132,23 @@ class Followers:
     t: np.ndarray = field(default_factory=lambda: np.empty(0))
     parent_t: np.ndarray = field(default_factory=lambda: np.empty(0))
 
-    def select(self, sel: np.ndarray) -> "Followers":
+    def select(self, sel: np.ndarray) -> Followers:
         return Followers(self.j[sel], self.i[sel], self.slot[sel], self.t[sel], self.parent_t[sel])
 
     @classmethod
-    def join(cls, parts: list["Followers"]) -> "Followers":
-        return cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("j", "i", "slot", "t", "parent_t"))) if parts else cls()
+    def join(cls, parts: list[Followers]) -> Followers:
+        return (
+            cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("j", "i", "slot", "t", "parent_t")))
+            if parts
+            else cls()
+        )
 
 
 @dataclass
 class Walked:
     """A month walked in time order: which occurrences counted, their final scores, defections,
-    and the follow-ups the counted ones spawn in later months."""
+    and the follow-ups the counted ones spawn in later months.
+    """
 
     rows: Rows
     kept: np.ndarray  # rows × customers
@@ -132,7 +160,9 @@ class Walked:
 class MonthStepper:
     """Lays out and walks a cohort slice's months; `tables` are its occurrence tables."""
 
-    def __init__(self, journey: CompiledScenario, cohort: Cohort, tables: list[SlotTable], cohort_times: list[np.ndarray]):
+    def __init__(
+        self, journey: CompiledScenario, cohort: Cohort, tables: list[SlotTable], cohort_times: list[np.ndarray]
+    ):
         self.journey = journey
         self.cohort = cohort
         self.tables = tables
@@ -148,13 +178,18 @@ class MonthStepper:
         self.best = np.stack([m.best_score for m in moments]) if moments else np.zeros((0, 0))
         self.defect_p = np.stack([m.defect_p for m in moments]) if moments else np.zeros((0, 0))
         self.cost = np.array([m.cost for m in moments])
-        self.can_fail = any(m.fail_p > 0 for m in moments) or any(m.resource >= 0 and m.patience_days != np.inf for m in moments)
+        self.can_fail = any(m.fail_p > 0 for m in moments) or any(
+            m.resource >= 0 and m.patience_days != np.inf for m in moments
+        )
         self.can_defect = bool(self.defect_p.size and self.defect_p.max() > 0)
         self.uses = np.array([m.resource >= 0 for m in moments], dtype=bool)
         self.code_base = np.r_[0, np.cumsum([len(m.codes) for m in moments])].astype(np.int64)
         # follow-ups in topological order, so a follow-up's parents are all known when it spawns
-        self.follow = [(f, moments[f].after, np.r_[moments[f].after_codes, np.zeros(8, bool)], moments[f].delay_days)
-                       for f in topological(journey) if moments[f].kind == "after"]
+        self.follow = [
+            (f, moments[f].after, np.r_[moments[f].after_codes, np.zeros(8, bool)], moments[f].delay_days)
+            for f in topological(journey)
+            if moments[f].kind == "after"
+        ]
 
     # --- laying out ---------------------------------------------------------------------------
     def scheduled(self, month: int) -> Rows:
@@ -164,7 +199,7 @@ class MonthStepper:
         parts = []
         whole: list[tuple[float, int, int]] = []  # (time, moment, slot) of slots everyone has at one time
         sparse: list[tuple[np.ndarray, ...]] = []  # (moment, customer, slot, time) of the others
-        for jx, (m, table) in enumerate(zip(self.journey.moments, self.tables)):
+        for jx, (m, table) in enumerate(zip(self.journey.moments, self.tables, strict=True)):
             if m.kind == "after" or table.slots == 0:
                 continue
             if m.cohort:
@@ -191,15 +226,22 @@ class MonthStepper:
                 who = who[more & (next_t[who] < hi)]
         due = self._due(hi)
         sparse.append((due.j, due.i, due.slot, due.t))
-        j, i, slot, t = (np.concatenate(parts_) for parts_ in zip(*sparse))
+        j, i, slot, t = (np.concatenate(parts_) for parts_ in zip(*sparse, strict=True))
         parts.append(sparse_rows(self.tables, j, i, slot, t, self.n))
         return Rows.stack([self._whole_rows(sorted(whole, key=lambda e: e[0]), alive), *parts], self.n)
 
     def _whole_rows(self, whole: list[tuple[float, int, int]], alive: np.ndarray) -> Rows:
         """Rows of whole slots (one time for everyone), in time order, each written once."""
         rows, n = len(whole), self.n
-        out = Rows(np.empty((rows, n)), np.empty((rows, n), np.int16), np.empty((rows, n), np.int32), np.empty((rows, n), np.int16),
-                   np.empty((rows, n)), np.empty((rows, n), np.float32) if self.can_defect else np.ones((rows, n), np.float32), ordered=True)
+        out = Rows(
+            np.empty((rows, n)),
+            np.empty((rows, n), np.int16),
+            np.empty((rows, n), np.int32),
+            np.empty((rows, n), np.int16),
+            np.empty((rows, n)),
+            np.empty((rows, n), np.float32) if self.can_defect else np.ones((rows, n), np.float32),
+            ordered=True,
+        )
         here = np.where(alive, 0.0, np.inf)  # + the slot's time: inf for those who have left
         for r, (t, jx, k) in enumerate(whole):
             table = self.tables[jx]
@@ -224,7 +266,8 @@ class MonthStepper:
     def walk(self, base: Rows, month: int, spawn_queued: bool = True) -> tuple[Walked, Followers]:
         """Walk the month: spawn same-month follow-ups, put each customer's occurrences in time
         order, and apply the paradox and defections. With `spawn_queued` False, same-month
-        follow-ups that use a resource are not walked but returned (the hybrid queues them)."""
+        follow-ups that use a resource are not walked but returned (the hybrid queues them).
+        """
         hi = (month + 1) * DAYS_PER_MONTH
         spawned = self._spawn(base, hi)
         now = spawned.t < hi
@@ -239,7 +282,8 @@ class MonthStepper:
 
     def _spawn(self, rows: Rows, hi: float) -> Followers:
         """Every follow-up the month's occurrences would spawn if all counted (parents first);
-        follow-ups falling after `hi` spawn their own when their month comes."""
+        follow-ups falling after `hi` spawn their own when their month comes.
+        """
         if not self.follow:
             return Followers()
         r, i = np.nonzero(np.isfinite(rows.t))
@@ -291,11 +335,20 @@ class MonthStepper:
                 rec = valid & (code == cr)
                 if rec.any():
                     best = self.best[j, c.seg]
-                    score[r] = np.where(rec, np.clip(recovered_score(score[r], prior, j_.paradox, j_.paradox_max_failures, best), -10.0, 10.0),
-                                        score[r])
+                    score[r] = np.where(
+                        rec,
+                        np.clip(
+                            recovered_score(score[r], prior, j_.paradox, j_.paradox_max_failures, best), -10.0, 10.0
+                        ),
+                        score[r],
+                    )
                 prior += valid & (code >= cr)
             if self.can_defect:
-                d = valid & (score[r] < 0) & (rows.defect_u[r] < np.take(self.defect_p, j * self.defect_p.shape[1] + c.seg))
+                d = (
+                    valid
+                    & (score[r] < 0)
+                    & (rows.defect_u[r] < np.take(self.defect_p, j * self.defect_p.shape[1] + c.seg))
+                )
                 stop[d] = rows.t[r][d]
                 defect[r] = d
         return replace(rows, score=score), kept, defect, stop  # a new Rows: the hybrid walks `base` twice
@@ -303,7 +356,8 @@ class MonthStepper:
     # --- committing ---------------------------------------------------------------------------
     def commit(self, walked: Walked, month: int) -> None:
         """Record the walked month: memory (in time order), failures, defections, renewals,
-        tallies, follow-up slots taken and follow-ups due in later months."""
+        tallies, follow-up slots taken and follow-ups due in later months.
+        """
         c, rows, kept = self.cohort, walked.rows, walked.kept
         r = c.result
         n_moments = len(self.journey.moments)
@@ -338,7 +392,7 @@ class MonthStepper:
             r.score_sum += np.bincount(j, weights=rows.score[mixed], minlength=n_moments)
             flat = np.bincount(self.code_base[j] + rows.code[mixed], minlength=int(self.code_base[-1]))
             for m in range(n_moments):
-                r.codes[m] += flat[self.code_base[m]:self.code_base[m + 1]]
+                r.codes[m] += flat[self.code_base[m] : self.code_base[m + 1]]
         if self.can_fail:
             c.failures += np.sum(kept & (rows.code >= np.take(self.code_recovered, rows.j.astype(np.intp))), axis=0)
         if self.can_defect:
@@ -351,9 +405,10 @@ class MonthStepper:
         r.cost_to_serve[month] += float(counts @ self.cost)
         if c.panel is not None:
             j = rows.j[kept].astype(np.int64)
-            c.panel.record(month, np.nonzero(kept)[1], j, rows.code[kept].astype(np.int64), rows.score[kept], self.cost[j])
+            c.panel.record(
+                month, np.nonzero(kept)[1], j, rows.code[kept].astype(np.int64), rows.score[kept], self.cost[j]
+            )
         for f in self.taken:
             sel = walked.spawned.j == f
             np.add.at(self.taken[f], walked.spawned.i[sel], 1)
         self.pending = Followers.join([self.pending, walked.later])
-

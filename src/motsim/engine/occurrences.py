@@ -17,10 +17,9 @@ import numpy as np
 from scipy.stats import poisson
 
 from motsim.engine.compiled import CompiledMoment, CompiledScenario
-from motsim.model.units import MINUTES_PER_DAY
-from motsim.model.queueing import service_minutes
 from motsim.engine.streams import BLOCK, Streams
-from motsim.model.units import DAYS_PER_MONTH
+from motsim.model.queueing import service_minutes
+from motsim.model.units import DAYS_PER_MONTH, MINUTES_PER_DAY
 
 TAIL = 1e-9  # probability mass of Poisson counts beyond the slots drawn
 
@@ -47,16 +46,23 @@ class SlotTable:
 
     def score(self, code: np.ndarray, customers: np.ndarray | slice = slice(None)) -> np.ndarray:
         """Scores of occurrences with these codes for these customers (codes: … × customers).
-        Scores follow from code and segment, so they are not stored (memory at 10^6 customers)."""
+        Scores follow from code and segment, so they are not stored (memory at 10^6 customers).
+        """
         if len(self.code_scores) == 1:  # one segment: the code alone says it
             return np.take(self._flat_scores, code.astype(np.intp))  # take is ~8x slower on int16 indices
         return np.take(self._flat_scores, self._seg_base[customers] + code)
 
 
-def resolve(m: CompiledMoment, seg: np.ndarray, u_outcome: np.ndarray, u_fail: np.ndarray | None = None,
-            u_recover: np.ndarray | None = None) -> np.ndarray:
+def resolve(
+    m: CompiledMoment,
+    seg: np.ndarray,
+    u_outcome: np.ndarray,
+    u_fail: np.ndarray | None = None,
+    u_recover: np.ndarray | None = None,
+) -> np.ndarray:
     """Outcome codes of occurrences (slots × customers of segments `seg`): a plain outcome, or a
-    recovered or unrecovered failure; without failure draws nothing fails."""
+    recovered or unrecovered failure; without failure draws nothing fails.
+    """
     cum = m.cum_p[seg]  # customers × outcomes
     outcome = np.zeros(u_outcome.shape, np.int16)
     for o in range(cum.shape[1] - 1):  # the last outcome takes whatever is left
@@ -125,7 +131,8 @@ def topological(journey: CompiledScenario) -> list[int]:
 
 def draw_slots(journey: CompiledScenario, streams: Streams, seg: np.ndarray, first: int = 0) -> list[SlotTable]:
     """Draw and resolve every moment's occurrences for customers first .. first + len(seg)
-    (`first` on a block boundary; `seg` their segments)."""
+    (`first` on a block boundary; `seg` their segments).
+    """
     n = len(seg)
     tables: list[SlotTable | None] = [None] * len(journey.moments)
     counts = [0] * len(journey.moments)
@@ -135,7 +142,7 @@ def draw_slots(journey: CompiledScenario, streams: Streams, seg: np.ndarray, fir
         k = base_counts[j] if m.kind != "after" else counts[m.after]
         counts[j] = k
 
-        def u(purpose: str) -> np.ndarray:
+        def u(purpose: str, m=m, k=k) -> np.ndarray:
             return uniforms(streams, m.id, purpose, k, n, first)
 
         fails = m.fail_p > 0
@@ -143,10 +150,21 @@ def draw_slots(journey: CompiledScenario, streams: Streams, seg: np.ndarray, fir
         service = None
         if m.resource >= 0:
             r = journey.resources[m.resource]
-            service = (service_minutes(r.distribution, r.mean_minutes, r.sd_minutes, u("service").astype(np.float64)) / MINUTES_PER_DAY).astype(np.float32)
+            service = (
+                service_minutes(r.distribution, r.mean_minutes, r.sd_minutes, u("service").astype(np.float64))
+                / MINUTES_PER_DAY
+            ).astype(np.float32)
         # no defection possible: a uniform of 1 never falls below defect_p
         defect_u = u("defect") if np.any(m.defect_p > 0) else np.ones((k, n), np.float32)
-        tables[j] = SlotTable(m, _times(m, seg, u, k, n, cohort_times[j], journey.horizon_days), code, defect_u, service, seg, m.code_scores)
+        tables[j] = SlotTable(
+            m,
+            _times(m, seg, u, k, n, cohort_times[j], journey.horizon_days),
+            code,
+            defect_u,
+            service,
+            seg,
+            m.code_scores,
+        )
     return tables  # type: ignore[return-value]
 
 
@@ -156,11 +174,19 @@ def uniforms(streams: Streams, moment_id: str, purpose: str, k: int, n: int, fir
         return np.empty((k, 0), np.float32)
     b0 = first // BLOCK
     return np.concatenate(
-        [streams.generator("moment", moment_id, purpose, b0 + b).random((k, min(BLOCK, n - b * BLOCK)), dtype=np.float32)
-         for b in range(-(-n // BLOCK))], axis=1)
+        [
+            streams.generator("moment", moment_id, purpose, b0 + b).random(
+                (k, min(BLOCK, n - b * BLOCK)), dtype=np.float32
+            )
+            for b in range(-(-n // BLOCK))
+        ],
+        axis=1,
+    )
 
 
-def _times(m: CompiledMoment, seg: np.ndarray, u, k: int, n: int, cohort_times: np.ndarray, horizon: float) -> np.ndarray:
+def _times(
+    m: CompiledMoment, seg: np.ndarray, u, k: int, n: int, cohort_times: np.ndarray, horizon: float
+) -> np.ndarray:
     if m.kind == "after":
         return np.broadcast_to(np.inf, (k, n))  # decided when the parent happens
     if m.cohort:

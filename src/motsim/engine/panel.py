@@ -12,9 +12,9 @@ import copy
 
 import numpy as np
 
-from motsim.model.economics import discount_factors
 from motsim.engine.compiled import CompiledScenario
 from motsim.engine.streams import Streams
+from motsim.model.economics import discount_factors
 from motsim.model.word_of_mouth import draw_ratings
 
 
@@ -33,7 +33,7 @@ class Panel:
         self.memory_at_end = np.zeros(n)  # remembered experience E when they left or at the horizon
         self._discount = discount_factors(journey.months, journey.annual_discount_rate)
 
-    def part(self, first: int, n: int) -> "Panel":
+    def part(self, first: int, n: int) -> Panel:
         """The records of customers first .. first + n, sharing this panel's arrays."""
         view = copy.copy(self)
         sl = slice(first, first + n)
@@ -41,7 +41,9 @@ class Panel:
             setattr(view, name, getattr(self, name)[sl])
         return view
 
-    def record(self, month: int, who: np.ndarray, moment: np.ndarray, code: np.ndarray, score: np.ndarray, cost: np.ndarray) -> None:
+    def record(
+        self, month: int, who: np.ndarray, moment: np.ndarray, code: np.ndarray, score: np.ndarray, cost: np.ndarray
+    ) -> None:
         """Occurrences that counted this month, in time order (earliest first)."""
         k = self.outcome.shape[1]
         np.add.at(self.count, (who, moment), 1)
@@ -64,7 +66,8 @@ class Panel:
 
     def ratings(self, streams: Streams) -> np.ndarray:
         """Each customer's 0..10 answer to "how likely are you to recommend us?" at the end of
-        their tenure."""
+        their tenure.
+        """
         j = self.journey
         noise = streams.generator("survey").standard_normal(len(self.left))
         return draw_ratings(self.memory_at_end, j.ltr_at_neutral, j.ltr_per_point, j.ltr_noise_sd, noise)

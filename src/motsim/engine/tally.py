@@ -41,7 +41,7 @@ class ReplicationResult:
     referral_value: float = 0.0
 
     @classmethod
-    def empty(cls, journey: "CompiledScenario") -> "ReplicationResult":
+    def empty(cls, journey: CompiledScenario) -> ReplicationResult:
         h, j, r = journey.months, len(journey.moments), len(journey.resources)
         return cls(
             customers=journey.customers,

@@ -10,14 +10,15 @@ resource need the `hybrid` (or `des`) engine.
 from __future__ import annotations
 
 from motsim.engine.cohort import Cohort, finish, population
-from motsim.engine.month import MonthStepper
 from motsim.engine.compiled import CompiledScenario
+from motsim.engine.month import MonthStepper
 from motsim.engine.occurrences import draw_slots, slot_counts
 from motsim.engine.panel import Panel
 from motsim.engine.streams import BLOCK, Streams
 from motsim.engine.tally import ReplicationResult
 
-CHUNK = 8 * BLOCK  # customers stepped together: big enough to amortise numpy calls, small enough to stay in cache (measured: 4-16 blocks alike)
+CHUNK = 8 * BLOCK  # customers stepped together: big enough to amortise numpy calls, small enough to stay in cache
+# (measured: 4-16 blocks alike)
 
 
 def run_replication(journey: CompiledScenario, streams: Streams, panel: Panel | None = None) -> ReplicationResult:
@@ -27,7 +28,15 @@ def run_replication(journey: CompiledScenario, streams: Streams, panel: Panel | 
     _, cohort_times = slot_counts(journey, streams)
     for first in range(0, journey.customers, CHUNK):
         part = slice(first, first + CHUNK)
-        cohort = Cohort(journey, streams, seg[part], propensity[part], first, result, panel.part(first, len(seg[part])) if panel else None)
+        cohort = Cohort(
+            journey,
+            streams,
+            seg[part],
+            propensity[part],
+            first,
+            result,
+            panel.part(first, len(seg[part])) if panel else None,
+        )
         stepper = MonthStepper(journey, cohort, draw_slots(journey, streams, seg[part], first), cohort_times)
         for month in range(journey.months):
             walked, _ = stepper.walk(stepper.scheduled(month), month)

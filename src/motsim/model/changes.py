@@ -52,7 +52,7 @@ def apply_changes(scenario: Scenario, changes: dict[str, Any], source: str) -> S
         parts = path.split(".")
         if len(parts) >= 2 and parts[-1] == "p" and "outcomes" in parts:
             at = parts.index("outcomes")
-            touched.setdefault(tuple(parts[:at + 1]), set()).add(parts[at + 1])
+            touched.setdefault(tuple(parts[: at + 1]), set()).add(parts[at + 1])
     if problems:
         raise InputError(source, problems)
     for table_path, changed in touched.items():
@@ -96,9 +96,15 @@ def _settable_new(parts: list[str]) -> bool:
     from motsim.model import scenario as schema
 
     models = {
-        "scenario": schema.Header, "economics": schema.Economics, "churn": schema.Churn, "memory": schema.Memory,
-        "recovery": schema.Recovery, "word_of_mouth": schema.WordOfMouth,
-        "moments": schema.Moment, "segments": schema.Segment, "resources": schema.Resource,
+        "scenario": schema.Header,
+        "economics": schema.Economics,
+        "churn": schema.Churn,
+        "memory": schema.Memory,
+        "recovery": schema.Recovery,
+        "word_of_mouth": schema.WordOfMouth,
+        "moments": schema.Moment,
+        "segments": schema.Segment,
+        "resources": schema.Resource,
     }
     model = models.get(parts[0])
     if model is None:

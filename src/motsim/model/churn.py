@@ -12,12 +12,14 @@ def hazard(baseline: np.ndarray | float, sensitivity: np.ndarray | float, experi
 
 
 def baseline_logit(baseline: np.ndarray | float) -> np.ndarray:
-    """logit of the baseline churn (−inf for 0), to compute once and reuse month after month."""
+    """Logit of the baseline churn (−inf for 0), to compute once and reuse month after month."""
     with np.errstate(divide="ignore"):
         return logit(baseline)
 
 
-def hazard_from_logit(baseline_logit: np.ndarray | float, sensitivity: np.ndarray | float, experience: np.ndarray) -> np.ndarray:
+def hazard_from_logit(
+    baseline_logit: np.ndarray | float, sensitivity: np.ndarray | float, experience: np.ndarray
+) -> np.ndarray:
     """`hazard` given logit(baseline)."""
     return expit(baseline_logit - sensitivity * experience)
 

@@ -25,7 +25,9 @@ def present_value(flows: np.ndarray, annual_discount_rate: float) -> np.ndarray:
     return flows @ discount_factors(flows.shape[-1], annual_discount_rate)
 
 
-def constant_churn_clv(monthly_revenue: float, gross_margin: float, churn: float, months: int, annual_discount_rate: float) -> float:
+def constant_churn_clv(
+    monthly_revenue: float, gross_margin: float, churn: float, months: int, annual_discount_rate: float
+) -> float:
     """Closed form CLV = sum_{t<H} m R (1 - p)^t / (1 + d)^t."""
     survival = (1.0 - churn) ** np.arange(months)
     return float(present_value(monthly_revenue * gross_margin * survival, annual_discount_rate))
@@ -33,14 +35,15 @@ def constant_churn_clv(monthly_revenue: float, gross_margin: float, churn: float
 
 def referral_value(referrals: np.ndarray, flow_per_customer: np.ndarray, annual_discount_rate: float) -> float:
     """Present value of customers referred in each month, each worth the cohort's own monthly flow
-    per initial customer from the month after referral to the horizon."""
+    per initial customer from the month after referral to the horizon.
+    """
     months = len(flow_per_customer)
     v = discount_factors(months, annual_discount_rate)
     total = 0.0
     for t in np.flatnonzero(referrals):
         later = months - t - 1
         if later > 0:
-            total += referrals[t] * float(flow_per_customer[:later] @ v[t + 1:])
+            total += referrals[t] * float(flow_per_customer[:later] @ v[t + 1 :])
     return total
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable, TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -86,7 +87,11 @@ def problems_of(exc: ValidationError, data: dict[str, Any], text: str) -> Iterab
     """Translate pydantic errors into field paths a scenario author recognises."""
     seen: set[tuple[str, str]] = set()
     for err in exc.errors():
-        if err["type"] in ("dict_type", "model_type") and not isinstance(err.get("input"), dict) and _is_union_branch(err["loc"]):
+        if (
+            err["type"] in ("dict_type", "model_type")
+            and not isinstance(err.get("input"), dict)
+            and _is_union_branch(err["loc"])
+        ):
             continue  # the other branch of a number-or-table field explains the problem better
         loc = _clean_loc(err["loc"])
         message = _message(err)
@@ -104,7 +109,8 @@ def _is_union_branch(loc: tuple) -> bool:
 def _clean_loc(loc: tuple) -> tuple:
     # pydantic adds the union member tried ("constrained-float", "BetaPropensity") into the location.
     return tuple(
-        p for p in loc
+        p
+        for p in loc
         if not (isinstance(p, str) and (p[:1].isupper() or "-" in p or p in {"float", "int", "bool", "str"}))
     )
 
@@ -117,7 +123,7 @@ def _message(err: dict) -> str:
         return "required key is missing"
     for prefix in ("Value error, ", "Assertion failed, "):
         if msg.startswith(prefix):
-            msg = msg[len(prefix):]
+            msg = msg[len(prefix) :]
     if "input" in err and err["type"] not in ("model_type", "dict_type") and not isinstance(err["input"], dict):
         msg = f"{msg} (got {err['input']!r})"
     return msg
@@ -164,7 +170,10 @@ def locate_line(text: str, loc: tuple) -> int | None:
             if nxt >= len(hits):
                 return None
             start = hits[nxt]
-            end = next((n for n in range(start + 1, len(lines)) if _HEADER.match(lines[n]) and not _within(lines[n], name)), len(lines))
+            end = next(
+                (n for n in range(start + 1, len(lines)) if _HEADER.match(lines[n]) and not _within(lines[n], name)),
+                len(lines),
+            )
             table = [name]
             i += 2
             continue
@@ -175,7 +184,9 @@ def locate_line(text: str, loc: tuple) -> int | None:
                 start = n
                 table = [name]
                 break
-            if re.match(rf'^\s*"?{re.escape(key)}"?\s*=', lines[n]) or re.search(rf'[{{,]\s*"?{re.escape(key)}"?\s*=', lines[n]):
+            if re.match(rf'^\s*"?{re.escape(key)}"?\s*=', lines[n]) or re.search(
+                rf'[{{,]\s*"?{re.escape(key)}"?\s*=', lines[n]
+            ):
                 if i == len(loc) - 1:
                     return n + 1
                 start = n

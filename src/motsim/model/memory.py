@@ -27,7 +27,7 @@ class MemoryState:
     felt: np.ndarray  # intensity of the peak; -inf before any moment, so the first one is the peak
 
     @classmethod
-    def empty(cls, n: int) -> "MemoryState":
+    def empty(cls, n: int) -> MemoryState:
         return cls(
             peak=np.zeros(n),
             end=np.zeros(n),
@@ -40,7 +40,8 @@ class MemoryState:
 
 def intensity(score: np.ndarray, negativity_bias: float) -> np.ndarray:
     """How intense a score feels when choosing the peak: the score, or −bias × score when
-    negative (bias ≥ 1, so the larger of the two)."""
+    negative (bias ≥ 1, so the larger of the two).
+    """
     return np.maximum(score, -negativity_bias * score)
 
 
@@ -62,9 +63,12 @@ def record(
     state.count[who] += 1
 
 
-def record_where(state: MemoryState, mask: np.ndarray | None, score: np.ndarray, moment: np.ndarray | int, negativity_bias: float) -> None:
+def record_where(
+    state: MemoryState, mask: np.ndarray | None, score: np.ndarray, moment: np.ndarray | int, negativity_bias: float
+) -> None:
     """Add one score to each customer where `mask` (arrays over all customers; None: everyone),
-    in place: the same update as `record`, as whole-array operations (cheaper than a gather)."""
+    in place: the same update as `record`, as whole-array operations (cheaper than a gather).
+    """
     # np.where over whole arrays: much cheaper in numpy than copyto/add with where=, or a gather
     felt = intensity(score, negativity_bias)
     replace = felt >= state.felt if mask is None else mask & (felt >= state.felt)
@@ -114,7 +118,9 @@ def remembered(state: MemoryState, w_peak: float, w_end: float, who: np.ndarray 
     return w_peak * state.peak[who] + w_end * state.end[who] + (1.0 - w_peak - w_end) * mean
 
 
-def remember_episode(scores: list[float], w_peak: float = 0.45, w_end: float = 0.45, negativity_bias: float = 2.0) -> float:
+def remember_episode(
+    scores: list[float], w_peak: float = 0.45, w_end: float = 0.45, negativity_bias: float = 2.0
+) -> float:
     """E of one customer after the scores given, in order (for notebooks and checks)."""
     state = MemoryState.empty(1)
     zero = np.zeros(1, dtype=np.int64)

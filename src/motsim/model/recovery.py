@@ -1,6 +1,7 @@
 """Service recovery paradox: a failure put right can leave a customer happier than no failure,
 but only the first time(s); after `paradox_max_failures` failures (double deviation, Maxham &
-Netemeyer 2002) a recovery is at best neutral."""
+Netemeyer 2002) a recovery is at best neutral.
+"""
 
 from __future__ import annotations
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 import math
 from typing import Annotated, Literal, Optional, Union
 
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
 from motsim.errors import InputError
 from motsim.model.units import DAYS_PER_MONTH
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 MAX_CUSTOMERS = 10_000_000
 MAX_MONTHS = 600
@@ -35,7 +36,9 @@ class Header(Strict):
     seed: int = Field(0, ge=0, description="Master seed: same seed, same results.")
     replications: int = Field(10, gt=0, le=MAX_REPLICATIONS, description="Default number of replications.")
     engine: Literal["auto", "vector", "hybrid", "des"] = Field(
-        "auto", description="Simulation engine: auto picks vector, or hybrid when moments queue for a resource; des is the reference."
+        "auto",
+        description="Simulation engine: auto picks vector, or hybrid when moments queue for a resource; "
+        "des is the reference.",
     )
 
 
@@ -61,7 +64,9 @@ class Churn(Strict):
     experience_sensitivity: float = Field(
         0.0, ge=0.0, description="Log-odds of churn moved per point of remembered experience."
     )
-    involuntary_monthly: Probability = Field(0.0, description="Churn independent of experience (failed payments, moves).")
+    involuntary_monthly: Probability = Field(
+        0.0, description="Churn independent of experience (failed payments, moves)."
+    )
     renewal_moment: Optional[str] = Field(
         None,
         description="Contractual churn: decide only at occurrences of this moment, with the baseline "
@@ -72,11 +77,13 @@ class Churn(Strict):
 class Memory(Strict):
     w_peak: Probability = Field(0.45, description="Weight of the most intense moment.")
     w_end: Probability = Field(0.45, description="Weight of the latest moment; the rest goes to the running mean.")
-    negativity_bias: float = Field(2.0, ge=1.0, description="How much more a negative score weighs when choosing the peak.")
+    negativity_bias: float = Field(
+        2.0, ge=1.0, description="How much more a negative score weighs when choosing the peak."
+    )
     half_life_months: float = Field(12.0, gt=0.0, description="The peak's magnitude halves every this many months.")
 
     @model_validator(mode="after")
-    def _weights(self) -> "Memory":
+    def _weights(self) -> Memory:
         if self.w_peak + self.w_end > 1.0 + 1e-9:
             raise ValueError(f"w_peak + w_end = {self.w_peak + self.w_end:g} must be at most 1")
         return self
@@ -84,13 +91,17 @@ class Memory(Strict):
 
 class Recovery(Strict):
     paradox: bool = Field(True, description="Whether a recovered failure can score above a plain good outcome.")
-    paradox_max_failures: int = Field(1, ge=0, description="Failures for which the paradox holds; after, recovery is at best neutral.")
+    paradox_max_failures: int = Field(
+        1, ge=0, description="Failures for which the paradox holds; after, recovery is at best neutral."
+    )
 
 
 class WordOfMouth(Strict):
     ltr_at_neutral: float = Field(7.5, ge=0.0, le=10.0, description="Likelihood to recommend (0..10) at E = 0.")
     ltr_per_point: float = Field(0.5, ge=0.0, description="Likelihood-to-recommend points per point of E.")
-    ltr_noise_sd: float = Field(1.5, ge=0.0, description="Spread of likelihood to recommend between customers with the same E.")
+    ltr_noise_sd: float = Field(
+        1.5, ge=0.0, description="Spread of likelihood to recommend between customers with the same E."
+    )
     referral_rate: float = Field(0.0, ge=0.0, le=10.0, description="New customers referred per promoter per month.")
     deterrence_rate: float = Field(0.0, ge=0.0, le=10.0, description="Prospects lost per detractor per month.")
 
@@ -116,8 +127,12 @@ def check_outcomes(outcomes: Outcomes) -> Outcomes:
 class Failure(Strict):
     p: Probability = Field(description="Probability that the moment fails (before its outcome is drawn).")
     recovery_p: Probability = Field(0.0, description="Probability a failure is recovered.")
-    recovered_score: Score = Field(4.0, description="Score of a recovered failure (paradox: above a plain good outcome).")
-    unrecovered_score: Score = Field(-7.0, description="Score of a failure left unrecovered (also used on abandonment).")
+    recovered_score: Score = Field(
+        4.0, description="Score of a recovered failure (paradox: above a plain good outcome)."
+    )
+    unrecovered_score: Score = Field(
+        -7.0, description="Score of a failure left unrecovered (also used on abandonment)."
+    )
 
 
 class ServiceTime(Strict):
@@ -128,7 +143,7 @@ class ServiceTime(Strict):
     )
 
     @model_validator(mode="after")
-    def _one(self) -> "ServiceTime":
+    def _one(self) -> ServiceTime:
         given = [k for k in ("exponential", "fixed", "lognormal") if getattr(self, k) is not None]
         if len(given) != 1:
             raise ValueError("give exactly one of exponential, fixed, lognormal")
@@ -185,10 +200,13 @@ class Moment(Strict):
     every_months: Optional[float] = Field(None, gt=0.0, description="Recurs with this period.")
     rate_per_month: Optional[float] = Field(None, ge=0.0, le=1000.0, description="Poisson rate per customer per month.")
     after: Optional[str] = Field(None, description="Follows each occurrence of this moment.")
-    after_outcomes: Optional[list[str]] = Field(None, description="Only after these outcomes of `after` (default: all).")
+    after_outcomes: Optional[list[str]] = Field(
+        None, description="Only after these outcomes of `after` (default: all)."
+    )
     delay_days: float = Field(0.0, ge=0.0, description="Delay after the `after` moment.")
     scope: Literal["customer", "cohort"] = Field(
-        "customer", description="cohort: one event (an outage) hits every active customer at once with probability `reach`."
+        "customer",
+        description="cohort: one event (an outage) hits every active customer at once with probability `reach`.",
     )
     reach: Probability = Field(1.0, description="Share of active customers a cohort-wide moment hits.")
     spread_minutes: float = Field(60.0, ge=0.0, description="Arrivals of a cohort-wide moment spread over this window.")
@@ -196,7 +214,9 @@ class Moment(Strict):
         default_factory=lambda: {"ok": Outcome(p=1.0, score=0.0)}, description="Named outcomes with p and score."
     )
     failure: Optional[Failure] = None
-    defect_p: Probability = Field(0.0, description="Probability a bad outcome (score < 0) ends the relationship at once.")
+    defect_p: Probability = Field(
+        0.0, description="Probability a bad outcome (score < 0) ends the relationship at once."
+    )
     uses: Optional[str] = Field(None, description="Resource this moment queues for.")
     wait_penalty_per_minute: float = Field(0.0, ge=0.0, description="Score lost per minute waited.")
     patience_minutes: Optional[float] = Field(None, gt=0.0, description="Customer abandons after waiting this long.")
@@ -211,7 +231,7 @@ class Moment(Strict):
         return check_outcomes(v)
 
     @model_validator(mode="after")
-    def _schedule(self) -> "Moment":
+    def _schedule(self) -> Moment:
         if self.at_day is not None and self.at_month is not None:
             raise ValueError("give at_day or at_month, not both")
         kinds = [
@@ -243,8 +263,6 @@ class Moment(Strict):
         return None
 
 
-
-
 class Intervention(Strict):
     name: str = Field(description="Name used on the command line.")
     description: str = ""
@@ -269,7 +287,7 @@ class Scenario(Strict):
     interventions: list[Intervention] = Field(default_factory=list)
 
     @model_validator(mode="after")
-    def _references(self) -> "Scenario":
+    def _references(self) -> Scenario:
         problems: list[str] = []
         _unique("moments", [m.id for m in self.moments], problems)
         _unique("segments", [s.id for s in self.segments], problems)
@@ -339,7 +357,7 @@ def _after_cycle(moments: list[Moment]) -> list[str]:
         path, node = [start], parent[start]
         while node is not None and node in parent:
             if node in path:
-                return path[path.index(node):] + [node]
+                return path[path.index(node) :] + [node]
             path.append(node)
             node = parent[node]
     return []

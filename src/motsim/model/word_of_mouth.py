@@ -24,7 +24,9 @@ def promoter_detractor_probabilities(
     return ndtr((ltr - PROMOTER_FROM) / noise_sd), ndtr((DETRACTOR_UNTIL - ltr) / noise_sd)
 
 
-def draw_ratings(experience: np.ndarray, at_neutral: float, per_point: float, noise_sd: float, noise: np.ndarray) -> np.ndarray:
+def draw_ratings(
+    experience: np.ndarray, at_neutral: float, per_point: float, noise_sd: float, noise: np.ndarray
+) -> np.ndarray:
     """Integer 0..10 survey answers, as a customer would give them (`noise`: standard normals)."""
     ltr = likelihood_to_recommend(experience, at_neutral, per_point) + noise_sd * noise
     return np.clip(np.rint(ltr), 0, 10).astype(np.int64)
@@ -32,6 +34,11 @@ def draw_ratings(experience: np.ndarray, at_neutral: float, per_point: float, no
 
 def nps(promoters: np.ndarray | float, detractors: np.ndarray | float, respondents: np.ndarray | float) -> np.ndarray:
     """Net Promoter Score (-100..100) from (expected) counts of promoters and detractors; NaN
-    where no one is left to ask."""
+    where no one is left to ask.
+    """
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(np.asarray(respondents) > 0, 100.0 * (np.asarray(promoters) - detractors) / np.asarray(respondents, dtype=float), np.nan)
+        return np.where(
+            np.asarray(respondents) > 0,
+            100.0 * (np.asarray(promoters) - detractors) / np.asarray(respondents, dtype=float),
+            np.nan,
+        )

@@ -20,8 +20,8 @@ def retention_chart(curves: dict[str, dict[str, Any]], path: Path, title: str) -
         months = c["month"]
         ax.plot(months, c["mean"], label=label, linewidth=2)
         if c["ci_low"][-1] is not None:
-            lo = [x if x is not None else m for x, m in zip(c["ci_low"], c["mean"])]
-            hi = [x if x is not None else m for x, m in zip(c["ci_high"], c["mean"])]
+            lo = [x if x is not None else m for x, m in zip(c["ci_low"], c["mean"], strict=True)]
+            hi = [x if x is not None else m for x, m in zip(c["ci_high"], c["mean"], strict=True)]
             ax.fill_between(months, lo, hi, alpha=0.25)
     ax.set_xlabel("month")
     ax.set_ylabel("share of the cohort active")
@@ -43,8 +43,14 @@ def tornado_chart(ranking: list[dict[str, Any]], path: Path, title: str) -> None
     rows = list(reversed(ranking))
     fig, ax = plt.subplots(figsize=(8, 0.5 * len(rows) + 1.5), dpi=110)
     means = [r["delta_clv"]["mean"] or 0.0 for r in rows]
-    low = [m - (r["delta_clv"]["ci_low"] if r["delta_clv"]["ci_low"] is not None else m) for m, r in zip(means, rows)]
-    high = [(r["delta_clv"]["ci_high"] if r["delta_clv"]["ci_high"] is not None else m) - m for m, r in zip(means, rows)]
+    low = [
+        m - (r["delta_clv"]["ci_low"] if r["delta_clv"]["ci_low"] is not None else m)
+        for m, r in zip(means, rows, strict=True)
+    ]
+    high = [
+        (r["delta_clv"]["ci_high"] if r["delta_clv"]["ci_high"] is not None else m) - m
+        for m, r in zip(means, rows, strict=True)
+    ]
     ax.barh([r["moment"] for r in rows], means, xerr=[low, high], color="tab:blue", capsize=4)
     ax.axvline(0, color="black", linewidth=0.8)
     ax.set_xlabel("ΔCLV per customer of one standard step (95% CI)")
@@ -86,7 +92,13 @@ def forest_chart(metrics: dict[str, dict[str, Any]], path: Path) -> None:
         m = metrics[name]
         lo, hi = m["rel_effect_ci"]
         ax.plot([100 * lo, 100 * hi], [y, y], color="tab:blue", linewidth=2)
-        ax.plot([100 * m["rel_effect"]], [y], "o", color="tab:blue", markerfacecolor="tab:blue" if m.get("significant") else "white")
+        ax.plot(
+            [100 * m["rel_effect"]],
+            [y],
+            "o",
+            color="tab:blue",
+            markerfacecolor="tab:blue" if m.get("significant") else "white",
+        )
     ax.axvline(0, color="black", linewidth=0.8)
     ax.set_yticks(range(len(names)), names)
     ax.set_xlabel("relative effect, % (95% CI; filled: significant after correction)")
@@ -96,7 +108,7 @@ def forest_chart(metrics: dict[str, dict[str, Any]], path: Path) -> None:
 def survival_chart(curves: dict[str, dict[str, dict[str, list[float]]]], path: Path) -> None:
     """Kaplan-Meier curves per arm (step functions), one panel per survival metric."""
     fig, axes = plt.subplots(1, len(curves), figsize=(6 * len(curves), 4.5), dpi=110, squeeze=False)
-    for ax, (name, arms) in zip(axes[0], curves.items()):
+    for ax, (name, arms) in zip(axes[0], curves.items(), strict=True):
         for arm, c in arms.items():
             ax.step(c["time"], c["survival"], where="post", label=arm, linewidth=2)
         ax.set_xlabel(name)

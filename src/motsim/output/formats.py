@@ -1,5 +1,6 @@
 """Rendering results for people (rich tables) and for programs (JSON, CSV), and writing files
-so that nothing is ever half-written (temporary file, then rename)."""
+so that nothing is ever half-written (temporary file, then rename).
+"""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ import json
 import math
 import os
 import tempfile
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -72,7 +74,7 @@ def summary_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
     """The run summary as tidy rows: metric, key, mean, ci_low, ci_high."""
     rows = []
     ret = summary["retention"]
-    for t, m, lo, hi in zip(ret["month"], ret["mean"], ret["ci_low"], ret["ci_high"]):
+    for t, m, lo, hi in zip(ret["month"], ret["mean"], ret["ci_low"], ret["ci_high"], strict=True):
         rows.append({"metric": "retention", "key": t, "mean": m, "ci_low": lo, "ci_high": hi})
     for metric in ("clv", "nps", "referral_value_per_customer"):
         rows.append({"metric": metric, "key": "", **summary[metric]})
@@ -80,7 +82,9 @@ def summary_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
         rows.append({"metric": "churn_tipped", "key": mid, **m["churn_tipped"]})
     for rid, r in summary["resources"].items():
         lo, hi = r["mean_wait_minutes_ci"]
-        rows.append({"metric": "mean_wait_minutes", "key": rid, "mean": r["mean_wait_minutes"], "ci_low": lo, "ci_high": hi})
+        rows.append(
+            {"metric": "mean_wait_minutes", "key": rid, "mean": r["mean_wait_minutes"], "ci_low": lo, "ci_high": hi}
+        )
         rows.append({"metric": "utilization", "key": rid, "mean": r["utilization"], "ci_low": None, "ci_high": None})
     return rows
 
@@ -89,7 +93,7 @@ def retention_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
     ret = summary["retention"]
     return [
         {"month": t, "retention": m, "ci_low": lo, "ci_high": hi}
-        for t, m, lo, hi in zip(ret["month"], ret["mean"], ret["ci_low"], ret["ci_high"])
+        for t, m, lo, hi in zip(ret["month"], ret["mean"], ret["ci_low"], ret["ci_high"], strict=True)
     ]
 
 
@@ -130,12 +134,22 @@ def print_run(summary: dict[str, Any], console: Console) -> None:
     r = s["retention"]
     months = [t for t in KEY_MONTHS if t < len(r["month"]) - 1] + [len(r["month"]) - 1]
     for t in dict.fromkeys(months):
-        ret.add_row(str(t), with_ci({"mean": r["mean"][t], "ci_low": r["ci_low"][t], "ci_high": r["ci_high"][t]}, "pct"))
+        ret.add_row(
+            str(t), with_ci({"mean": r["mean"][t], "ci_low": r["ci_low"][t], "ci_high": r["ci_high"][t]}, "pct")
+        )
     console.print(ret)
 
     if s["moments"]:
-        mt = Table(title="Moments: what happened, and the churn each tipped (last straw or defection)", title_justify="left")
-        for col, j in (("moment", "left"), ("per customer", "right"), ("outcomes", "left"), ("mean score", "right"), ("churn tipped  [95% CI]", "right")):
+        mt = Table(
+            title="Moments: what happened, and the churn each tipped (last straw or defection)", title_justify="left"
+        )
+        for col, j in (
+            ("moment", "left"),
+            ("per customer", "right"),
+            ("outcomes", "left"),
+            ("mean score", "right"),
+            ("churn tipped  [95% CI]", "right"),
+        ):
             mt.add_column(col, justify=j)
         ranked = sorted(s["moments"].items(), key=lambda kv: -(kv[1]["churn_tipped"]["mean"] or 0))
         for mid, m in ranked:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy import stats
+from scipy.special import stdtrit
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -25,7 +25,7 @@ class Estimate:
     ci_high: float
 
     @classmethod
-    def of(cls, values: np.ndarray | list[float], level: float = 0.95) -> "Estimate":
+    def of(cls, values: np.ndarray | list[float], level: float = 0.95) -> Estimate:
         x = np.asarray(values, dtype=float)
         x = x[~np.isnan(x)]
         if len(x) == 0:
@@ -33,7 +33,7 @@ class Estimate:
         mean = float(x.mean())
         if len(x) < 2:
             return cls(mean, math.nan, math.nan)
-        half = float(stats.t.ppf(0.5 + level / 2, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x)))
+        half = float(stdtrit(len(x) - 1, 0.5 + level / 2) * x.std(ddof=1) / math.sqrt(len(x)))
         return cls(mean, mean - half, mean + half)
 
     def to_dict(self) -> dict[str, float | None]:
@@ -59,7 +59,7 @@ def curve(rows: np.ndarray) -> dict[str, list]:
 class Results:
     """Replications of one scenario (or variant), summarised on demand."""
 
-    journey: "CompiledScenario"
+    journey: CompiledScenario
     replications: list[ReplicationResult]
     engine: str
     seed: int
@@ -91,7 +91,11 @@ class Results:
             occurrences = np.sum([r.occurrences[j] for r in reps])
             out[m.id] = {
                 "occurrences": Estimate.of([r.occurrences[j] for r in reps]).to_dict(),
-                "outcome_shares": {c: _num(codes[k] / total) if total else None for k, c in enumerate(m.codes) if codes[k] or k < len(m.outcomes)},
+                "outcome_shares": {
+                    c: _num(codes[k] / total) if total else None
+                    for k, c in enumerate(m.codes)
+                    if codes[k] or k < len(m.outcomes)
+                },
                 "mean_score": _num(np.sum([r.score_sum[j] for r in reps]) / occurrences) if occurrences else None,
                 "churn_tipped": Estimate.of([r.churn_tipped[j] / n for r in reps]).to_dict(),
                 "churn_peak": Estimate.of([r.churn_peak[j] / n for r in reps]).to_dict(),
@@ -146,18 +150,18 @@ class Results:
         }
 
     # --- pandas, for notebooks --------------------------------------------------------------
-    def retention_frame(self) -> "pd.DataFrame":
+    def retention_frame(self) -> pd.DataFrame:
         import pandas as pd
 
         return pd.DataFrame(self.retention())
 
-    def moments_frame(self) -> "pd.DataFrame":
+    def moments_frame(self) -> pd.DataFrame:
         """One row per moment and outcome."""
         import pandas as pd
 
         return pd.DataFrame(moment_rows(self.moments()))
 
-    def replications_frame(self) -> "pd.DataFrame":
+    def replications_frame(self) -> pd.DataFrame:
         """One row per replication and month: retention, revenue, margin, cost, NPS."""
         import pandas as pd
 

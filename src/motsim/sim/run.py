@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 from motsim import engine as engines
-from motsim.model.changes import apply_changes
 from motsim.engine.compiled import CompiledScenario, compile_scenario
 from motsim.engine.streams import Streams
 from motsim.engine.tally import ReplicationResult
-from motsim.sim.results import Results
-from motsim.model.scenario import Scenario
 from motsim.errors import InputError
+from motsim.model.changes import apply_changes
+from motsim.model.scenario import Scenario
+from motsim.sim.results import Results
 
 Progress = Callable[[int, int], None]  # (done, total)
 AUTO_PARALLEL_WORK = 2_000_000  # customer-months above which `workers=None` uses every core
@@ -105,7 +106,8 @@ def execute(
 
 def _dask(tasks: Sequence[Task], scheduler: str) -> Iterable[tuple[int, ReplicationResult]]:
     try:
-        from dask.distributed import Client, as_completed as dask_completed
+        from dask.distributed import Client
+        from dask.distributed import as_completed as dask_completed
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise InputError.one("", "scheduler", "needs Dask: pip install 'motsim[dask]'") from exc
     with Client(scheduler) as client:
@@ -153,5 +155,5 @@ def simulate_many(
     done = execute(jobs, workers, scheduler, progress)
     out: dict[str, Any] = {}
     for v, (label, journey, name, seed) in enumerate(meta):
-        out[label] = Results(journey, done[v * replications:(v + 1) * replications], name, seed)
+        out[label] = Results(journey, done[v * replications : (v + 1) * replications], name, seed)
     return out

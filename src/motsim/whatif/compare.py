@@ -12,13 +12,13 @@ from typing import Any
 
 import numpy as np
 
+from motsim.engine.tally import ReplicationResult
+from motsim.errors import InputError
 from motsim.model import economics
 from motsim.model.changes import apply_changes, get_path
-from motsim.engine.tally import ReplicationResult
-from motsim.sim.results import Estimate, Results, curve
 from motsim.model.scenario import Intervention, Scenario
+from motsim.sim.results import Estimate, Results, curve
 from motsim.sim.run import Progress, simulate_many
-from motsim.errors import InputError
 
 BASELINE = "baseline"
 
@@ -30,14 +30,17 @@ def variant_of(scenario: Scenario, intervention: Intervention) -> Scenario:
 
 def intervention_costs(intervention: Intervention, variant: ReplicationResult, moment_ids: list[str]) -> np.ndarray:
     """The intervention's cost per month for the cohort: one-off at month 0, per active
-    customer-month, and per occurrence of the moments it names."""
+    customer-month, and per occurrence of the moments it names.
+    """
     months = len(variant.revenue)
     cost = np.zeros(months)
     cost[0] += intervention.cost_one_off
     cost += intervention.cost_per_customer_month * variant.active[:months]
     for moment_id, unit in intervention.cost_per_occurrence.items():
         if moment_id not in moment_ids:
-            raise InputError.one("", f"interventions.{intervention.name}.cost_per_occurrence", f"names no moment '{moment_id}'")
+            raise InputError.one(
+                "", f"interventions.{intervention.name}.cost_per_occurrence", f"names no moment '{moment_id}'"
+            )
         cost += unit * variant.occurrences_by_month[moment_ids.index(moment_id)]
     return cost
 
@@ -52,7 +55,7 @@ class Comparison:
     intervention: Intervention
 
     def _pairs(self):
-        return zip(self.baseline.replications, self.variant.replications)
+        return zip(self.baseline.replications, self.variant.replications, strict=True)
 
     @property
     def rate(self) -> float:
@@ -88,7 +91,9 @@ class Comparison:
             "delta_clv_cohort": Estimate.of(d_clv * n).to_dict(),
             "delta_retention": curve(np.array([v.retention - b.retention for b, v in self._pairs()])),
             "delta_nps": Estimate.of([v.nps[-1] - b.nps[-1] for b, v in self._pairs()]).to_dict(),
-            "delta_referral_value": Estimate.of([(v.referral_value - b.referral_value) for b, v in self._pairs()]).to_dict(),
+            "delta_referral_value": Estimate.of(
+                [(v.referral_value - b.referral_value) for b, v in self._pairs()]
+            ).to_dict(),
             "cost_pv": Estimate.of(costs).to_dict(),
             "npv": Estimate.of(npv).to_dict(),
             "roi": Estimate.of(roi).to_dict() if np.all(costs > 0) else {"mean": None, "ci_low": None, "ci_high": None},
@@ -110,7 +115,8 @@ def compare(
     independent: bool = False,
 ) -> tuple[Results, dict[str, Comparison]]:
     """Run the baseline and each intervention; `independent=True` drops common random numbers
-    (only to measure what they buy)."""
+    (only to measure what they buy).
+    """
     variants = {BASELINE: scenario}
     for i in interventions:
         if i.name == BASELINE:
@@ -125,12 +131,15 @@ def compare(
 def ad_hoc(changes: dict[str, Any], costs: dict[str, Any] | None = None) -> Intervention:
     """An intervention from command-line changes (`--set PATH=VALUE`)."""
     label = ", ".join(f"{k}={v}" for k, v in changes.items())
-    return Intervention(name=f"set {label}", description="changes from the command line", changes=changes, **(costs or {}))
+    return Intervention(
+        name=f"set {label}", description="changes from the command line", changes=changes, **(costs or {})
+    )
 
 
 def scaled(scenario: Scenario, intervention: Intervention, strength: float) -> Intervention:
     """The intervention at a fraction of its effect: numeric changes move `strength` of the way
-    from the baseline value; costs stay (break-even asks how much effect the spend must buy)."""
+    from the baseline value; costs stay (break-even asks how much effect the spend must buy).
+    """
     data = scenario.model_dump(mode="json", exclude_none=True)
     changes: dict[str, Any] = {}
     for path, new in intervention.changes.items():
@@ -152,7 +161,8 @@ def break_even(
     tolerance: float = 0.02,
 ) -> float | None:
     """Smallest strength (0..1 of the intervention's effect) at which mean NPV ≥ 0, by bisection;
-    None if even the full effect does not pay back."""
+    None if even the full effect does not pay back.
+    """
 
     def npv_at(strength: float) -> float:
         _, comps = compare(scenario, [scaled(scenario, intervention, strength)], replications, engine, workers)

@@ -14,16 +14,16 @@ from typing import Any
 
 import numpy as np
 
-from motsim.model import economics
 from motsim import engine as engines
-from motsim.model.changes import apply_changes, get_path
-from motsim.whatif.compare import Comparison
 from motsim.engine.compiled import compile_scenario
 from motsim.engine.streams import Streams
-from motsim.sim.results import Results
-from motsim.model.scenario import Intervention, Scenario
-from motsim.sim.run import Progress, Task, execute
 from motsim.errors import InputError
+from motsim.model import economics
+from motsim.model.changes import apply_changes, get_path
+from motsim.model.scenario import Intervention, Scenario
+from motsim.sim.results import Results
+from motsim.sim.run import Progress, Task, execute
+from motsim.whatif.compare import Comparison
 
 QUANTILES = (0.05, 0.5, 0.95)
 
@@ -41,7 +41,8 @@ def baseline_value(scenario: Scenario, path: str) -> float:
 
 def parameter_values(v0: float, effects: np.ndarray, control: float, relative: bool, probability: bool) -> np.ndarray:
     """The parameter for each drawn effect: moved by the effect (absolute), or scaled by the
-    relative effect effect / control; kept within [0, 1] when it is a probability."""
+    relative effect effect / control; kept within [0, 1] when it is a probability.
+    """
     new = v0 * (1 + effects / control) if relative else v0 + effects
     return np.clip(new, 0.0, 1.0) if probability else new
 
@@ -50,16 +51,31 @@ def _spread(x: np.ndarray) -> dict[str, float | None]:
     x = x[np.isfinite(x)]
     if not len(x):
         return {"mean": None, "sd": None, **{f"p{int(q * 100)}": None for q in QUANTILES}}
-    return {"mean": float(x.mean()), "sd": float(x.std(ddof=1)) if len(x) > 1 else 0.0,
-            **{f"p{int(q * 100)}": float(np.quantile(x, q)) for q in QUANTILES}}
+    return {
+        "mean": float(x.mean()),
+        "sd": float(x.std(ddof=1)) if len(x) > 1 else 0.0,
+        **{f"p{int(q * 100)}": float(np.quantile(x, q)) for q in QUANTILES},
+    }
 
 
-def project(scenario: Scenario, effect: float, se: float, control: float, maps_to: str, intervention: Intervention | None = None,
-            draws: int = 40, relative: bool = False, engine: str | None = None, workers: int | None = None,
-            scheduler: str | None = None, progress: Progress | None = None) -> dict[str, Any]:
+def project(
+    scenario: Scenario,
+    effect: float,
+    se: float,
+    control: float,
+    maps_to: str,
+    intervention: Intervention | None = None,
+    draws: int = 40,
+    relative: bool = False,
+    engine: str | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
     """Distribution of ΔCLV per customer, cohort NPV and ROI over `draws` effect sizes drawn
     from N(effect, se²) applied at `maps_to`; costs from `intervention` (its changes are not
-    used). Draw k is paired with baseline replication k mod the scenario's replications."""
+    used). Draw k is paired with baseline replication k mod the scenario's replications.
+    """
     if draws < 2:
         raise InputError.one("", "draws", "must be at least 2")
     if se < 0 or not np.isfinite(se):
@@ -75,13 +91,19 @@ def project(scenario: Scenario, effect: float, se: float, control: float, maps_t
     reps = min(draws, scenario.scenario.replications)
     base = compile_scenario(scenario)
     name = engines.choose(engine or scenario.scenario.engine, base)
-    variants = [compile_scenario(apply_changes(scenario, {maps_to: float(v)}, f"--maps-to {maps_to} = {v:g}")) for v in values]
-    tasks = [Task(name, base, seed, 0, r) for r in range(reps)] + [Task(name, j, seed, 0, k % reps) for k, j in enumerate(variants)]
+    variants = [
+        compile_scenario(apply_changes(scenario, {maps_to: float(v)}, f"--maps-to {maps_to} = {v:g}")) for v in values
+    ]
+    tasks = [Task(name, base, seed, 0, r) for r in range(reps)] + [
+        Task(name, j, seed, 0, k % reps) for k, j in enumerate(variants)
+    ]
     done = execute(tasks, workers, scheduler, progress)
     rate = base.annual_discount_rate
     d_clv, npv, cost_pv = np.empty(draws), np.empty(draws), np.empty(draws)
-    for k, (journey, result) in enumerate(zip(variants, done[reps:])):
-        pair = Comparison(costs.name, Results(base, [done[k % reps]], name, seed), Results(journey, [result], name, seed), costs)
+    for k, (journey, result) in enumerate(zip(variants, done[reps:], strict=True)):
+        pair = Comparison(
+            costs.name, Results(base, [done[k % reps]], name, seed), Results(journey, [result], name, seed), costs
+        )
         d_clv[k] = result.clv - done[k % reps].clv
         npv[k] = pair.npv()[0]
         cost_pv[k] = economics.present_value(pair.costs(), rate)[0]
@@ -89,18 +111,38 @@ def project(scenario: Scenario, effect: float, se: float, control: float, maps_t
     # with no effect nothing changes but the spend: NPV(0) is minus the costs, known exactly;
     # the break-even is read off the line from there to the draws' centre (a line through the
     # draws alone would extrapolate a narrow cluster far out)
-    npv_zero = float(np.mean([Comparison(costs.name, Results(base, [b], name, seed), Results(base, [b], name, seed), costs).npv()[0]
-                              for b in done[:reps]]))
+    npv_zero = float(
+        np.mean(
+            [
+                Comparison(costs.name, Results(base, [b], name, seed), Results(base, [b], name, seed), costs).npv()[0]
+                for b in done[:reps]
+            ]
+        )
+    )
     rise, run = float(npv.mean()) - npv_zero, float(effects.mean())
     break_even = run * -npv_zero / rise if rise > 0 else None  # None: moving that way does not pay
     return {
         "observed": {"control": control, "effect": effect, "se": se, "scale": "relative" if relative else "absolute"},
-        "maps_to": maps_to, "baseline_value": v0, "draws": draws, "engine": name,
-        "customers": base.customers, "months": base.months, "costs_from": intervention.name if intervention else None,
-        "delta_clv": _spread(d_clv), "delta_clv_cohort": _spread(d_clv * base.customers), "npv": _spread(npv),
-        "roi": _spread(roi) if np.all(cost_pv > 0) else None, "cost_pv": _spread(cost_pv),
-        "p_npv_positive": float(np.mean(npv > 0)), "npv_at_zero_effect": npv_zero,
+        "maps_to": maps_to,
+        "baseline_value": v0,
+        "draws": draws,
+        "engine": name,
+        "customers": base.customers,
+        "months": base.months,
+        "costs_from": intervention.name if intervention else None,
+        "delta_clv": _spread(d_clv),
+        "delta_clv_cohort": _spread(d_clv * base.customers),
+        "npv": _spread(npv),
+        "roi": _spread(roi) if np.all(cost_pv > 0) else None,
+        "cost_pv": _spread(cost_pv),
+        "p_npv_positive": float(np.mean(npv > 0)),
+        "npv_at_zero_effect": npv_zero,
         "break_even_effect": break_even,
-        "break_even_value": None if break_even is None else float(parameter_values(v0, np.array([break_even]), control, relative, probability)[0]),
-        "by_draw": [{"effect": float(e), "value": float(v), "delta_clv": float(d), "npv": float(n)} for e, v, d, n in zip(effects, values, d_clv, npv)],
+        "break_even_value": None
+        if break_even is None
+        else float(parameter_values(v0, np.array([break_even]), control, relative, probability)[0]),
+        "by_draw": [
+            {"effect": float(e), "value": float(v), "delta_clv": float(d), "npv": float(n)}
+            for e, v, d, n in zip(effects, values, d_clv, npv, strict=True)
+        ],
     }

@@ -11,11 +11,11 @@ from typing import Any
 
 import numpy as np
 
-from motsim.whatif.compare import Comparison, compare
-from motsim.sim.results import Estimate, Results
-from motsim.model.scenario import Intervention, Outcomes, Scenario
-from motsim.sim.run import Progress
 from motsim.errors import InputError, ModelError
+from motsim.model.scenario import Intervention, Outcomes, Scenario
+from motsim.sim.results import Estimate, Results
+from motsim.sim.run import Progress
+from motsim.whatif.compare import Comparison, compare
 
 TAG_KINDS = ("position", "kind", "stage")
 
@@ -29,7 +29,10 @@ def _step_changes(prefix: str, outcomes: Outcomes, step: float) -> dict[str, flo
     if worst == best or outcomes[worst].score == outcomes[best].score:
         return {}
     moved = min(step, outcomes[worst].p)
-    return {f"{prefix}.outcomes.{worst}.p": outcomes[worst].p - moved, f"{prefix}.outcomes.{best}.p": outcomes[best].p + moved}
+    return {
+        f"{prefix}.outcomes.{worst}.p": outcomes[worst].p - moved,
+        f"{prefix}.outcomes.{best}.p": outcomes[best].p + moved,
+    }
 
 
 def standard_step(scenario: Scenario, moment_id: str, step: float) -> Intervention | None:
@@ -41,7 +44,9 @@ def standard_step(scenario: Scenario, moment_id: str, step: float) -> Interventi
             changes |= _step_changes(f"segments.{s.id}.moments.{moment_id}", override.outcomes, step)
     if not changes:
         return None
-    return Intervention(name=moment_id, description=f"move {step:.0%} from the worst outcome to the best", changes=changes)
+    return Intervention(
+        name=moment_id, description=f"move {step:.0%} from the worst outcome to the best", changes=changes
+    )
 
 
 def standard_steps(scenario: Scenario, step: float) -> list[Intervention]:
@@ -77,7 +82,7 @@ def ranked(scenario: Scenario, step: float, base: Results, comparisons: dict[str
         comp = comparisons.get(m.id)
         if comp is None:
             continue
-        d_clv = np.array([v.clv - b.clv for b, v in zip(base.replications, comp.variant.replications)])
+        d_clv = np.array([v.clv - b.clv for b, v in zip(base.replications, comp.variant.replications, strict=True)])
         est = Estimate.of(d_clv).to_dict()
         occurrences = np.mean([r.occurrences[ids.index(m.id)] for r in base.replications])
         spend = m.cost * occurrences / scenario.scenario.customers
