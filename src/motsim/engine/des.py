@@ -10,6 +10,7 @@ cohort (memory, churn, word of mouth, money) with the shared vectorised function
 from __future__ import annotations
 
 import heapq
+from typing import NamedTuple
 
 import numpy as np
 import simpy
@@ -36,83 +37,147 @@ class MonthEnd(simpy.events.Event):
         env.schedule(self, URGENT, delay)
 
 
-def run_replication(journey: CompiledScenario, streams: Streams) -> ReplicationResult:
-    """Simulate one replication of the cohort."""
-    result = ReplicationResult.empty(journey)
-    seg, propensity = population(journey, streams)
-    cohort = Cohort(journey, streams, seg, propensity, 0, result)
-    tables = draw_slots(journey, streams, seg)
-    env = simpy.Environment()
-    queues = [simpy.Resource(env, capacity=r.capacity) for r in journey.resources]
-    horizon = journey.horizon_days
-    moments = journey.moments
+class MomentPlan(NamedTuple):
+    """What the hot loop reads about a moment, unpacked once."""
 
-    # The calendar of scheduled occurrences, sorted by customer then time.
-    parts = []
-    for j, table in enumerate(tables):
-        if moments[j].kind == "after":
-            continue
-        k, i = np.nonzero(np.isfinite(table.time))
-        code = table.code[k, i]
-        parts.append((table.time[k, i], i, np.full(len(i), j), k, code, table.score(code, i), table.defect_u[k, i]))
-    cal = [np.concatenate(p) for p in zip(*parts, strict=True)] if parts else [np.empty(0)] * 7
-    order = np.lexsort((cal[0], cal[1]))
-    ev_t, ev_i, ev_j, ev_k, ev_code, ev_score, ev_defect = (a[order].tolist() for a in cal)
-    who = cal[1][order].astype(np.int64)
-    bounds = np.r_[0, np.flatnonzero(np.diff(who)) + 1, len(who)].tolist()
+    resource: int
+    code_recovered: int
+    code_abandoned: int
+    unrecovered_score: float
+    wait_penalty_per_minute: float
+    cost: float
+    defect_p: list[float]  # per segment
+    best_score: list[float]  # per segment
 
-    # Lookups for follow-up moments, decided at run time: [moment][slot][customer].
-    lazy = {
-        j: (t.code.tolist(), t.score(t.code).tolist(), t.defect_u.tolist(), t.slots)
-        for j, t in enumerate(tables)
-        if moments[j].kind == "after"
-    }
-    service = {j: t.service_days.tolist() for j, t in enumerate(tables) if t.service_days is not None}
-    followers = [
-        [(f.index, f.after_codes.tolist(), f.delay_days) for f in journey.followers(j)] for j in range(len(moments))
-    ]
-    seg = cohort.seg.tolist()
-    alive = cohort.alive
-    gone = [False] * journey.customers  # mirror of ~alive, cheaper to read in the hot loop
-    was_alive = alive.copy()
-    failures = cohort.failures
-    defect_moment = cohort.defect_moment
-    renewal_due = cohort.renewal_due
-    renewal = journey.renewal_moment
-    buf_who: list[int] = []
-    buf_score: list[float] = []
-    buf_moment: list[int] = []
-    # Hot-loop tallies in plain Python (numpy scalar updates cost more than the event itself).
-    occurrences = [0] * len(moments)
-    score_sum = [0.0] * len(moments)
-    code_counts = [[0] * len(m.codes) for m in moments]
-    cost = [0.0] * journey.months
-    by_month = [[0] * journey.months for _ in moments]
-    plan = [
-        (
-            m.resource,
-            m.code_recovered,
-            m.code_abandoned,
-            m.unrecovered_score,
-            m.wait_penalty_per_minute,
-            m.cost,
-            m.defect_p.tolist(),
-            m.best_score.tolist(),
+
+class Occurrence(NamedTuple):
+    """One occurrence of a moment to a customer, as drawn in advance."""
+
+    moment: int
+    slot: int
+    code: int
+    score: float
+    defect_u: float
+
+
+class Calendar:
+    """Every customer's scheduled occurrences in time order (follow-ups are decided at run time)."""
+
+    def __init__(self, journey: CompiledScenario, tables: list) -> None:
+        moments = journey.moments
+        parts = []
+        for j, table in enumerate(tables):
+            if moments[j].kind == "after":
+                continue
+            k, i = np.nonzero(np.isfinite(table.time))
+            code = table.code[k, i]
+            parts.append((table.time[k, i], i, np.full(len(i), j), k, code, table.score(code, i), table.defect_u[k, i]))
+        cal = [np.concatenate(p) for p in zip(*parts, strict=True)] if parts else [np.empty(0)] * 7
+        order = np.lexsort((cal[0], cal[1]))  # by customer, then time
+        self.time, self.who, self.moment, self.slot, self.code, self.score, self.defect_u = (
+            a[order].tolist() for a in cal
         )
-        for m in moments
-    ]
-    last_month = journey.months - 1
-    timeout = env.timeout
-    push, pop = heapq.heappush, heapq.heappop
+        who = cal[1][order].astype(np.int64)
+        self.bounds = np.r_[0, np.flatnonzero(np.diff(who)) + 1, len(who)].tolist()
+        # follow-up moments' draws, looked up when their parent happens: [moment][slot][customer]
+        self.follow_up = {
+            j: (t.code.tolist(), t.score(t.code).tolist(), t.defect_u.tolist(), t.slots)
+            for j, t in enumerate(tables)
+            if moments[j].kind == "after"
+        }
 
-    def queue(j: int, k: int, i: int):
+    def customers(self):
+        """(customer, first, end) ranges of the calendar, one per customer with occurrences."""
+        for a, b in zip(self.bounds[:-1], self.bounds[1:], strict=True):
+            if b > a:
+                yield self.who[a], a, b
+
+    def scheduled(self, pos: int) -> tuple[float, Occurrence]:
+        """The calendar's entry at `pos`."""
+        return self.time[pos], Occurrence(
+            self.moment[pos], self.slot[pos], self.code[pos], self.score[pos], self.defect_u[pos]
+        )
+
+    def follower(self, j: int, slot: int, i: int) -> Occurrence:
+        """Customer i's `slot`-th occurrence of follow-up moment j."""
+        codes, scores, defect_u, _ = self.follow_up[j]
+        return Occurrence(j, slot, codes[slot][i], scores[slot][i], defect_u[slot][i])
+
+
+class Replication:
+    """One replication of the cohort as SimPy processes: one per customer, one clock.
+
+    `customer` walks a customer's calendar: wait until the next occurrence, queue for its
+    resource if it has one, `experience` it (recovery, tallies, defection) and schedule its
+    follow-ups. `clock` closes each month for the whole cohort with the shared vectorised
+    month-end step (memory, churn, word of mouth, money).
+    """
+
+    def __init__(self, journey: CompiledScenario, streams: Streams) -> None:
+        self.journey = journey
+        self.result = ReplicationResult.empty(journey)
+        seg, propensity = population(journey, streams)
+        self.cohort = Cohort(journey, streams, seg, propensity, 0, self.result)
+        tables = draw_slots(journey, streams, seg)
+        self.calendar = Calendar(journey, tables)
+        self.service = {j: t.service_days.tolist() for j, t in enumerate(tables) if t.service_days is not None}
+        self.env = simpy.Environment()
+        self.queues = [simpy.Resource(self.env, capacity=r.capacity) for r in journey.resources]
+        moments = journey.moments
+        self.followers = [
+            [(f.index, f.after_codes.tolist(), f.delay_days) for f in journey.followers(j)] for j in range(len(moments))
+        ]
+        self.plan = [
+            MomentPlan(
+                m.resource,
+                m.code_recovered,
+                m.code_abandoned,
+                m.unrecovered_score,
+                m.wait_penalty_per_minute,
+                m.cost,
+                m.defect_p.tolist(),
+                m.best_score.tolist(),
+            )
+            for m in moments
+        ]
+        self.seg = self.cohort.seg.tolist()
+        self.gone = [False] * journey.customers  # mirror of ~alive, cheaper to read in the hot loop
+        self.was_alive = self.cohort.alive.copy()
+        # this month's experiences, handed to the cohort at the month's end
+        self.buf_who: list[int] = []
+        self.buf_score: list[float] = []
+        self.buf_moment: list[int] = []
+        # hot-loop tallies in plain Python (numpy scalar updates cost more than the event itself)
+        self.occurrences = [0] * len(moments)
+        self.score_sum = [0.0] * len(moments)
+        self.code_counts = [[0] * len(m.codes) for m in moments]
+        self.cost = [0.0] * journey.months
+        self.by_month = [[0] * journey.months for _ in moments]
+
+    def run(self) -> ReplicationResult:
+        """Run every process to the horizon and return the tallies."""
+        for i, a, b in self.calendar.customers():
+            self.env.process(self.customer(i, a, b))
+        self.env.process(self.clock())
+        self.env.run()
+        result = self.result
+        result.occurrences[:] = self.occurrences
+        result.score_sum[:] = self.score_sum
+        for j, counts in enumerate(self.code_counts):
+            result.codes[j][:] = counts
+        result.cost_to_serve[:] = self.cost
+        if self.by_month:
+            result.occurrences_by_month[:] = self.by_month
+        return finish(result, self.journey)
+
+    def queue(self, j: int, k: int, i: int):
         """Wait for the moment's resource and be served; returns (wait minutes, abandoned)."""
-        m = moments[j]
-        res = queues[m.resource]
+        env, m, result = self.env, self.journey.moments[j], self.result
+        res = self.queues[m.resource]
         arrive = env.now
         req = res.request()
         if m.patience_days != np.inf:
-            got = yield req | timeout(m.patience_days)
+            got = yield req | env.timeout(m.patience_days)
             if req not in got:
                 req.cancel()
                 result.abandoned[m.resource] += 1
@@ -120,100 +185,103 @@ def run_replication(journey: CompiledScenario, streams: Streams) -> ReplicationR
         else:
             yield req
         wait = (env.now - arrive) * MINUTES_PER_DAY
-        duration = service[j][k][i]
+        duration = self.service[j][k][i]
         result.wait_minutes[m.resource] += wait
         result.served[m.resource] += 1
         result.busy_days[m.resource] += duration
-        yield timeout(duration)
+        yield env.timeout(duration)
         res.release(req)
         return wait, False
 
-    def customer(i: int, lo: int, hi: int):
-        pending: list[tuple[float, int, int, int]] = []
-        taken: dict[int, int] = {}
-        pos = lo
-        s = seg[i]
+    def customer(self, i: int, pos: int, end: int):
+        """Customer i's process: calendar entries pos..end-1 merged with follow-ups as they arise."""
+        env, horizon, calendar = self.env, self.journey.horizon_days, self.calendar
+        pending: list[tuple[float, int, int, int]] = []  # follow-ups: (time, tie-break, moment, slot)
+        taken: dict[int, int] = {}  # follow-up slots used per moment
         while True:
-            if pos < hi and (not pending or ev_t[pos] <= pending[0][0]):
-                t = ev_t[pos]
-                j, k, code, score, defect_u = ev_j[pos], ev_k[pos], ev_code[pos], ev_score[pos], ev_defect[pos]
+            if pos < end and (not pending or calendar.time[pos] <= pending[0][0]):
+                t, occ = calendar.scheduled(pos)
                 pos += 1
             elif pending:
-                t, _, j, k = pop(pending)
+                t, _, j, k = heapq.heappop(pending)
                 if t >= horizon:
                     return
-                codes_j, scores_j, defect_j, _slots = lazy[j]
-                code, score, defect_u = codes_j[k][i], scores_j[k][i], defect_j[k][i]
+                occ = calendar.follower(j, k, i)
             else:
                 return
-            now = env.now
-            if t > now:
-                yield timeout(t - now)
-            if gone[i]:
+            if t > env.now:
+                yield env.timeout(t - env.now)
+            if self.gone[i]:
                 return
-            resource, code_recovered, code_abandoned, unrecovered, penalty, unit_cost, defect_p, best = plan[j]
-            if resource >= 0:
-                wait, abandoned = yield from queue(j, k, i)
+            code, score = occ.code, occ.score
+            plan = self.plan[occ.moment]
+            if plan.resource >= 0:
+                wait, abandoned = yield from self.queue(occ.moment, occ.slot, i)
                 if abandoned:
-                    code, score = code_abandoned, unrecovered
+                    code, score = plan.code_abandoned, plan.unrecovered_score
                 else:
-                    score -= penalty * wait
-                if env.now >= horizon or gone[i]:
+                    score -= plan.wait_penalty_per_minute * wait
+                if env.now >= horizon or self.gone[i]:
                     return
-            if code >= code_recovered:
-                prior = int(failures[i])
-                failures[i] = prior + 1
-                if code == code_recovered:
-                    score = float(recovered_score(score, prior, journey.paradox, journey.paradox_max_failures, best[s]))
-            score = 10.0 if score > 10.0 else (-10.0 if score < -10.0 else score)
-            buf_who.append(i)
-            buf_score.append(score)
-            buf_moment.append(j)
-            occurrences[j] += 1
-            code_counts[j][code] += 1
-            score_sum[j] += score
-            month = int(env.now / DAYS_PER_MONTH)
-            if month > last_month:
-                month = last_month
-            by_month[j][month] += 1
-            if unit_cost:
-                cost[month] += unit_cost
-            if j == renewal:
-                renewal_due[i] = True
-            if score < 0 and defect_u < defect_p[s]:
-                defect_moment[i] = j
+            if not self.experience(i, occ, code, score):
                 return
-            for f, wanted, delay in followers[j]:
-                if wanted[code]:
-                    slot = taken.get(f, 0)
-                    if slot < lazy[f][3]:
-                        taken[f] = slot + 1
-                        push(pending, (env.now + delay, slot * len(moments) + f, f, slot))
+            self.follow_up(occ.moment, code, taken, pending)
 
-    def clock():
-        for month in range(journey.months):
-            yield MonthEnd(env, (month + 1) * DAYS_PER_MONTH - env.now)
-            if buf_who:
-                cohort.experience(np.array(buf_who), np.array(buf_score), np.array(buf_moment))
-                buf_who.clear()
-                buf_score.clear()
-                buf_moment.clear()
+    def experience(self, i: int, occ: Occurrence, code: int, score: float) -> bool:
+        """Customer i lives an occurrence now; False if it made them leave at once."""
+        j, plan, s, journey = occ.moment, self.plan[occ.moment], self.seg[i], self.journey
+        if code >= plan.code_recovered:  # a failure, recovered or not
+            prior = int(self.cohort.failures[i])
+            self.cohort.failures[i] = prior + 1
+            if code == plan.code_recovered:
+                score = float(
+                    recovered_score(score, prior, journey.paradox, journey.paradox_max_failures, plan.best_score[s])
+                )
+        score = 10.0 if score > 10.0 else (-10.0 if score < -10.0 else score)
+        self.buf_who.append(i)
+        self.buf_score.append(score)
+        self.buf_moment.append(j)
+        self.occurrences[j] += 1
+        self.code_counts[j][code] += 1
+        self.score_sum[j] += score
+        month = min(int(self.env.now / DAYS_PER_MONTH), journey.months - 1)
+        self.by_month[j][month] += 1
+        if plan.cost:
+            self.cost[month] += plan.cost
+        if j == journey.renewal_moment:
+            self.cohort.renewal_due[i] = True
+        if score < 0 and occ.defect_u < plan.defect_p[s]:
+            self.cohort.defect_moment[i] = j
+            return False
+        return True
+
+    def follow_up(self, j: int, code: int, taken: dict[int, int], pending: list) -> None:
+        """Schedule the follow-ups of moment j's outcome `code` (each moment's slots in order)."""
+        moments = len(self.plan)
+        for f, wanted, delay in self.followers[j]:
+            if wanted[code]:
+                slot = taken.get(f, 0)
+                if slot < self.calendar.follow_up[f][3]:
+                    taken[f] = slot + 1
+                    heapq.heappush(pending, (self.env.now + delay, slot * moments + f, f, slot))
+
+    def clock(self):
+        """Close every month for the whole cohort; mark who left so their processes stop."""
+        cohort, alive = self.cohort, self.cohort.alive
+        for month in range(self.journey.months):
+            yield MonthEnd(self.env, (month + 1) * DAYS_PER_MONTH - self.env.now)
+            if self.buf_who:
+                cohort.experience(np.array(self.buf_who), np.array(self.buf_score), np.array(self.buf_moment))
+                self.buf_who.clear()
+                self.buf_score.clear()
+                self.buf_moment.clear()
             cohort.close_month(month)
-            left = np.flatnonzero(was_alive & ~alive)
-            was_alive[left] = False
+            left = np.flatnonzero(self.was_alive & ~alive)
+            self.was_alive[left] = False
             for i in left.tolist():
-                gone[i] = True
+                self.gone[i] = True
 
-    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
-        if b > a:
-            env.process(customer(ev_i[a], a, b))
-    env.process(clock())
-    env.run()
-    result.occurrences[:] = occurrences
-    result.score_sum[:] = score_sum
-    for j, counts in enumerate(code_counts):
-        result.codes[j][:] = counts
-    result.cost_to_serve[:] = cost
-    if by_month:
-        result.occurrences_by_month[:] = by_month
-    return finish(result, journey)
+
+def run_replication(journey: CompiledScenario, streams: Streams) -> ReplicationResult:
+    """Simulate one replication of the cohort."""
+    return Replication(journey, streams).run()
