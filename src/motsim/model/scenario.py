@@ -296,18 +296,7 @@ class Scenario(Strict):
         moments = {m.id: m for m in self.moments}
         resources = {r.id for r in self.resources}
         for k, m in enumerate(self.moments):
-            where = f"moments[{k}] ({m.id})"
-            if m.after is not None:
-                if m.after not in moments:
-                    problems.append(f"{where}.after: no moment '{m.after}'")
-                elif m.after_outcomes:
-                    unknown = set(m.after_outcomes) - set(moments[m.after].outcomes) - {"failure", "abandoned"}
-                    if unknown:
-                        problems.append(f"{where}.after_outcomes: '{m.after}' has no outcome {sorted(unknown)}")
-            if m.uses is not None and m.uses not in resources:
-                problems.append(f"{where}.uses: no resource '{m.uses}' (define it under [[resources]])")
-            if m.patience_minutes is not None and m.uses is None:
-                problems.append(f"{where}.patience_minutes: needs `uses`")
+            _moment_references(f"moments[{k}] ({m.id})", m, moments, resources, problems)
         cycle = _after_cycle(self.moments)
         if cycle:
             problems.append("moments: `after` forms a cycle: " + " -> ".join(cycle))
@@ -340,6 +329,23 @@ class Scenario(Strict):
                 return i
         known = ", ".join(i.name for i in self.interventions) or "none"
         raise InputError.one(self.scenario.name, "intervention", f"no intervention '{name}' (scenario has: {known})")
+
+
+def _moment_references(
+    where: str, m: Moment, moments: dict[str, Moment], resources: set[str], problems: list[str]
+) -> None:
+    """Problems with what one moment names: the moment it follows, its outcomes, its resource."""
+    if m.after is not None:
+        if m.after not in moments:
+            problems.append(f"{where}.after: no moment '{m.after}'")
+        elif m.after_outcomes:
+            unknown = set(m.after_outcomes) - set(moments[m.after].outcomes) - {"failure", "abandoned"}
+            if unknown:
+                problems.append(f"{where}.after_outcomes: '{m.after}' has no outcome {sorted(unknown)}")
+    if m.uses is not None and m.uses not in resources:
+        problems.append(f"{where}.uses: no resource '{m.uses}' (define it under [[resources]])")
+    if m.patience_minutes is not None and m.uses is None:
+        problems.append(f"{where}.patience_minutes: needs `uses`")
 
 
 def _unique(what: str, ids: list[str], problems: list[str]) -> None:
