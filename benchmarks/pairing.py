@@ -25,8 +25,8 @@ def main() -> None:
     chosen = sc.intervention(args.intervention)
     report = {"scenario": args.scenario, "intervention": chosen.name, "replications": args.replications}
     for label, independent in (("paired", False), ("independent", True)):
-        _, comps = compare(sc, [chosen], replications=args.replications, independent=independent)
-        d = comps[chosen.name].summary()["delta_clv"]
+        w = compare(sc, [chosen], replications=args.replications, independent=independent)
+        d = w.variants[chosen.name].delta_clv.to_dict()
         report[label] = {**d, "width": d["ci_high"] - d["ci_low"]}
     report["width_ratio"] = report["independent"]["width"] / report["paired"]["width"]
     out = Path(__file__).resolve().parent / "results" / "pairing.json"

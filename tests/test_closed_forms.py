@@ -23,7 +23,7 @@ def test_constant_churn_clv_matches_closed_form(fixture_scenario):
 
 def test_constant_churn_retention_is_geometric(fixture_scenario):
     results = motsim.simulate(fixture_scenario("constant_churn"), replications=3, workers=1)
-    mean = np.array(results.retention()["mean"])
+    mean = np.array(results.retention().mean)
     t = np.arange(37)
     expected = 0.96**t
     se = np.sqrt(expected * (1 - expected) / (20000 * 3))
@@ -33,7 +33,7 @@ def test_constant_churn_retention_is_geometric(fixture_scenario):
 
 def test_beta_baseline_follows_shifted_beta_geometric(fixture_scenario):
     results = motsim.simulate(fixture_scenario("sbg_cohort"), replications=3, workers=1)
-    mean = np.array(results.retention()["mean"])
+    mean = np.array(results.retention().mean)
     expected = sbg_survival(0.704, 1.182, np.arange(25))
     assert np.max(np.abs(mean - expected)) < 0.01
 
@@ -43,8 +43,8 @@ def test_support_team_waits_like_erlang_c(fixture_scenario):
     res = results.resources()["support"]
     # 2000 customers x 36.525 calls a month = 100 calls an hour; 6-minute calls; 12 agents.
     expected = erlang_c_wait(100 / 60, 1 / 6, 12)
-    assert abs(res["mean_wait_minutes"] - expected) / expected < 0.10
-    assert abs(res["utilization"] - 10 / 12) < 0.02
+    assert abs(res.mean_wait_minutes - expected) / expected < 0.10
+    assert abs(res.utilization - 10 / 12) < 0.02
 
 
 def test_erlang_c_formula_known_value():

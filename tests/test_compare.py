@@ -15,25 +15,23 @@ from motsim.whatif.rank import rank
 def test_intervention_that_changes_nothing_gives_exactly_zero(fixture_scenario):
     sc = with_overrides(motsim.load_scenario("saas_onboarding"), customers=600, months=13)
     same = Intervention(name="nothing", changes={"moments.onboarding.outcomes.good.p": 0.70})
-    _, comps = compare(sc, [same], replications=3, workers=1)
-    d = comps["nothing"].summary()["delta_clv"]
-    assert d == {"mean": 0.0, "ci_low": 0.0, "ci_high": 0.0}
+    d = compare(sc, [same], replications=3, workers=1).variants["nothing"].delta_clv
+    assert (d.mean, d.ci_low, d.ci_high) == (0.0, 0.0, 0.0)
 
 
 def test_lower_churn_delta_clv_and_payback_match_closed_form(fixture_scenario):
     sc = fixture_scenario("constant_churn")
     one_off = 1_000_000.0
     cut = Intervention(name="cut", changes={"churn.baseline_monthly": 0.03}, cost_one_off=one_off)
-    _, comps = compare(sc, [cut], replications=10, workers=1)
-    s = comps["cut"].summary()
+    s = compare(sc, [cut], replications=10, workers=1).variants["cut"]
     per_customer = constant_churn_clv(50, 0.8, 0.03, 36, 0.12) - constant_churn_clv(50, 0.8, 0.04, 36, 0.12)
-    assert abs(s["delta_clv"]["mean"] - per_customer) / per_customer < 0.02
+    assert abs(s.delta_clv.mean - per_customer) / per_customer < 0.02
     # closed-form payback: cumulative discounted incremental margin of the cohort less the one-off
     t = np.arange(36)
     gain = 20000 * 50 * 0.8 * (0.97**t - 0.96**t) * discount_factors(36, 0.12)
     expected = payback_month(np.cumsum(gain) - one_off)
-    assert expected is not None and abs(s["payback_month"] - expected) <= 1
-    assert s["p_npv_positive"] == 1.0
+    assert expected is not None and abs(s.payback_month - expected) <= 1
+    assert s.p_npv_positive == 1.0
 
 
 def test_unknown_intervention_path_is_an_error_naming_it(fixture_scenario):
@@ -77,9 +75,9 @@ ignored = { p = 0.3, score = 0.0 }
 
 def test_ranking_puts_the_driving_moment_on_top_with_separated_cis(tmp_path):
     data = rank(motsim.load_scenario(write(tmp_path, DRIVERS)), replications=4, workers=1)
-    top, second = data["ranking"]
-    assert top["moment"] == "claims_handling"
-    assert top["delta_clv"]["ci_low"] > second["delta_clv"]["ci_high"]
+    top, second = data.ranking
+    assert top.moment == "claims_handling"
+    assert top.delta_clv.ci_low > second.delta_clv.ci_high
 
 
 def test_pairing_narrows_the_delta_clv_interval():
@@ -88,7 +86,6 @@ def test_pairing_narrows_the_delta_clv_interval():
     better = sc.intervention("better onboarding")
     width = {}
     for independent in (False, True):
-        _, comps = compare(sc, [better], replications=8, workers=2, independent=independent)
-        d = comps[better.name].summary()["delta_clv"]
-        width[independent] = d["ci_high"] - d["ci_low"]
+        d = compare(sc, [better], replications=8, workers=2, independent=independent).variants[better.name].delta_clv
+        width[independent] = d.ci_high - d.ci_low
     assert width[True] / width[False] >= 3.0

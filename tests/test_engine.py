@@ -29,11 +29,11 @@ bad = { p = 0.4, score = -4.0 }
 
 def test_defection_at_a_beginning_moment_is_q_times_p_bad(tmp_path):
     results = motsim.simulate(motsim.load_scenario(write(tmp_path, DEFECTION)), replications=2, workers=1)
-    loss = 1.0 - results.retention()["mean"][1]
+    loss = 1.0 - results.retention().mean[1]
     expected = 0.3 * 0.4
     se = np.sqrt(expected * (1 - expected) / (20000 * 2))
     assert abs(loss - expected) < 4 * se
-    assert results.moments()["onboarding"]["churn_tipped"]["mean"] == pytest.approx(loss, rel=1e-12)
+    assert results.moments()["onboarding"].churn_tipped.mean == pytest.approx(loss, rel=1e-12)
 
 
 def small_saas():
@@ -45,9 +45,9 @@ def small_saas():
 
 def test_same_seed_same_results_and_workers_do_not_matter():
     sc = small_saas()
-    one = motsim.simulate(sc, replications=4, workers=1).summary()
-    again = motsim.simulate(sc, replications=4, workers=1).summary()
-    two = motsim.simulate(sc, replications=4, workers=2).summary()
+    one = motsim.simulate(sc, replications=4, workers=1).to_dict()
+    again = motsim.simulate(sc, replications=4, workers=1).to_dict()
+    two = motsim.simulate(sc, replications=4, workers=2).to_dict()
     assert one == again == two
 
 
@@ -89,7 +89,7 @@ every_months = 12
 at_month = 11.5
 """
     results = motsim.simulate(motsim.load_scenario(write(tmp_path, text)), replications=1, workers=1)
-    ret = np.array(results.retention()["mean"])
+    ret = np.array(results.retention().mean)
     assert np.all(ret[:12] == 1.0)  # nobody leaves before the first renewal
     assert np.all(ret[12:24] == ret[12])
     expected = 0.95**12
@@ -104,5 +104,5 @@ def test_outage_floods_support(tmp_path):
         "support"
     ]
     # a small team mostly idle, yet outages make callers wait and abandon
-    assert res["utilization"] < 0.5
-    assert res["abandonment"] > 0.0
+    assert res.utilization < 0.5
+    assert res.abandonment > 0.0

@@ -35,15 +35,15 @@ def test_fast_engine_agrees_with_des(name):
     assert na.ci_low <= nb.ci_high and nb.ci_low <= na.ci_high
     for mid, ma in ref.moments().items():
         mb = fast.moments()[mid]
-        total = ma["occurrences"]["mean"] * len(ref.replications)
-        for code, share in ma["outcome_shares"].items():
-            other = mb["outcome_shares"].get(code) or 0.0
+        total = ma.occurrences.mean * len(ref.replications)
+        for code, share in ma.outcome_shares.items():
+            other = mb.outcome_shares.get(code) or 0.0
             se = np.sqrt(max(share or 0.0, 1e-4) * (1 - (share or 0.0)) / max(total, 1) * 2)
             assert abs((share or 0.0) - other) <= Z * se + 1e-9, (mid, code)
     for rid, ra in ref.resources().items():
         rb = fast.resources()[rid]
-        assert rb["mean_wait_minutes"] == pytest.approx(ra["mean_wait_minutes"], rel=0.10, abs=0.05)
-        assert rb["utilization"] == pytest.approx(ra["utilization"], rel=0.10)
+        assert rb.mean_wait_minutes == pytest.approx(ra.mean_wait_minutes, rel=0.10, abs=0.05)
+        assert rb.utilization == pytest.approx(ra.utilization, rel=0.10)
 
 
 @pytest.mark.parametrize("engine", ["vector", "des"])

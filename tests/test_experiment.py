@@ -15,6 +15,17 @@ from motsim.ab import analysis as experiment
 from motsim.ab.planning import plan
 from motsim.cli import app
 
+
+def analyzed(*args, **kwargs):
+    """The analysis as its JSON contract."""
+    return experiment.analyze(*args, **kwargs).to_dict()
+
+
+def planned(*args, **kwargs):
+    """The plan as its JSON contract."""
+    return plan(*args, **kwargs).to_dict()
+
+
 RUNS = 1000
 # A rate of 0.05 over 1000 runs has a binomial SD of 0.0069: the issue's [0.035, 0.065] is ±2.2 SD.
 
@@ -68,7 +79,7 @@ def test_ci_of_a_known_effect_covers_it_95_percent_of_the_time():
 
 
 def test_plan_then_simulate_at_planned_n_gives_the_target_power():
-    p = plan("proportion", 0.30, mde=0.05, power=0.8)
+    p = planned("proportion", 0.30, mde=0.05, power=0.8)
     h = abs(proportion_effectsize(0.35, 0.30))
     assert p["n_per_arm"] == int(np.ceil(NormalIndPower().solve_power(h, alpha=0.05, power=0.8)))
     rng = np.random.default_rng(5)
@@ -78,10 +89,10 @@ def test_plan_then_simulate_at_planned_n_gives_the_target_power():
 
 
 def test_plan_solves_for_power_and_mde_consistently():
-    n = plan("proportion", 0.10, mde=0.05, relative=True, power=0.8)["n_per_arm"]
-    assert plan("proportion", 0.10, mde=0.005, power=None, n_per_arm=n)["power"] == pytest.approx(0.8, abs=0.002)
-    assert plan("proportion", 0.10, mde=None, power=0.8, n_per_arm=n)["mde"] == pytest.approx(0.005, rel=0.01)
-    m = plan("mean", 50.0, mde=1.0, sd=10.0, traffic_per_day=500)
+    n = planned("proportion", 0.10, mde=0.05, relative=True, power=0.8)["n_per_arm"]
+    assert planned("proportion", 0.10, mde=0.005, power=None, n_per_arm=n)["power"] == pytest.approx(0.8, abs=0.002)
+    assert planned("proportion", 0.10, mde=None, power=0.8, n_per_arm=n)["mde"] == pytest.approx(0.005, rel=0.01)
+    m = planned("mean", 50.0, mde=1.0, sd=10.0, traffic_per_day=500)
     assert m["days"] == int(np.ceil(m["n_total"] / 500))
 
 

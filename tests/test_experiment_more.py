@@ -17,6 +17,11 @@ from motsim.ab.analysis import Metric
 from motsim.cli import app
 
 
+def analyzed(*args, **kwargs):
+    """The analysis as its JSON contract."""
+    return experiment.analyze(*args, **kwargs).to_dict()
+
+
 def _churn_data(rng, n: int, p_control: float, p_treatment: float, horizon: int = 24) -> pd.DataFrame:
     v = np.where(rng.random(n) < 0.5, "control", "treatment")
     t = rng.geometric(np.where(v == "treatment", p_treatment, p_control)).astype(float)
@@ -34,9 +39,7 @@ def _churn_data(rng, n: int, p_control: float, p_treatment: float, horizon: int 
 
 def test_survival_equals_statsmodels_duration():
     df = _churn_data(np.random.default_rng(1), 4000, 0.06, 0.05)
-    res = experiment.analyze(df, "variant", [Metric("tenure", "survival", "tenure", event="churned")])["metrics"][
-        "tenure"
-    ]
+    res = analyzed(df, "variant", [Metric("tenure", "survival", "tenure", event="churned")])["metrics"]["tenure"]
     g = (df.variant == "treatment").to_numpy().astype(float)
     _, p = survdiff(df.tenure.to_numpy(), df.churned.to_numpy(), g)
     cox = PHReg(df.tenure.to_numpy(), g[:, None], status=df.churned.to_numpy()).fit()
@@ -50,9 +53,7 @@ def test_survival_equals_statsmodels_duration():
 def test_kaplan_meier_recovers_the_geometric_closed_form():
     # monthly churn p: S(t) = (1 - p)^t; at t = 24 with 20,000 customers the SE is ~0.0028
     df = _churn_data(np.random.default_rng(2), 40000, 0.05, 0.04)
-    res = experiment.analyze(df, "variant", [Metric("tenure", "survival", "tenure", event="churned")])["metrics"][
-        "tenure"
-    ]
+    res = analyzed(df, "variant", [Metric("tenure", "survival", "tenure", event="churned")])["metrics"]["tenure"]
     assert res["control"] == pytest.approx(0.95**24, abs=4 * 0.0028)
     assert res["treatment"] == pytest.approx(0.96**24, abs=4 * 0.0028)
     # geometric hazards 0.04 vs 0.05: the continuous-time ratio log(0.96)/log(0.95)
@@ -67,9 +68,9 @@ def test_log_rank_a_a_false_positive_rate():
     for _ in range(400):
         df = _churn_data(rng, 600, 0.08, 0.08)
         hits += (
-            experiment.analyze(df, "variant", [Metric("tenure", "survival", "tenure", event="churned")])["metrics"][
-                "tenure"
-            ]["pvalue"]
+            analyzed(df, "variant", [Metric("tenure", "survival", "tenure", event="churned")])["metrics"]["tenure"][
+                "pvalue"
+            ]
             < 0.05
         )
     assert 0.026 <= hits / 400 <= 0.074
@@ -83,7 +84,7 @@ def test_aggregated_input_equals_per_customer_input():
         Metric("spend", "mean", "spend"),
         Metric("ltr", "nps", "ltr"),
     ]
-    granular = experiment.analyze(df, "variant", metrics, segment="segment")
+    granular = analyzed(df, "variant", metrics, segment="segment")
     agg = (
         df.groupby(["variant", "segment"])
         .agg(
@@ -96,7 +97,7 @@ def test_aggregated_input_equals_per_customer_input():
         )
         .reset_index()
     )
-    summed = experiment.analyze(agg, "variant", metrics, segment="segment")
+    summed = analyzed(agg, "variant", metrics, segment="segment")
     for family in ("metrics",):
         for name in granular[family]:
             for field in ("control", "treatment", "effect", "pvalue", "pvalue_adj"):
@@ -111,10 +112,10 @@ def test_aggregated_input_equals_per_customer_input():
 def test_segments_match_their_subsets_and_are_corrected_across_segments():
     df = _churn_data(np.random.default_rng(6), 6000, 0.06, 0.05)
     metrics = [Metric("retained", "proportion", "retained"), Metric("spend", "mean", "spend")]
-    res = experiment.analyze(df, "variant", metrics, segment="segment", correction="holm")
+    res = analyzed(df, "variant", metrics, segment="segment", correction="holm")
     raw = []
     for seg in ("loyal", "new", "vip"):
-        alone = experiment.analyze(df[df.segment == seg].reset_index(drop=True), "variant", metrics, correction="none")
+        alone = analyzed(df[df.segment == seg].reset_index(drop=True), "variant", metrics, correction="none")
         for name in ("retained", "spend"):
             got = res["segments"][seg]["metrics"][name]
             assert got["effect"] == pytest.approx(alone["metrics"][name]["effect"], abs=1e-12)
@@ -194,9 +195,7 @@ def test_bad_aggregated_or_survival_data_exits_2(tmp_path, frame, args, message)
 
 def test_one_metric_and_long_aggregated_files_read_like_per_customer_data():
     df = _churn_data(np.random.default_rng(10), 4000, 0.06, 0.05)
-    want = experiment.analyze(
-        df, "variant", [Metric("spend", "mean", "spend"), Metric("retained", "proportion", "retained")]
-    )
+    want = analyzed(df, "variant", [Metric("spend", "mean", "spend"), Metric("retained", "proportion", "retained")])
     g = df.groupby("variant")
     one = pd.DataFrame(
         {
@@ -206,7 +205,7 @@ def test_one_metric_and_long_aggregated_files_read_like_per_customer_data():
             "sum_sq": g["spend"].apply(lambda x: float((x**2).sum())).to_numpy(),
         }
     )
-    got = experiment.analyze(one, "variant", [Metric("spend", "mean", "spend")])["metrics"]["spend"]
+    got = analyzed(one, "variant", [Metric("spend", "mean", "spend")])["metrics"]["spend"]
     assert got["effect_ci"] == pytest.approx(want["metrics"]["spend"]["effect_ci"], rel=1e-9)
     long = pd.DataFrame(
         [
@@ -215,9 +214,7 @@ def test_one_metric_and_long_aggregated_files_read_like_per_customer_data():
             for col in ("spend", "retained")
         ]
     )
-    got = experiment.analyze(
-        long, "variant", [Metric("spend", "mean", "spend"), Metric("retained", "proportion", "retained")]
-    )
+    got = analyzed(long, "variant", [Metric("spend", "mean", "spend"), Metric("retained", "proportion", "retained")])
     for name in ("spend", "retained"):
         assert got["metrics"][name]["pvalue_adj"] == pytest.approx(want["metrics"][name]["pvalue_adj"], rel=1e-9)
     assert got["srm"] == want["srm"]

@@ -19,7 +19,7 @@ from motsim.engine.streams import Streams
 from motsim.model.loading import load_scenario
 from motsim.model.word_of_mouth import promoter_detractor_probabilities
 from motsim.sim.run import with_overrides
-from motsim.whatif.projection import project
+from motsim.whatif.projection import Observed, project
 
 
 @pytest.mark.parametrize("name, engine", [("fitness_club", "vector"), ("saas_onboarding", "hybrid")])
@@ -118,26 +118,31 @@ def test_projecting_an_a_a_result_is_centred_on_zero():
     y_c, y_t = (rng.random(n) < 0.7), (rng.random(n) < 0.7)
     effect = y_t.mean() - y_c.mean()
     se = np.sqrt(y_c.var(ddof=1) / n + y_t.var(ddof=1) / n)
-    out = project(sc, effect, se, y_c.mean(), "moments.onboarding.outcomes.good.p", draws=16, workers=1)
-    d = out["delta_clv"]
-    assert d["p5"] < 0 < d["p95"]
-    assert abs(d["mean"]) < 2 * d["sd"]
-    assert out["npv_at_zero_effect"] == 0.0  # no costs given: doing nothing costs nothing
+    out = project(sc, Observed(y_c.mean(), effect, se), "moments.onboarding.outcomes.good.p", draws=16, workers=1)
+    d = out.delta_clv
+    assert d.p5 < 0 < d.p95
+    assert abs(d.mean) < 2 * d.sd
+    assert out.npv_at_zero_effect == 0.0  # no costs given: doing nothing costs nothing
 
 
 def test_projecting_a_real_lift_pays_back_above_its_break_even():
     sc = with_overrides(load_scenario("saas_onboarding"), customers=2000, months=24)
     costs = next(i for i in sc.interventions if i.name == "better onboarding")
-    out = project(sc, 0.15, 0.01, 0.70, "moments.onboarding.outcomes.good.p", costs, draws=12, workers=1)
-    assert out["delta_clv"]["p5"] > 0
-    assert out["npv_at_zero_effect"] < 0  # the spend without any effect
-    assert out["npv"]["mean"] > 0 and 0 < out["break_even_effect"] < 0.15
+    out = project(sc, Observed(0.70, 0.15, 0.01), "moments.onboarding.outcomes.good.p", costs, draws=12, workers=1)
+    assert out.delta_clv.p5 > 0
+    assert out.npv_at_zero_effect < 0  # the spend without any effect
+    assert out.npv.mean > 0 and 0 < out.break_even_effect < 0.15
     # at the break-even effect itself NPV is zero within its Monte Carlo error (10 replications)
     at_break_even = project(
-        sc, out["break_even_effect"], 1e-9, 0.70, "moments.onboarding.outcomes.good.p", costs, draws=10, workers=1
+        sc,
+        Observed(0.70, out.break_even_effect, 1e-9),
+        "moments.onboarding.outcomes.good.p",
+        costs,
+        draws=10,
+        workers=1,
     )
-    npv = at_break_even["npv"]
-    assert abs(npv["mean"]) < 3 * npv["sd"] / np.sqrt(10)
+    npv = at_break_even.npv
+    assert abs(npv.mean) < 3 * npv.sd / np.sqrt(10)
 
 
 @pytest.mark.parametrize(

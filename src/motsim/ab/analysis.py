@@ -10,7 +10,7 @@ segment, corrected across all the segments' tests.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -22,10 +22,13 @@ from statsmodels.stats.proportion import confint_proportions_2indep, proportions
 from motsim.ab.effects import relative, z_result
 from motsim.ab.samples import Sample, samples
 from motsim.ab.survival import compare_survival
+from motsim.display import Result
 from motsim.errors import DataError, InputError
 
 CORRECTIONS = {"holm": "holm", "bh": "fdr_bh", "none": None}
 KINDS = ("proportion", "mean", "ratio", "nps", "survival")
+
+SRM_ALPHA = 0.001  # the usual alarm level of a sample-ratio check (it runs on every experiment)
 
 __all__ = ["CORRECTIONS", "KINDS", "DataError", "Metric", "analyze", "mean", "nps", "proportion", "ratio", "srm"]
 
@@ -256,6 +259,102 @@ def _adjust(families: list[dict[str, dict]], correction: str, alpha: float) -> N
         m["significant"] = bool(p < alpha)
 
 
+# --- typed results ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, repr=False)
+class Srm(Result):
+    """Sample-ratio check: χ² p-value of the arms' counts against the planned split."""
+
+    pvalue: float
+    counts: dict[str, int]
+
+    @property
+    def mismatch(self) -> bool:
+        """A split this far from the plan (p < SRM_ALPHA) makes every effect suspect."""
+        return self.pvalue < SRM_ALPHA
+
+
+@dataclass(frozen=True, repr=False)
+class SurvivalDetail(Result):
+    """What a survival metric adds: the horizon, Cox hazard ratio and the Kaplan-Meier curves."""
+
+    horizon: float
+    hazard_ratio: float
+    hazard_ratio_ci: list[float]
+    cox_pvalue: float
+    km: dict[str, dict[str, list[float]]]
+
+
+@dataclass(frozen=True, repr=False)
+class Effect(Result):
+    """One metric, one treatment arm against the control."""
+
+    arm: str
+    control: float
+    treatment: float
+    effect: float
+    effect_ci: list[float]
+    rel_effect: float
+    rel_effect_ci: list[float]
+    pvalue: float
+    se: float
+    survival: SurvivalDetail | None = field(metadata={"flatten": True, "omit_none": True})
+    method: str
+    pvalue_adj: float
+    significant: bool
+
+    @classmethod
+    def of(cls, test: dict[str, Any]) -> Effect:
+        """From a test's fields (plus arm, pvalue_adj and significant)."""
+        detail = {k: test[k] for k in ("horizon", "hazard_ratio", "hazard_ratio_ci", "cox_pvalue", "km") if k in test}
+        rest = {k: v for k, v in test.items() if k not in detail}
+        return cls(**rest, survival=SurvivalDetail(**detail) if detail else None)
+
+    def row(self) -> dict[str, Any]:
+        """The effect as one flat record (CSV)."""
+        row = {k: v for k, v in self.to_dict().items() if not isinstance(v, (list, dict))}
+        row.update(
+            ci_low=self.effect_ci[0],
+            ci_high=self.effect_ci[1],
+            rel_ci_low=self.rel_effect_ci[0],
+            rel_ci_high=self.rel_effect_ci[1],
+        )
+        return row
+
+
+@dataclass(frozen=True, repr=False)
+class SegmentAnalysis(Result):
+    """The analysis within one segment."""
+
+    srm: Srm
+    metrics: dict[str, Effect]
+
+
+@dataclass(frozen=True, repr=False)
+class Analysis(Result):
+    """An experiment's analysis: SRM check, every metric × treatment arm, optional segments."""
+
+    srm: Srm
+    control: str
+    metrics: dict[str, Effect]  # keyed by metric name (with " [ARM]" when there are several arms)
+    segment: str | None = field(metadata={"omit_none": True})
+    segments: dict[str, SegmentAnalysis] | None = field(metadata={"omit_none": True})
+    correction: str
+    alpha: float
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per metric (and segment), the same columns in every row."""
+        families = [("", self.metrics)] + [(str(s), v.metrics) for s, v in (self.segments or {}).items()]
+        rows = [{"segment": seg, "metric": k, **m.row()} for seg, metrics in families for k, m in metrics.items()]
+        columns = list(dict.fromkeys(c for r in rows for c in r))
+        return [{c: r.get(c) for c in columns} for r in rows]
+
+    def survival_metrics(self) -> dict[str, Effect]:
+        """The metrics analysed as survival."""
+        return {k: m for k, m in self.metrics.items() if m.survival is not None}
+
+
 def analyze(
     df: pd.DataFrame,
     variant: str,
@@ -265,7 +364,7 @@ def analyze(
     correction: str = "holm",
     planned: dict[str, float] | None = None,
     segment: str | None = None,
-) -> dict[str, Any]:
+) -> Analysis:
     """Every metric, every treatment arm against the control; p-values adjusted across all tests.
     `df` is one row per customer, or one row per arm (and segment) of counts and sums (see
     `samples`). With `segment`, each segment is analysed too, corrected across segments.
@@ -287,11 +386,9 @@ def analyze(
     if control not in names:
         raise InputError.one("", "control", f"'{control}': not a value of '{variant}' (values: {', '.join(names)})")
     srm_all, overall = _family(groups[None], control, metrics, alpha, planned)
-    out: dict[str, Any] = {"srm": srm_all, "control": control, "metrics": overall}
     _adjust([overall], correction, alpha)
+    segments: dict[str, tuple[dict, dict]] = {}
     if segment is not None:
-        out["segment"] = segment
-        out["segments"] = {}
         for value, by_arm in groups.items():
             if value is None:
                 continue
@@ -300,8 +397,20 @@ def analyze(
                     f"segment {segment}={value}: needs the control and a treatment arm "
                     f"(has {', '.join(sorted(by_arm))})"
                 )
-            seg_srm, seg_metrics = _family(by_arm, control, metrics, alpha, planned)
-            out["segments"][value] = {"srm": seg_srm, "metrics": seg_metrics}
-        _adjust([s["metrics"] for s in out["segments"].values()], correction, alpha)
-    out["correction"], out["alpha"] = correction, alpha
-    return out
+            segments[value] = _family(by_arm, control, metrics, alpha, planned)
+        _adjust([fam for _, fam in segments.values()], correction, alpha)
+
+    def effects(family: dict[str, dict]) -> dict[str, Effect]:
+        return {k: Effect.of(v) for k, v in family.items()}
+
+    return Analysis(
+        srm=Srm(**srm_all),
+        control=control,
+        metrics=effects(overall),
+        segment=segment,
+        segments=None
+        if segment is None
+        else {v: SegmentAnalysis(Srm(**srm_), effects(fam)) for v, (srm_, fam) in segments.items()},
+        correction=correction,
+        alpha=alpha,
+    )

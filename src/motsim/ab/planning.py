@@ -9,16 +9,38 @@ approximation with the multinomial variance of promoters − detractors.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 from typing import Any
 
 from statsmodels.stats.power import NormalIndPower, TTestIndPower
 from statsmodels.stats.proportion import proportion_effectsize
 
+from motsim.display import Result
 from motsim.errors import InputError
 
 
 def _nps_sd(promoters: float, detractors: float) -> float:
     return 100 * math.sqrt(promoters + detractors - (promoters - detractors) ** 2)
+
+
+DEFAULT_POWER = 0.8
+
+
+@dataclass(frozen=True, repr=False)
+class Plan(Result):
+    """A test's plan: sample per arm, minimum detectable effect and power (one of them solved for)."""
+
+    metric: str
+    baseline: float
+    alpha: float
+    ratio: float
+    baseline_nps: float | None = field(metadata={"omit_none": True})
+    n_per_arm: int
+    mde: float | None
+    power: float | None
+    mde_relative: float | None = field(metadata={"omit_none": True})
+    n_total: int
+    days: int | None = field(metadata={"omit_none": True})
 
 
 def plan(
@@ -27,14 +49,20 @@ def plan(
     mde: float | None = None,
     relative: bool = False,
     alpha: float = 0.05,
-    power: float | None = 0.8,
+    power: float | None = None,
     ratio: float = 1.0,
     n_per_arm: int | None = None,
     sd: float | None = None,
     detractors: float | None = None,
     traffic_per_day: float | None = None,
-) -> dict[str, Any]:
-    """Solve for whichever of n_per_arm, mde, power is None (exactly one)."""
+) -> Plan:
+    """Solve for whichever of n_per_arm, mde and power is not given.
+
+    Give two of them; power defaults to 0.8 unless both n_per_arm and mde are given (then the
+    power is solved for). `relative` reads mde as a share of the baseline.
+    """
+    if power is None and (n_per_arm is None or mde is None):
+        power = DEFAULT_POWER
     if [n_per_arm, mde, power].count(None) != 1:
         raise InputError.one("", "n_per_arm", "give exactly two of n_per_arm, mde and power; the third is solved for")
     if not 0 < alpha < 1 or (power is not None and not 0 < power < 1) or ratio <= 0:
@@ -85,6 +113,5 @@ def plan(
         out["mde_relative"] = value / reference if reference else None
     total = out["n_per_arm"] * (1 + ratio)
     out["n_total"] = int(math.ceil(total))
-    if traffic_per_day:
-        out["days"] = int(math.ceil(total / traffic_per_day))
-    return out
+    out["days"] = int(math.ceil(total / traffic_per_day)) if traffic_per_day else None
+    return Plan(**{"baseline_nps": None, "mde_relative": None, **out})

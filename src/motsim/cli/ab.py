@@ -5,13 +5,18 @@ from __future__ import annotations
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from motsim.cli.support import SCENARIO_HELP, Format, err, guarded, out, with_bar
 from motsim.errors import DataError, InputError, Problem
+
+if TYPE_CHECKING:
+    from motsim.ab.analysis import Analysis, Effect
+    from motsim.whatif.projection import Projection
 
 ab = typer.Typer(
     help="A/B tests on a moment: analyse real data (statsmodels), plan the sample size, simulate a test "
@@ -87,53 +92,34 @@ def _pct(x: float) -> str:
     return "–" if x is None or x != x else f"{x:+.1%}"
 
 
-def _rows(metrics: dict[str, dict[str, Any]], segment: str = "") -> list[list[str]]:
+def _rows(metrics: dict[str, Effect], segment: str = "") -> list[list[str]]:
     body = []
     for k, m in metrics.items():
-        unit = _unit(m["method"])
-        rel_ci = m["rel_effect_ci"]
+        unit = _unit(m.method)
+        lo, hi = m.effect_ci
+        rel_lo, rel_hi = m.rel_effect_ci
         body.append(
             [
-                *([segment] if segment else []),
-                k,
-                f"{m['control']:.4g}",
-                f"{m['treatment']:.4g}",
-                f"{unit(m['effect'])} [{unit(m['effect_ci'][0])}, {unit(m['effect_ci'][1])}]",
-                f"{_pct(m['rel_effect'])} [{_pct(rel_ci[0])}, {_pct(rel_ci[1])}]",
-                _p(m["pvalue"]),
-                _p(m["pvalue_adj"]),
-                "significant" if m["significant"] else "",
+                *([escape(segment)] if segment else []),
+                escape(k),
+                f"{m.control:.4g}",
+                f"{m.treatment:.4g}",
+                f"{unit(m.effect)} [{unit(lo)}, {unit(hi)}]",
+                f"{_pct(m.rel_effect)} [{_pct(rel_lo)}, {_pct(rel_hi)}]",
+                _p(m.pvalue),
+                _p(m.pvalue_adj),
+                "significant" if m.significant else "",
             ]
         )
     return body
 
 
-def _flat(result: dict[str, Any]) -> list[dict[str, Any]]:
-    """One row per metric (and segment) for CSV."""
-    rows = []
-    families = [("", result["metrics"])] + [(s, v["metrics"]) for s, v in result.get("segments", {}).items()]
-    for seg, metrics in families:
-        for k, m in metrics.items():
-            row = {"segment": seg, "metric": k, **{f: v for f, v in m.items() if not isinstance(v, (list, dict))}}
-            row.update(
-                ci_low=m["effect_ci"][0],
-                ci_high=m["effect_ci"][1],
-                rel_ci_low=m["rel_effect_ci"][0],
-                rel_ci_high=m["rel_effect_ci"][1],
-            )
-            rows.append(row)
-    return rows
-
-
-def _print_analysis(result: dict[str, Any], fmt: AbFormat) -> None:
-    header = ["metric", "control", "treatment", "effect [CI]", "relative [CI]", "p", f"p ({result['correction']})", ""]
-    tables = [("", header, _rows(result["metrics"]))]
-    if "segments" in result:
-        seg_rows = [r for s, v in result["segments"].items() for r in _rows(v["metrics"], f"{result['segment']}={s}")]
-        tables.append(
-            (f"By segment (corrected across segments, {result['correction']})", ["segment", *header], seg_rows)
-        )
-    survival = [(k, m) for k, m in result["metrics"].items() if "hazard_ratio" in m]
+def _print_analysis(result: Analysis, fmt: AbFormat) -> None:
+    header = ["metric", "control", "treatment", "effect [CI]", "relative [CI]", "p", f"p ({result.correction})", ""]
+    tables = [("", header, _rows(result.metrics))]
+    if result.segments is not None:
+        seg_rows = [r for s, v in result.segments.items() for r in _rows(v.metrics, f"{result.segment}={s}")]
+        tables.append((f"By segment (corrected across segments, {result.correction})", ["segment", *header], seg_rows))
     if fmt is AbFormat.markdown:
         for title, head, body in tables:
             print(f"{title}\n" if title else "", end="")
@@ -142,24 +128,25 @@ def _print_analysis(result: dict[str, Any], fmt: AbFormat) -> None:
                 print("| " + " | ".join(r) + " |")
             print()
     else:
-        srm = result["srm"]
-        out.print(f"sample-ratio check: p = {srm['pvalue']:.3g}, counts {srm['counts']}", highlight=False)
-        level = f"{1 - result['alpha']:.0%}"
+        srm = result.srm
+        out.print(f"sample-ratio check: p = {srm.pvalue:.3g}, counts {escape(str(srm.counts))}", highlight=False)
+        level = f"{1 - result.alpha:.0%}"
         for title, head, body in tables:
             t = Table(
                 *head,
-                title=title or f"Treatment vs control '{result['control']}' ({level} CIs, α = {result['alpha']})",
+                title=title or f"Treatment vs control '{escape(result.control)}' ({level} CIs, α = {result.alpha})",
                 title_justify="left",
             )
             for r in body:
                 t.add_row(*r)
             out.print(t)
-    for k, m in survival:
-        lo, hi = m["hazard_ratio_ci"]
-        p = _p(m["pvalue"]).replace("<", "< ") if m["pvalue"] < 1e-16 else "= " + _p(m["pvalue"])
+    for k, m in result.survival_metrics().items():
+        sv = m.survival
+        lo, hi = sv.hazard_ratio_ci
+        p = _p(m.pvalue).replace("<", "< ") if m.pvalue < 1e-16 else "= " + _p(m.pvalue)
         print(
-            f"{k}: survival at {m['horizon']:g} is the Kaplan-Meier estimate; log-rank p {p}; "
-            f"Cox hazard ratio {m['hazard_ratio']:.3f} [{lo:.3f}, {hi:.3f}] (below 1: treatment customers churn less)"
+            f"{k}: survival at {sv.horizon:g} is the Kaplan-Meier estimate; log-rank p {p}; "
+            f"Cox hazard ratio {sv.hazard_ratio:.3f} [{lo:.3f}, {hi:.3f}] (below 1: treatment customers churn less)"
         )
 
 
@@ -247,25 +234,25 @@ def analyze(
             )
         except DataError as exc:
             raise exc.located(str(data)) from None
-        srm_p = result["srm"]["pvalue"]
-        if srm_p < 0.001:
+        if result.srm.mismatch:
             err.print(
-                f"[bold red]SAMPLE-RATIO MISMATCH[/bold red] p = {srm_p:.2g}, counts {result['srm']['counts']}: "
-                "the split is not what was planned; do not trust the effects until you know why.",
+                f"[bold red]SAMPLE-RATIO MISMATCH[/bold red] p = {result.srm.pvalue:.2g}, counts "
+                f"{escape(str(result.srm.counts))}: the split is not what was planned; do not trust the effects "
+                "until you know why.",
                 highlight=False,
             )
         if fmt is AbFormat.json:
             print(to_json(result))
         elif fmt is AbFormat.csv:
-            sys.stdout.write(to_csv(_flat(result)))
+            sys.stdout.write(to_csv(result.rows()))
         else:
             _print_analysis(result, fmt)
         if out_dir is not None:
             from motsim.output.charts import forest_chart, survival_chart
 
             write_text(out_dir / "analysis.json", to_json(result) + "\n")
-            forest_chart(result["metrics"], out_dir / "forest.png")
-            curves = {k: m["km"] for k, m in result["metrics"].items() if "km" in m}
+            forest_chart(result.metrics, out_dir / "forest.png")
+            curves = {k: m.survival.km for k, m in result.survival_metrics().items()}
             if curves:
                 survival_chart(curves, out_dir / "survival.png")
 
@@ -301,15 +288,14 @@ def ab_plan(
         from motsim.ab.planning import plan
         from motsim.output.formats import to_csv, to_json
 
-        wanted_power = power if power is not None else (None if (n is not None and mde is not None) else 0.8)
-        result = plan(metric, baseline, mde, relative, alpha, wanted_power, ratio, n, sd, detractors, traffic)
+        result = plan(metric, baseline, mde, relative, alpha, power, ratio, n, sd, detractors, traffic)
         if fmt is Format.json:
             print(to_json(result))
         elif fmt is Format.csv:
             sys.stdout.write(to_csv([result]))
         else:
             t = Table("quantity", "value", title=f"Plan for a {metric} metric", title_justify="left")
-            for k, v in result.items():
+            for k, v in result.to_dict().items():
                 t.add_row(k, f"{v:,.4g}" if isinstance(v, float) else f"{v:,}" if isinstance(v, int) else str(v))
             out.print(t)
 
@@ -427,66 +413,48 @@ def project(
     """
 
     def go() -> None:
-        from motsim.ab.analysis import Metric
-        from motsim.ab.analysis import analyze as run_analysis
+        from motsim.ab.lift import project_lift
         from motsim.cli.support import load_with
         from motsim.output.formats import to_csv, to_json, write_text
-        from motsim.whatif.projection import project as run_projection
 
         sc = load_with(scenario, customers, months, seed)
         costs = sc.intervention(intervention) if intervention else None
         df = read_data(data)
-        if kind not in (None, "proportion", "mean"):
-            raise InputError.one("", "kind", f"'{kind}': choose proportion or mean")
-        values = df[metric] if metric in df.columns else None
-        metric_kind = kind or ("proportion" if values is not None and values.dropna().isin([0, 1]).all() else "mean")
         try:
-            observed = run_analysis(df, variant, [Metric(metric, metric_kind, metric)], control)
+            result = with_bar(
+                "simulating draws",
+                lambda tick: project_lift(
+                    df,
+                    sc,
+                    metric,
+                    maps_to,
+                    variant,
+                    control,
+                    kind,
+                    relative,
+                    costs,
+                    draws,
+                    engine,
+                    workers,
+                    scheduler,
+                    tick,
+                ),
+            )
         except DataError as exc:
             raise exc.located(str(data)) from None
-        if len(observed["metrics"]) != 1:
-            raise InputError(
-                str(data),
-                [
-                    Problem(
-                        "",
-                        "projection compares one treatment arm with the control; "
-                        "name it with --control and keep two arms",
-                    )
-                ],
-            )
-        m = next(iter(observed["metrics"].values()))
-        result = with_bar(
-            "simulating draws",
-            lambda tick: run_projection(
-                sc,
-                m["effect"],
-                m["se"],
-                m["control"],
-                maps_to,
-                costs,
-                draws,
-                relative,
-                engine,
-                workers,
-                scheduler,
-                tick,
-            ),
-        )
-        result["observed"].update(metric=metric, method=m["method"], effect_ci=m["effect_ci"], pvalue=m["pvalue"])
         if fmt is Format.json:
             print(to_json(result))
         elif fmt is Format.csv:
-            sys.stdout.write(to_csv(result["by_draw"]))
+            sys.stdout.write(to_csv(result.rows()))
         else:
             _print_projection(result)
         if out_dir is not None:
             from motsim.output.charts import npv_chart
 
             write_text(out_dir / "projection.json", to_json(result) + "\n")
-            write_text(out_dir / "draws.csv", to_csv(result["by_draw"]))
+            write_text(out_dir / "draws.csv", to_csv(result.rows()))
             npv_chart(
-                [d["npv"] for d in result["by_draw"]],
+                [d.npv for d in result.by_draw],
                 out_dir / "npv.png",
                 f"NPV of {maps_to} moved by the observed effect",
                 "draws",
@@ -495,17 +463,17 @@ def project(
     guarded(go)
 
 
-def _print_projection(r: dict[str, Any]) -> None:
-    o = r["observed"]
-    lo, hi = o["effect_ci"]
+def _print_projection(r: Projection) -> None:
+    o = r.observed
+    lo, hi = o.effect_ci
     out.print(
-        f"observed on '{o['metric']}': {o['effect']:+.4g} [{lo:+.4g}, {hi:+.4g}] "
-        f"({o['method'].split(';')[0]}, p = {o['pvalue']:.3g})",
+        f"observed on '{escape(o.metric)}': {o.effect:+.4g} [{lo:+.4g}, {hi:+.4g}] "
+        f"({o.method.split(';')[0]}, p = {o.pvalue:.3g})",
         highlight=False,
     )
     out.print(
-        f"maps to {r['maps_to']} = {r['baseline_value']:g} in the scenario, moved by the {o['scale']} effect; "
-        f"{r['draws']} draws × {r['customers']:,} customers × {r['months']} months ({r['engine']})",
+        f"maps to {escape(r.maps_to)} = {r.baseline_value:g} in the scenario, moved by the {o.scale} effect; "
+        f"{r.draws} draws × {r.customers:,} customers × {r.months} months ({r.engine})",
         highlight=False,
     )
     t = Table(
@@ -517,20 +485,20 @@ def _print_projection(r: dict[str, Any]) -> None:
         title="What the observed lift is worth (over effect-size draws)",
         title_justify="left",
     )
-    rows = [("ΔCLV per customer", r["delta_clv"]), ("NPV (cohort)", r["npv"]), ("cost (PV)", r["cost_pv"])]
-    if r["roi"]:
-        rows.append(("ROI", r["roi"]))
+    rows = [("ΔCLV per customer", r.delta_clv), ("NPV (cohort)", r.npv), ("cost (PV)", r.cost_pv)]
+    if r.roi:
+        rows.append(("ROI", r.roi))
     for label, s in rows:
         fmt_ = (lambda x: f"{x:+.1%}") if label == "ROI" else (lambda x: f"{x:+,.2f}")
-        t.add_row(label, *(fmt_(s[k]) if s[k] is not None else "–" for k in ("mean", "p5", "p50", "p95")))
+        t.add_row(label, *(fmt_(x) if x is not None else "–" for x in (s.mean, s.p5, s.p50, s.p95)))
     out.print(t)
-    be = r["break_even_effect"]
+    be = r.break_even_effect
     out.print(
-        f"P(NPV > 0) = {r['p_npv_positive']:.0%}; break-even effect: "
+        f"P(NPV > 0) = {r.p_npv_positive:.0%}; break-even effect: "
         + (
             "none within reach"
             if be is None
-            else f"{be:+.4g} on '{o['metric']}' ({r['maps_to']} = {r['break_even_value']:.4g})"
+            else f"{be:+.4g} on '{escape(o.metric)}' ({escape(r.maps_to)} = {r.break_even_value:.4g})"
         ),
         highlight=False,
     )

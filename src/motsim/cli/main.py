@@ -1,17 +1,36 @@
-"""The motsim command line. It parses, calls and prints; the model lives elsewhere."""
+"""The motsim command line: each command parses, calls one library function and prints."""
 
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
-from typing import Optional
+from typing import Annotated, Optional
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from motsim.cli.ab import ab
-from motsim.cli.support import SCENARIO_HELP, Format, fail, guarded, load_with, out, with_bar
+from motsim.cli.support import (
+    Customers,
+    EngineOpt,
+    Format,
+    FormatOpt,
+    Months,
+    Replications,
+    ScenarioArg,
+    Scheduler,
+    Seed,
+    Step,
+    Workers,
+    emit,
+    engine_name,
+    fail,
+    guarded,
+    load_with,
+    out,
+    with_bar,
+)
 from motsim.errors import InputError, Problem
 
 app = typer.Typer(
@@ -28,67 +47,48 @@ app.add_typer(ab, name="ab")
 
 @app.command()
 def run(
-    scenario: str = typer.Argument(..., help=SCENARIO_HELP),
-    customers: Optional[int] = typer.Option(None, "--customers", "-n", help="Override the cohort size."),
-    replications: Optional[int] = typer.Option(
-        None, "--replications", "-r", help="Replications (default: the scenario's, else 10)."
-    ),
-    months: Optional[int] = typer.Option(None, "--months", "-m", help="Override the horizon in months."),
-    seed: Optional[int] = typer.Option(None, "--seed", "-s", help="Override the master seed."),
-    fmt: Format = typer.Option(Format.table, "--format", "-f", help="table for people; json or csv for programs."),
-    out_dir: Optional[Path] = typer.Option(
-        None, "--out", "-o", help="Also write results.json, retention.csv, moments.csv, retention.png here."
-    ),
-    workers: Optional[int] = typer.Option(
-        None, "--workers", "-w", min=1, help="Worker processes (default: all cores for big runs)."
-    ),
-    engine: Optional[str] = typer.Option(
-        None,
-        "--engine",
-        help="auto (vector, or hybrid when moments queue), vector, hybrid or des (the SimPy reference). "
-        "Default: the scenario's.",
-    ),
-    scheduler: Optional[str] = typer.Option(
-        None, "--scheduler", help="Dask scheduler address (tcp://HOST:PORT) to run on a cluster."
-    ),
+    scenario: ScenarioArg,
+    customers: Customers = None,
+    replications: Replications = None,
+    months: Months = None,
+    seed: Seed = None,
+    fmt: FormatOpt = Format.table,
+    out_dir: Annotated[
+        Optional[Path],
+        typer.Option("--out", "-o", help="Also write results.json, retention.csv, moments.csv, retention.png here."),
+    ] = None,
+    workers: Workers = None,
+    engine: EngineOpt = None,
+    scheduler: Scheduler = None,
 ) -> None:
     """Simulate a scenario: retention, CLV, NPS, the moments that tipped churn, resource waits."""
 
     def go() -> None:
-        from motsim.model.loading import load_scenario, resolve
-        from motsim.output.formats import print_run, retention_rows, summary_rows, to_csv, to_json, write_text
-        from motsim.sim.results import moment_rows
-        from motsim.sim.run import simulate, with_overrides
+        from motsim.output.formats import print_run, to_csv, to_json, write_text
+        from motsim.sim.run import simulate
 
-        path = resolve(scenario)
-        sc = with_overrides(
-            load_scenario(path), customers, months, seed, replications, source=f"{path} (with command-line options)"
-        )
+        sc = load_with(scenario, customers, months, seed)
         results = with_bar(
-            "simulating", lambda tick: simulate(sc, engine=engine, workers=workers, scheduler=scheduler, progress=tick)
+            "simulating",
+            lambda tick: simulate(sc, replications, engine_name(engine), workers, scheduler, progress=tick),
         )
         summary = results.summary()
-        if fmt is Format.json:
-            print(to_json(summary))
-        elif fmt is Format.csv:
-            sys.stdout.write(to_csv(summary_rows(summary)))
-        else:
-            print_run(summary, out)
+        emit(summary, fmt, lambda: print_run(summary, out))
         if out_dir is not None:
             from motsim.output.charts import retention_chart
 
             write_text(out_dir / "results.json", to_json(summary) + "\n")
-            write_text(out_dir / "retention.csv", to_csv(retention_rows(summary)))
-            write_text(out_dir / "moments.csv", to_csv(moment_rows(summary["moments"])))
-            retention_chart({summary["scenario"]: summary["retention"]}, out_dir / "retention.png", summary["scenario"])
+            write_text(out_dir / "retention.csv", to_csv(summary.retention_rows()))
+            write_text(out_dir / "moments.csv", to_csv(summary.moment_rows()))
+            retention_chart({summary.scenario: summary.retention}, out_dir / "retention.png", summary.scenario)
             if fmt is Format.table:
-                out.print(f"wrote results.json, retention.csv, moments.csv, retention.png to {out_dir}")
+                out.print(f"wrote results.json, retention.csv, moments.csv, retention.png to {escape(str(out_dir))}")
 
     guarded(go)
 
 
 @app.command()
-def validate(scenario: str = typer.Argument(..., help=SCENARIO_HELP)) -> None:
+def validate(scenario: ScenarioArg) -> None:
     """Check a scenario file: "ok" and a one-line summary, or every problem found."""
 
     def go() -> None:
@@ -98,7 +98,7 @@ def validate(scenario: str = typer.Argument(..., help=SCENARIO_HELP)) -> None:
         sc = load_scenario(path)
         h = sc.scenario
         out.print(
-            f"ok: {path}: '{h.name}', {h.customers:,} customers × {h.months} months, "
+            f"ok: {escape(str(path))}: '{escape(h.name)}', {h.customers:,} customers × {h.months} months, "
             f"{len(sc.segment_list)} segment(s), {len(sc.moments)} moment(s), {len(sc.resources)} resource(s), "
             f"{len(sc.interventions)} intervention(s)",
             highlight=False,
@@ -117,14 +117,14 @@ def scenarios() -> None:
         "name", "what it models", title="Bundled scenarios (run one with: motsim run NAME)", title_justify="left"
     )
     for name, path in bundled_scenarios().items():
-        table.add_row(name, load_scenario(path).scenario.description)
+        table.add_row(name, escape(load_scenario(path).scenario.description))
     out.print(table)
 
 
 @app.command()
 def init(
-    name: str = typer.Argument(..., help="Scenario name; writes NAME.toml (or NAME if it ends in .toml)."),
-    force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
+    name: Annotated[str, typer.Argument(help="Scenario name; writes NAME.toml (or NAME if it ends in .toml).")],
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> None:
     """Write a commented starter scenario file to edit."""
     from importlib import resources
@@ -135,8 +135,10 @@ def init(
     if path.exists() and not force:
         fail(InputError(str(path), [Problem("", "already exists (use --force to overwrite)")]))
     text = (resources.files("motsim.model") / "starter.toml").read_text(encoding="utf-8")
-    write_text(path, text.replace('name = "NAME"', f"name = {json.dumps(path.stem)}"))
-    out.print(f"wrote {path}; edit it, then: motsim validate {path} && motsim run {path}")
+    write_text(path, text.replace('name = "NAME"', f"name = {json.dumps(path.stem, ensure_ascii=False)}"))
+    out.print(
+        f"wrote {escape(str(path))}; edit it, then: motsim validate {escape(str(path))} && motsim run {escape(str(path))}"
+    )
 
 
 @app.command()
@@ -145,34 +147,6 @@ def schema() -> None:
     from motsim.model.scenario import Scenario
 
     print(json.dumps(Scenario.model_json_schema(), indent=2))
-
-
-def _emit(data: dict, fmt: Format, rows: list[dict], table, out_dir: Optional[Path], name: str) -> None:
-    from motsim.output.formats import to_csv, to_json, write_text
-
-    if fmt is Format.json:
-        print(to_json(data))
-    elif fmt is Format.csv:
-        sys.stdout.write(to_csv(rows))
-    else:
-        table()
-    if out_dir is not None:
-        write_text(out_dir / f"{name}.json", to_json(data) + "\n")
-        write_text(out_dir / f"{name}.csv", to_csv(rows))
-
-
-def _variant_rows(variants: dict) -> list[dict]:
-    rows = []
-    for name, v in variants.items():
-        for metric in ("delta_clv", "delta_clv_cohort", "delta_nps", "npv", "roi", "cost_pv"):
-            rows.append({"variant": name, "metric": metric, **v[metric]})
-        rows.append(
-            {"variant": name, "metric": "payback_month", "mean": v["payback_month"], "ci_low": None, "ci_high": None}
-        )
-        rows.append(
-            {"variant": name, "metric": "p_npv_positive", "mean": v["p_npv_positive"], "ci_low": None, "ci_high": None}
-        )
-    return rows
 
 
 def _print_variants(variants: dict) -> None:
@@ -184,74 +158,71 @@ def _print_variants(variants: dict) -> None:
     for col in ("intervention", "ΔCLV per customer", "ΔNPS", "NPV (cohort)", "ROI", "payback month", "P(NPV > 0)"):
         t.add_column(col, justify="left" if col == "intervention" else "right")
     for name, v in variants.items():
-        roi = v["roi"]
         t.add_row(
-            name,
-            with_ci(v["delta_clv"], "money"),
-            with_ci(v["delta_nps"]),
-            with_ci(v["npv"], "money"),
-            with_ci(roi, "pct") if roi["mean"] is not None else "–",
-            "not within horizon" if v["payback_month"] is None else str(v["payback_month"]),
-            f"{v['p_npv_positive']:.0%}",
+            escape(name),
+            with_ci(v.delta_clv, "money"),
+            with_ci(v.delta_nps),
+            with_ci(v.npv, "money"),
+            with_ci(v.roi, "pct"),
+            "not within horizon" if v.payback_month is None else str(v.payback_month),
+            f"{v.p_npv_positive:.0%}",
         )
     out.print(t)
 
 
-REPS_HELP = "Replications (default: the scenario's)."
-
-
 @app.command()
 def compare(
-    scenario: str = typer.Argument(..., help=SCENARIO_HELP),
-    intervention: list[str] = typer.Option(
-        [], "--intervention", "-i", help="An intervention declared in the scenario (repeatable; default: all)."
-    ),
-    set_: list[str] = typer.Option(
-        [], "--set", help="An ad-hoc change PATH=VALUE, e.g. moments.onboarding.outcomes.good.p=0.85 (repeatable)."
-    ),
-    replications: Optional[int] = typer.Option(None, "--replications", "-r", help=REPS_HELP),
-    customers: Optional[int] = typer.Option(None, "--customers", "-n"),
-    months: Optional[int] = typer.Option(None, "--months", "-m"),
-    seed: Optional[int] = typer.Option(None, "--seed", "-s"),
-    independent: bool = typer.Option(
-        False, "--independent", help="Independent random streams per variant (only to measure what pairing buys)."
-    ),
-    fmt: Format = typer.Option(Format.table, "--format", "-f"),
-    out_dir: Optional[Path] = typer.Option(
-        None, "--out", "-o", help="Write compare.json, compare.csv and retention curves (PNG, SVG) here."
-    ),
-    workers: Optional[int] = typer.Option(None, "--workers", "-w", min=1),
-    engine: Optional[str] = typer.Option(None, "--engine"),
-    scheduler: Optional[str] = typer.Option(None, "--scheduler"),
+    scenario: ScenarioArg,
+    intervention: Annotated[
+        list[str],
+        typer.Option(
+            "--intervention", "-i", help="An intervention declared in the scenario (repeatable; default: all)."
+        ),
+    ] = [],  # noqa: B006 - typer reads the default, never mutates it
+    set_: Annotated[
+        list[str],
+        typer.Option(
+            "--set", help="An ad-hoc change PATH=VALUE, e.g. moments.onboarding.outcomes.good.p=0.85 (repeatable)."
+        ),
+    ] = [],  # noqa: B006
+    replications: Replications = None,
+    customers: Customers = None,
+    months: Months = None,
+    seed: Seed = None,
+    independent: Annotated[
+        bool,
+        typer.Option(
+            "--independent", help="Independent random streams per variant (only to measure what pairing buys)."
+        ),
+    ] = False,
+    fmt: FormatOpt = Format.table,
+    out_dir: Annotated[
+        Optional[Path],
+        typer.Option("--out", "-o", help="Write compare.json, compare.csv and retention curves (PNG, SVG) here."),
+    ] = None,
+    workers: Workers = None,
+    engine: EngineOpt = None,
+    scheduler: Scheduler = None,
 ) -> None:
     """What-if: the baseline against interventions: Δretention, ΔNPS, ΔCLV, NPV, ROI, payback."""
 
     def go() -> None:
-        from motsim.model.changes import parse_assignment
-        from motsim.whatif import compare as what_if
+        from motsim.whatif.compare import compare_named
 
         sc = load_with(scenario, customers, months, seed)
-        chosen = [sc.intervention(n) for n in intervention] if intervention else list(sc.interventions)
-        if set_:
-            chosen.append(what_if.ad_hoc(dict(parse_assignment(a) for a in set_)))
-        if not chosen:
-            raise InputError.one(
-                "", "intervention", "the scenario declares no [[interventions]]; name changes with --set PATH=VALUE"
-            )
-        base, comps = with_bar(
+        result = with_bar(
             "comparing",
-            lambda tick: what_if.compare(sc, chosen, replications, engine, workers, scheduler, tick, independent),
+            lambda tick: compare_named(
+                sc, intervention, set_, replications, engine_name(engine), workers, scheduler, tick, independent
+            ),
         )
-        data = {
-            "baseline": base.summary(),
-            "variants": {n: c.summary() for n, c in comps.items()},
-            "paired": not independent,
-        }
-        _emit(data, fmt, _variant_rows(data["variants"]), lambda: _print_variants(data["variants"]), out_dir, "compare")
+        emit(result, fmt, lambda: _print_variants(result.variants), out_dir, "compare")
         if out_dir is not None:
             from motsim.output.charts import retention_chart
 
-            curves = {"baseline": data["baseline"]["retention"]} | {n: c.variant.retention() for n, c in comps.items()}
+            curves = {"baseline": result.baseline.retention} | {
+                n: c.variant.retention() for n, c in result.comparisons.items()
+            }
             for suffix in ("png", "svg"):
                 retention_chart(curves, out_dir / f"retention.{suffix}", sc.scenario.name)
 
@@ -260,59 +231,59 @@ def compare(
 
 @app.command()
 def roi(
-    scenario: str = typer.Argument(..., help=SCENARIO_HELP),
-    intervention: str = typer.Option(..., "--intervention", "-i", help="The intervention to price."),
-    replications: Optional[int] = typer.Option(None, "--replications", "-r", help=REPS_HELP),
-    customers: Optional[int] = typer.Option(None, "--customers", "-n"),
-    months: Optional[int] = typer.Option(None, "--months", "-m"),
-    seed: Optional[int] = typer.Option(None, "--seed", "-s"),
-    break_even: bool = typer.Option(
-        True,
-        "--break-even/--no-break-even",
-        help="Also find the smallest effect at which NPV >= 0 (bisection; several runs).",
-    ),
-    fmt: Format = typer.Option(Format.table, "--format", "-f"),
-    out_dir: Optional[Path] = typer.Option(None, "--out", "-o"),
-    workers: Optional[int] = typer.Option(None, "--workers", "-w", min=1),
-    engine: Optional[str] = typer.Option(None, "--engine"),
+    scenario: ScenarioArg,
+    intervention: Annotated[str, typer.Option("--intervention", "-i", help="The intervention to price.")],
+    replications: Replications = None,
+    customers: Customers = None,
+    months: Months = None,
+    seed: Seed = None,
+    break_even: Annotated[
+        bool,
+        typer.Option(
+            "--break-even/--no-break-even",
+            help="Also find the smallest effect at which NPV >= 0 (bisection; several runs).",
+        ),
+    ] = True,
+    fmt: FormatOpt = Format.table,
+    out_dir: Annotated[
+        Optional[Path],
+        typer.Option("--out", "-o", help="Write roi.json, roi.csv, payback and NPV charts (PNG, SVG) here."),
+    ] = None,
+    workers: Workers = None,
+    engine: EngineOpt = None,
 ) -> None:
     """Price one intervention: NPV, ROI, payback month, P(NPV > 0) and the break-even effect."""
 
     def go() -> None:
-        from motsim.whatif import compare as what_if
+        from motsim.whatif.roi import roi as price
 
         sc = load_with(scenario, customers, months, seed)
-        chosen = sc.intervention(intervention)
-        _, comps = with_bar(
-            "pricing", lambda tick: what_if.compare(sc, [chosen], replications, engine, workers, None, tick)
+        result = with_bar(
+            "pricing",
+            lambda tick: price(sc, intervention, replications, engine_name(engine), workers, break_even, tick),
         )
-        data = comps[chosen.name].summary()
-        if break_even:
-            data["break_even_strength"] = what_if.break_even(
-                sc, chosen, replications or sc.scenario.replications, engine, workers
-            )
-        variants = {chosen.name: data}
+        v = result.valuation
 
         def table() -> None:
-            _print_variants(variants)
+            _print_variants({result.intervention: v})
             if break_even:
-                be = data["break_even_strength"]
+                be = result.break_even_strength
                 out.print(
                     "break-even: not reached even at the full effect"
                     if be is None
                     else f"break-even: NPV >= 0 from {be:.0%} of the intervention's effect"
                 )
 
-        _emit({"intervention": chosen.name, **data}, fmt, _variant_rows(variants), table, out_dir, "roi")
+        emit(result, fmt, table, out_dir, "roi")
         if out_dir is not None:
             from motsim.output.charts import npv_chart, payback_chart
 
             for suffix in ("png", "svg"):
                 payback_chart(
-                    data["cumulative_net_value"], data["payback_month"], out_dir / f"payback.{suffix}", chosen.name
+                    v.cumulative_net_value, v.payback_month, out_dir / f"payback.{suffix}", result.intervention
                 )
                 npv_chart(
-                    data["npv_by_replication"], out_dir / f"npv.{suffix}", f"{chosen.name}: NPV over replications"
+                    v.npv_by_replication, out_dir / f"npv.{suffix}", f"{result.intervention}: NPV over replications"
                 )
 
     guarded(go)
@@ -320,17 +291,19 @@ def roi(
 
 @app.command(name="rank")
 def rank_moments(
-    scenario: str = typer.Argument(..., help=SCENARIO_HELP),
-    step: float = typer.Option(0.10, "--step", help="Probability moved from each moment's worst outcome to its best."),
-    replications: Optional[int] = typer.Option(None, "--replications", "-r", help=REPS_HELP),
-    customers: Optional[int] = typer.Option(None, "--customers", "-n"),
-    months: Optional[int] = typer.Option(None, "--months", "-m"),
-    seed: Optional[int] = typer.Option(None, "--seed", "-s"),
-    fmt: Format = typer.Option(Format.table, "--format", "-f"),
-    out_dir: Optional[Path] = typer.Option(None, "--out", "-o"),
-    workers: Optional[int] = typer.Option(None, "--workers", "-w", min=1),
-    engine: Optional[str] = typer.Option(None, "--engine"),
-    scheduler: Optional[str] = typer.Option(None, "--scheduler"),
+    scenario: ScenarioArg,
+    step: Step = 0.10,
+    replications: Replications = None,
+    customers: Customers = None,
+    months: Months = None,
+    seed: Seed = None,
+    fmt: FormatOpt = Format.table,
+    out_dir: Annotated[
+        Optional[Path], typer.Option("--out", "-o", help="Write rank.json, rank.csv and the tornado chart here.")
+    ] = None,
+    workers: Workers = None,
+    engine: EngineOpt = None,
+    scheduler: Scheduler = None,
 ) -> None:
     """Rank the moments of truth: ΔCLV per customer of improving each by the same step."""
 
@@ -339,11 +312,9 @@ def rank_moments(
         from motsim.whatif.rank import rank
 
         sc = load_with(scenario, customers, months, seed)
-        data = with_bar("ranking", lambda tick: rank(sc, step, replications, engine, workers, scheduler, tick))
-        rows = [
-            {"moment": r["moment"], **r["delta_clv"], "delta_clv_per_cost": r["delta_clv_per_cost"], **r["tags"]}
-            for r in data["ranking"]
-        ]
+        result = with_bar(
+            "ranking", lambda tick: rank(sc, step, replications, engine_name(engine), workers, scheduler, tick)
+        )
 
         def table() -> None:
             t = Table(
@@ -352,51 +323,53 @@ def rank_moments(
             )
             for col in ("rank", "moment", "ΔCLV per customer  [95% CI]", "ΔNPS", "per unit of cost", "tags"):
                 t.add_column(col, justify="left" if col in ("moment", "tags") else "right")
-            for k, r in enumerate(data["ranking"], 1):
-                per = r["delta_clv_per_cost"]
+            for k, r in enumerate(result.ranking, 1):
+                per = r.delta_clv_per_cost
                 t.add_row(
                     str(k),
-                    r["moment"],
-                    with_ci(r["delta_clv"], "money"),
-                    with_ci(r["delta_nps"]),
+                    escape(r.moment),
+                    with_ci(r.delta_clv, "money"),
+                    with_ci(r.delta_nps),
                     "–" if per is None else f"{per:.2f}",
-                    ", ".join(r["tags"].values()),
+                    escape(", ".join(r.tags.values())),
                 )
             out.print(t)
 
-        _emit(data, fmt, rows, table, out_dir, "rank")
+        emit(result, fmt, table, out_dir, "rank")
         if out_dir is not None:
             from motsim.output.charts import tornado_chart
 
             for suffix in ("png", "svg"):
-                tornado_chart(data["ranking"], out_dir / f"tornado.{suffix}", f"{sc.scenario.name}: moments of truth")
+                tornado_chart(result.ranking, out_dir / f"tornado.{suffix}", f"{sc.scenario.name}: moments of truth")
 
     guarded(go)
 
 
 @app.command()
 def report(
-    scenario: str = typer.Argument(..., help=SCENARIO_HELP),
-    out_file: Path = typer.Option(
-        Path("report.html"), "--out", "-o", help="The HTML file to write (one self-contained page)."
-    ),
-    intervention: list[str] = typer.Option(
-        [], "--intervention", "-i", help="Interventions to price (repeatable; default: all declared)."
-    ),
-    step: float = typer.Option(0.10, "--step", help="Standard step of the moment-of-truth ranking."),
-    with_rank: bool = typer.Option(
-        True, "--rank/--no-rank", help="Include the moment-of-truth ranking (one extra run per moment)."
-    ),
-    replications: Optional[int] = typer.Option(None, "--replications", "-r", help=REPS_HELP),
-    customers: Optional[int] = typer.Option(None, "--customers", "-n"),
-    months: Optional[int] = typer.Option(None, "--months", "-m"),
-    seed: Optional[int] = typer.Option(None, "--seed", "-s"),
-    fmt: Format = typer.Option(
-        Format.table, "--format", "-f", help="What to print: a short table, or the report's data as json/csv."
-    ),
-    workers: Optional[int] = typer.Option(None, "--workers", "-w", min=1),
-    engine: Optional[str] = typer.Option(None, "--engine"),
-    scheduler: Optional[str] = typer.Option(None, "--scheduler"),
+    scenario: ScenarioArg,
+    out_file: Annotated[
+        Path, typer.Option("--out", "-o", help="The HTML file to write (one self-contained page).")
+    ] = Path("report.html"),
+    intervention: Annotated[
+        list[str],
+        typer.Option("--intervention", "-i", help="Interventions to price (repeatable; default: all declared)."),
+    ] = [],  # noqa: B006
+    step: Step = 0.10,
+    with_rank: Annotated[
+        bool, typer.Option("--rank/--no-rank", help="Include the moment-of-truth ranking (one extra run per moment).")
+    ] = True,
+    replications: Replications = None,
+    customers: Customers = None,
+    months: Months = None,
+    seed: Seed = None,
+    fmt: Annotated[
+        Format,
+        typer.Option("--format", "-f", help="What to print: a short table, or the report's data as json/csv."),
+    ] = Format.table,
+    workers: Workers = None,
+    engine: EngineOpt = None,
+    scheduler: Scheduler = None,
 ) -> None:
     """Write one self-contained HTML page (charts embedded, tables, assumptions, how to read each
     chart) that a finance reader can open offline: baseline, interventions priced, moment ranking.
@@ -412,15 +385,17 @@ def report(
         chosen = [sc.intervention(n) for n in intervention] if intervention else list(sc.interventions)
         page, data = with_bar(
             "reporting",
-            lambda tick: build(sc, chosen, step if with_rank else None, replications, engine, workers, scheduler, tick),
+            lambda tick: build(
+                sc, chosen, step if with_rank else None, replications, engine_name(engine), workers, scheduler, tick
+            ),
         )
         write_text(out_file, page)
 
         def table() -> None:
-            if data["variants"]:
-                _print_variants(data["variants"])
-            out.print(f"wrote {out_file} ({len(page) / 1e6:.1f} MB, self-contained)", highlight=False)
+            if data.variants:
+                _print_variants(data.variants)
+            out.print(f"wrote {escape(str(out_file))} ({len(page) / 1e6:.1f} MB, self-contained)", highlight=False)
 
-        _emit(data, fmt, _variant_rows(data["variants"]), table, None, "report")
+        emit(data, fmt, table)
 
     guarded(go)

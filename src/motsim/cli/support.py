@@ -6,12 +6,15 @@ import sys
 import traceback
 from collections.abc import Callable
 from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from motsim.display import Result
 from motsim.errors import InputError, MotsimError, Problem
 
 # piped output is read by people too (logs, CI): do not squeeze tables into 80 columns
@@ -20,12 +23,78 @@ err = Console(stderr=True)
 
 
 class Format(str, Enum):
+    """Output formats: a table for people, JSON or CSV for programs."""
+
     table = "table"
     json = "json"
     csv = "csv"
 
 
+class Engine(str, Enum):
+    """Simulation engines (see `motsim run --help`)."""
+
+    auto = "auto"
+    vector = "vector"
+    hybrid = "hybrid"
+    des = "des"
+
+
 SCENARIO_HELP = "A scenario file, or the name of a bundled scenario (see `motsim scenarios`)."
+
+# One declaration per option shared by several commands.
+ScenarioArg = Annotated[str, typer.Argument(help=SCENARIO_HELP)]
+Customers = Annotated[
+    Optional[int], typer.Option("--customers", "-n", help="Customers in the cohort (default: the scenario's).")
+]
+Replications = Annotated[
+    Optional[int],
+    typer.Option("--replications", "-r", help="Replications: more narrows the intervals (default: the scenario's)."),
+]
+Months = Annotated[Optional[int], typer.Option("--months", "-m", help="Horizon in months (default: the scenario's).")]
+Seed = Annotated[Optional[int], typer.Option("--seed", "-s", help="Master seed: the same seed gives the same numbers.")]
+Workers = Annotated[
+    Optional[int],
+    typer.Option("--workers", "-w", min=1, help="Worker processes (default: every core for big runs, else 1)."),
+]
+EngineOpt = Annotated[
+    Optional[Engine],
+    typer.Option(
+        "--engine",
+        help="auto: vector, or hybrid when moments queue for a resource; des: the SimPy reference "
+        "(default: the scenario's).",
+    ),
+]
+Scheduler = Annotated[
+    Optional[str],
+    typer.Option(
+        "--scheduler",
+        help="A trusted Dask scheduler (tcp://HOST:PORT) to run replications on a cluster; results are unpickled.",
+    ),
+]
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="table for people; json or csv for programs.")]
+Step = Annotated[
+    float, typer.Option("--step", help="Share of probability moved from each moment's worst outcome to its best.")
+]
+
+
+def engine_name(engine: Engine | None) -> str | None:
+    """The library's engine name."""
+    return engine.value if engine is not None else None
+
+
+def emit(result: Result, fmt: Format, table: Callable[[], None], out_dir: Path | None = None, name: str = "") -> None:
+    """Print a result as a table, JSON or CSV; with `out_dir`, also write NAME.json and NAME.csv there."""
+    from motsim.output.formats import to_csv, to_json, write_text
+
+    if fmt is Format.json:
+        print(to_json(result))
+    elif fmt is Format.csv:
+        sys.stdout.write(to_csv(result.rows()))
+    else:
+        table()
+    if out_dir is not None:
+        write_text(out_dir / f"{name}.json", to_json(result) + "\n")
+        write_text(out_dir / f"{name}.csv", to_csv(result.rows()))
 
 
 # library parameters whose flag is not `--` + the name with dashes
@@ -85,7 +154,8 @@ def progress_bar(label: str):
     return bar, tick
 
 
-def load_with(scenario: str, customers, months, seed):
+def load_with(scenario: str, customers: int | None, months: int | None, seed: int | None):
+    """Load a scenario (a path or a bundled name) with the command line's overrides."""
     from motsim.model.loading import load_scenario, resolve
     from motsim.sim.run import with_overrides
 
@@ -94,6 +164,7 @@ def load_with(scenario: str, customers, months, seed):
 
 
 def with_bar(label: str, fn):
+    """Call fn(tick) under a progress bar (when a person is watching) and return its result."""
     bar, tick = progress_bar(label)
     if bar:
         bar.start()

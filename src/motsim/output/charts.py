@@ -2,27 +2,31 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from motsim.output.formats import atomic_write  # noqa: E402
 
+if TYPE_CHECKING:
+    from motsim.ab.analysis import Effect
+    from motsim.sim.results import Curve
+    from motsim.whatif.rank import RankedMoment
 
-def retention_chart(curves: dict[str, dict[str, Any]], path: Path, title: str) -> None:
+
+def retention_chart(curves: dict[str, Curve], path: Path, title: str) -> None:
     """Retention curves (one per label) with their 95% CI bands, saved as PNG or SVG by suffix."""
     fig, ax = plt.subplots(figsize=(8, 4.5), dpi=110)
     for label, c in curves.items():
-        months = c["month"]
-        ax.plot(months, c["mean"], label=label, linewidth=2)
-        if c["ci_low"][-1] is not None:
-            lo = [x if x is not None else m for x, m in zip(c["ci_low"], c["mean"], strict=True)]
-            hi = [x if x is not None else m for x, m in zip(c["ci_high"], c["mean"], strict=True)]
-            ax.fill_between(months, lo, hi, alpha=0.25)
+        ax.plot(c.month, c.mean, label=label, linewidth=2)
+        if not math.isnan(c.ci_low[-1]):
+            ax.fill_between(c.month, c.ci_low, c.ci_high, alpha=0.25)
     ax.set_xlabel("month")
     ax.set_ylabel("share of the cohort active")
     ax.set_ylim(0, 1.02)
@@ -38,20 +42,14 @@ def _save(fig, path: Path) -> None:
     plt.close(fig)
 
 
-def tornado_chart(ranking: list[dict[str, Any]], path: Path, title: str) -> None:
+def tornado_chart(ranking: list[RankedMoment], path: Path, title: str) -> None:
     """Moments ranked by ΔCLV per customer, with 95% CI whiskers (largest on top)."""
     rows = list(reversed(ranking))
     fig, ax = plt.subplots(figsize=(8, 0.5 * len(rows) + 1.5), dpi=110)
-    means = [r["delta_clv"]["mean"] or 0.0 for r in rows]
-    low = [
-        m - (r["delta_clv"]["ci_low"] if r["delta_clv"]["ci_low"] is not None else m)
-        for m, r in zip(means, rows, strict=True)
-    ]
-    high = [
-        (r["delta_clv"]["ci_high"] if r["delta_clv"]["ci_high"] is not None else m) - m
-        for m, r in zip(means, rows, strict=True)
-    ]
-    ax.barh([r["moment"] for r in rows], means, xerr=[low, high], color="tab:blue", capsize=4)
+    means = np.nan_to_num([r.delta_clv.mean for r in rows])
+    low = np.nan_to_num(means - [r.delta_clv.ci_low for r in rows])
+    high = np.nan_to_num([r.delta_clv.ci_high for r in rows] - means)
+    ax.barh([r.moment for r in rows], means, xerr=[low, high], color="tab:blue", capsize=4)
     ax.axvline(0, color="black", linewidth=0.8)
     ax.set_xlabel("ΔCLV per customer of one standard step (95% CI)")
     ax.set_title(title)
@@ -84,20 +82,16 @@ def npv_chart(npv: list[float], path: Path, title: str, over: str = "replication
     _save(fig, path)
 
 
-def forest_chart(metrics: dict[str, dict[str, Any]], path: Path) -> None:
+def forest_chart(metrics: dict[str, Effect], path: Path) -> None:
     """Relative effect of each metric with its 95% CI (a forest plot); significant ones filled."""
     names = list(metrics)[::-1]
     fig, ax = plt.subplots(figsize=(8, 0.5 * len(names) + 1.5), dpi=110)
     for y, name in enumerate(names):
         m = metrics[name]
-        lo, hi = m["rel_effect_ci"]
+        lo, hi = m.rel_effect_ci
         ax.plot([100 * lo, 100 * hi], [y, y], color="tab:blue", linewidth=2)
         ax.plot(
-            [100 * m["rel_effect"]],
-            [y],
-            "o",
-            color="tab:blue",
-            markerfacecolor="tab:blue" if m.get("significant") else "white",
+            [100 * m.rel_effect], [y], "o", color="tab:blue", markerfacecolor="tab:blue" if m.significant else "white"
         )
     ax.axvline(0, color="black", linewidth=0.8)
     ax.set_yticks(range(len(names)), names)

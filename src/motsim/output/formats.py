@@ -12,10 +12,15 @@ import os
 import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+
+if TYPE_CHECKING:
+    from motsim.sim.results import Estimate, RunSummary
 
 KEY_MONTHS = (1, 3, 6, 12, 24, 36, 48, 60)
 
@@ -41,10 +46,14 @@ def _umask() -> int:
 
 
 def write_text(path: Path, text: str) -> None:
+    """Write text atomically (UTF-8)."""
     atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 def to_json(data: Any) -> str:
+    """Indented JSON of a result (its `to_dict()`) or plain data; non-finite numbers as null."""
+    if hasattr(data, "to_dict"):
+        data = data.to_dict()
     return json.dumps(_clean(data), indent=2, allow_nan=False)
 
 
@@ -61,43 +70,19 @@ def _clean(x: Any) -> Any:
 
 
 def to_csv(rows: Iterable[dict[str, Any]]) -> str:
+    """Rows as CSV; the header is every key of every row, in order of first appearance."""
     rows = list(rows)
     buf = io.StringIO()
     if rows:
-        writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+        columns = list(dict.fromkeys(k for r in rows for k in r))
+        writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
         writer.writeheader()
         writer.writerows({k: _clean(v) for k, v in r.items()} for r in rows)
     return buf.getvalue()
 
 
-def summary_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
-    """The run summary as tidy rows: metric, key, mean, ci_low, ci_high."""
-    rows = []
-    ret = summary["retention"]
-    for t, m, lo, hi in zip(ret["month"], ret["mean"], ret["ci_low"], ret["ci_high"], strict=True):
-        rows.append({"metric": "retention", "key": t, "mean": m, "ci_low": lo, "ci_high": hi})
-    for metric in ("clv", "nps", "referral_value_per_customer"):
-        rows.append({"metric": metric, "key": "", **summary[metric]})
-    for mid, m in summary["moments"].items():
-        rows.append({"metric": "churn_tipped", "key": mid, **m["churn_tipped"]})
-    for rid, r in summary["resources"].items():
-        lo, hi = r["mean_wait_minutes_ci"]
-        rows.append(
-            {"metric": "mean_wait_minutes", "key": rid, "mean": r["mean_wait_minutes"], "ci_low": lo, "ci_high": hi}
-        )
-        rows.append({"metric": "utilization", "key": rid, "mean": r["utilization"], "ci_low": None, "ci_high": None})
-    return rows
-
-
-def retention_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
-    ret = summary["retention"]
-    return [
-        {"month": t, "retention": m, "ci_low": lo, "ci_high": hi}
-        for t, m, lo, hi in zip(ret["month"], ret["mean"], ret["ci_low"], ret["ci_high"], strict=True)
-    ]
-
-
 def fmt(x: float | None, kind: str = "num") -> str:
+    """A number for people: `pct` as a percentage, `money` with thousands separators; – when missing."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "–"
     if kind == "pct":
@@ -107,39 +92,37 @@ def fmt(x: float | None, kind: str = "num") -> str:
     return f"{x:,.1f}"
 
 
-def with_ci(est: dict[str, float | None], kind: str = "num") -> str:
-    if est.get("ci_low") is None:
-        return fmt(est["mean"], kind)
-    return f"{fmt(est['mean'], kind)}  [{fmt(est['ci_low'], kind)}, {fmt(est['ci_high'], kind)}]"
+def with_ci(est: Estimate | dict[str, float | None], kind: str = "num") -> str:
+    """`mean  [low, high]` (the mean alone when there is no interval)."""
+    d = est if isinstance(est, dict) else est.to_dict()
+    if d.get("ci_low") is None:
+        return fmt(d["mean"], kind)
+    return f"{fmt(d['mean'], kind)}  [{fmt(d['ci_low'], kind)}, {fmt(d['ci_high'], kind)}]"
 
 
-def print_run(summary: dict[str, Any], console: Console) -> None:
+def print_run(s: RunSummary, console: Console) -> None:
     """The table a strategist reads after `motsim run`."""
-    s = summary
     console.print(
-        f"[bold]{s['scenario']}[/bold] — {s['customers']:,} customers × {s['months']} months × "
-        f"{s['replications']} replications (engine {s['engine']}, seed {s['seed']}); 95% CIs in brackets"
+        f"[bold]{escape(s.scenario)}[/bold] — {s.customers:,} customers × {s.months} months × "
+        f"{s.replications} replications (engine {s.engine}, seed {s.seed}); 95% CIs in brackets"
     )
     head = Table(title="Value and loyalty", title_justify="left")
     head.add_column("measure")
     head.add_column("mean  [95% CI]", justify="right")
-    head.add_row("CLV per initial customer (discounted)", with_ci(s["clv"], "money"))
-    head.add_row(f"NPS at month {s['months']}", with_ci(s["nps"]))
-    head.add_row("Referral value per customer (apart from CLV)", with_ci(s["referral_value_per_customer"], "money"))
+    head.add_row("CLV per initial customer (discounted)", with_ci(s.clv, "money"))
+    head.add_row(f"NPS at month {s.months}", with_ci(s.nps))
+    head.add_row("Referral value per customer (apart from CLV)", with_ci(s.referral_value_per_customer, "money"))
     console.print(head)
 
     ret = Table(title="Retention: share of the cohort active at the start of the month", title_justify="left")
     ret.add_column("month", justify="right")
     ret.add_column("active  [95% CI]", justify="right")
-    r = s["retention"]
-    months = [t for t in KEY_MONTHS if t < len(r["month"]) - 1] + [len(r["month"]) - 1]
-    for t in dict.fromkeys(months):
-        ret.add_row(
-            str(t), with_ci({"mean": r["mean"][t], "ci_low": r["ci_low"][t], "ci_high": r["ci_high"][t]}, "pct")
-        )
+    last = len(s.retention.month) - 1
+    for t in dict.fromkeys([t for t in KEY_MONTHS if t < last] + [last]):
+        ret.add_row(str(t), with_ci(s.retention.at(t), "pct"))
     console.print(ret)
 
-    if s["moments"]:
+    if s.moments:
         mt = Table(
             title="Moments: what happened, and the churn each tipped (last straw or defection)", title_justify="left"
         )
@@ -151,27 +134,26 @@ def print_run(summary: dict[str, Any], console: Console) -> None:
             ("churn tipped  [95% CI]", "right"),
         ):
             mt.add_column(col, justify=j)
-        ranked = sorted(s["moments"].items(), key=lambda kv: -(kv[1]["churn_tipped"]["mean"] or 0))
-        for mid, m in ranked:
-            shares = ", ".join(f"{k} {fmt(v, 'pct')}" for k, v in m["outcome_shares"].items() if v)
-            per = (m["occurrences"]["mean"] or 0) / s["customers"]
-            mt.add_row(mid, f"{per:.2f}", shares, fmt(m["mean_score"]), with_ci(m["churn_tipped"], "pct"))
-        causes = s["churn_causes"]
+        for mid, m in sorted(s.moments.items(), key=lambda kv: -np.nan_to_num(kv[1].churn_tipped.mean)):
+            shares = ", ".join(f"{escape(k)} {fmt(v, 'pct')}" for k, v in m.outcome_shares.items() if v)
+            per = np.nan_to_num(m.occurrences.mean) / s.customers
+            mt.add_row(escape(mid), f"{per:.2f}", shares, fmt(m.mean_score), with_ci(m.churn_tipped, "pct"))
+        causes = s.churn_causes
         mt.add_row("[dim](baseline: not tipped by a moment)[/dim]", "", "", "", with_ci(causes["baseline"], "pct"))
         mt.add_row("[dim](involuntary)[/dim]", "", "", "", with_ci(causes["involuntary"], "pct"))
         console.print(mt)
 
-    if s["resources"]:
+    if s.resources:
         rt = Table(title="Resources", title_justify="left")
         for col in ("resource", "capacity", "mean wait (min)  [95% CI]", "utilization", "abandoned"):
             rt.add_column(col, justify="right" if col != "resource" else "left")
-        for rid, res in s["resources"].items():
-            lo, hi = res["mean_wait_minutes_ci"]
+        for rid, res in s.resources.items():
+            lo, hi = res.mean_wait_minutes_ci
             rt.add_row(
-                rid,
-                str(res["capacity"]),
-                with_ci({"mean": res["mean_wait_minutes"], "ci_low": lo, "ci_high": hi}),
-                fmt(res["utilization"], "pct"),
-                fmt(res["abandonment"], "pct"),
+                escape(rid),
+                str(res.capacity),
+                with_ci({"mean": res.mean_wait_minutes, "ci_low": lo, "ci_high": hi}),
+                fmt(res.utilization, "pct"),
+                fmt(res.abandonment, "pct"),
             )
         console.print(rt)

@@ -9,12 +9,17 @@ import base64
 import html
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from motsim.display import Result
 from motsim.model.scenario import Intervention, Scenario
 from motsim.output.formats import KEY_MONTHS, with_ci
+from motsim.sim.results import Curve, RunSummary
 from motsim.sim.run import Progress
+from motsim.whatif.compare import Valuation
+from motsim.whatif.rank import Ranking
 
 STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
@@ -128,14 +133,23 @@ def _schedule(m: Any) -> str:
     return f"day {m.at_day:g}" if m.at_day is not None else f"month {m.at_month:g}"
 
 
-def render(
-    sc: Scenario,
-    baseline: dict[str, Any],
-    variants: dict[str, dict[str, Any]],
-    ranking: dict[str, Any] | None,
-    curves: dict[str, dict[str, Any]],
-) -> str:
+@dataclass(frozen=True, repr=False)
+class ReportData(Result):
+    """The data behind the report: the baseline, the interventions priced, the ranking."""
+
+    baseline: RunSummary
+    variants: dict[str, Valuation]
+    ranking: Ranking | None
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per intervention and metric."""
+        return [row for v in self.variants.values() for row in v.rows()]
+
+
+def render(sc: Scenario, data: ReportData, curves: dict[str, Curve]) -> str:
     """The report page as an HTML string."""
+    baseline, variants = data.baseline.to_dict(), {k: v.to_dict() for k, v in data.variants.items()}
+    ranking = data.ranking.to_dict() if data.ranking else None
     from motsim.output.charts import npv_chart, payback_chart, retention_chart, tornado_chart
 
     h = sc.scenario
@@ -248,7 +262,7 @@ def render(
             f"<p>Each moment improved by the same standard step: {ranking['step']:.0%} of probability moved from its worst outcome to its best.</p>",
             _table(["rank", "moment", "ΔCLV per customer", "ΔNPS", "ΔCLV per unit of cost to serve", "tags"], rows),
             _figure(
-                lambda p: tornado_chart(ranking["ranking"], p, f"{h.name}: moments of truth"),
+                lambda p: tornado_chart(data.ranking.ranking, p, f"{h.name}: moments of truth"),
                 "Tornado: ΔCLV per customer of one standard step",
                 "Bars are sorted by what the same improvement is worth at each moment; whiskers are 95% confidence intervals. "
                 "The moments at the top are the journey's moments of truth. Two moments whose whiskers overlap cannot be told apart "
@@ -280,7 +294,7 @@ def build(
     workers: int | None = None,
     scheduler: str | None = None,
     progress: Progress | None = None,
-) -> tuple[str, dict[str, Any]]:
+) -> tuple[str, ReportData]:
     """Run the baseline, the interventions and (unless `step` is None) the ranking in one batch
     on common random numbers; return the HTML page and the data behind it.
     """
@@ -290,10 +304,11 @@ def build(
     steps = standard_steps(sc, step) if step is not None else []
     # Standard steps are keyed apart so an intervention may share a moment's name.
     keyed = list(interventions) + [s.model_copy(update={"name": f"\0step:{s.name}"}) for s in steps]
-    base, comps = compare(sc, keyed, replications, engine, workers, scheduler, progress)
-    variants = {i.name: comps[i.name].summary() for i in interventions}
-    ranking = ranked(sc, step, base, {s.name: comps[f"\0step:{s.name}"] for s in steps}) if steps else None
-    baseline = base.summary()
-    curves = {"baseline": baseline["retention"]} | {i.name: comps[i.name].variant.retention() for i in interventions}
-    data = {"baseline": baseline, "variants": variants, "ranking": ranking}
-    return render(sc, baseline, variants, ranking, curves), data
+    w = compare(sc, keyed, replications, engine, workers, scheduler, progress)
+    variants = {i.name: w.variants[i.name] for i in interventions}
+    ranking = ranked(sc, step, w.base, {s.name: w.comparisons[f"\0step:{s.name}"] for s in steps}) if steps else None
+    curves = {"baseline": w.baseline.retention} | {
+        i.name: w.comparisons[i.name].variant.retention() for i in interventions
+    }
+    data = ReportData(w.baseline, variants, ranking)
+    return render(sc, data, curves), data

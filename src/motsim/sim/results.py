@@ -1,13 +1,20 @@
-"""Results: what one replication measured, and their mean with 95% confidence intervals."""
+"""Results of replications: means with 95% confidence intervals, as typed objects.
+
+`Results` holds the replications of one scenario (or variant); `Results.summary()` is the
+`RunSummary` behind `motsim run --format json`. Every interval is a 95% t-interval over
+replications (None with one replication).
+"""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy.special import stdtrit
+
+from motsim.display import Result
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -16,8 +23,8 @@ if TYPE_CHECKING:
     from motsim.engine.tally import ReplicationResult
 
 
-@dataclass(frozen=True)
-class Estimate:
+@dataclass(frozen=True, repr=False)
+class Estimate(Result):
     """A mean over replications with its 95% confidence interval (t distribution)."""
 
     mean: float
@@ -26,6 +33,7 @@ class Estimate:
 
     @classmethod
     def of(cls, values: np.ndarray | list[float], level: float = 0.95) -> Estimate:
+        """Mean and t-interval of the values (NaNs dropped; no interval from fewer than two)."""
         x = np.asarray(values, dtype=float)
         x = x[~np.isnan(x)]
         if len(x) == 0:
@@ -36,23 +44,129 @@ class Estimate:
         half = float(stdtrit(len(x) - 1, 0.5 + level / 2) * x.std(ddof=1) / math.sqrt(len(x)))
         return cls(mean, mean - half, mean + half)
 
-    def to_dict(self) -> dict[str, float | None]:
-        return {k: _num(v) for k, v in (("mean", self.mean), ("ci_low", self.ci_low), ("ci_high", self.ci_high))}
+    @classmethod
+    def missing(cls) -> Estimate:
+        """No estimate (written as nulls)."""
+        return cls(math.nan, math.nan, math.nan)
+
+    def __format__(self, spec: str) -> str:
+        """`f"{est:.1f}"` → "mean [low, high]"."""
+        if math.isnan(self.ci_low):
+            return format(self.mean, spec)
+        return f"{format(self.mean, spec)} [{format(self.ci_low, spec)}, {format(self.ci_high, spec)}]"
 
 
-def _num(v: float) -> float | None:
-    return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
+@dataclass(frozen=True, repr=False)
+class Curve(Result):
+    """A mean and 95% CI per month (month 0..H)."""
+
+    month: list[int]
+    mean: list[float]
+    ci_low: list[float]
+    ci_high: list[float]
+
+    @classmethod
+    def of(cls, rows: np.ndarray) -> Curve:
+        """Mean and CI per column of a replications × months array."""
+        est = [Estimate.of(rows[:, t]) for t in range(rows.shape[1])]
+        return cls(list(range(rows.shape[1])), [e.mean for e in est], [e.ci_low for e in est], [e.ci_high for e in est])
+
+    def at(self, t: int) -> Estimate:
+        """Month t's estimate."""
+        return Estimate(self.mean[t], self.ci_low[t], self.ci_high[t])
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per month."""
+        return [
+            {"month": t, "mean": m, "ci_low": lo, "ci_high": hi}
+            for t, m, lo, hi in zip(self.month, self.mean, self.ci_low, self.ci_high, strict=True)
+        ]
 
 
-def curve(rows: np.ndarray) -> dict[str, list]:
-    """Mean and CI per column of a replications × months array."""
-    est = [Estimate.of(rows[:, t]) for t in range(rows.shape[1])]
-    return {
-        "month": list(range(rows.shape[1])),
-        "mean": [_num(e.mean) for e in est],
-        "ci_low": [_num(e.ci_low) for e in est],
-        "ci_high": [_num(e.ci_high) for e in est],
-    }
+@dataclass(frozen=True, repr=False)
+class MomentSummary(Result):
+    """What a moment did over the replications."""
+
+    occurrences: Estimate  # per replication
+    outcome_shares: dict[str, float | None]
+    mean_score: float | None
+    churn_tipped: Estimate  # share of the cohort whose churn it tipped
+    churn_peak: Estimate  # share of the cohort whose remembered peak it was when they left
+    tags: dict[str, str]
+
+
+@dataclass(frozen=True, repr=False)
+class ResourceSummary(Result):
+    """A team's service over the replications."""
+
+    mean_wait_minutes: float | None
+    mean_wait_minutes_ci: list[float | None]
+    utilization: float | None
+    abandonment: float | None
+    capacity: int
+
+
+@dataclass(frozen=True, repr=False)
+class RunSummary(Result):
+    """The run summary: the JSON contract of `motsim run --format json`."""
+
+    scenario: str
+    customers: int
+    replications: int
+    months: int
+    seed: int
+    engine: str
+    motsim_version: str
+    retention: Curve
+    clv: Estimate
+    nps: Estimate
+    referral_value_per_customer: Estimate
+    referrals: Estimate
+    churn_causes: dict[str, Estimate]
+    moments: dict[str, MomentSummary]
+    resources: dict[str, ResourceSummary]
+
+    def rows(self) -> list[dict[str, Any]]:
+        """Tidy rows: metric, key, mean, ci_low, ci_high."""
+        rows = [
+            {"metric": "retention", "key": r["month"], **{k: r[k] for k in ("mean", "ci_low", "ci_high")}}
+            for r in self.retention.rows()
+        ]
+        for metric in ("clv", "nps", "referral_value_per_customer"):
+            rows.append({"metric": metric, "key": "", **getattr(self, metric).to_dict()})
+        for mid, m in self.moments.items():
+            rows.append({"metric": "churn_tipped", "key": mid, **m.churn_tipped.to_dict()})
+        for rid, r in self.resources.items():
+            lo, hi = r.mean_wait_minutes_ci
+            rows.append(
+                {"metric": "mean_wait_minutes", "key": rid, "mean": r.mean_wait_minutes, "ci_low": lo, "ci_high": hi}
+            )
+            rows.append({"metric": "utilization", "key": rid, "mean": r.utilization, "ci_low": None, "ci_high": None})
+        return rows
+
+    def retention_rows(self) -> list[dict[str, Any]]:
+        """One row per month: month, retention, ci_low, ci_high."""
+        return [
+            {"month": r["month"], "retention": r["mean"], "ci_low": r["ci_low"], "ci_high": r["ci_high"]}
+            for r in self.retention.rows()
+        ]
+
+    def moment_rows(self) -> list[dict[str, Any]]:
+        """One row per moment and outcome."""
+        return [
+            {
+                "moment": mid,
+                "outcome": outcome,
+                "share": share,
+                "occurrences_per_replication": m.occurrences.mean,
+                "mean_score": m.mean_score,
+                "churn_tipped": m.churn_tipped.mean,
+                "churn_tipped_ci_low": m.churn_tipped.ci_low,
+                "churn_tipped_ci_high": m.churn_tipped.ci_high,
+            }
+            for mid, m in self.moments.items()
+            for outcome, share in m.outcome_shares.items()
+        ]
 
 
 @dataclass
@@ -63,15 +177,19 @@ class Results:
     replications: list[ReplicationResult]
     engine: str
     seed: int
+    _summary: RunSummary | None = field(default=None, init=False, repr=False)
 
     @property
     def months(self) -> int:
+        """The horizon in months."""
         return self.journey.months
 
-    def retention(self) -> dict[str, list]:
-        return curve(np.array([r.retention for r in self.replications]))
+    def retention(self) -> Curve:
+        """Share of the initial cohort active at the start of each month."""
+        return Curve.of(np.array([r.retention for r in self.replications]))
 
     def clv(self) -> Estimate:
+        """Discounted CLV per initial customer."""
         return Estimate.of([r.clv for r in self.replications])
 
     def nps(self) -> Estimate:
@@ -79,87 +197,98 @@ class Results:
         return Estimate.of([r.nps[-1] for r in self.replications])
 
     def referral_value(self) -> Estimate:
+        """Value of referred less deterred customers, per initial customer."""
         return Estimate.of([r.referral_value / r.customers for r in self.replications])
 
-    def moments(self) -> dict[str, dict[str, Any]]:
-        out: dict[str, dict[str, Any]] = {}
+    def moments(self) -> dict[str, MomentSummary]:
+        """Per moment: occurrences, outcome shares, mean score, churn it tipped."""
+        out: dict[str, MomentSummary] = {}
         reps = self.replications
         n = self.journey.customers
         for j, m in enumerate(self.journey.moments):
             codes = np.sum([r.codes[j] for r in reps], axis=0)
             total = codes.sum()
             occurrences = np.sum([r.occurrences[j] for r in reps])
-            out[m.id] = {
-                "occurrences": Estimate.of([r.occurrences[j] for r in reps]).to_dict(),
-                "outcome_shares": {
-                    c: _num(codes[k] / total) if total else None
+            out[m.id] = MomentSummary(
+                occurrences=Estimate.of([r.occurrences[j] for r in reps]),
+                outcome_shares={
+                    c: float(codes[k] / total) if total else None
                     for k, c in enumerate(m.codes)
                     if codes[k] or k < len(m.outcomes)
                 },
-                "mean_score": _num(np.sum([r.score_sum[j] for r in reps]) / occurrences) if occurrences else None,
-                "churn_tipped": Estimate.of([r.churn_tipped[j] / n for r in reps]).to_dict(),
-                "churn_peak": Estimate.of([r.churn_peak[j] / n for r in reps]).to_dict(),
-                "tags": dict(m.tags),
-            }
+                mean_score=float(np.sum([r.score_sum[j] for r in reps]) / occurrences) if occurrences else None,
+                churn_tipped=Estimate.of([r.churn_tipped[j] / n for r in reps]),
+                churn_peak=Estimate.of([r.churn_peak[j] / n for r in reps]),
+                tags=dict(m.tags),
+            )
         return out
 
-    def resources(self) -> dict[str, dict[str, Any]]:
-        out: dict[str, dict[str, Any]] = {}
+    def resources(self) -> dict[str, ResourceSummary]:
+        """Per resource: mean wait with its CI, utilisation, abandonment, capacity."""
+        out: dict[str, ResourceSummary] = {}
         horizon = self.journey.horizon_days
         for k, res in enumerate(self.journey.resources):
-            waits = [r.wait_minutes[k] / r.served[k] if r.served[k] else math.nan for r in self.replications]
-            util = [r.busy_days[k] / (res.capacity * horizon) for r in self.replications]
+            waits = Estimate.of(
+                [r.wait_minutes[k] / r.served[k] if r.served[k] else math.nan for r in self.replications]
+            )
+            util = Estimate.of([r.busy_days[k] / (res.capacity * horizon) for r in self.replications])
             served = sum(r.served[k] for r in self.replications)
             abandoned = sum(r.abandoned[k] for r in self.replications)
-            out[res.id] = {
-                "mean_wait_minutes": _num(Estimate.of(waits).mean),
-                "mean_wait_minutes_ci": [_num(Estimate.of(waits).ci_low), _num(Estimate.of(waits).ci_high)],
-                "utilization": _num(Estimate.of(util).mean),
-                "abandonment": _num(abandoned / (served + abandoned)) if served + abandoned else None,
-                "capacity": res.capacity,
-            }
+            out[res.id] = ResourceSummary(
+                mean_wait_minutes=waits.mean,
+                mean_wait_minutes_ci=[waits.ci_low, waits.ci_high],
+                utilization=util.mean,
+                abandonment=float(abandoned / (served + abandoned)) if served + abandoned else None,
+                capacity=res.capacity,
+            )
         return out
 
-    def churn_causes(self) -> dict[str, dict[str, float | None]]:
+    def churn_causes(self) -> dict[str, Estimate]:
+        """Churn not tipped by a moment (`baseline`) and `involuntary`, as shares of the cohort."""
         n = self.journey.customers
         return {
-            "baseline": Estimate.of([r.churn_baseline / n for r in self.replications]).to_dict(),
-            "involuntary": Estimate.of([r.churn_involuntary / n for r in self.replications]).to_dict(),
+            "baseline": Estimate.of([r.churn_baseline / n for r in self.replications]),
+            "involuntary": Estimate.of([r.churn_involuntary / n for r in self.replications]),
         }
 
-    def summary(self) -> dict[str, Any]:
-        """The run summary: the JSON contract of `motsim run --format json`."""
+    def summary(self) -> RunSummary:
+        """The run summary (computed once)."""
         from motsim._version import __version__
 
-        return {
-            "scenario": self.journey.name,
-            "customers": self.journey.customers,
-            "replications": len(self.replications),
-            "months": self.months,
-            "seed": self.seed,
-            "engine": self.engine,
-            "motsim_version": __version__,
-            "retention": self.retention(),
-            "clv": self.clv().to_dict(),
-            "nps": self.nps().to_dict(),
-            "referral_value_per_customer": self.referral_value().to_dict(),
-            "referrals": Estimate.of([r.referrals.sum() for r in self.replications]).to_dict(),
-            "churn_causes": self.churn_causes(),
-            "moments": self.moments(),
-            "resources": self.resources(),
-        }
+        if self._summary is None:
+            self._summary = RunSummary(
+                scenario=self.journey.name,
+                customers=self.journey.customers,
+                replications=len(self.replications),
+                months=self.months,
+                seed=self.seed,
+                engine=self.engine,
+                motsim_version=__version__,
+                retention=self.retention(),
+                clv=self.clv(),
+                nps=self.nps(),
+                referral_value_per_customer=self.referral_value(),
+                referrals=Estimate.of([r.referrals.sum() for r in self.replications]),
+                churn_causes=self.churn_causes(),
+                moments=self.moments(),
+                resources=self.resources(),
+            )
+        return self._summary
+
+    def to_dict(self) -> dict[str, Any]:
+        """The run summary as plain data."""
+        return self.summary().to_dict()
 
     # --- pandas, for notebooks --------------------------------------------------------------
     def retention_frame(self) -> pd.DataFrame:
-        import pandas as pd
-
-        return pd.DataFrame(self.retention())
+        """Retention per month with its CI."""
+        return self.retention().to_pandas()
 
     def moments_frame(self) -> pd.DataFrame:
         """One row per moment and outcome."""
         import pandas as pd
 
-        return pd.DataFrame(moment_rows(self.moments()))
+        return pd.DataFrame(self.summary().moment_rows())
 
     def replications_frame(self) -> pd.DataFrame:
         """One row per replication and month: retention, revenue, margin, cost, NPS."""
@@ -183,20 +312,5 @@ class Results:
             )
         return pd.concat(frames, ignore_index=True)
 
-
-def moment_rows(moments: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per-moment results as rows: one per moment and outcome."""
-    return [
-        {
-            "moment": mid,
-            "outcome": outcome,
-            "share": share,
-            "occurrences_per_replication": m["occurrences"]["mean"],
-            "mean_score": m["mean_score"],
-            "churn_tipped": m["churn_tipped"]["mean"],
-            "churn_tipped_ci_low": m["churn_tipped"]["ci_low"],
-            "churn_tipped_ci_high": m["churn_tipped"]["ci_high"],
-        }
-        for mid, m in moments.items()
-        for outcome, share in m["outcome_shares"].items()
-    ]
+    def _repr_html_(self) -> str:
+        return self.summary()._repr_html_()

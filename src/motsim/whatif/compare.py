@@ -7,17 +7,18 @@ t-interval are the reported effects.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from motsim.display import Result
 from motsim.engine.tally import ReplicationResult
 from motsim.errors import InputError
 from motsim.model import economics
-from motsim.model.changes import apply_changes, get_path
+from motsim.model.changes import apply_changes, get_path, parse_assignment
 from motsim.model.scenario import Intervention, Scenario
-from motsim.sim.results import Estimate, Results, curve
+from motsim.sim.results import Curve, Estimate, Results, RunSummary
 from motsim.sim.run import Progress, simulate_many
 
 BASELINE = "baseline"
@@ -74,7 +75,8 @@ class Comparison:
     def npv(self) -> np.ndarray:
         return economics.present_value(self.net_flows(), self.rate)
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> Valuation:
+        """What the intervention is worth against the baseline, with 95% CIs over replications."""
         n = self.baseline.journey.customers
         d_clv = np.array([v.clv - b.clv for b, v in self._pairs()])
         monthly_costs = self.costs()
@@ -84,24 +86,69 @@ class Comparison:
         roi = economics.roi(npv, costs)
         cumulative = np.cumsum(net * economics.discount_factors(self.baseline.months, self.rate), axis=1)
         mean_cumulative = cumulative.mean(axis=0)
-        return {
-            "description": self.intervention.description,
-            "changes": dict(self.intervention.changes),
-            "delta_clv": Estimate.of(d_clv).to_dict(),
-            "delta_clv_cohort": Estimate.of(d_clv * n).to_dict(),
-            "delta_retention": curve(np.array([v.retention - b.retention for b, v in self._pairs()])),
-            "delta_nps": Estimate.of([v.nps[-1] - b.nps[-1] for b, v in self._pairs()]).to_dict(),
-            "delta_referral_value": Estimate.of(
-                [(v.referral_value - b.referral_value) for b, v in self._pairs()]
-            ).to_dict(),
-            "cost_pv": Estimate.of(costs).to_dict(),
-            "npv": Estimate.of(npv).to_dict(),
-            "roi": Estimate.of(roi).to_dict() if np.all(costs > 0) else {"mean": None, "ci_low": None, "ci_high": None},
-            "payback_month": economics.payback_month(mean_cumulative),
-            "cumulative_net_value": [float(x) for x in mean_cumulative],
-            "p_npv_positive": float(np.mean(npv > 0)),
-            "npv_by_replication": [float(x) for x in npv],
-        }
+        return Valuation(
+            name=self.name,
+            description=self.intervention.description,
+            changes=dict(self.intervention.changes),
+            delta_clv=Estimate.of(d_clv),
+            delta_clv_cohort=Estimate.of(d_clv * n),
+            delta_retention=Curve.of(np.array([v.retention - b.retention for b, v in self._pairs()])),
+            delta_nps=Estimate.of([v.nps[-1] - b.nps[-1] for b, v in self._pairs()]),
+            delta_referral_value=Estimate.of([(v.referral_value - b.referral_value) for b, v in self._pairs()]),
+            cost_pv=Estimate.of(costs),
+            npv=Estimate.of(npv),
+            roi=Estimate.of(roi) if np.all(costs > 0) else Estimate.missing(),
+            payback_month=economics.payback_month(mean_cumulative),
+            cumulative_net_value=[float(x) for x in mean_cumulative],
+            p_npv_positive=float(np.mean(npv > 0)),
+            npv_by_replication=[float(x) for x in npv],
+        )
+
+
+@dataclass(frozen=True, repr=False)
+class Valuation(Result):
+    """An intervention against the baseline: ΔCLV, ΔNPS, NPV, ROI, payback (`compare`, `roi`)."""
+
+    name: str = field(metadata={"skip": True})
+    description: str
+    changes: dict[str, Any]
+    delta_clv: Estimate  # per initial customer
+    delta_clv_cohort: Estimate
+    delta_retention: Curve
+    delta_nps: Estimate
+    delta_referral_value: Estimate
+    cost_pv: Estimate
+    npv: Estimate  # cohort, net of the intervention's costs
+    roi: Estimate  # NPV / PV(costs); missing without costs
+    payback_month: int | None
+    cumulative_net_value: list[float]
+    p_npv_positive: float
+    npv_by_replication: list[float]
+
+    METRICS = ("delta_clv", "delta_clv_cohort", "delta_nps", "npv", "roi", "cost_pv")
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per metric: variant, metric, mean, ci_low, ci_high."""
+        rows = [{"variant": self.name, "metric": m, **getattr(self, m).to_dict()} for m in self.METRICS]
+        for metric in ("payback_month", "p_npv_positive"):
+            value = getattr(self, metric)
+            rows.append({"variant": self.name, "metric": metric, "mean": value, "ci_low": None, "ci_high": None})
+        return rows
+
+
+@dataclass(frozen=True, repr=False)
+class WhatIf(Result):
+    """The baseline and each intervention against it, on common random numbers (`motsim compare`)."""
+
+    baseline: RunSummary
+    variants: dict[str, Valuation]
+    paired: bool  # common random numbers (False only to measure what they buy)
+    base: Results = field(metadata={"skip": True})  # the baseline's replications
+    comparisons: dict[str, Comparison] = field(metadata={"skip": True})  # replication by replication
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per variant and metric."""
+        return [row for v in self.variants.values() for row in v.rows()]
 
 
 def compare(
@@ -113,7 +160,7 @@ def compare(
     scheduler: str | None = None,
     progress: Progress | None = None,
     independent: bool = False,
-) -> tuple[Results, dict[str, Comparison]]:
+) -> WhatIf:
     """Run the baseline and each intervention; `independent=True` drops common random numbers
     (only to measure what they buy).
     """
@@ -125,7 +172,32 @@ def compare(
     reps = replications or scenario.scenario.replications
     results = simulate_many(variants, reps, engine, workers, scheduler, progress, independent)
     base = results[BASELINE]
-    return base, {i.name: Comparison(i.name, base, results[i.name], i) for i in interventions}
+    comparisons = {i.name: Comparison(i.name, base, results[i.name], i) for i in interventions}
+    return WhatIf(base.summary(), {k: c.summary() for k, c in comparisons.items()}, not independent, base, comparisons)
+
+
+def compare_named(
+    scenario: Scenario,
+    names: list[str],
+    assignments: list[str] | None = None,
+    replications: int | None = None,
+    engine: str | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: Progress | None = None,
+    independent: bool = False,
+) -> WhatIf:
+    """`compare` with the scenario's interventions named (all when none are) plus an ad-hoc one
+    made of `PATH=VALUE` assignments.
+    """
+    chosen = [scenario.intervention(n) for n in names] if names else list(scenario.interventions)
+    if assignments:
+        chosen.append(ad_hoc(dict(parse_assignment(a) for a in assignments)))
+    if not chosen:
+        raise InputError.one(
+            "", "intervention", "the scenario declares no [[interventions]]; name changes with --set PATH=VALUE"
+        )
+    return compare(scenario, chosen, replications, engine, workers, scheduler, progress, independent)
 
 
 def ad_hoc(changes: dict[str, Any], costs: dict[str, Any] | None = None) -> Intervention:
@@ -165,8 +237,8 @@ def break_even(
     """
 
     def npv_at(strength: float) -> float:
-        _, comps = compare(scenario, [scaled(scenario, intervention, strength)], replications, engine, workers)
-        return float(next(iter(comps.values())).npv().mean())
+        w = compare(scenario, [scaled(scenario, intervention, strength)], replications, engine, workers)
+        return float(next(iter(w.comparisons.values())).npv().mean())
 
     if npv_at(1.0) < 0:
         return None

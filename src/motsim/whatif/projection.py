@@ -10,11 +10,13 @@ where NPV crosses zero on the line from no effect (NPV = minus the costs) to the
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from motsim import engine as engines
+from motsim.display import Result
 from motsim.engine.compiled import compile_scenario
 from motsim.engine.streams import Streams
 from motsim.errors import InputError
@@ -47,35 +49,97 @@ def parameter_values(v0: float, effects: np.ndarray, control: float, relative: b
     return np.clip(new, 0.0, 1.0) if probability else new
 
 
-def _spread(x: np.ndarray) -> dict[str, float | None]:
-    x = x[np.isfinite(x)]
-    if not len(x):
-        return {"mean": None, "sd": None, **{f"p{int(q * 100)}": None for q in QUANTILES}}
-    return {
-        "mean": float(x.mean()),
-        "sd": float(x.std(ddof=1)) if len(x) > 1 else 0.0,
-        **{f"p{int(q * 100)}": float(np.quantile(x, q)) for q in QUANTILES},
-    }
+@dataclass(frozen=True, repr=False)
+class Spread(Result):
+    """Mean, standard deviation and 5%, 50%, 95% quantiles of a quantity over draws."""
+
+    mean: float | None
+    sd: float | None
+    p5: float | None
+    p50: float | None
+    p95: float | None
+
+    @classmethod
+    def of(cls, x: np.ndarray) -> Spread:
+        """The spread of the finite values of x (all None when there are none)."""
+        x = x[np.isfinite(x)]
+        if not len(x):
+            return cls(None, None, None, None, None)
+        q = [float(np.quantile(x, v)) for v in QUANTILES]
+        return cls(float(x.mean()), float(x.std(ddof=1)) if len(x) > 1 else 0.0, *q)
+
+
+@dataclass(frozen=True, repr=False)
+class Observed(Result):
+    """An observed effect on a metric and its standard error (from an experiment's analysis)."""
+
+    control: float
+    effect: float
+    se: float
+    scale: str = "absolute"  # or "relative": the parameter is scaled by effect / control
+    metric: str | None = field(default=None, metadata={"omit_none": True})
+    method: str | None = field(default=None, metadata={"omit_none": True})
+    effect_ci: list[float] | None = field(default=None, metadata={"omit_none": True})
+    pvalue: float | None = field(default=None, metadata={"omit_none": True})
+
+
+@dataclass(frozen=True, repr=False)
+class Draw(Result):
+    """One drawn effect, the parameter value it gives, and what it is worth."""
+
+    effect: float
+    value: float
+    delta_clv: float
+    npv: float
+
+
+@dataclass(frozen=True, repr=False)
+class Projection(Result):
+    """What an observed lift is worth: ΔCLV, NPV and ROI over effect-size draws."""
+
+    observed: Observed
+    maps_to: str
+    baseline_value: float
+    draws: int
+    engine: str
+    customers: int
+    months: int
+    costs_from: str | None
+    delta_clv: Spread
+    delta_clv_cohort: Spread
+    npv: Spread
+    roi: Spread | None  # None without costs
+    cost_pv: Spread
+    p_npv_positive: float
+    npv_at_zero_effect: float
+    break_even_effect: float | None  # None: moving that way does not pay
+    break_even_value: float | None
+    by_draw: list[Draw]
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per draw."""
+        return [d.to_dict() for d in self.by_draw]
 
 
 def project(
     scenario: Scenario,
-    effect: float,
-    se: float,
-    control: float,
+    observed: Observed,
     maps_to: str,
     intervention: Intervention | None = None,
     draws: int = 40,
-    relative: bool = False,
     engine: str | None = None,
     workers: int | None = None,
     scheduler: str | None = None,
     progress: Progress | None = None,
-) -> dict[str, Any]:
-    """Distribution of ΔCLV per customer, cohort NPV and ROI over `draws` effect sizes drawn
-    from N(effect, se²) applied at `maps_to`; costs from `intervention` (its changes are not
-    used). Draw k is paired with baseline replication k mod the scenario's replications.
+) -> Projection:
+    """Distribution of ΔCLV per customer, cohort NPV and ROI over `draws` effect sizes.
+
+    The effects are drawn from N(effect, se²) of the `observed` effect and applied at `maps_to`
+    (moved by it, or scaled by effect / control when `observed.scale` is "relative"); costs come
+    from `intervention` (its changes are not used). Draw k is paired with baseline replication
+    k mod the scenario's replications.
     """
+    effect, se, control, relative = observed.effect, observed.se, observed.control, observed.scale == "relative"
     if draws < 2:
         raise InputError.one("", "draws", "must be at least 2")
     if se < 0 or not np.isfinite(se):
@@ -121,28 +185,27 @@ def project(
     )
     rise, run = float(npv.mean()) - npv_zero, float(effects.mean())
     break_even = run * -npv_zero / rise if rise > 0 else None  # None: moving that way does not pay
-    return {
-        "observed": {"control": control, "effect": effect, "se": se, "scale": "relative" if relative else "absolute"},
-        "maps_to": maps_to,
-        "baseline_value": v0,
-        "draws": draws,
-        "engine": name,
-        "customers": base.customers,
-        "months": base.months,
-        "costs_from": intervention.name if intervention else None,
-        "delta_clv": _spread(d_clv),
-        "delta_clv_cohort": _spread(d_clv * base.customers),
-        "npv": _spread(npv),
-        "roi": _spread(roi) if np.all(cost_pv > 0) else None,
-        "cost_pv": _spread(cost_pv),
-        "p_npv_positive": float(np.mean(npv > 0)),
-        "npv_at_zero_effect": npv_zero,
-        "break_even_effect": break_even,
-        "break_even_value": None
+    return Projection(
+        observed=observed,
+        maps_to=maps_to,
+        baseline_value=v0,
+        draws=draws,
+        engine=name,
+        customers=base.customers,
+        months=base.months,
+        costs_from=intervention.name if intervention else None,
+        delta_clv=Spread.of(d_clv),
+        delta_clv_cohort=Spread.of(d_clv * base.customers),
+        npv=Spread.of(npv),
+        roi=Spread.of(roi) if np.all(cost_pv > 0) else None,
+        cost_pv=Spread.of(cost_pv),
+        p_npv_positive=float(np.mean(npv > 0)),
+        npv_at_zero_effect=npv_zero,
+        break_even_effect=break_even,
+        break_even_value=None
         if break_even is None
         else float(parameter_values(v0, np.array([break_even]), control, relative, probability)[0]),
-        "by_draw": [
-            {"effect": float(e), "value": float(v), "delta_clv": float(d), "npv": float(n)}
-            for e, v, d, n in zip(effects, values, d_clv, npv, strict=True)
+        by_draw=[
+            Draw(float(e), float(v), float(d), float(n)) for e, v, d, n in zip(effects, values, d_clv, npv, strict=True)
         ],
-    }
+    )

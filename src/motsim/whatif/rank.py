@@ -7,10 +7,12 @@ common random numbers with the baseline, so the ranking reflects the moments, no
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from motsim.display import Result
 from motsim.errors import InputError, ModelError
 from motsim.model.scenario import Intervention, Outcomes, Scenario
 from motsim.sim.results import Estimate, Results
@@ -67,14 +69,58 @@ def rank(
     workers: int | None = None,
     scheduler: str | None = None,
     progress: Progress | None = None,
-) -> dict[str, Any]:
+) -> Ranking:
     """Moments ranked by ΔCLV per customer of a standard step, with CIs and tag groups."""
     steps = standard_steps(scenario, step)
-    base, comparisons = compare(scenario, steps, replications, engine, workers, scheduler, progress)
-    return ranked(scenario, step, base, comparisons)
+    w = compare(scenario, steps, replications, engine, workers, scheduler, progress)
+    return ranked(scenario, step, w.base, w.comparisons)
 
 
-def ranked(scenario: Scenario, step: float, base: Results, comparisons: dict[str, Comparison]) -> dict[str, Any]:
+@dataclass(frozen=True, repr=False)
+class RankedMoment(Result):
+    """One moment's standard step and what it is worth."""
+
+    moment: str
+    delta_clv: Estimate  # per customer
+    delta_nps: Estimate
+    delta_clv_per_cost: float | None  # ΔCLV per unit of the moment's current cost to serve
+    changes: dict[str, Any]
+    tags: dict[str, str]
+
+
+@dataclass(frozen=True, repr=False)
+class TagGroup(Result):
+    """The moments sharing a tag and their summed ΔCLV."""
+
+    moments: list[str]
+    delta_clv_sum: float
+
+
+@dataclass(frozen=True, repr=False)
+class Ranking(Result):
+    """Moments ranked by ΔCLV per customer of one standard step, with sums by tag."""
+
+    scenario: str
+    step: float
+    replications: int
+    baseline_clv: Estimate
+    ranking: list[RankedMoment]
+    by_tag: dict[str, TagGroup]
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per moment, the same columns for every moment (tags empty where absent)."""
+        return [
+            {
+                "moment": r.moment,
+                **r.delta_clv.to_dict(),
+                "delta_clv_per_cost": r.delta_clv_per_cost,
+                **{k: r.tags.get(k, "") for k in TAG_KINDS},
+            }
+            for r in self.ranking
+        ]
+
+
+def ranked(scenario: Scenario, step: float, base: Results, comparisons: dict[str, Comparison]) -> Ranking:
     """The ranking from standard-step comparisons already run (keyed by moment id)."""
     ids = [x.id for x in scenario.moments]
     rows = []
@@ -83,31 +129,33 @@ def ranked(scenario: Scenario, step: float, base: Results, comparisons: dict[str
         if comp is None:
             continue
         d_clv = np.array([v.clv - b.clv for b, v in zip(base.replications, comp.variant.replications, strict=True)])
-        est = Estimate.of(d_clv).to_dict()
+        est = Estimate.of(d_clv)
         occurrences = np.mean([r.occurrences[ids.index(m.id)] for r in base.replications])
         spend = m.cost * occurrences / scenario.scenario.customers
         rows.append(
-            {
-                "moment": m.id,
-                "delta_clv": est,
-                "delta_nps": comp.summary()["delta_nps"],
-                "delta_clv_per_cost": (est["mean"] / spend) if spend > 0 and est["mean"] is not None else None,
-                "changes": dict(comp.intervention.changes),
-                "tags": {k: getattr(m, k) for k in TAG_KINDS if getattr(m, k)},
-            }
+            RankedMoment(
+                moment=m.id,
+                delta_clv=est,
+                delta_nps=comp.summary().delta_nps,
+                delta_clv_per_cost=(est.mean / spend) if spend > 0 and not np.isnan(est.mean) else None,
+                changes=dict(comp.intervention.changes),
+                tags={k: getattr(m, k) for k in TAG_KINDS if getattr(m, k)},
+            )
         )
-    rows.sort(key=lambda r: -(r["delta_clv"]["mean"] or 0.0))
-    groups: dict[str, dict[str, Any]] = {}
+    rows.sort(key=lambda r: -(0.0 if np.isnan(r.delta_clv.mean) else r.delta_clv.mean))
+    groups: dict[str, tuple[list[str], float]] = {}
     for r in rows:
-        for kind, value in r["tags"].items():
-            g = groups.setdefault(f"{kind}:{value}", {"moments": [], "delta_clv_sum": 0.0})
-            g["moments"].append(r["moment"])
-            g["delta_clv_sum"] += r["delta_clv"]["mean"] or 0.0
-    return {
-        "scenario": scenario.scenario.name,
-        "step": step,
-        "replications": len(base.replications),
-        "baseline_clv": base.clv().to_dict(),
-        "ranking": rows,
-        "by_tag": dict(sorted(groups.items(), key=lambda kv: -kv[1]["delta_clv_sum"])),
-    }
+        for kind, value in r.tags.items():
+            names, total = groups.get(f"{kind}:{value}", ([], 0.0))
+            groups[f"{kind}:{value}"] = (
+                [*names, r.moment],
+                total + (0.0 if np.isnan(r.delta_clv.mean) else r.delta_clv.mean),
+            )
+    return Ranking(
+        scenario=scenario.scenario.name,
+        step=step,
+        replications=len(base.replications),
+        baseline_clv=base.clv(),
+        ranking=rows,
+        by_tag={k: TagGroup(*v) for k, v in sorted(groups.items(), key=lambda kv: -kv[1][1])},
+    )

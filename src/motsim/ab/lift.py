@@ -1,0 +1,72 @@
+"""From an experiment's data to what its lift is worth: read the observed effect, then project it."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from motsim.ab.analysis import Metric, analyze
+from motsim.errors import DataError, InputError
+from motsim.model.scenario import Intervention, Scenario
+from motsim.sim.run import Progress
+from motsim.whatif.projection import Observed, Projection, project
+
+LIFT_KINDS = ("proportion", "mean")
+
+
+def metric_kind(df: pd.DataFrame, column: str, kind: str | None = None) -> str:
+    """`kind` if given, else "proportion" for a 0/1 column and "mean" for anything else."""
+    if kind is not None:
+        if kind not in LIFT_KINDS:
+            raise InputError.one("", "kind", f"'{kind}': choose {' or '.join(LIFT_KINDS)}")
+        return kind
+    values = df[column] if column in df.columns else None
+    return "proportion" if values is not None and values.dropna().isin([0, 1]).all() else "mean"
+
+
+def observed_effect(
+    df: pd.DataFrame,
+    metric: str,
+    variant: str = "variant",
+    control: str | None = None,
+    kind: str | None = None,
+    relative: bool = False,
+) -> Observed:
+    """The treatment's effect on `metric` with its standard error; the data must have two arms."""
+    analysis = analyze(df, variant, [Metric(metric, metric_kind(df, metric, kind), metric)], control)
+    if len(analysis.metrics) != 1:
+        raise DataError(
+            f"column '{variant}': projection compares one treatment arm with the control; "
+            "name the control and keep two arms"
+        )
+    m = next(iter(analysis.metrics.values()))
+    return Observed(
+        control=m.control,
+        effect=m.effect,
+        se=m.se,
+        scale="relative" if relative else "absolute",
+        metric=metric,
+        method=m.method,
+        effect_ci=m.effect_ci,
+        pvalue=m.pvalue,
+    )
+
+
+def project_lift(
+    df: pd.DataFrame,
+    scenario: Scenario,
+    metric: str,
+    maps_to: str,
+    variant: str = "variant",
+    control: str | None = None,
+    kind: str | None = None,
+    relative: bool = False,
+    intervention: Intervention | None = None,
+    draws: int = 40,
+    engine: str | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: Progress | None = None,
+) -> Projection:
+    """What the lift observed on `metric` is worth when it moves the scenario's `maps_to`."""
+    observed = observed_effect(df, metric, variant, control, kind, relative)
+    return project(scenario, observed, maps_to, intervention, draws, engine, workers, scheduler, progress)
