@@ -57,6 +57,7 @@ class MetricSpec(BaseModel):
         return self
 
     def metric(self) -> Metric:
+        """The metric this entry declares."""
         default = f"{self.column}/{self.denominator}" if self.kind == "ratio" else self.column
         return Metric(
             self.name or default, self.kind, self.column, self.denominator, self.covariate, self.event, self.margin

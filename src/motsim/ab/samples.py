@@ -32,9 +32,11 @@ class Sample:
         self.count = count
 
     def size(self, metric: Metric) -> int:
+        """Customers with a value of the metric."""
         return self.count
 
     def total(self, column: str) -> float:
+        """Sum of the column (successes of a 0/1 column)."""
         raise NotImplementedError
 
     def moments(self, column: str) -> tuple[float, float, int]:
@@ -46,6 +48,7 @@ class Sample:
         raise NotImplementedError
 
     def values(self, column: str) -> np.ndarray:
+        """The column's per-customer values."""
         raise NotImplementedError
 
 
@@ -57,16 +60,20 @@ class Customers(Sample):
         self._columns, self._mask = columns, mask
 
     def values(self, column: str) -> np.ndarray:
+        """The column's per-customer values in this arm."""
         return self._columns[column][self._mask]
 
     def total(self, column: str) -> float:
+        """Sum of the column in this arm."""
         return float(self.values(column).sum())
 
     def moments(self, column: str) -> tuple[float, float, int]:
+        """Mean, variance (ddof 1) and size."""
         y = self.values(column)
         return float(y.mean()), float(y.var(ddof=1)), len(y)
 
     def nps_counts(self, column: str) -> tuple[float, float, int]:
+        """Promoters (9-10), detractors (0-6) and respondents."""
         r = self.values(column)
         return float(np.sum(r >= 9)), float(np.sum(r <= 6)), len(r)
 
@@ -96,18 +103,21 @@ class Totals(Sample):
         return found, value
 
     def size(self, metric: Metric) -> int:
+        """Customers counted for the metric's column."""
         return self._n(metric.column)
 
     def _n(self, column: str) -> int:
         return int(self._get(column, COUNT_NAMES)[1])
 
     def total(self, column: str) -> float:
+        """The column's sum, checked against the count."""
         (name, k), n = self._get(column, ("sum",)), self._n(column)
         if not 0 <= k <= n:
             raise DataError(f"column '{name}': {k:g} successes out of {n} in arm '{self.arm}'{self.where}")
         return k
 
     def moments(self, column: str) -> tuple[float, float, int]:
+        """Mean, variance (ddof 1) and size from the sum and the sum of squares."""
         n, (name, s) = self._n(column), self._get(column, ("sum",))
         name_sq, ss = self._get(column, SUM_SQ_NAMES)
         var = (ss - s * s / n) / (n - 1)
@@ -118,12 +128,14 @@ class Totals(Sample):
         return s / n, max(var, 0.0), n
 
     def nps_counts(self, column: str) -> tuple[float, float, int]:
+        """Promoters, detractors and respondents from the aggregated counts."""
         (pn, p), (dn, d), n = self._get(column, ("promoters",)), self._get(column, ("detractors",)), self._n(column)
         if p < 0 or d < 0 or p + d > n:
             raise DataError(f"columns '{pn}'/'{dn}': {p:g} + {d:g} out of {n} in arm '{self.arm}'{self.where}")
         return p, d, n
 
     def values(self, column: str) -> np.ndarray:
+        """Not available from aggregated data (the error says so)."""
         raise DataError(f"'{column}': this metric needs one row per customer, not aggregated counts and sums")
 
 

@@ -26,6 +26,8 @@ ab = typer.Typer(
 
 
 class AbFormat(str, Enum):
+    """Output formats of `ab analyze`: a table, JSON, CSV or Markdown."""
+
     table = "table"
     json = "json"
     csv = "csv"

@@ -137,7 +137,8 @@ def init(
     text = (resources.files("motsim.model") / "starter.toml").read_text(encoding="utf-8")
     write_text(path, text.replace('name = "NAME"', f"name = {json.dumps(path.stem, ensure_ascii=False)}"))
     out.print(
-        f"wrote {escape(str(path))}; edit it, then: motsim validate {escape(str(path))} && motsim run {escape(str(path))}"
+        f"wrote {escape(str(path))}; edit it, then: "
+        f"motsim validate {escape(str(path))} && motsim run {escape(str(path))}"
     )
 
 

@@ -58,19 +58,24 @@ class CompiledMoment:
 
     @property
     def code_recovered(self) -> int:
+        """Code of a recovered failure."""
         return len(self.outcomes)
 
     @property
     def code_unrecovered(self) -> int:
+        """Code of a failure left unrecovered."""
         return len(self.outcomes) + 1
 
     @property
     def code_abandoned(self) -> int:
+        """Code of an abandoned wait in the queue."""
         return len(self.outcomes) + 2
 
 
 @dataclass(frozen=True)
 class CompiledResource:
+    """A resource (team) as the engines need it."""
+
     index: int
     id: str
     capacity: int
@@ -113,9 +118,11 @@ class CompiledScenario:
 
     @property
     def horizon_days(self) -> float:
+        """The horizon in days."""
         return self.months * DAYS_PER_MONTH
 
     def followers(self, j: int) -> list[CompiledMoment]:
+        """The moments that follow moment j."""
         return [m for m in self.moments if m.after == j]
 
 

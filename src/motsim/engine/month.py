@@ -36,6 +36,7 @@ class Rows:
 
     @classmethod
     def empty(cls, n: int, rows: int = 0) -> Rows:
+        """Rows × n with no occurrence (time inf)."""
         return cls(
             np.full((rows, n), np.inf),
             np.zeros((rows, n), np.int16),
@@ -47,6 +48,7 @@ class Rows:
 
     @classmethod
     def stack(cls, parts: list[Rows], n: int) -> Rows:
+        """The parts' rows one above the other."""
         parts = [p for p in parts if len(p.t)]
         if len(parts) <= 1:
             return parts[0] if parts else cls.empty(n)
@@ -133,10 +135,12 @@ class Followers:
     parent_t: np.ndarray = field(default_factory=lambda: np.empty(0))
 
     def select(self, sel: np.ndarray) -> Followers:
+        """The follow-ups where `sel`."""
         return Followers(self.j[sel], self.i[sel], self.slot[sel], self.t[sel], self.parent_t[sel])
 
     @classmethod
     def join(cls, parts: list[Followers]) -> Followers:
+        """The parts' follow-ups together."""
         return (
             cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("j", "i", "slot", "t", "parent_t")))
             if parts

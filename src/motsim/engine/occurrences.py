@@ -42,6 +42,7 @@ class SlotTable:
 
     @property
     def slots(self) -> int:
+        """Occurrence slots per customer."""
         return self.time.shape[0]
 
     def score(self, code: np.ndarray, customers: np.ndarray | slice = slice(None)) -> np.ndarray:

@@ -23,6 +23,8 @@ def _word(part: int | str) -> int:
 
 @dataclass(frozen=True)
 class Streams:
+    """Random streams keyed by (seed, variant, replication, purpose): the same keys give the same numbers."""
+
     seed: int
     variant_key: int
     replication: int

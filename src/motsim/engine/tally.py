@@ -42,6 +42,7 @@ class ReplicationResult:
 
     @classmethod
     def empty(cls, journey: CompiledScenario) -> ReplicationResult:
+        """Zero tallies shaped for the compiled scenario."""
         h, j, r = journey.months, len(journey.moments), len(journey.resources)
         return cls(
             customers=journey.customers,
@@ -68,6 +69,7 @@ class ReplicationResult:
 
     @property
     def retention(self) -> np.ndarray:
+        """Share of the initial cohort active at the start of each month."""
         return self.active / self.customers
 
     @property

@@ -75,6 +75,7 @@ def _locate(node: Any, part: str) -> Any:
 
 
 def get_path(data: Any, parts: list[str]) -> Any:
+    """The value at a dotted path (lists of `id`-keyed tables addressed by id); KeyError says why not."""
     node = data
     for part in parts:
         node = _locate(node, part)

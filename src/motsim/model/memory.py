@@ -28,6 +28,7 @@ class MemoryState:
 
     @classmethod
     def empty(cls, n: int) -> MemoryState:
+        """The memory of n customers who have lived no moment yet."""
         return cls(
             peak=np.zeros(n),
             end=np.zeros(n),

@@ -29,6 +29,8 @@ class Strict(BaseModel):
 
 
 class Header(Strict):
+    """The `[scenario]` table: name, horizon, cohort and how to run it."""
+
     name: str = Field(description="Scenario name shown in reports.")
     description: str = Field("", description="One line on what the scenario models.")
     months: int = Field(gt=0, le=MAX_MONTHS, description="Horizon in months.")
@@ -43,12 +45,16 @@ class Header(Strict):
 
 
 class Economics(Strict):
+    """The `[economics]` table: revenue, margin and the discount rate."""
+
     monthly_revenue: float = Field(ge=0.0, description="Revenue per active customer per month (segments may override).")
     gross_margin: Probability = Field(1.0, description="Share of revenue kept as margin.")
     annual_discount_rate: float = Field(0.0, ge=0.0, le=1.0, description="Annual discount rate for NPV and CLV.")
 
 
 class BetaPropensity(Strict):
+    """Heterogeneous churn: each customer's baseline drawn from Beta(a, b) (shifted-beta-geometric)."""
+
     beta: tuple[Annotated[float, Field(gt=0.0)], Annotated[float, Field(gt=0.0)]] = Field(
         description="[alpha, beta] of the Beta distribution each customer's baseline churn is drawn from (sBG)."
     )
@@ -58,6 +64,8 @@ Baseline = Union[Probability, BetaPropensity]
 
 
 class Churn(Strict):
+    """The `[churn]` table: baseline hazard, sensitivity to remembered experience, renewals."""
+
     baseline_monthly: Baseline = Field(
         description="Monthly churn of a customer with neutral memory (E = 0): a number or { beta = [a, b] }."
     )
@@ -75,6 +83,8 @@ class Churn(Strict):
 
 
 class Memory(Strict):
+    """The `[memory]` table: peak-end weights, negativity bias and fading."""
+
     w_peak: Probability = Field(0.45, description="Weight of the most intense moment.")
     w_end: Probability = Field(0.45, description="Weight of the latest moment; the rest goes to the running mean.")
     negativity_bias: float = Field(
@@ -90,6 +100,8 @@ class Memory(Strict):
 
 
 class Recovery(Strict):
+    """The `[recovery]` table: the service recovery paradox."""
+
     paradox: bool = Field(True, description="Whether a recovered failure can score above a plain good outcome.")
     paradox_max_failures: int = Field(
         1, ge=0, description="Failures for which the paradox holds; after, recovery is at best neutral."
@@ -97,6 +109,8 @@ class Recovery(Strict):
 
 
 class WordOfMouth(Strict):
+    """The `[word_of_mouth]` table: remembered experience to likelihood to recommend, referrals."""
+
     ltr_at_neutral: float = Field(7.5, ge=0.0, le=10.0, description="Likelihood to recommend (0..10) at E = 0.")
     ltr_per_point: float = Field(0.5, ge=0.0, description="Likelihood-to-recommend points per point of E.")
     ltr_noise_sd: float = Field(
@@ -107,6 +121,8 @@ class WordOfMouth(Strict):
 
 
 class Outcome(Strict):
+    """One named outcome of a moment: its probability and experience score."""
+
     p: Probability = Field(description="Probability of this outcome.")
     score: Score = Field(description="Experience score of this outcome, -10..10.")
 
@@ -125,6 +141,8 @@ def check_outcomes(outcomes: Outcomes) -> Outcomes:
 
 
 class Failure(Strict):
+    """A moment's failure, drawn before its outcome, and its recovery."""
+
     p: Probability = Field(description="Probability that the moment fails (before its outcome is drawn).")
     recovery_p: Probability = Field(0.0, description="Probability a failure is recovered.")
     recovered_score: Score = Field(
@@ -136,6 +154,8 @@ class Failure(Strict):
 
 
 class ServiceTime(Strict):
+    """A service-time distribution in minutes: exponential, fixed or lognormal."""
+
     exponential: Optional[float] = Field(None, gt=0.0, description="Exponential with this mean (minutes).")
     fixed: Optional[float] = Field(None, gt=0.0, description="Always this long (minutes).")
     lognormal: Optional[tuple[Annotated[float, Field(gt=0.0)], Annotated[float, Field(gt=0.0)]]] = Field(
@@ -151,6 +171,7 @@ class ServiceTime(Strict):
 
     @property
     def mean(self) -> float:
+        """Mean service time in minutes."""
         if self.exponential is not None:
             return self.exponential
         if self.fixed is not None:
@@ -159,6 +180,8 @@ class ServiceTime(Strict):
 
 
 class Resource(Strict):
+    """A capacity-limited team that moments queue for (`[[resources]]`)."""
+
     id: str = Field(description="Resource id, referred to by moments' `uses`.")
     description: str = ""
     capacity: int = Field(gt=0, le=1_000_000, description="Servers (agents, adjusters) working in parallel.")
@@ -166,6 +189,8 @@ class Resource(Strict):
 
 
 class SegmentMoment(Strict):
+    """How one segment experiences a moment (overrides of the moment's own values)."""
+
     outcomes: Optional[Outcomes] = Field(None, description="This segment's outcome distribution for the moment.")
     rate_per_month: Optional[float] = Field(None, ge=0.0, le=1000.0)
     defect_p: Optional[Probability] = None
@@ -177,6 +202,8 @@ class SegmentMoment(Strict):
 
 
 class Segment(Strict):
+    """A segment (persona): its share of the cohort and its overrides (`[[segments]]`)."""
+
     id: str = Field(description="Segment (persona) id.")
     description: str = ""
     share: Probability = Field(description="Share of the cohort; shares sum to 1.")
@@ -193,6 +220,8 @@ Kind = Literal["crisis", "delight", "routine"]
 
 
 class Moment(Strict):
+    """A moment of truth: its schedule, outcomes, failure, queue, defection, cost and tags (`[[moments]]`)."""
+
     id: str = Field(description="Moment id.")
     description: str = ""
     at_day: Optional[float] = Field(None, ge=0.0, description="First (or only) occurrence, days after joining.")
@@ -264,6 +293,8 @@ class Moment(Strict):
 
 
 class Intervention(Strict):
+    """A what-if: dotted-path changes to the scenario and their costs (`[[interventions]]`)."""
+
     name: str = Field(description="Name used on the command line.")
     description: str = ""
     changes: dict[str, Union[float, int, bool, str]] = Field(
@@ -275,6 +306,8 @@ class Intervention(Strict):
 
 
 class Scenario(Strict):
+    """A whole scenario file, validated."""
+
     scenario: Header
     economics: Economics
     churn: Churn
@@ -321,9 +354,11 @@ class Scenario(Strict):
         return list(self.segments) or [Segment(id="all", share=1.0)]
 
     def moment(self, moment_id: str) -> Moment:
+        """The moment with this id."""
         return next(m for m in self.moments if m.id == moment_id)
 
     def intervention(self, name: str) -> Intervention:
+        """The intervention with this name (an input error naming the known ones if none)."""
         for i in self.interventions:
             if i.name == name:
                 return i

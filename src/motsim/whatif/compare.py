@@ -60,6 +60,7 @@ class Comparison:
 
     @property
     def rate(self) -> float:
+        """The annual discount rate."""
         return self.baseline.journey.annual_discount_rate
 
     def costs(self) -> np.ndarray:
@@ -73,6 +74,7 @@ class Comparison:
         return gain - (self.costs() if costs is None else costs)
 
     def npv(self) -> np.ndarray:
+        """Per replication: NPV of the incremental margin less the intervention's costs."""
         return economics.present_value(self.net_flows(), self.rate)
 
     def summary(self) -> Valuation:
