@@ -18,6 +18,7 @@ def _run(name, engine):
     return simulate(sc, replications=4, engine=engine, workers=1)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(bundled_scenarios()))
 def test_fast_engine_agrees_with_des(name):
     ref, fast = _run(name, "des"), _run(name, "auto")
@@ -74,6 +75,7 @@ def test_results_do_not_depend_on_the_slice_size(monkeypatch):
         assert np.array_equal(a.active, b.active) and a.clv == pytest.approx(b.clv, rel=1e-12)
 
 
+@pytest.mark.slow
 def test_dask_local_cluster_gives_identical_numbers():
     distributed = pytest.importorskip("dask.distributed")
     sc = with_overrides(motsim.load_scenario("healthcare_visit"), customers=1500, months=8)

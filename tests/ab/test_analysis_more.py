@@ -61,6 +61,7 @@ def test_kaplan_meier_recovers_the_geometric_closed_form():
     assert lo <= np.log(0.96) / np.log(0.95) <= hi
 
 
+@pytest.mark.slow
 def test_log_rank_a_a_false_positive_rate():
     # 400 A/A datasets: a 5% rate has SD 0.011, so [0.026, 0.074] is ±2.2 SD
     rng = np.random.default_rng(3)

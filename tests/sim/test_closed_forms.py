@@ -38,6 +38,7 @@ def test_beta_baseline_follows_shifted_beta_geometric(fixture_scenario):
     assert np.max(np.abs(mean - expected)) < 0.01
 
 
+@pytest.mark.slow
 def test_support_team_waits_like_erlang_c(fixture_scenario):
     results = motsim.simulate(fixture_scenario("erlang_c"), replications=4, workers=1)
     res = results.resources()["support"]

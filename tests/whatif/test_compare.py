@@ -80,6 +80,7 @@ def test_ranking_puts_the_driving_moment_on_top_with_separated_cis(tmp_path):
     assert top.delta_clv.ci_low > second.delta_clv.ci_high
 
 
+@pytest.mark.slow
 def test_pairing_narrows_the_delta_clv_interval():
     # Full horizon (both renewals) at a smaller cohort; the full-size ratio is in benchmarks/pairing.py.
     sc = with_overrides(motsim.load_scenario("saas_onboarding"), customers=3000, months=36)

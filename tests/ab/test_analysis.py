@@ -62,11 +62,13 @@ def _aa_rate(kind: str) -> float:
     return hits / RUNS
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["proportion", "mean", "nps"])
 def test_aa_false_positive_rate(kind):
     assert 0.035 <= _aa_rate(kind) <= 0.065
 
 
+@pytest.mark.slow
 def test_ci_of_a_known_effect_covers_it_95_percent_of_the_time():
     rng = np.random.default_rng(21)
     covered = 0
@@ -78,6 +80,7 @@ def test_ci_of_a_known_effect_covers_it_95_percent_of_the_time():
     assert 0.93 <= covered / RUNS <= 0.97
 
 
+@pytest.mark.slow
 def test_plan_then_simulate_at_planned_n_gives_the_target_power():
     p = planned("proportion", 0.30, mde=0.05, power=0.8)
     h = abs(proportion_effectsize(0.35, 0.30))

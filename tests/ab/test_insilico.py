@@ -55,6 +55,7 @@ def _run(*args):
     return res
 
 
+@pytest.mark.slow
 def test_simulated_test_analysed_recovers_the_interventions_effect(tmp_path):
     data = tmp_path / "ab.csv"
     _run(
@@ -111,6 +112,7 @@ def test_simulated_test_analysed_recovers_the_interventions_effect(tmp_path):
     assert res["srm"]["pvalue"] > 0.001
 
 
+@pytest.mark.slow
 def test_projecting_an_a_a_result_is_centred_on_zero():
     rng = np.random.default_rng(9)
     sc = with_overrides(load_scenario("saas_onboarding"), customers=2000, months=12)
@@ -125,6 +127,7 @@ def test_projecting_an_a_a_result_is_centred_on_zero():
     assert out.npv_at_zero_effect == 0.0  # no costs given: doing nothing costs nothing
 
 
+@pytest.mark.slow
 def test_projecting_a_real_lift_pays_back_above_its_break_even():
     sc = with_overrides(load_scenario("saas_onboarding"), customers=2000, months=24)
     costs = next(i for i in sc.interventions if i.name == "better onboarding")
