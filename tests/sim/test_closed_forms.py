@@ -5,6 +5,7 @@ the replications, so a biased engine fails even where the loose bound would pass
 """
 
 import numpy as np
+import pytest
 
 import motsim
 from motsim.model.churn import sbg_survival
