@@ -23,6 +23,7 @@ from motsim.ab.effects import relative, z_result
 from motsim.ab.samples import Sample, samples
 from motsim.ab.survival import compare_survival
 from motsim.display import Result
+from motsim.model.word_of_mouth import nps_counts
 from motsim.errors import DataError, InputError
 
 CORRECTIONS = {"holm": "holm", "bh": "fdr_bh", "none": None}
@@ -155,15 +156,7 @@ def mean(y_c: np.ndarray, y_t: np.ndarray, alpha: float, method: str = "Welch t-
 
 def nps(r_c: np.ndarray, r_t: np.ndarray, alpha: float) -> dict[str, Any]:
     """NPS difference on 0..10 rating arrays (see `nps_from_counts`)."""
-    return nps_from_counts(
-        float(np.sum(r_c >= 9)),
-        float(np.sum(r_c <= 6)),
-        len(r_c),
-        float(np.sum(r_t >= 9)),
-        float(np.sum(r_t <= 6)),
-        len(r_t),
-        alpha,
-    )
+    return nps_from_counts(*nps_counts(r_c), *nps_counts(r_t), alpha)
 
 
 def ratio(num_c, den_c, num_t, den_t, alpha: float) -> dict[str, Any]:
@@ -225,7 +218,7 @@ def compare_arms(m: Metric, c: Sample, t: Sample, alpha: float) -> dict[str, Any
     elif m.kind == "proportion":
         res = proportion_from_counts(c.total(m.column), c.size(m), t.total(m.column), t.size(m), alpha)
     else:
-        res = mean_from_moments(*c.moments(m.column), *t.moments(m.column), alpha)
+        res = mean_from_moments(*c.mean_var_n(m.column), *t.mean_var_n(m.column), alpha)
     if m.margin is not None:
         res["pvalue"] = (
             float(stats.norm.sf((res["effect"] + m.margin) / res["se"]))

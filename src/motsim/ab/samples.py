@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from motsim.errors import DataError
+from motsim.model.word_of_mouth import nps_counts
 
 if TYPE_CHECKING:
     from motsim.ab.analysis import Metric
@@ -39,7 +40,7 @@ class Sample:
         """Sum of the column (successes of a 0/1 column)."""
         raise NotImplementedError
 
-    def moments(self, column: str) -> tuple[float, float, int]:
+    def mean_var_n(self, column: str) -> tuple[float, float, int]:
         """Mean, variance (ddof 1) and size."""
         raise NotImplementedError
 
@@ -67,15 +68,14 @@ class Customers(Sample):
         """Sum of the column in this arm."""
         return float(self.values(column).sum())
 
-    def moments(self, column: str) -> tuple[float, float, int]:
+    def mean_var_n(self, column: str) -> tuple[float, float, int]:
         """Mean, variance (ddof 1) and size."""
         y = self.values(column)
         return float(y.mean()), float(y.var(ddof=1)), len(y)
 
     def nps_counts(self, column: str) -> tuple[float, float, int]:
         """Promoters (9-10), detractors (0-6) and respondents."""
-        r = self.values(column)
-        return float(np.sum(r >= 9)), float(np.sum(r <= 6)), len(r)
+        return nps_counts(self.values(column))
 
 
 COUNT_NAMES = ("count", "n", "nobs")
@@ -116,7 +116,7 @@ class Totals(Sample):
             raise DataError(f"column '{name}': {k:g} successes out of {n} in arm '{self.arm}'{self.where}")
         return k
 
-    def moments(self, column: str) -> tuple[float, float, int]:
+    def mean_var_n(self, column: str) -> tuple[float, float, int]:
         """Mean, variance (ddof 1) and size from the sum and the sum of squares."""
         n, (name, s) = self._n(column), self._get(column, ("sum",))
         name_sq, ss = self._get(column, SUM_SQ_NAMES)

@@ -18,7 +18,7 @@ class CompiledMoment:
 
     index: int
     id: str
-    kind: str  # "at", "every", "rate", "after"
+    schedule: str  # "at", "every", "rate", "after"
     start_day: float
     period_days: float
     rate: np.ndarray  # per segment, per month
@@ -217,13 +217,13 @@ def _compile_moment(k, m, scenario: Scenario, moment_index, resource_index) -> C
     cum[:, -1] = 1.0  # guard against rounding: the last outcome closes the distribution
     best = np.where(p > 0, scores, -np.inf).max(axis=1)
     if m.after is not None:
-        kind = "after"
+        schedule = "after"
     elif m.rate_per_month is not None:
-        kind = "rate"
+        schedule = "rate"
     elif m.every_months is not None:
-        kind = "every"
+        schedule = "every"
     else:
-        kind = "at"
+        schedule = "at"
     after = moment_index[m.after] if m.after else -1
     after_codes = np.ones(0, dtype=bool)
     if after >= 0:
@@ -237,11 +237,11 @@ def _compile_moment(k, m, scenario: Scenario, moment_index, resource_index) -> C
     start = m.start_day
     period = m.every_months * DAYS_PER_MONTH if m.every_months else 0.0
     if start is None:
-        start = period if kind == "every" else 0.0
+        start = period if schedule == "every" else 0.0
     return CompiledMoment(
         index=k,
         id=m.id,
-        kind=kind,
+        schedule=schedule,
         start_day=start,
         period_days=period,
         rate=rate,

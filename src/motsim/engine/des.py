@@ -67,7 +67,7 @@ class Calendar:
         moments = journey.moments
         parts = []
         for j, table in enumerate(tables):
-            if moments[j].kind == "after":
+            if moments[j].schedule == "after":
                 continue
             k, i = np.nonzero(np.isfinite(table.time))
             code = table.code[k, i]
@@ -83,7 +83,7 @@ class Calendar:
         self.follow_up = {
             j: (t.code.tolist(), t.score(t.code).tolist(), t.defect_u.tolist(), t.slots)
             for j, t in enumerate(tables)
-            if moments[j].kind == "after"
+            if moments[j].schedule == "after"
         }
 
     def customers(self):

@@ -174,7 +174,7 @@ class MonthStepper:
         self.ptr = [np.zeros(self.n, np.int64) for _ in tables]  # each customer's next unread slot, per moment
         # ... and its time (inf when none is left), so a month finds its arrivals without a gather
         self.next_t = [t.time[0].copy() if t.slots else np.full(self.n, np.inf) for t in tables]
-        self.taken = {m.index: np.zeros(self.n, np.int64) for m in journey.moments if m.kind == "after"}
+        self.taken = {m.index: np.zeros(self.n, np.int64) for m in journey.moments if m.schedule == "after"}
         self.pending = Followers()
         self.cohort_times = cohort_times
         moments = journey.moments
@@ -192,7 +192,7 @@ class MonthStepper:
         self.follow = [
             (f, moments[f].after, np.r_[moments[f].after_codes, np.zeros(8, bool)], moments[f].delay_days)
             for f in topological(journey)
-            if moments[f].kind == "after"
+            if moments[f].schedule == "after"
         ]
 
     # --- laying out ---------------------------------------------------------------------------
@@ -204,7 +204,7 @@ class MonthStepper:
         whole: list[tuple[float, int, int]] = []  # (time, moment, slot) of slots everyone has at one time
         sparse: list[tuple[np.ndarray, ...]] = []  # (moment, customer, slot, time) of the others
         for jx, (m, table) in enumerate(zip(self.journey.moments, self.tables, strict=True)):
-            if m.kind == "after" or table.slots == 0:
+            if m.schedule == "after" or table.slots == 0:
                 continue
             if m.cohort:
                 ks = np.flatnonzero((self.cohort_times[jx] < hi) & (self.cohort_times[jx] + m.spread_days >= lo))
@@ -212,7 +212,7 @@ class MonthStepper:
                     t = table.time[ks]
                     parts.append(from_table(table, jx, ks, (t >= lo) & (t < hi) & alive))
                 continue
-            if m.kind in ("at", "every"):
+            if m.schedule in ("at", "every"):
                 # the same times for everyone: whole slots, laid out together below
                 times = table.time[:, 0] if self.n else np.empty(0)
                 whole += [(float(times[k]), jx, int(k)) for k in np.flatnonzero((times >= lo) & (times < hi))]

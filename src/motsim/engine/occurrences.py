@@ -85,11 +85,11 @@ def slot_counts(journey: CompiledScenario, streams: Streams) -> tuple[list[int],
         if m.cohort:
             times = cohort_event_times(m, horizon, streams)
             k = len(times)
-        elif m.kind == "at":
+        elif m.schedule == "at":
             k = 1 if m.start_day < horizon else 0
-        elif m.kind == "every":
+        elif m.schedule == "every":
             k = max(0, int(np.ceil((horizon - m.start_day) / m.period_days)))
-        elif m.kind == "rate":
+        elif m.schedule == "rate":
             mean = float(m.rate.max()) * journey.months
             k = int(poisson.ppf(1 - TAIL, mean)) + 1 if mean > 0 else 0
         else:
@@ -101,7 +101,7 @@ def slot_counts(journey: CompiledScenario, streams: Streams) -> tuple[list[int],
 
 def cohort_event_times(m: CompiledMoment, horizon: float, streams: Streams) -> np.ndarray:
     """When a cohort-wide moment (an outage) strikes: periodic or Poisson over the horizon."""
-    if m.kind == "every":
+    if m.schedule == "every":
         return np.arange(m.start_day, horizon, m.period_days)
     rate_per_day = float(m.rate.max()) / DAYS_PER_MONTH
     if rate_per_day <= 0:
@@ -140,7 +140,7 @@ def draw_slots(journey: CompiledScenario, streams: Streams, seg: np.ndarray, fir
     base_counts, cohort_times = slot_counts(journey, streams)
     for j in topological(journey):
         m = journey.moments[j]
-        k = base_counts[j] if m.kind != "after" else counts[m.after]
+        k = base_counts[j] if m.schedule != "after" else counts[m.after]
         counts[j] = k
 
         def u(purpose: str, m=m, k=k) -> np.ndarray:
@@ -188,14 +188,14 @@ def uniforms(streams: Streams, moment_id: str, purpose: str, k: int, n: int, fir
 def _times(
     m: CompiledMoment, seg: np.ndarray, u, k: int, n: int, cohort_times: np.ndarray, horizon: float
 ) -> np.ndarray:
-    if m.kind == "after":
+    if m.schedule == "after":
         return np.broadcast_to(np.inf, (k, n))  # decided when the parent happens
     if m.cohort:
         t = cohort_times[:, None] + u("time").astype(np.float64) * m.spread_days
         return np.where(u("hit") < m.reach, t, np.inf)
-    if m.kind in ("at", "every"):
+    if m.schedule in ("at", "every"):
         # the same times for everyone: one column, broadcast (read-only) rather than copied
-        t = m.start_day + m.period_days * np.arange(k)[:, None] if m.kind == "every" else np.full((k, 1), m.start_day)
+        t = m.start_day + m.period_days * np.arange(k)[:, None] if m.schedule == "every" else np.full((k, 1), m.start_day)
         return np.broadcast_to(np.where(t < horizon, t, np.inf), (k, n))
     # exponential gaps, summed: computed in place, as this is the largest table at 10^6 customers
     t = u("time").astype(np.float64)

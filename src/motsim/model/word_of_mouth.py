@@ -9,6 +9,11 @@ PROMOTER_FROM = 8.5  # ratings 9-10 once rounded
 DETRACTOR_UNTIL = 6.5  # ratings 0-6
 
 
+def nps_counts(ratings: np.ndarray) -> tuple[float, float, int]:
+    """Promoters (9-10), detractors (0-6) and respondents among 0..10 ratings."""
+    return float(np.sum(ratings > PROMOTER_FROM)), float(np.sum(ratings < DETRACTOR_UNTIL)), len(ratings)
+
+
 def likelihood_to_recommend(experience: np.ndarray, at_neutral: float, per_point: float) -> np.ndarray:
     """Expected 0..10 rating of a customer whose memory is E."""
     return np.clip(at_neutral + per_point * experience, 0.0, 10.0)
