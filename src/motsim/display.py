@@ -5,7 +5,8 @@ JSON key order is the order the fields are declared in; field metadata steer it:
 
 - `flatten=True`: the field's own dict is merged into its parent (kind-specific details);
 - `omit_none=True`: the key is left out while the value is None;
-- `skip=True`: kept on the object, not written (context such as names already used as keys).
+- `skip=True`: kept on the object, not written (context such as names already used as keys);
+- `key="name"`: the key to write when the field's name cannot be it (`del` is a Python keyword).
 
 `rows()` is the result as flat records (CSV and tables); `to_pandas()`, `__repr__` and
 `_repr_html_` are built from it, so a notebook shows a table rather than a dict.
@@ -49,7 +50,7 @@ class Result:
             if f.metadata.get("flatten"):
                 out.update(plain(value) or {})
             else:
-                out[f.name] = plain(value)
+                out[f.metadata.get("key", f.name)] = plain(value)
         return out
 
     def rows(self) -> list[dict[str, Any]]:

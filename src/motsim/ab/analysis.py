@@ -23,8 +23,8 @@ from motsim.ab.effects import relative, z_result
 from motsim.ab.samples import Sample, samples
 from motsim.ab.survival import compare_survival
 from motsim.display import Result
-from motsim.model.word_of_mouth import nps_counts
 from motsim.errors import DataError, InputError
+from motsim.model.word_of_mouth import nps_counts
 
 CORRECTIONS = {"holm": "holm", "bh": "fdr_bh", "none": None}
 KINDS = ("proportion", "mean", "ratio", "nps", "survival")

@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from motsim.cli.ab import ab
+from motsim.cli.fit import fit
 from motsim.cli.support import (
     Customers,
     EngineOpt,
@@ -43,6 +44,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(ab, name="ab")
+app.add_typer(fit, name="fit")
 
 
 @app.command()

@@ -31,10 +31,16 @@ def assign_segments(shares: np.ndarray, n: int, rng: np.random.Generator) -> np.
 
 
 def draw_propensity(journey: CompiledScenario, seg: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Each customer's baseline monthly churn: the segment's number, or a Beta draw (sBG)."""
+    """Each customer's baseline monthly churn: the segment's number, or a Beta draw (sBG).
+
+    A Beta of churn per period of M months gives the monthly churn 1 − (1 − θ)^(1/M), so that
+    surviving M months has probability 1 − θ.
+    """
     a = journey.beta[seg, 0]
     b = journey.beta[seg, 1]
     drawn = rng.beta(np.nan_to_num(a, nan=1.0), np.nan_to_num(b, nan=1.0))
+    months = journey.beta_months[seg]
+    drawn = np.where(months == 1, drawn, -np.expm1(np.log1p(-drawn) / months))
     return np.where(np.isnan(journey.baseline[seg]), drawn, journey.baseline[seg])
 
 

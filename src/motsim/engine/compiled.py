@@ -98,6 +98,7 @@ class CompiledScenario:
     margin: np.ndarray
     baseline: np.ndarray  # per segment; NaN where drawn from a Beta
     beta: np.ndarray  # segments × 2 (alpha, beta); NaN where baseline is a number
+    beta_months: np.ndarray  # per segment: months the Beta's churn is per (1: monthly)
     sensitivity: np.ndarray
     involuntary: float
     renewal_moment: int  # -1: churn decided every month
@@ -134,12 +135,14 @@ def compile_scenario(scenario: Scenario) -> CompiledScenario:
     margin = np.array([s.gross_margin if s.gross_margin is not None else econ.gross_margin for s in segments])
     baseline = np.full(len(segments), np.nan)
     beta = np.full((len(segments), 2), np.nan)
+    beta_months = np.ones(len(segments))
     for k, s in enumerate(segments):
         b = s.baseline_monthly if s.baseline_monthly is not None else churn.baseline_monthly
         if isinstance(b, float | int):
             baseline[k] = float(b)
         else:
             beta[k] = b.beta
+            beta_months[k] = b.period_months
     sensitivity = np.array(
         [
             s.experience_sensitivity if s.experience_sensitivity is not None else churn.experience_sensitivity
@@ -176,6 +179,7 @@ def compile_scenario(scenario: Scenario) -> CompiledScenario:
         margin=margin,
         baseline=baseline,
         beta=beta,
+        beta_months=beta_months,
         sensitivity=sensitivity,
         involuntary=churn.involuntary_monthly,
         renewal_moment=moment_index.get(churn.renewal_moment, -1) if churn.renewal_moment else -1,

@@ -195,7 +195,11 @@ def _times(
         return np.where(u("hit") < m.reach, t, np.inf)
     if m.schedule in ("at", "every"):
         # the same times for everyone: one column, broadcast (read-only) rather than copied
-        t = m.start_day + m.period_days * np.arange(k)[:, None] if m.schedule == "every" else np.full((k, 1), m.start_day)
+        t = (
+            m.start_day + m.period_days * np.arange(k)[:, None]
+            if m.schedule == "every"
+            else np.full((k, 1), m.start_day)
+        )
         return np.broadcast_to(np.where(t < horizon, t, np.inf), (k, n))
     # exponential gaps, summed: computed in place, as this is the largest table at 10^6 customers
     t = u("time").astype(np.float64)

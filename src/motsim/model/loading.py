@@ -56,11 +56,21 @@ def read_toml(path: Path) -> tuple[dict[str, Any], str]:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(str(path), [Problem("", f"cannot be read: {exc}")]) from None
+    return parse_toml(text, str(path)), text
+
+
+def parse_toml(text: str, source: str) -> dict[str, Any]:
+    """Parsed TOML text; syntax errors become InputError with the line."""
     try:
-        return tomllib.loads(text), text
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         line = getattr(exc, "lineno", None)
-        raise InputError(str(path), [Problem("", f"TOML syntax error: {exc}", line)]) from None
+        raise InputError(source, [Problem("", f"TOML syntax error: {exc}", line)]) from None
+
+
+def load_text(text: str, source: str) -> Scenario:
+    """Validate scenario text (as a file would be); errors name `source`."""
+    return validate(parse_toml(text, source), source, text)
 
 
 def load_scenario(name_or_path: str | Path) -> Scenario:

@@ -58,6 +58,14 @@ class BetaPropensity(Strict):
     beta: tuple[Annotated[float, Field(gt=0.0)], Annotated[float, Field(gt=0.0)]] = Field(
         description="[alpha, beta] of the Beta distribution each customer's baseline churn is drawn from (sBG)."
     )
+    period_months: int = Field(
+        1,
+        ge=1,
+        le=120,
+        description="Months the Beta's churn is per: with 12, Beta(alpha, beta) is churn per year (a yearly "
+        "retention table); each customer's monthly churn is then 1 - (1 - theta)^(1/12), so survival at every "
+        "period's end is the sBG's.",
+    )
 
 
 Baseline = Union[Probability, BetaPropensity]

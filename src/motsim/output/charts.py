@@ -11,11 +11,14 @@ import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
 
 from motsim.output.formats import atomic_write  # noqa: E402
 
 if TYPE_CHECKING:
     from motsim.ab.analysis import Effect
+    from motsim.fit.drivers import DriversFit
+    from motsim.fit.retention import RetentionFit
     from motsim.sim.results import Curve
     from motsim.whatif.rank import RankedMoment
 
@@ -110,4 +113,52 @@ def survival_chart(curves: dict[str, dict[str, dict[str, list[float]]]], path: P
         ax.set_ylim(0, 1.02)
         ax.grid(alpha=0.3)
         ax.legend()
+    _save(fig, path)
+
+
+def retention_fit_chart(fits: dict[str, RetentionFit], path: Path, title: str) -> None:
+    """Actual against fitted (and projected) customers by period, the holdout shaded."""
+    fig, ax = plt.subplots(figsize=(8, 4.5), dpi=110)
+    holdout_from = None
+    for (label, fit), color in zip(fits.items(), plt.rcParams["axes.prop_cycle"].by_key()["color"] * 10, strict=False):
+        by_cohort: dict[str | None, list] = {}
+        for p in fit.periods:
+            by_cohort.setdefault(p.cohort, []).append(p)
+        for cohort, rows in by_cohort.items():
+            name = " ".join(x for x in (label, f"cohort {cohort}" if cohort and cohort != label else "") if x)
+            name = name or "customers"
+            t = [p.period for p in rows]
+            ax.plot(t, [p.actual for p in rows], "o", color=color, markersize=4, label=f"{name}: actual")
+            ax.plot(t, [p.expected for p in rows], "-", color=color, linewidth=1.8, label=f"{name}: sBG")
+        if fit.calibration_periods < max(p.period for p in fit.periods):
+            holdout_from = fit.calibration_periods
+    last = max(p.period for f in fits.values() for p in f.periods)
+    ax.set_xlim(-0.3, last + 0.3)
+    if holdout_from is not None:
+        ax.axvspan(holdout_from, last + 0.3, color="0.9", zorder=0, label="holdout (projected)")
+    ax.set_xlabel(f"period ({next(iter(fits.values())).period_months} month(s) each)")
+    ax.set_ylabel("customers still active")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    ax.set_ylim(bottom=0)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    _save(fig, path)
+
+
+def drivers_chart(fit: DriversFit, path: Path, title: str) -> None:
+    """Hazard ratios with 95% CIs on a log axis (a forest plot); strongest on top."""
+    rows = list(reversed(fit.drivers))
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(rows) + 1.6), dpi=110)
+    for y, d in enumerate(rows):
+        color = "tab:red" if d.hazard_ratio > 1 else "tab:green"
+        ax.plot([d.ci_low, d.ci_high], [y, y], color=color, linewidth=2)
+        ax.plot([d.hazard_ratio], [y], "o", color=color, markerfacecolor=color if d.pvalue_adj < 0.05 else "white")
+    ax.axvline(1, color="black", linewidth=0.8)
+    ax.set_xscale("log")
+    ax.set_yticks(range(len(rows)), [d.covariate for d in rows])
+    ax.set_xlabel("hazard ratio of churn (95% CI, log scale; filled: significant after Holm)")
+    ax.set_title(title)
+    ax.grid(alpha=0.3, axis="x")
     _save(fig, path)

@@ -1,0 +1,207 @@
+"""`motsim fit`: calibrate the model to a company's own data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from motsim.cli.support import Format, FormatOpt, emit, guarded, out
+
+fit = typer.Typer(
+    help="Fit the model to your data: churn from a retention table or a customer table (shifted-beta-geometric), "
+    "the moments of truth from a customer table (Cox proportional hazards). Fits can be written into a runnable "
+    "scenario.",
+    no_args_is_help=True,
+)
+
+
+def _num(x: float | None, spec: str = ".4g") -> str:
+    return "–" if x is None else format(x, spec)
+
+
+@fit.command()
+def retention(
+    data: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV or Parquet: a retention table (period, active[, cohort]) or one row per customer "
+            "(name its --tenure and --churned columns)."
+        ),
+    ],
+    tenure: Annotated[
+        Optional[str], typer.Option("--tenure", help="Customer table: the tenure column, in whole periods.")
+    ] = None,
+    churned: Annotated[
+        Optional[str],
+        typer.Option("--churned", help="Customer table: the 0/1 column (1 churned, 0 still a customer)."),
+    ] = None,
+    segment: Annotated[Optional[str], typer.Option("--segment", help="Fit each value of this column apart.")] = None,
+    calibration_periods: Annotated[
+        Optional[int],
+        typer.Option(
+            "--calibration-periods", help="Fit periods 1..K only and project the rest as a holdout (a backtest)."
+        ),
+    ] = None,
+    period_months: Annotated[
+        int, typer.Option("--period-months", help="Months in a period: 12 for a yearly renewal table.")
+    ] = 1,
+    discount_rate: Annotated[
+        Optional[float],
+        typer.Option("--discount-rate", help="Annual discount rate: adds DEL and DERL (Fader & Hardie 2010)."),
+    ] = None,
+    fmt: FormatOpt = Format.table,
+    out_dir: Annotated[
+        Optional[Path],
+        typer.Option("--out", "-o", help="Write retention.json, retention.csv and retention.png (actual vs fit) here."),
+    ] = None,
+    write: Annotated[
+        Optional[Path],
+        typer.Option("--write", help="Write a runnable scenario with the fitted churn (with --into: the edited copy)."),
+    ] = None,
+    into: Annotated[
+        Optional[str],
+        typer.Option("--into", help="Put the fitted churn into this scenario, keeping everything else (in place)."),
+    ] = None,
+    monthly_revenue: Annotated[
+        float, typer.Option("--monthly-revenue", help="With --write: revenue per active customer per month.")
+    ] = 1.0,
+) -> None:
+    """Churn from retention data: the shifted-beta-geometric model (Fader & Hardie 2007).
+
+    Maximum likelihood with 95% profile-likelihood intervals for α, β and the mean churn per
+    period; with --calibration-periods, the fit's projection is compared with the held-out
+    periods. Example: motsim fit retention table.csv --calibration-periods 7 --period-months 12
+    """
+
+    def go() -> None:
+        from motsim.fit.retention import retention as fit_retention
+
+        result = fit_retention(data, tenure, churned, segment, calibration_periods, period_months, discount_rate)
+        emit(result, fmt, lambda: _print_retention(result), out_dir, "retention")
+        if out_dir is not None:
+            from motsim.output.charts import retention_fit_chart
+
+            fits = dict(result.segments) if hasattr(result, "segments") else {"": result}
+            retention_fit_chart(fits, out_dir / "retention.png", f"Retention: actual and sBG fit ({data.name})")
+        _write_scenario(result, data, write, into, monthly_revenue, discount_rate)
+
+    guarded(go)
+
+
+def _write_scenario(
+    result, data: Path, write: Path | None, into: str | None, revenue: float, rate: float | None
+) -> None:
+    from motsim.fit.write import into_text, scenario_text
+    from motsim.output.formats import write_text
+
+    if into is not None:
+        path, text = into_text(result, into)
+        target = write or path
+    elif write is not None:
+        target, text = write, scenario_text(result, write.stem, str(data), revenue, annual_discount_rate=rate)
+    else:
+        return
+    write_text(target, text)
+    out.print(f"wrote {escape(str(target))}: run it with  motsim run {escape(str(target))}", highlight=False)
+
+
+def _print_retention(result) -> None:
+    fits = dict(result.segments) if hasattr(result, "segments") else {"": result}
+    for label, f in fits.items():
+        title = f"Shifted-beta-geometric fit{f' — {escape(label)}' if label else ''}"
+        t = Table("parameter", "estimate [95% CI]", title=title, title_justify="left")
+        t.add_row("α", f"{f.alpha:.4g}")
+        t.add_row("β", f"{f.beta:.4g}")
+        t.add_row(f"mean churn per period ({f.period_months} month(s))", f"{f.mean_churn:.2%}")
+        t.add_row("log-likelihood", f"{f.log_likelihood:,.2f}")
+        t.add_row("heterogeneity (LR vs one churn rate for all)", f"{f.heterogeneity_lr:,.1f}")
+        t.add_row("customers / churners fitted", f"{f.customers:,} / {f.churners:,}")
+        if f.holdout_mape is not None:
+            t.add_row(f"holdout error (mean abs. % after period {f.calibration_periods})", f"{f.holdout_mape:.1%}")
+        if f.del_ is not None:
+            t.add_row("DEL (discounted expected lifetime, payments)", f"{f.del_:.3f}")
+        out.print(t)
+        p = Table("period", "actual", "expected", "part", title="Customers active by period", title_justify="left")
+        for row in f.periods:
+            label_ = f"{row.period}" + (f" ({escape(row.cohort)})" if row.cohort else "")
+            p.add_row(label_, f"{row.actual:,.1f}", f"{row.expected:,.1f}", row.part)
+        out.print(p)
+    out.print(f"[dim]{next(iter(fits.values())).method}[/dim]")
+
+
+@fit.command()
+def drivers(
+    data: Annotated[Path, typer.Argument(help="CSV or Parquet, one row per customer.")],
+    duration: Annotated[str, typer.Option("--duration", help="The tenure column (any time unit).")],
+    event: Annotated[str, typer.Option("--event", help="The 0/1 column: 1 churned, 0 still a customer.")],
+    covariates: Annotated[
+        Optional[str],
+        typer.Option("--covariates", help="Comma-separated columns to use (default: every other column)."),
+    ] = None,
+    bins: Annotated[
+        list[str],
+        typer.Option(
+            "--bins", help="COL=0,1,2,3,4+ : levels instead of a straight line (N, LOW-HIGH or N+); repeatable."
+        ),
+    ] = [],  # noqa: B006 - typer reads the default, never mutates it
+    fmt: FormatOpt = Format.table,
+    out_dir: Annotated[
+        Optional[Path],
+        typer.Option("--out", "-o", help="Write drivers.json, drivers.csv and drivers.png (a forest plot) here."),
+    ] = None,
+) -> None:
+    """The moments of truth in a customer table: Cox proportional hazards of churn.
+
+    Hazard ratios (statsmodels PHReg, Efron ties) with 95% CIs and Holm-adjusted p-values, the
+    concordance and the churn rate per level. Example:
+    motsim fit drivers customers.csv --duration tenure --event churned --bins calls=0,1,2,3,4+
+    """
+
+    def go() -> None:
+        from motsim.fit.drivers import drivers as fit_drivers
+        from motsim.fit.drivers import parse_bins
+
+        chosen = [c.strip() for c in covariates.split(",") if c.strip()] if covariates else None
+        result = fit_drivers(data, duration, event, chosen, dict(parse_bins(b) for b in bins))
+        emit(result, fmt, lambda: _print_drivers(result), out_dir, "drivers")
+        if out_dir is not None:
+            from motsim.output.charts import drivers_chart
+
+            drivers_chart(result, out_dir / "drivers.png", f"What drives churn ({data.name})")
+
+    guarded(go)
+
+
+def _print_drivers(result) -> None:
+    t = Table(
+        "covariate",
+        "hazard ratio [95% CI]",
+        "p",
+        "p (Holm)",
+        title=f"Drivers of churn: Cox model, {result.n:,} customers, {result.events:,} churned "
+        f"(concordance {result.concordance:.3f})",
+        title_justify="left",
+    )
+    for d in result.drivers:
+        t.add_row(
+            escape(d.covariate),
+            f"{d.hazard_ratio:.3f} [{d.ci_low:.3f}, {d.ci_high:.3f}]",
+            f"{d.pvalue:.3g}",
+            f"{d.pvalue_adj:.3g}",
+        )
+    out.print(t)
+    if result.levels:
+        lv = Table("covariate", "level", "customers", "churn rate", title="Churn by level", title_justify="left")
+        for x in result.levels:
+            lv.add_row(
+                escape(x.covariate),
+                escape(x.level) + (" (reference)" if x.reference else ""),
+                f"{x.customers:,}",
+                f"{x.churn_rate:.1%}",
+            )
+        out.print(lv)
+    out.print("[dim]A hazard ratio above 1: customers with it churn faster, the others held equal.[/dim]")
