@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.stats import chi2
 
 from motsim.display import Result
 from motsim.errors import DataError, InputError, ModelError, Problem
@@ -76,6 +77,7 @@ class RetentionFit(Result):
     calibration_periods: int
     period_months: int
     heterogeneity_lr: float  # likelihood-ratio statistic of sBG against one churn rate for all
+    heterogeneity_pvalue: float  # its p-value (½χ²₀ + ½χ²₁: the null sits on the boundary)
     method: str
     holdout_mape: float | None = field(default=None, metadata={"omit_none": True})
     del_: float | None = field(default=None, metadata={"omit_none": True, "key": "del"})
@@ -224,6 +226,7 @@ def _fit_counts(
             ],
         )
     a, b = result.alpha.estimate, result.beta.estimate
+    lr = max(0.0, 2.0 * (result.log_likelihood - ll_geo))
     survival = sbg.survival(a, b, np.arange(horizon + 1))
     periods = [
         PeriodFit(t, x, float(counts.sizes[c] * survival[t]), "calibration" if t <= cut else "holdout", c)
@@ -250,7 +253,8 @@ def _fit_counts(
         churners=leavers,
         calibration_periods=cut,
         period_months=period_months,
-        heterogeneity_lr=max(0.0, 2.0 * (result.log_likelihood - ll_geo)),
+        heterogeneity_lr=lr,
+        heterogeneity_pvalue=float(0.5 * chi2.sf(lr, 1)) if lr > 0 else 1.0,
         method=METHOD,
         holdout_mape=mape,
         del_=del_,

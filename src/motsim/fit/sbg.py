@@ -51,7 +51,7 @@ def discounted_expected_lifetime(alpha: float, beta: float, d: float) -> float:
 
     Fader & Hardie (2010): DEL = ₂F₁(1, β; α + β; 1 / (1 + d)).
     """
-    return float(hyp2f1(1.0, beta, alpha + beta, 1.0 / (1.0 + d)))
+    return float(_hyp2f1_or_sum(alpha, beta, d, 0.0))
 
 
 def discounted_expected_residual_lifetime(alpha: float, beta: float, d: float, renewals: np.ndarray) -> np.ndarray:
@@ -61,7 +61,20 @@ def discounted_expected_residual_lifetime(alpha: float, beta: float, d: float, r
     ₂F₁(1, β + n; α + β + n; 1 / (1 + d)).
     """
     n = np.asarray(renewals, dtype=float) + 1.0
-    return (beta + n - 1.0) / (alpha + beta + n - 1.0) * hyp2f1(1.0, beta + n, alpha + beta + n, 1.0 / (1.0 + d))
+    return (beta + n - 1.0) / (alpha + beta + n - 1.0) * np.vectorize(_hyp2f1_or_sum)(alpha, beta, d, n)
+
+
+def _hyp2f1_or_sum(alpha: float, beta: float, d: float, n: float) -> float:
+    """₂F₁(1, β + n; α + β + n; 1 / (1 + d)); where scipy's series fails (large α + β), the sum it
+    stands for: Σ_k Π_{i<k} (β + n + i) / (α + β + n + i) / (1 + d)^k.
+    """
+    value = float(hyp2f1(1.0, beta + n, alpha + beta + n, 1.0 / (1.0 + d)))
+    if np.isfinite(value) or d <= 0:
+        return value
+    k = np.arange(int(np.ceil(40.0 / np.log1p(d))) + 1)
+    ratio = np.log(beta + n + k[:-1]) - np.log(alpha + beta + n + k[:-1])
+    terms = np.exp(np.r_[0.0, np.cumsum(ratio)] - k * np.log1p(d))
+    return float(terms.sum())
 
 
 @dataclass(frozen=True)
@@ -91,9 +104,15 @@ def _maximise(f: Callable[[np.ndarray], float], start: np.ndarray) -> optimize.O
     bounds = [(-BOUND, BOUND)] * len(start)
     res = optimize.minimize(lambda x: -f(x), start, method="L-BFGS-B", bounds=bounds)
     polished = optimize.minimize(
-        lambda x: -f(x), res.x, method="Nelder-Mead", bounds=bounds, options={"xatol": 1e-8, "fatol": 1e-10}
+        lambda x: -f(x),
+        res.x,
+        method="Nelder-Mead",
+        bounds=bounds,
+        options={"xatol": 1e-8, "fatol": 1e-10, "maxfev": 4000},
     )
-    return polished if polished.fun <= res.fun else res
+    best = polished if polished.fun <= res.fun else res
+    best.success = bool(res.success or polished.success)
+    return best
 
 
 def _profile_interval(ll: Callable[[np.ndarray], float], best: np.ndarray, ll_best: float, i: int) -> tuple:
@@ -134,21 +153,27 @@ def fit(churned: np.ndarray, censored: np.ndarray) -> SbgFit:
     churned = np.asarray(churned, dtype=float)
     censored = np.asarray(censored, dtype=float)
 
-    def ll(x: np.ndarray) -> float:
+    def ll(x: np.ndarray) -> float:  # (log α, log β)
         return log_likelihood(float(np.exp(x[0])), float(np.exp(x[1])), churned, censored)
-
-    res = _maximise(ll, np.zeros(2))
-    best, ll_best = res.x, -float(res.fun)
-    on_boundary = bool(np.any(np.abs(best) >= BOUND - 1e-3))
-    alpha, beta = float(np.exp(best[0])), float(np.exp(best[1]))
-    (a_lo, a_hi), (b_lo, b_hi) = (_profile_interval(ll, best, ll_best, i) for i in (0, 1))
 
     def ll_mean(y: np.ndarray) -> float:  # (logit m, log κ) with α = m κ, β = (1 − m) κ
         m, kappa = expit(y[0]), np.exp(y[1])
         return log_likelihood(float(m * kappa), float((1 - m) * kappa), churned, censored)
 
-    m_best = np.array([logit(alpha / (alpha + beta)), np.log(alpha + beta)])
-    m_lo, m_hi = _profile_interval(ll_mean, m_best, ll_best, 0)
+    # Search along (mean churn, concentration): homogeneity is then the edge κ → ∞ at a fixed mean.
+    p_geo, ll_geo = geometric_log_likelihood(churned, censored)
+    res = _maximise(ll_mean, np.array([logit(min(max(p_geo, 1e-6), 1 - 1e-6)), 0.0]))
+    m_best, ll_best = res.x, -float(res.fun)
+    # a likelihood-ratio gain below 1e-3 is float noise of betaln at huge α, β: the ridge to homogeneity
+    on_boundary = bool(m_best[1] >= BOUND - 1e-2 or 2 * (ll_best - ll_geo) < 1e-3)
+    m, kappa = float(expit(m_best[0])), float(np.exp(m_best[1]))
+    alpha, beta = m * kappa, (1 - m) * kappa
+    best = np.log([alpha, beta])
+    if on_boundary:  # no interval means anything on a ridge to infinity
+        (a_lo, a_hi), (b_lo, b_hi), (m_lo, m_hi) = (None, None), (None, None), (None, None)
+    else:
+        (a_lo, a_hi), (b_lo, b_hi) = (_profile_interval(ll, best, ll_best, i) for i in (0, 1))
+        m_lo, m_hi = _profile_interval(ll_mean, m_best, ll_best, 0)
 
     def exp_or_none(x: float | None) -> float | None:
         return None if x is None else float(np.exp(x))
