@@ -93,7 +93,9 @@ def test_recovers_known_alpha_beta_from_the_simulators_customers_at_the_nominal_
     alpha, beta, reps = 0.8, 6.0, 100
     covered = np.zeros(2)
     for k in range(reps):
-        fit = retention(_simulated_customers(alpha, beta, 1500, 24, 100 + k, tmp_path), tenure="tenure", churned="churned")
+        fit = retention(
+            _simulated_customers(alpha, beta, 1500, 24, 100 + k, tmp_path), tenure="tenure", churned="churned"
+        )
         covered += [fit.alpha.ci_low <= alpha <= fit.alpha.ci_high, fit.beta.ci_low <= beta <= fit.beta.ci_high]
     # 95% intervals over 100 datasets: binomial SD 2.2 points, so [89%, 100%] is ±3 SD below
     assert np.all(covered / reps >= 0.89), covered
@@ -145,8 +147,22 @@ def test_heterogeneity_is_tested_against_one_churn_rate():
 def test_written_scenario_runs_and_reproduces_the_fitted_retention(tmp_path):
     out = tmp_path / "fitted.toml"
     res = CliRunner().invoke(
-        app, ["fit", "retention", str(FH), "--segment", "cohort", "--calibration-periods", "7", "--period-months", "12",
-              "--write", str(out), "-f", "json"]
+        app,
+        [
+            "fit",
+            "retention",
+            str(FH),
+            "--segment",
+            "cohort",
+            "--calibration-periods",
+            "7",
+            "--period-months",
+            "12",
+            "--write",
+            str(out),
+            "-f",
+            "json",
+        ],
     )
     assert res.exit_code == 0, res.output
     sc = with_overrides(motsim.load_scenario(out), customers=20000, months=60)
@@ -169,7 +185,9 @@ def test_into_replaces_only_the_churn_baseline(tmp_path):
     assert any(line.startswith("baseline_monthly = { beta = [") for line in changed)
     assert all(line.startswith(("baseline_monthly", "# sBG fit")) for line in changed)
     sc = motsim.load_scenario(target)
-    assert sc.churn.baseline_monthly.beta[0] > 0 and len(sc.moments) == len(motsim.load_scenario("saas_onboarding").moments)
+    assert sc.churn.baseline_monthly.beta[0] > 0 and len(sc.moments) == len(
+        motsim.load_scenario("saas_onboarding").moments
+    )
 
 
 @pytest.mark.parametrize(

@@ -119,7 +119,8 @@ def _print_retention(result) -> None:
         t.add_row(f"mean churn per period ({f.period_months} month(s))", f"{f.mean_churn:.2%}")
         t.add_row("log-likelihood", f"{f.log_likelihood:,.2f}")
         t.add_row(
-            "heterogeneity (LR vs one churn rate for all)", f"{f.heterogeneity_lr:,.1f} (p {f.heterogeneity_pvalue:.2g})"
+            "heterogeneity (LR vs one churn rate for all)",
+            f"{f.heterogeneity_lr:,.1f} (p {f.heterogeneity_pvalue:.2g})",
         )
         t.add_row("customers / churners fitted", f"{f.customers:,} / {f.churners:,}")
         if f.holdout_mape is not None:

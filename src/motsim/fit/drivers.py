@@ -13,6 +13,7 @@ ratios towards 1 there).
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
