@@ -5,10 +5,10 @@ import subprocess
 import sys
 
 import pytest
-from tests.conftest import FIXTURES, write
 from typer.testing import CliRunner
 
 from motsim.cli import app
+from tests.conftest import FIXTURES, write
 
 runner = CliRunner()
 

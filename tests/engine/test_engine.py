@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
-from tests.conftest import write
 
 import motsim
+from tests.conftest import write
 
 DEFECTION = """
 [scenario]

@@ -2,11 +2,11 @@
 
 import numpy as np
 import pytest
-from tests.conftest import write
 
 import motsim
 from motsim.model import memory
 from motsim.model.recovery import recovered_score
+from tests.conftest import write
 
 
 def test_cold_hand_longer_milder_ending_remembered_better():

@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-from tests.conftest import write
 
 import motsim
 from motsim.model.economics import constant_churn_clv, discount_factors, payback_month
@@ -10,6 +9,7 @@ from motsim.model.scenario import Intervention
 from motsim.sim.run import with_overrides
 from motsim.whatif.compare import compare
 from motsim.whatif.rank import rank
+from tests.conftest import write
 
 
 def test_intervention_that_changes_nothing_gives_exactly_zero(fixture_scenario):

@@ -260,13 +260,17 @@ def drivers(
         )
     x, names, levels, references = _design(df, chosen, bins, churned, source)
     try:
-        res = PHReg(time, x, status=churned, ties="efron").fit(disp=False)
+        with warnings.catch_warnings():  # convergence is judged below, with the covariates named
+            warnings.simplefilter("ignore")
+            res = PHReg(time, x, status=churned, ties="efron").fit(disp=False)
     except (np.linalg.LinAlgError, ValueError) as exc:
         raise ModelError(source, [Problem("", f"the Cox model could not be fitted: {exc}")]) from None
     params, bse = np.asarray(res.params), np.asarray(res.bse)
     wild = [
         n for n, b, s in zip(names, params, bse, strict=True) if not (np.isfinite(b) and np.isfinite(s)) or abs(b) > 15
     ]
+    if not wild and not res.mle_retvals.get("converged", True):
+        raise ModelError(source, [Problem("", "the Cox model's likelihood did not converge")])
     if wild:
         raise ModelError(
             source,
