@@ -269,7 +269,7 @@ def drivers(
     wild = [
         n for n, b, s in zip(names, params, bse, strict=True) if not (np.isfinite(b) and np.isfinite(s)) or abs(b) > 15
     ]
-    if not wild and not res.mle_retvals.get("converged", True):
+    if not wild and not getattr(res, "mle_retvals", {}).get("converged", True):
         raise ModelError(source, [Problem("", "the Cox model's likelihood did not converge")])
     if wild:
         raise ModelError(
