@@ -11,7 +11,7 @@ import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
+from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullFormatter  # noqa: E402
 
 from motsim.output.formats import atomic_write  # noqa: E402
 
@@ -157,6 +157,9 @@ def drivers_chart(fit: DriversFit, path: Path, title: str) -> None:
         ax.plot([d.hazard_ratio], [y], "o", color=color, markerfacecolor=color if d.pvalue_adj < 0.05 else "white")
     ax.axvline(1, color="black", linewidth=0.8)
     ax.set_xscale("log")
+    ax.xaxis.set_major_locator(FixedLocator([0.125, 0.25, 0.5, 1, 2, 4, 8, 16, 32]))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_yticks(range(len(rows)), [d.covariate for d in rows])
     ax.set_xlabel("hazard ratio of churn (95% CI, log scale; filled: significant after Holm)")
     ax.set_title(title)
