@@ -35,6 +35,11 @@ _LAZY = {
     "break_even": "motsim.whatif.compare",
     "Comparison": "motsim.whatif.compare",
     "rank": "motsim.whatif.rank",
+    "roi": "motsim.whatif.roi",
+    "Pricing": "motsim.whatif.roi",
+    "WhatIf": "motsim.whatif.compare",
+    "Ranking": "motsim.whatif.rank",
+    "Projection": "motsim.whatif.projection",
     "project": "motsim.whatif.projection",
 }
 _SUBPACKAGES = {"ab", "fit", "monitor", "model", "engine", "sim", "whatif", "output"}
@@ -73,6 +78,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from motsim.model.scenario import Intervention, Scenario
     from motsim.sim.results import Estimate, Results
     from motsim.sim.run import simulate, simulate_many, with_overrides
-    from motsim.whatif.compare import Comparison, break_even, compare
-    from motsim.whatif.projection import project
-    from motsim.whatif.rank import rank
+    from motsim.whatif.compare import Comparison, WhatIf, break_even, compare
+    from motsim.whatif.projection import Projection, project
+    from motsim.whatif.rank import Ranking, rank
+    from motsim.whatif.roi import Pricing, roi

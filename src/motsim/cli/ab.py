@@ -11,7 +11,20 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from motsim.cli.support import SCENARIO_HELP, Format, err, guarded, out, with_bar
+from motsim.cli.support import (
+    SCENARIO_HELP,
+    EngineOpt,
+    Format,
+    FormatOpt,
+    Scheduler,
+    Seed,
+    Workers,
+    engine_name,
+    err,
+    guarded,
+    out,
+    with_bar,
+)
 from motsim.errors import DataError, InputError, Problem
 
 if TYPE_CHECKING:
@@ -316,14 +329,14 @@ def simulate(
     months: Optional[int] = typer.Option(
         None, "--months", "-m", help="How long the test runs (default: the scenario's horizon)."
     ),
-    seed: Optional[int] = typer.Option(None, "--seed", "-s", help="Override the master seed."),
+    seed: Seed = None,
     treatment_share: float = typer.Option(
         0.5, "--treatment-share", help="Chance that a customer is put in the treatment arm."
     ),
     retained_at: list[int] = typer.Option(
         [], "--retained-at", help="Months for retained_M columns (repeatable; default 3, 6, 12 and the horizon)."
     ),
-    engine: Optional[str] = typer.Option(None, "--engine", help="auto (default), vector or hybrid."),
+    engine: EngineOpt = None,
     out_file: Optional[Path] = typer.Option(None, "--out", "-o", help="CSV to write (default: standard output)."),
 ) -> None:
     """Run an A/B test in silico and write the per-customer data it would produce.
@@ -345,7 +358,9 @@ def simulate(
         sc = load_with(scenario, customers, months, seed)
         data = with_bar(
             "simulating both arms",
-            lambda tick: simulate_experiment(sc, intervention, treatment_share, retained_at or None, engine, tick),
+            lambda tick: simulate_experiment(
+                sc, intervention, treatment_share, retained_at or None, engine_name(engine), tick
+            ),
         )
         text = data.to_csv()
         if out_file is None:
@@ -394,15 +409,11 @@ def project(
     ),
     customers: Optional[int] = typer.Option(None, "--customers", "-n", help="Override the scenario's cohort size."),
     months: Optional[int] = typer.Option(None, "--months", "-m", help="Override the horizon in months."),
-    seed: Optional[int] = typer.Option(None, "--seed", "-s", help="Override the master seed."),
-    workers: Optional[int] = typer.Option(
-        None, "--workers", "-w", min=1, help="Worker processes (default: all cores for big runs)."
-    ),
-    engine: Optional[str] = typer.Option(
-        None, "--engine", help="auto, vector, hybrid or des. Default: the scenario's."
-    ),
-    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address (tcp://HOST:PORT)."),
-    fmt: Format = typer.Option(Format.table, "--format", "-f"),
+    seed: Seed = None,
+    workers: Workers = None,
+    engine: EngineOpt = None,
+    scheduler: Scheduler = None,
+    fmt: FormatOpt = Format.table,
     out_dir: Optional[Path] = typer.Option(
         None, "--out", "-o", help="Write projection.json, draws.csv and npv.png here."
     ),
