@@ -62,14 +62,26 @@ def run(
     workers: Workers = None,
     engine: EngineOpt = None,
     scheduler: Scheduler = None,
+    events: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--events",
+            help="Also write one replication's event log here (events.csv, customers.csv: the data `motsim fit "
+            "journey` reads), simulated on the des reference engine.",
+        ),
+    ] = None,
 ) -> None:
     """Simulate a scenario: retention, CLV, NPS, the moments that tipped churn, resource waits."""
 
     def go() -> None:
         from motsim.output.formats import print_run, to_csv, to_json, write_text
-        from motsim.sim.run import simulate
+        from motsim.sim.run import event_log, simulate
 
         sc = load_with(scenario, customers, months, seed)
+        if events is not None:
+            log, people = with_bar("writing the event log", lambda tick: event_log(sc))
+            write_text(events / "events.csv", log.to_csv(index=False))
+            write_text(events / "customers.csv", people.to_csv(index=False))
         results = with_bar(
             "simulating",
             lambda tick: simulate(sc, replications, engine_name(engine), workers, scheduler, progress=tick),

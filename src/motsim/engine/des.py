@@ -18,6 +18,7 @@ from simpy.core import URGENT
 
 from motsim.engine.cohort import Cohort, finish, population
 from motsim.engine.compiled import CompiledScenario
+from motsim.engine.eventlog import EventLog
 from motsim.engine.occurrences import draw_slots
 from motsim.engine.streams import Streams
 from motsim.engine.tally import ReplicationResult
@@ -113,11 +114,14 @@ class Replication:
     month-end step (memory, churn, word of mouth, money).
     """
 
-    def __init__(self, journey: CompiledScenario, streams: Streams) -> None:
+    def __init__(self, journey: CompiledScenario, streams: Streams, log: EventLog | None = None) -> None:
         self.journey = journey
+        self.log = log
         self.result = ReplicationResult.empty(journey)
         seg, propensity = population(journey, streams)
         self.cohort = Cohort(journey, streams, seg, propensity, 0, self.result)
+        if log is not None:
+            log.seg = seg
         tables = draw_slots(journey, streams, seg)
         self.calendar = Calendar(journey, tables)
         self.service = {j: t.service_days.tolist() for j, t in enumerate(tables) if t.service_days is not None}
@@ -213,7 +217,7 @@ class Replication:
                 yield env.timeout(t - env.now)
             if self.gone[i]:
                 return
-            code, score = occ.code, occ.score
+            code, score, wait = occ.code, occ.score, 0.0
             plan = self.plan[occ.moment]
             if plan.resource >= 0:
                 wait, abandoned = yield from self.queue(occ.moment, occ.slot, i)
@@ -223,11 +227,11 @@ class Replication:
                     score -= plan.wait_penalty_per_minute * wait
                 if env.now >= horizon or self.gone[i]:
                     return
-            if not self.experience(i, occ, code, score):
+            if not self.experience(i, occ, code, score, wait):
                 return
             self.follow_up(occ.moment, code, taken, pending)
 
-    def experience(self, i: int, occ: Occurrence, code: int, score: float) -> bool:
+    def experience(self, i: int, occ: Occurrence, code: int, score: float, wait: float = 0.0) -> bool:
         """Customer i lives an occurrence now; False if it made them leave at once."""
         j, plan, s, journey = occ.moment, self.plan[occ.moment], self.seg[i], self.journey
         if code >= plan.code_recovered:  # a failure, recovered or not
@@ -238,6 +242,8 @@ class Replication:
                     recovered_score(score, prior, journey.paradox, journey.paradox_max_failures, plan.best_score[s])
                 )
         score = 10.0 if score > 10.0 else (-10.0 if score < -10.0 else score)
+        if self.log is not None:
+            self.log.event(i, self.env.now, j, code, score, wait)
         self.buf_who.append(i)
         self.buf_score.append(score)
         self.buf_moment.append(j)
@@ -277,11 +283,13 @@ class Replication:
                 self.buf_moment.clear()
             cohort.close_month(month)
             left = np.flatnonzero(self.was_alive & ~alive)
+            if self.log is not None:
+                self.log.left[left] = month
             self.was_alive[left] = False
             for i in left.tolist():
                 self.gone[i] = True
 
 
-def run_replication(journey: CompiledScenario, streams: Streams) -> ReplicationResult:
-    """Simulate one replication of the cohort."""
-    return Replication(journey, streams).run()
+def run_replication(journey: CompiledScenario, streams: Streams, log: EventLog | None = None) -> ReplicationResult:
+    """Simulate one replication of the cohort (recording every occurrence and departure in `log` if given)."""
+    return Replication(journey, streams, log).run()

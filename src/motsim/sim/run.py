@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from motsim import engine as engines
 from motsim.engine.compiled import CompiledScenario, compile_scenario
@@ -22,6 +22,9 @@ from motsim.errors import InputError
 from motsim.model.changes import apply_changes
 from motsim.model.scenario import Scenario
 from motsim.sim.results import Results
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 Progress = Callable[[int, int], None]  # (done, total)
 AUTO_PARALLEL_WORK = 2_000_000  # customer-months above which `workers=None` uses every core
@@ -157,3 +160,19 @@ def simulate_many(
     for v, (label, journey, name, seed) in enumerate(meta):
         out[label] = Results(journey, done[v * replications : (v + 1) * replications], name, seed)
     return out
+
+
+def event_log(scenario: Scenario, replication: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One replication's event log as a company would have it: (events, customers) frames.
+
+    Run on the `des` reference engine (every occurrence at its own time); the columns are those
+    `motsim fit journey` reads: events `customer_id, day, moment, outcome, score, wait_minutes`;
+    customers `customer_id, segment, joined_day, churn_day, observed_until_day, monthly_revenue`.
+    """
+    from motsim.engine import des
+    from motsim.engine.eventlog import EventLog
+
+    journey = compile_scenario(scenario)
+    log = EventLog(journey.customers)
+    des.run_replication(journey, Streams(scenario.scenario.seed, 0, replication), log)
+    return log.frames(journey)
