@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -9,7 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from motsim.cli.support import Format, FormatOpt, emit, guarded, out
+from motsim.cli.support import Format, FormatOpt, emit, guarded, out, with_bar
 
 fit = typer.Typer(
     help="Fit the model to your data: churn from a retention table or a customer table (shifted-beta-geometric), "
@@ -208,3 +209,155 @@ def _print_drivers(result) -> None:
             )
         out.print(lv)
     out.print("[dim]A hazard ratio above 1: customers with it churn faster, the others held equal.[/dim]")
+
+
+@fit.command()
+def journey(
+    events: Annotated[
+        Path,
+        typer.Argument(help="Event log, CSV or Parquet: customer_id, day, moment, outcome[, score][, wait_minutes]."),
+    ],
+    customers: Annotated[
+        Path,
+        typer.Option(
+            "--customers",
+            help="Customers, CSV or Parquet: customer_id[, segment, joined_day, churn_day, observed_until_day, "
+            "monthly_revenue].",
+        ),
+    ],
+    scenario: Annotated[
+        Optional[str],
+        typer.Option(
+            "--scenario",
+            help="A skeleton scenario naming the log's moments and outcomes: its structure is kept, its numbers "
+            "fitted; its scores are used when the log has none.",
+        ),
+    ] = None,
+    score_range: Annotated[
+        Optional[str],
+        typer.Option("--score-range", help="LOW,HIGH of a survey scale (CSAT 1,5) mapped linearly onto -10..10."),
+    ] = None,
+    holdout_months: Annotated[
+        Optional[int],
+        typer.Option("--holdout-months", help="Fit on all but the last K months, then backtest on them."),
+    ] = None,
+    fit_memory: Annotated[
+        bool,
+        typer.Option(
+            "--fit-memory", help="Also fit the peak-end weights and half-life; test peak-end vs a plain average."
+        ),
+    ] = False,
+    monthly_revenue: Annotated[
+        Optional[float],
+        typer.Option("--monthly-revenue", help="Revenue per customer-month when the customers table has none."),
+    ] = None,
+    write: Annotated[
+        Optional[Path], typer.Option("--write", help="Write the fitted, runnable scenario here (TOML).")
+    ] = None,
+    fmt: FormatOpt = Format.table,
+    out_dir: Annotated[
+        Optional[Path],
+        typer.Option("--out", "-o", help="Write journey.json, journey.csv and, with a backtest, backtest.png here."),
+    ] = None,
+) -> None:
+    """The journey from an event log: schedules, outcomes, churn on remembered experience, drivers.
+
+    Churn is a binomial GLM of every observed monthly decision on the experience E that motsim's
+    memory laws compute from each customer's scores; drivers are a Cox model of churn after each
+    bad outcome. With --holdout-months the fit is backtested on the months it did not see.
+    Example: motsim fit journey events.csv --customers customers.csv --holdout-months 6 --write fitted.toml
+    """
+
+    def go() -> None:
+        from motsim.errors import InputError
+        from motsim.fit.journey import journey as fit_journey
+        from motsim.output.formats import write_text
+
+        bounds = None
+        if score_range is not None:
+            try:
+                low, high = (float(x) for x in score_range.split(","))
+            except ValueError:
+                raise InputError.one("", "score_range", f"'{score_range}': expected LOW,HIGH such as 1,5") from None
+            bounds = (low, high)
+        name = write.stem if write is not None else "fitted journey"
+        result = with_bar(
+            "fitting",
+            lambda tick: fit_journey(
+                events, customers, scenario, bounds, holdout_months, fit_memory, name, monthly_revenue
+            ),
+        )
+        if write is not None:
+            write_text(write, result.text)
+            result = replace(result, scenario=str(write))
+        emit(result, fmt, lambda: _print_journey(result), out_dir, "journey")
+        if out_dir is not None and result.backtest is not None:
+            from motsim.output.charts import backtest_chart
+
+            backtest_chart(result.backtest, out_dir / "backtest.png", f"Backtest: retention of {events.name}")
+
+    guarded(go)
+
+
+def _print_journey(result) -> None:
+    c = result.churn
+    out.print(
+        f"{result.customers:,} customers, {result.events:,} events, {result.months_observed} months observed",
+        highlight=False,
+    )
+    t = Table("churn", "estimate [95% CI]", title="Churn on remembered experience (binomial GLM)", title_justify="left")
+    s = c.experience_sensitivity
+    t.add_row("experience sensitivity (log-odds per point of E)", f"{s.estimate:.4g} [{s.ci_low:.4g}, {s.ci_high:.4g}]")
+    for seg, b in c.baseline_monthly.items():
+        t.add_row(f"baseline monthly churn: {escape(seg)}", f"{b.estimate:.3%} [{b.ci_low:.3%}, {b.ci_high:.3%}]")
+    out.print(t)
+    m = Table("moment", "schedule", "outcomes (share, score)", title="Moments", title_justify="left")
+    for mid, mf in result.moments.items():
+        sch = mf.schedule
+        if sch["kind"] == "rate":
+            r = mf.rate_per_month
+            what = f"{r.estimate:.3g}/month [{r.ci_low:.3g}, {r.ci_high:.3g}]"
+        elif sch["kind"] == "after":
+            what = f"{sch['delay_days']:g} days after {sch['after']}"
+        elif sch["kind"] == "every":
+            what = f"every {sch['every_months']:.3g} months from day {sch['at_day']:g}"
+        else:
+            what = f"day {sch['at_day']:g}"
+        shares = ", ".join(f"{escape(k)} {o.p.estimate:.0%} ({o.score:+.1f})" for k, o in mf.outcomes.items())
+        m.add_row(escape(mid), what, shares + (" [by segment]" if mf.by_segment else ""))
+    out.print(m)
+    if result.drivers:
+        d = Table(
+            "moment",
+            "bad outcome",
+            "hazard ratio [95% CI]",
+            "p (Holm)",
+            title="Drivers: churn after a bad outcome",
+            title_justify="left",
+        )
+        for x in result.drivers:
+            d.add_row(
+                escape(x.moment),
+                escape(x.outcome),
+                f"{x.hazard_ratio:.3f} [{x.ci_low:.3f}, {x.ci_high:.3f}]",
+                f"{x.pvalue_adj:.3g}",
+            )
+        out.print(d)
+    if result.memory:
+        mm = result.memory
+        out.print(
+            f"memory: w_peak {mm['w_peak']:.2f}, w_end {mm['w_end']:.2f}, half-life {mm['half_life_months']} "
+            f"months; peak-end vs plain average: LR {mm['lr_statistic']:.1f}, p {mm['pvalue']:.3g}",
+            highlight=False,
+        )
+    if result.backtest:
+        b = result.backtest
+        out.print(
+            f"backtest: held-out months off by {b.holdout_mean_abs_error:.1%} points on average; "
+            f"{b.holdout_within_band:.0%} inside the 95% band",
+            highlight=False,
+        )
+    if result.scenario:
+        out.print(
+            f"wrote {escape(result.scenario)}: run it with  motsim run {escape(result.scenario)}", highlight=False
+        )

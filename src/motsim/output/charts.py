@@ -18,6 +18,7 @@ from motsim.output.formats import atomic_write  # noqa: E402
 if TYPE_CHECKING:
     from motsim.ab.analysis import Effect
     from motsim.fit.drivers import DriversFit
+    from motsim.fit.journey import Backtest
     from motsim.fit.retention import RetentionFit
     from motsim.sim.results import Curve
     from motsim.whatif.rank import RankedMoment
@@ -164,4 +165,27 @@ def drivers_chart(fit: DriversFit, path: Path, title: str) -> None:
     ax.set_xlabel("hazard ratio of churn (95% CI, log scale; filled: significant after Holm)")
     ax.set_title(title)
     ax.grid(alpha=0.3, axis="x")
+    _save(fig, path)
+
+
+def backtest_chart(backtest: Backtest, path: Path, title: str) -> None:
+    """Observed retention by tenure month against the fitted model's 95% band; the holdout shaded."""
+    fig, ax = plt.subplots(figsize=(8, 4.5), dpi=110)
+    months = backtest.month
+    ax.fill_between(
+        months, backtest.ci_low, backtest.ci_high, color="tab:blue", alpha=0.2, label="fitted model (95% band)"
+    )
+    ax.plot(months, backtest.predicted, color="tab:blue", linewidth=1.8)
+    seen = [(m, o) for m, o in zip(months, backtest.observed, strict=True) if o is not None]
+    ax.plot([m for m, _ in seen], [o for _, o in seen], "o", color="black", markersize=3.5, label="observed")
+    held = [m for m, p in zip(months, backtest.part, strict=True) if p == "holdout"]
+    if held:
+        ax.axvspan(held[0] - 0.5, held[-1] + 0.5, color="0.9", zorder=0, label="holdout (not fitted)")
+    ax.set_xlabel("month of tenure")
+    ax.set_ylabel("share of customers still active")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0%}"))
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend()
     _save(fig, path)

@@ -1,0 +1,191 @@
+"""Reading an event log and its customers: columnar, validated, and put on one clock.
+
+events: `customer_id, day, moment, outcome[, score][, wait_minutes]`; customers: `customer_id[,
+segment][, joined_day][, churn_day][, observed_until_day][, monthly_revenue]`. Numeric days
+(`day`, `churn_day`, `observed_until_day`) count from each customer's joining; `joined_day`
+places the customer on the calendar (for the backtest's cut). When `day` holds dates or
+timestamps, `joined_day`, `churn_day` and `observed_until_day` are dates too and every day is
+counted from the joining date. Everything is read whole-column (pandas/pyarrow), never row by row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from motsim.errors import DataError, Problem
+from motsim.fit import data as tables
+from motsim.model.units import DAYS_PER_MONTH
+
+
+@dataclass
+class Log:
+    """An event log on one clock: arrays by event (sorted by customer, then day) and by customer."""
+
+    # by event
+    customer: np.ndarray  # index into the customers (0..n-1)
+    day: np.ndarray  # days since the customer joined
+    moment: np.ndarray  # moment index into `moments`
+    outcome: np.ndarray  # outcome name (object array)
+    score: np.ndarray | None  # −10..10, or None when the log has no scores
+    wait: np.ndarray | None
+    moments: list[str]
+    # by customer
+    ids: np.ndarray
+    segment: np.ndarray  # segment name (object array); "all" when there is none
+    joined: np.ndarray  # calendar day of joining
+    churn_day: np.ndarray  # days since joining; NaN while active
+    observed: np.ndarray  # days since joining up to which the customer is observed
+    revenue: np.ndarray | None
+    events_source: str
+    customers_source: str
+
+    @property
+    def months_at_risk(self) -> np.ndarray:
+        """Monthly churn decisions each customer was observed for (the last one is the churn if they left)."""
+        observed = np.floor(self.observed / DAYS_PER_MONTH).astype(np.int64)
+        left = self.churn_month
+        return np.where(left >= 0, np.minimum(left + 1, observed), observed)
+
+    @property
+    def churn_month(self) -> np.ndarray:
+        """The month at whose end each customer left (−1 while active): day d lies in month ⌈d / 30.4375⌉ − 1."""
+        with np.errstate(invalid="ignore"):
+            month = np.ceil(self.churn_day / DAYS_PER_MONTH) - 1
+        return np.where(np.isnan(self.churn_day), -1, np.maximum(month, 0)).astype(np.int64)
+
+
+def _days(values: pd.Series, joined: pd.Series | None, source: str, column: str, dates: bool) -> np.ndarray:
+    """Days since joining: numbers as they are, dates minus the joining date."""
+    if not dates:
+        raw = values
+        out = pd.to_numeric(raw, errors="coerce")
+        bad = out.isna() & raw.notna()
+        if bad.any():
+            line = int(np.flatnonzero(bad.to_numpy())[0]) + 2
+            raise DataError(source, [Problem(column, f"not a number of days: {raw[bad].iloc[0]!r} (line {line})")])
+        return out.to_numpy(dtype=float)
+    stamps = pd.to_datetime(values, errors="coerce")
+    bad = stamps.isna() & values.notna()
+    if bad.any():
+        line = int(np.flatnonzero(bad.to_numpy())[0]) + 2
+        raise DataError(source, [Problem(column, f"not a date: {values[bad].iloc[0]!r} (line {line})")])
+    base = pd.to_datetime(joined, errors="coerce") if joined is not None else None
+    if base is None or base.isna().any():
+        raise DataError(source, [Problem("joined_day", "with dates in the log, every customer needs a joining date")])
+    return ((stamps - base).dt.total_seconds() / 86400.0).to_numpy(dtype=float)
+
+
+def read_log(events: tables.Table, customers: tables.Table, score_range: tuple[float, float] | None = None) -> Log:
+    """Read, check and align an event log with its customers; every problem names file, column, reason."""
+    ev, ev_src = tables.read(events)
+    cu, cu_src = tables.read(customers)
+    for col in ("customer_id", "day", "moment", "outcome"):
+        tables.column(ev, col, ev_src, "event-log")
+    tables.column(cu, "customer_id", cu_src, "customer")
+    ids = cu["customer_id"].astype(str).to_numpy()
+    dup = pd.Series(ids).duplicated()
+    if dup.any():
+        line = int(np.flatnonzero(dup.to_numpy())[0]) + 2
+        raise DataError(
+            cu_src, [Problem("customer_id", f"customer {ids[dup.to_numpy()][0]!r} appears twice (line {line})")]
+        )
+    index = pd.Index(ids)
+    pos = index.get_indexer(ev["customer_id"].astype(str))
+    if (pos < 0).any():
+        first = int(np.flatnonzero(pos < 0)[0])
+        raise DataError(
+            ev_src,
+            [
+                Problem(
+                    "customer_id", f"customer {ev['customer_id'].iloc[first]!r} (line {first + 2}) is not in {cu_src}"
+                )
+            ],
+        )
+    dates = not pd.api.types.is_numeric_dtype(ev["day"])
+    joined_raw = cu["joined_day"] if "joined_day" in cu.columns else None
+    joined_per_event = joined_raw.iloc[pos].reset_index(drop=True) if joined_raw is not None else None
+    day = _days(ev["day"].reset_index(drop=True), joined_per_event, ev_src, "day", dates)
+    if np.isnan(day).any():
+        raise DataError(ev_src, [Problem("day", f"missing on line {int(np.flatnonzero(np.isnan(day))[0]) + 2}")])
+    if (day < 0).any():
+        line = int(np.flatnonzero(day < 0)[0]) + 2
+        raise DataError(ev_src, [Problem("day", f"{day[line - 2]:g} on line {line}: before the customer joined")])
+    if dates:
+        joined = (pd.to_datetime(joined_raw) - pd.to_datetime(joined_raw).min()).dt.total_seconds().to_numpy() / 86400
+    else:
+        joined = (
+            tables.numeric(cu, "joined_day", cu_src, "day", minimum=0) if joined_raw is not None else np.zeros(len(cu))
+        )
+
+    def per_customer(column: str) -> np.ndarray | None:
+        if column not in cu.columns:
+            return None
+        return _days(cu[column], joined_raw, cu_src, column, dates)
+
+    churn_day = per_customer("churn_day")
+    churn_day = np.full(len(cu), np.nan) if churn_day is None else churn_day
+    observed = per_customer("observed_until_day")
+    if observed is None:  # the log's last calendar day, from each customer's joining
+        last = max(np.nanmax(joined[pos] + day), np.nanmax(np.where(np.isnan(churn_day), -np.inf, joined + churn_day)))
+        observed = last - joined
+    if np.isnan(observed).any():
+        raise DataError(cu_src, [Problem("observed_until_day", "missing for some customers")])
+    late = ~np.isnan(churn_day[pos]) & (day > churn_day[pos] + 1e-9)
+    if late.any():
+        first = int(np.flatnonzero(late)[0])
+        raise DataError(
+            ev_src,
+            [
+                Problem(
+                    "day",
+                    f"customer {ev['customer_id'].iloc[first]!r} has an event on day {day[first]:g} (line "
+                    f"{first + 2}) after churning on day {churn_day[pos[first]]:g}",
+                )
+            ],
+        )
+    score = None
+    if "score" in ev.columns:
+        score = tables.numeric(ev, "score", ev_src, "score")
+        if score_range is not None:
+            low, high = score_range
+            score = -10.0 + 20.0 * (score - low) / (high - low)
+        if (np.abs(score) > 10 + 1e-9).any():
+            line = int(np.flatnonzero(np.abs(score) > 10 + 1e-9)[0]) + 2
+            raise DataError(
+                ev_src,
+                [
+                    Problem(
+                        "score",
+                        f"{score[line - 2]:g} on line {line} is outside -10..10; map a survey scale with "
+                        "--score-range LOW,HIGH",
+                    )
+                ],
+            )
+    wait = tables.numeric(ev, "wait_minutes", ev_src, "wait", minimum=0) if "wait_minutes" in ev.columns else None
+    moments = sorted(ev["moment"].astype(str).unique())
+    moment = pd.Index(moments).get_indexer(ev["moment"].astype(str))
+    order = np.lexsort((day, pos))
+    segment = cu["segment"].astype(str).to_numpy() if "segment" in cu.columns else np.full(len(cu), "all", dtype=object)
+    revenue = (
+        tables.numeric(cu, "monthly_revenue", cu_src, "revenue", minimum=0) if "monthly_revenue" in cu.columns else None
+    )
+    return Log(
+        customer=pos[order],
+        day=day[order],
+        moment=moment[order],
+        outcome=ev["outcome"].astype(str).to_numpy()[order],
+        score=None if score is None else score[order],
+        wait=None if wait is None else wait[order],
+        moments=moments,
+        ids=ids,
+        segment=segment,
+        joined=joined,
+        churn_day=churn_day,
+        observed=observed,
+        revenue=revenue,
+        events_source=ev_src,
+        customers_source=cu_src,
+    )

@@ -1,0 +1,765 @@
+"""`motsim fit journey`: the whole journey from an event log — schedules, outcomes, churn on
+remembered experience, drivers — and a backtest on held-out months.
+
+- **Schedules**: a moment is `after` another when it follows one of the other's occurrences at a
+  near-constant delay; `at_day` when each customer has it once on about the same day; periodic
+  (`at_day` + `every_months`) when a customer's occurrences are evenly spaced; else a Poisson
+  `rate_per_month` per active customer (exact Poisson CI from count and exposure).
+- **Outcomes**: shares with Wilson CIs and the mean score of each outcome; per segment where a
+  χ² test of segment × outcome says the segments differ (p < 0.001).
+- **Churn**: every observed month of every customer is a churn decision; motsim's own memory
+  functions give the remembered experience E at each decision from the customer's scores, and a
+  binomial GLM (statsmodels) fits logit p = logit(baseline[segment]) − sensitivity × E.
+- **Drivers**: a Cox model (statsmodels `PHReg`, Efron ties, counting-process rows with entry
+  times) of churn on time-varying indicators "has had this bad outcome of this moment", with
+  segments as covariates; Holm-adjusted.
+- **Backtest** (`holdout_months`): everything after the last K months' cut is hidden, the fit is
+  simulated over the whole period, and retention by tenure month is compared with what was
+  observed, with a 95% band for a cohort of the observed size.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.special import expit
+from scipy.stats import chi2, chi2_contingency
+from statsmodels.duration.hazard_regression import PHReg
+from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.proportion import proportion_confint
+
+from motsim.display import Result
+from motsim.errors import DataError, InputError, ModelError, Problem
+from motsim.fit import data as tables
+from motsim.fit.eventlog import Log, read_log
+from motsim.fit.retention import Est
+from motsim.model import memory as memory_law
+from motsim.model.loading import load_scenario, load_text
+from motsim.model.scenario import MAX_CUSTOMERS, MAX_MONTHS, Scenario
+from motsim.model.units import DAYS_PER_MONTH
+
+Z = 1.959963984540054
+STEADY_DAYS = 1.0  # a schedule is deterministic when 80% of its gaps fall within a day
+SEGMENT_P = 0.001  # segments get their own outcome shares below this χ² p-value
+
+
+@dataclass(frozen=True, repr=False)
+class OutcomeFit(Result):
+    """An outcome's share (with its CI) and its mean score; `n` occurrences behind it."""
+
+    p: Est
+    score: float
+    n: int
+
+
+@dataclass(frozen=True, repr=False)
+class MomentFit(Result):
+    """A moment: its schedule, its rate (for Poisson moments) and its outcomes."""
+
+    schedule: dict[str, Any]
+    rate_per_month: Est | None
+    outcomes: dict[str, OutcomeFit]
+    occurrences: int
+    by_segment: dict[str, dict[str, OutcomeFit]] | None = field(default=None, metadata={"omit_none": True})
+
+
+@dataclass(frozen=True, repr=False)
+class ChurnFit(Result):
+    """Churn on remembered experience: the sensitivity and each segment's baseline, with CIs."""
+
+    experience_sensitivity: Est
+    baseline_monthly: dict[str, Est]
+    decisions: int  # customer-months behind the fit
+    churners: int
+    method: str = "binomial GLM of monthly churn decisions on remembered experience E (statsmodels)"
+
+
+@dataclass(frozen=True, repr=False)
+class JourneyDriver(Result):
+    """The churn hazard ratio after a bad outcome of a moment (Cox, time-varying)."""
+
+    moment: str
+    outcome: str
+    hazard_ratio: float
+    ci_low: float
+    ci_high: float
+    pvalue: float
+    pvalue_adj: float
+    customers_with_it: int
+
+
+@dataclass(frozen=True, repr=False)
+class Backtest(Result):
+    """Observed and predicted retention by tenure month, the 95% band and which months were held out."""
+
+    month: list[int]
+    observed: list[float | None]
+    predicted: list[float]
+    ci_low: list[float]
+    ci_high: list[float]
+    part: list[str]
+    customers: list[int]  # customers observed at each month
+    holdout_mean_abs_error: float | None  # retention points, over the held-out months
+    holdout_within_band: float | None  # share of held-out months inside the band
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per month."""
+        keys = ("month", "observed", "predicted", "ci_low", "ci_high", "part", "customers")
+        return [dict(zip(keys, values, strict=True)) for values in zip(*(getattr(self, k) for k in keys), strict=True)]
+
+
+@dataclass(frozen=True, repr=False)
+class JourneyFit(Result):
+    """The journey learned from an event log (`motsim fit journey`)."""
+
+    customers: int
+    events: int
+    months_observed: int
+    churn: ChurnFit
+    moments: dict[str, MomentFit]
+    drivers: list[JourneyDriver]
+    memory: dict[str, Any] | None = field(default=None, metadata={"omit_none": True})
+    backtest: Backtest | None = field(default=None, metadata={"omit_none": True})
+    scenario: str | None = None
+    text: str = field(default="", metadata={"skip": True})  # the runnable scenario
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per moment and outcome."""
+        return [
+            {
+                "moment": mid,
+                "outcome": name,
+                "p": o.p.estimate,
+                "ci_low": o.p.ci_low,
+                "ci_high": o.p.ci_high,
+                "score": o.score,
+                "n": o.n,
+            }
+            for mid, m in self.moments.items()
+            for name, o in m.outcomes.items()
+        ]
+
+
+# --- schedules ------------------------------------------------------------------------------------
+
+
+def _spread(x: np.ndarray) -> float:
+    """Width of the middle 80% of x."""
+    return float(np.subtract(*np.quantile(x, [0.9, 0.1]))) if len(x) else math.inf
+
+
+def _exposure_months(log: Log) -> float:
+    """Customer-months observed while active."""
+    end = np.fmin(log.observed, np.where(np.isnan(log.churn_day), np.inf, log.churn_day))
+    return float(np.sum(np.maximum(end, 0.0)) / DAYS_PER_MONTH)
+
+
+def _poisson_rate(count: int, exposure: float) -> Est:
+    """Rate per customer-month with its exact (Garwood) 95% interval."""
+    low = chi2.ppf(0.025, 2 * count) / 2 / exposure if count > 0 else 0.0
+    high = chi2.ppf(0.975, 2 * count + 2) / 2 / exposure
+    return Est(count / exposure, float(low), float(high))
+
+
+def _after(log: Log, j: int) -> tuple[int, float, list[str]] | None:
+    """(parent moment, delay in days, parent outcomes it follows) when moment j follows another."""
+    mine = log.moment == j
+    cj, dj = log.customer[mine], log.day[mine]
+    best = None
+    for k in range(len(log.moments)):
+        if k == j:
+            continue
+        theirs = log.moment == k
+        ck, dk = log.customer[theirs], log.day[theirs]
+        key_k = ck * 1e7 + dk  # sorted: the log is sorted by customer, then day
+        idx = np.searchsorted(key_k, cj * 1e7 + dj, side="right") - 1
+        ok = (idx >= 0) & (ck[np.maximum(idx, 0)] == cj)
+        if ok.mean() < 0.95:
+            continue
+        gap = dj[ok] - dk[idx[ok]]
+        spread = _spread(gap)
+        if spread <= STEADY_DAYS and (best is None or spread < best[3]):
+            best = (k, float(np.median(gap)), idx, spread)
+    if best is None:
+        return None
+    k, delay, _, _ = best
+    theirs = log.moment == k
+    ck, dk, ok_ = log.customer[theirs], log.day[theirs], log.outcome[theirs]
+    # which of the parent's outcomes are followed: a follower at the delay for the same customer
+    key_j = cj * 1e7 + dj
+    probe = np.searchsorted(key_j, ck * 1e7 + dk + delay - STEADY_DAYS)
+    followed = (probe < len(key_j)) & (
+        np.abs(key_j[np.minimum(probe, len(key_j) - 1)] - (ck * 1e7 + dk + delay)) <= STEADY_DAYS
+    )
+    observed_after = (dk + delay) < log.observed[ck]
+    outcomes = []
+    for o in np.unique(ok_):
+        at = (ok_ == o) & observed_after
+        if at.any() and followed[at].mean() > 0.5:
+            outcomes.append(str(o))
+    return k, delay, sorted(outcomes)
+
+
+def _schedule(log: Log, j: int) -> dict[str, Any]:
+    """The schedule of moment j inferred from the log (see the module's docstring)."""
+    mine = log.moment == j
+    cust, day = log.customer[mine], log.day[mine]
+    per_customer = np.bincount(cust, minlength=len(log.ids))
+    n = int(mine.sum())
+    after = _after(log, j)
+    once = per_customer.max() <= 1
+    if once and _spread(day) <= STEADY_DAYS:
+        at = float(np.median(day))
+        eligible = (log.observed > at) & (np.isnan(log.churn_day) | (log.churn_day > at))
+        coverage = per_customer[eligible].sum() / max(int(eligible.sum()), 1)
+        if coverage >= 0.95 or after is None:
+            return {"kind": "at", "at_day": round(at, 4), "customers": int(per_customer.sum()), "coverage": coverage}
+    if after is not None:
+        k, delay, outcomes = after
+        out = {"kind": "after", "after": log.moments[k], "delay_days": round(delay, 4), "n": n}
+        if outcomes:
+            out["after_outcomes"] = outcomes
+        return out
+    repeated = per_customer[cust] >= 2
+    if repeated.any():
+        same = np.r_[False, cust[1:] == cust[:-1]]
+        gaps = np.diff(day)[same[1:]]
+        if len(gaps) and _spread(gaps) <= STEADY_DAYS:
+            first = day[np.r_[True, cust[1:] != cust[:-1]]]
+            every = float(np.median(gaps)) / DAYS_PER_MONTH
+            return {
+                "kind": "every",
+                "at_day": round(float(np.median(first)), 4),
+                "every_months": round(every, 6),
+                "n": n,
+            }
+    return {"kind": "rate", "n": n}
+
+
+# --- outcomes -------------------------------------------------------------------------------------
+
+
+def _outcomes(names: np.ndarray, scores: np.ndarray | None, skeleton_scores: dict[str, float]) -> dict[str, OutcomeFit]:
+    values, counts = np.unique(names, return_counts=True)
+    total = int(counts.sum())
+    lo, hi = proportion_confint(counts, total, alpha=0.05, method="wilson")
+    out = {}
+    for v, c, a, b in zip(values, counts, lo, hi, strict=True):
+        score = float(np.mean(scores[names == v])) if scores is not None else skeleton_scores[str(v)]
+        out[str(v)] = OutcomeFit(Est(float(c / total), float(a), float(b)), round(score, 4), int(c))
+    return out
+
+
+def _skeleton_scores(skeleton: Scenario | None, moment: str, log: Log) -> dict[str, float]:
+    if skeleton is None:
+        raise DataError(
+            log.events_source,
+            [
+                Problem(
+                    "score",
+                    "the log has no scores: add a score column (with --score-range for a survey scale) "
+                    "or give --scenario, a scenario whose moments and outcomes name the log's",
+                )
+            ],
+        )
+    try:
+        m = skeleton.moment(moment)
+    except StopIteration:
+        raise InputError.one(skeleton.scenario.name, "moments", f"no moment '{moment}' (the log has it)") from None
+    scores = {k: o.score for k, o in m.outcomes.items()}
+    if m.failure is not None:
+        scores |= {
+            "failure_recovered": m.failure.recovered_score,
+            "failure": m.failure.unrecovered_score,
+            "abandoned": m.failure.unrecovered_score,
+        }
+    return scores
+
+
+# --- churn on memory ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MemoryParams:
+    """The peak-end memory the experience is remembered with."""
+
+    w_peak: float = 0.45
+    w_end: float = 0.45
+    negativity_bias: float = 2.0
+    half_life_months: float = 12.0
+
+
+def experience_panel(log: Log, score: np.ndarray, params: MemoryParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(customer, E, churned) for every observed monthly churn decision, E from motsim's memory laws
+    exactly as the engines apply them: the month's scores in time order, E, the decision, the fade.
+    """
+    risk = log.months_at_risk
+    left = log.churn_month
+    month = np.floor(log.day / DAYS_PER_MONTH).astype(np.int64)
+    order = np.lexsort((log.day, log.customer, month))
+    cust, sc, mom, mon = log.customer[order], score[order], log.moment[order], month[order]
+    bounds = np.searchsorted(mon, np.arange(int(risk.max(initial=0)) + 2))
+    state = memory_law.MemoryState.empty(len(log.ids))
+    who, e_all, y_all = [], [], []
+    for m in range(int(risk.max(initial=0))):
+        a, b = bounds[m], bounds[m + 1]
+        memory_law.record_in_order(state, cust[a:b], sc[a:b], mom[a:b], params.negativity_bias)
+        at = np.flatnonzero(risk > m)
+        who.append(at)
+        e_all.append(memory_law.remembered(state, params.w_peak, params.w_end, at))
+        y_all.append(left[at] == m)
+        memory_law.fade_peak(state, 1.0, params.half_life_months, params.negativity_bias)
+    if not who:
+        return np.empty(0, np.int64), np.empty(0), np.empty(0, bool)
+    return np.concatenate(who), np.concatenate(e_all), np.concatenate(y_all)
+
+
+def _glm(segments: np.ndarray, levels: list[str], e: np.ndarray, y: np.ndarray):
+    """Binomial GLM of churn on segment (no intercept) and E; (params, bse, llf)."""
+    import statsmodels.api as sm
+
+    x = np.column_stack([(segments == s).astype(float) for s in levels] + [e])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = sm.GLM(y.astype(float), x, family=sm.families.Binomial()).fit()
+    return np.asarray(res.params), np.asarray(res.bse), float(res.llf), res
+
+
+def fit_churn(log: Log, score: np.ndarray, params: MemoryParams) -> tuple[ChurnFit, float]:
+    """Churn's baseline per segment and sensitivity to E; and the log-likelihood of that fit."""
+    who, e, y = experience_panel(log, score, params)
+    churners = int(y.sum())
+    if churners < 5:
+        raise DataError(log.customers_source, [Problem("churn_day", f"too few churners to fit: {churners}")])
+    levels = sorted(np.unique(log.segment[who]).tolist())
+    seg = log.segment[who]
+    for s in levels:
+        if not y[seg == s].any():
+            raise DataError(
+                log.customers_source,
+                [Problem("segment", f"segment '{s}' has no churner: its baseline cannot be fitted")],
+            )
+    params_, bse, llf, res = _glm(seg, levels, e, y)
+    if not np.all(np.isfinite(bse)) or not res.converged:
+        raise ModelError(log.customers_source, [Problem("", "the churn model did not converge")])
+    b, s = params_[-1], bse[-1]
+    sensitivity = Est(float(-b), float(-b - Z * s), float(-b + Z * s))
+    baseline = {
+        lv: Est(float(expit(p)), float(expit(p - Z * q)), float(expit(p + Z * q)))
+        for lv, p, q in zip(levels, params_[:-1], bse[:-1], strict=True)
+    }
+    return ChurnFit(sensitivity, baseline, len(y), churners), llf
+
+
+def fit_memory(log: Log, score: np.ndarray) -> tuple[MemoryParams, dict[str, Any]]:
+    """Peak-end weights and half-life by profile likelihood over a grid; the LR test against a plain average."""
+    best, best_ll, plain_ll = None, -math.inf, None
+    grid = [(wp, we) for wp in np.arange(0, 1.01, 0.15) for we in np.arange(0, 1.01 - wp, 0.15)]
+    for half in (3.0, 6.0, 12.0, 24.0, 1e9):
+        for wp, we in grid:
+            p = MemoryParams(float(wp), float(we), 2.0, half)
+            who, e, y = experience_panel(log, score, p)
+            _, _, llf, _ = _glm(log.segment[who], sorted(np.unique(log.segment[who]).tolist()), e, y)
+            if wp == 0 and we == 0 and half == 1e9:
+                plain_ll = llf
+            if llf > best_ll:
+                best, best_ll = p, llf
+    lr = max(0.0, 2 * (best_ll - plain_ll))
+    return best, {
+        "w_peak": best.w_peak,
+        "w_end": best.w_end,
+        "half_life_months": None if best.half_life_months >= 1e9 else best.half_life_months,
+        "log_likelihood": best_ll,
+        "plain_average_log_likelihood": plain_ll,
+        "lr_statistic": lr,
+        "pvalue": float(chi2.sf(lr, 3)),  # three memory parameters against the plain average
+        "method": "profile likelihood over a grid (weights in steps of 0.15; half-life 3, 6, 12, 24 months or none)",
+    }
+
+
+# --- drivers --------------------------------------------------------------------------------------
+
+
+def fit_drivers(log: Log, score: np.ndarray) -> list[JourneyDriver]:
+    """Cox model of churn on time-varying 'has had this bad outcome' indicators, segments controlled."""
+    names = np.array([f"{log.moments[m]}\0{o}" for m, o in zip(log.moment, log.outcome, strict=True)], dtype=object)
+    keys, inverse = np.unique(names, return_inverse=True)
+    means = np.bincount(inverse, weights=score) / np.bincount(inverse)
+    bad = [k for k in range(len(keys)) if means[k] < 0]
+    if not bad:
+        return []
+    n = len(log.ids)
+    stop_all = log.months_at_risk.astype(float)
+    month = np.floor(log.day / DAYS_PER_MONTH)
+    first = np.full((n, len(bad)), np.inf)
+    for c, k in enumerate(bad):
+        at = inverse == k
+        np.minimum.at(first[:, c], log.customer[at], month[at])
+    # counting-process rows: (start, stop] between the months where a covariate switches on
+    points = np.column_stack([np.zeros(n), np.where(first < stop_all[:, None], first, 0.0)])
+    cust = np.repeat(np.arange(n), points.shape[1])
+    start = points.ravel()
+    uniq = pd.DataFrame({"c": cust, "s": start}).drop_duplicates().sort_values(["c", "s"]).to_numpy()
+    cust, start = uniq[:, 0].astype(np.int64), uniq[:, 1]
+    last = np.r_[cust[1:] != cust[:-1], True]
+    stop = np.where(last, stop_all[cust], np.r_[start[1:], 0.0])
+    keep = stop > start
+    cust, start, stop, last = cust[keep], start[keep], stop[keep], last[keep]
+    status = last & (log.churn_month[cust] >= 0) & (log.churn_month[cust] + 1 == stop)
+    x = (first[cust] <= start[:, None]).astype(float)
+    levels = pd.Series(log.segment).value_counts().index.tolist()
+    seg_cols = [(log.segment[cust] == s).astype(float) for s in levels[1:]]
+    design = np.column_stack([x, *seg_cols]) if seg_cols else x
+    varying = design.std(axis=0) > 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = PHReg(stop, design[:, varying], status=status.astype(float), entry=start, ties="efron").fit(disp=False)
+    params = np.full(design.shape[1], np.nan)
+    bse = np.full(design.shape[1], np.nan)
+    pvalues = np.full(design.shape[1], np.nan)
+    params[varying], bse[varying], pvalues[varying] = res.params, res.bse, res.pvalues
+    found = []
+    usable = [c for c in range(len(bad)) if varying[c] and np.isfinite(bse[c])]
+    adjusted = multipletests(pvalues[usable], method="holm")[1] if len(usable) > 1 else pvalues[usable]
+    for c, q in zip(usable, adjusted, strict=True):
+        moment, outcome = keys[bad[c]].split("\0")
+        b, s = params[c], bse[c]
+        found.append(
+            JourneyDriver(
+                moment,
+                outcome,
+                float(np.exp(b)),
+                float(np.exp(b - Z * s)),
+                float(np.exp(b + Z * s)),
+                float(pvalues[c]),
+                float(q),
+                int(np.isfinite(first[:, c]).sum()),
+            )
+        )
+    found.sort(key=lambda d: -abs(math.log(d.hazard_ratio)))
+    return found
+
+
+# --- the whole fit --------------------------------------------------------------------------------
+
+
+def _fit_log(log: Log, skeleton: Scenario | None, memory_fit: bool) -> JourneyFit:
+    """Schedules, outcomes, churn and drivers of one log (no backtest, no file)."""
+    if len(log.customer) == 0:
+        raise DataError(log.events_source, [Problem("", "has no events")])
+    scores = np.zeros(len(log.customer))
+    moments: dict[str, MomentFit] = {}
+    exposure = _exposure_months(log)
+    for j, mid in enumerate(log.moments):
+        mine = log.moment == j
+        skeleton_scores = {} if log.score is not None else _skeleton_scores(skeleton, mid, log)
+        if log.score is None:
+            unknown = set(np.unique(log.outcome[mine])) - set(skeleton_scores)
+            if unknown:
+                raise InputError.one(
+                    skeleton.scenario.name, f"moments.{mid}.outcomes", f"has no outcome {sorted(unknown)} (the log has)"
+                )
+            scores[mine] = [skeleton_scores[o] for o in log.outcome[mine]]
+        else:
+            scores[mine] = log.score[mine]
+        schedule = _schedule(log, j) if skeleton is None else _skeleton_schedule(skeleton, mid, log, j)
+        rate = _poisson_rate(int(mine.sum()), exposure) if schedule["kind"] == "rate" else None
+        outcomes = _outcomes(log.outcome[mine], scores[mine], skeleton_scores)
+        by_segment = None
+        segs = np.unique(log.segment)
+        if len(segs) > 1:
+            table = pd.crosstab(log.segment[log.customer[mine]], log.outcome[mine])
+            if table.shape[0] > 1 and table.shape[1] > 1 and chi2_contingency(table.to_numpy())[1] < SEGMENT_P:
+                by_segment = {
+                    str(s): _outcomes(
+                        log.outcome[mine][log.segment[log.customer[mine]] == s],
+                        scores[mine][log.segment[log.customer[mine]] == s],
+                        skeleton_scores,
+                    )
+                    for s in table.index
+                }
+        moments[mid] = MomentFit(schedule, rate, outcomes, int(mine.sum()), by_segment)
+    params = (
+        MemoryParams()
+        if skeleton is None
+        else MemoryParams(
+            skeleton.memory.w_peak,
+            skeleton.memory.w_end,
+            skeleton.memory.negativity_bias,
+            skeleton.memory.half_life_months,
+        )
+    )
+    memory_report = None
+    if memory_fit:
+        params, memory_report = fit_memory(log, scores)
+    churn, _ = fit_churn(log, scores, params)
+    months_observed = int(np.floor(np.max(log.observed) / DAYS_PER_MONTH))
+    return JourneyFit(
+        customers=len(log.ids),
+        events=len(log.customer),
+        months_observed=months_observed,
+        churn=churn,
+        moments=moments,
+        drivers=fit_drivers(log, scores),
+        memory=memory_report,
+    )
+
+
+def _skeleton_schedule(skeleton: Scenario, mid: str, log: Log, j: int) -> dict[str, Any]:
+    m = skeleton.moment(mid)
+    n = int((log.moment == j).sum())
+    if m.after is not None:
+        out = {"kind": "after", "after": m.after, "delay_days": m.delay_days, "n": n}
+        if m.after_outcomes:
+            out["after_outcomes"] = list(m.after_outcomes)
+        return out
+    if m.rate_per_month is not None:
+        return {"kind": "rate", "n": n}
+    if m.every_months is not None:
+        return {"kind": "every", "at_day": m.start_day, "every_months": m.every_months, "n": n}
+    return {"kind": "at", "at_day": m.start_day, "customers": n}
+
+
+# --- the scenario it writes -----------------------------------------------------------------------
+
+
+def _num(x: float) -> str:
+    return f"{x:.10g}"
+
+
+def _inline_outcomes(outcomes: dict[str, OutcomeFit]) -> str:
+    # shares from counts sum to 1 to well within the validator's 1e-6
+    return (
+        "{ "
+        + ", ".join(
+            f"{json.dumps(k)} = {{ p = {_num(o.p.estimate)}, score = {_num(o.score)} }}" for k, o in outcomes.items()
+        )
+        + " }"
+    )
+
+
+def _moment_lines(mid: str, m: MomentFit, skeleton: Scenario | None) -> list[str]:
+    """A fitted moment as scenario TOML (its skeleton's queue, cost and tags kept)."""
+    sch = m.schedule
+    lines = ["", "[[moments]]", f"id = {json.dumps(mid, ensure_ascii=False)}"]
+    if sch["kind"] == "at":
+        lines.append(f"at_day = {_num(sch['at_day'])}  # median day, {sch['customers']:,} customers")
+    elif sch["kind"] == "every":
+        lines += [f"at_day = {_num(sch['at_day'])}", f"every_months = {_num(sch['every_months'])}"]
+    elif sch["kind"] == "after":
+        lines += [f"after = {json.dumps(sch['after'])}", f"delay_days = {_num(sch['delay_days'])}"]
+        if sch.get("after_outcomes"):
+            lines.append(f"after_outcomes = {json.dumps(sch['after_outcomes'])}")
+    else:
+        r = m.rate_per_month
+        lines.append(
+            f"rate_per_month = {_num(r.estimate)}  # [{r.ci_low:.4g}, {r.ci_high:.4g}], {m.occurrences:,} events"
+        )
+    lines.append(f"outcomes = {_inline_outcomes(m.outcomes)}")
+    sk = next((x for x in skeleton.moments if x.id == mid), None) if skeleton is not None else None
+    if sk is not None:
+        for key in ("uses", "wait_penalty_per_minute", "patience_minutes", "cost", "stage", "position", "kind"):
+            value = getattr(sk, key)
+            if value not in (None, 0.0):
+                lines.append(f"{key} = {json.dumps(value)}")
+    return lines
+
+
+def scenario_text(
+    fit: JourneyFit, log: Log, name: str, skeleton: Scenario | None, params: MemoryParams, monthly_revenue: float | None
+) -> str:
+    """A runnable scenario of the fitted journey; comments say where each number came from."""
+    churn = fit.churn
+    segments = sorted(churn.baseline_monthly)
+    counts = pd.Series(log.segment).value_counts()
+    shares = {s: counts.get(s, 0) / len(log.segment) for s in segments}
+    pooled = sum(shares[s] * churn.baseline_monthly[s].estimate for s in segments)
+
+    def revenue_of(where: np.ndarray | slice = slice(None)) -> float:
+        if log.revenue is not None:
+            return float(np.mean(log.revenue[where]))
+        if monthly_revenue is not None:
+            return monthly_revenue
+        return skeleton.economics.monthly_revenue if skeleton is not None else 1.0
+
+    econ = skeleton.economics if skeleton is not None else None
+    sens = churn.experience_sensitivity
+    lines = [
+        f"# Written by `motsim fit journey` from {log.events_source} and {log.customers_source}:",
+        f"# {fit.customers:,} customers, {fit.events:,} events, {fit.months_observed} months observed.",
+        "",
+        "[scenario]",
+        f"name = {json.dumps(name, ensure_ascii=False)}",
+        f"description = {json.dumps('Journey fitted from ' + Path(log.events_source).name, ensure_ascii=False)}",
+        f"months = {min(MAX_MONTHS, max(1, fit.months_observed))}",
+        f"customers = {min(MAX_CUSTOMERS, fit.customers)}",
+        "",
+        "[economics]",
+        f"monthly_revenue = {_num(revenue_of())}"
+        + ("  # mean of monthly_revenue" if log.revenue is not None else "  # not in the data: set yours"),
+        f"gross_margin = {_num(econ.gross_margin if econ else 1.0)}",
+        f"annual_discount_rate = {_num(econ.annual_discount_rate if econ else 0.0)}",
+        "",
+        "[churn]",
+        f"# binomial GLM on {churn.decisions:,} monthly decisions ({churn.churners:,} churned)",
+        f"baseline_monthly = {_num(pooled)}  # customer-weighted; each segment below has its own",
+        f"# sensitivity {sens.estimate:.4g} [{sens.ci_low:.4g}, {sens.ci_high:.4g}]"
+        + ("; negative estimates are written as 0 (better memories did not lower churn)" if sens.estimate < 0 else ""),
+        f"experience_sensitivity = {_num(max(0.0, sens.estimate))}",
+        "",
+        "[memory]",
+        f"w_peak = {_num(params.w_peak)}",
+        f"w_end = {_num(params.w_end)}",
+        f"negativity_bias = {_num(params.negativity_bias)}",
+        f"half_life_months = {_num(min(params.half_life_months, 1e6))}",
+    ]
+    if skeleton is not None:
+        for r in skeleton.resources:
+            lines += ["", "[[resources]]", f"id = {json.dumps(r.id)}", f"capacity = {r.capacity}"]
+            service = r.service_minutes.model_dump(exclude_none=True)
+            lines.append(
+                "service_minutes = { " + ", ".join(f"{k} = {json.dumps(v)}" for k, v in service.items()) + " }"
+            )
+    if len(segments) > 1 or segments != ["all"]:
+        for s in segments:
+            b = churn.baseline_monthly[s]
+            at = log.segment == s
+            lines += [
+                "",
+                "[[segments]]",
+                f"id = {json.dumps(s, ensure_ascii=False)}",
+                f"share = {_num(shares[s])}",
+                f"monthly_revenue = {_num(revenue_of(at))}",
+                f"baseline_monthly = {_num(b.estimate)}  # [{b.ci_low:.4g}, {b.ci_high:.4g}]",
+            ]
+            for mid, m in fit.moments.items():
+                if m.by_segment and s in m.by_segment:
+                    lines += [
+                        f"[segments.moments.{json.dumps(mid)}]",
+                        f"outcomes = {_inline_outcomes(m.by_segment[s])}",
+                    ]
+    for mid, m in fit.moments.items():
+        lines += _moment_lines(mid, m, skeleton)
+    text = "\n".join(lines) + "\n"
+    load_text(text, f"the scenario fitted from {log.events_source}")
+    return text
+
+
+# --- backtest -------------------------------------------------------------------------------------
+
+
+def _cut(log: Log, months: int) -> tuple[Log, int]:
+    """The log as it stood `months` months before its end, and the last tenure month seen by then."""
+    end = float(np.max(log.joined + log.observed))
+    cut = end - months * DAYS_PER_MONTH
+    keep = log.joined[log.customer] + log.day <= cut
+    observed = np.clip(cut - log.joined, 0.0, log.observed)
+    churned_by_then = log.joined + log.churn_day <= cut
+    train = replace(
+        log,
+        customer=log.customer[keep],
+        day=log.day[keep],
+        moment=log.moment[keep],
+        outcome=log.outcome[keep],
+        score=None if log.score is None else log.score[keep],
+        wait=None if log.wait is None else log.wait[keep],
+        observed=observed,
+        churn_day=np.where(churned_by_then, log.churn_day, np.nan),
+    )
+    seen = int(np.floor((cut - float(np.min(log.joined))) / DAYS_PER_MONTH))
+    return train, seen
+
+
+def backtest(log: Log, text: str, seen: int, replications: int = 10) -> Backtest:
+    """The fitted scenario simulated over the whole period against the retention observed by tenure month."""
+    from motsim.sim.run import simulate, with_overrides
+
+    horizon = int(np.max(np.floor(log.observed / DAYS_PER_MONTH)))
+    sc = load_text(text, "the fitted scenario")
+    sc = with_overrides(sc, customers=min(len(log.ids), 50_000), months=max(horizon, 1))
+    predicted = np.asarray(simulate(sc, replications, workers=1).retention().mean, dtype=float)
+    months_seen = np.floor(log.observed / DAYS_PER_MONTH).astype(np.int64)
+    left = log.churn_month
+    observed, counts, low, high = [], [], [], []
+    for m in range(horizon + 1):
+        at = months_seen >= m
+        n = int(at.sum())
+        counts.append(n)
+        active = (left[at] == -1) | (left[at] >= m)
+        observed.append(float(active.mean()) if n else None)
+        p = predicted[m]
+        half = Z * math.sqrt(max(p * (1 - p), 0.0) / max(n, 1))
+        low.append(max(0.0, p - half))
+        high.append(min(1.0, p + half))
+    part = ["calibration" if m <= seen else "holdout" for m in range(horizon + 1)]
+    held = [m for m in range(horizon + 1) if part[m] == "holdout" and observed[m] is not None]
+    error = float(np.mean([abs(observed[m] - predicted[m]) for m in held])) if held else None
+    inside = float(np.mean([low[m] <= observed[m] <= high[m] for m in held])) if held else None
+    return Backtest(list(range(horizon + 1)), observed, predicted.tolist(), low, high, part, counts, error, inside)
+
+
+# --- the entry point ------------------------------------------------------------------------------
+
+
+def journey(
+    events: tables.Table,
+    customers: tables.Table,
+    scenario: str | Path | None = None,
+    score_range: tuple[float, float] | None = None,
+    holdout_months: int | None = None,
+    fit_memory: bool = False,
+    name: str = "fitted journey",
+    monthly_revenue: float | None = None,
+) -> JourneyFit:
+    """Fit the journey — schedules, outcomes, churn on remembered experience, drivers — from an event log.
+
+    Args:
+        events: CSV/Parquet path or DataFrame: customer_id, day, moment, outcome[, score][, wait_minutes].
+        customers: customer_id[, segment][, joined_day][, churn_day][, observed_until_day][, monthly_revenue].
+        scenario: a skeleton scenario whose moments and outcomes name the log's: its structure
+            (schedules, resources, costs, tags) is kept and its numbers fitted; its scores are used
+            when the log has none.
+        score_range: (low, high) of a survey scale to map linearly onto −10..10.
+        holdout_months: fit on all but the last K months and backtest on them.
+        fit_memory: also fit the peak-end weights and half-life (profile likelihood) and test
+            peak-end memory against a plain average.
+        name: the fitted scenario's name.
+        monthly_revenue: revenue per customer-month when the customers table has none.
+
+    Returns:
+        A `JourneyFit`; its `text` is a runnable scenario (written by `motsim fit journey --write`).
+    """
+    if score_range is not None and not score_range[0] < score_range[1]:
+        raise InputError.one("", "score_range", f"LOW must be below HIGH, got {score_range}")
+    if holdout_months is not None and holdout_months < 1:
+        raise InputError.one("", "holdout_months", "must be at least 1")
+    skeleton = load_scenario(scenario) if scenario is not None else None
+    log = read_log(events, customers, score_range)
+    params = (
+        MemoryParams()
+        if skeleton is None
+        else MemoryParams(
+            skeleton.memory.w_peak,
+            skeleton.memory.w_end,
+            skeleton.memory.negativity_bias,
+            skeleton.memory.half_life_months,
+        )
+    )
+    train, seen = (log, None) if holdout_months is None else _cut(log, holdout_months)
+    if seen is not None and seen < 2:
+        raise InputError.one("", "holdout_months", f"{holdout_months} leaves fewer than 2 months to fit on")
+    fit = _fit_log(train, skeleton, fit_memory)
+    if fit.memory is not None:
+        params = MemoryParams(fit.memory["w_peak"], fit.memory["w_end"], 2.0, fit.memory["half_life_months"] or 1e9)
+    text = scenario_text(fit, train, name, skeleton, params, monthly_revenue)
+    result = replace(fit, text=text)
+    if holdout_months is not None:
+        result = replace(result, backtest=backtest(log, text, seen))
+    return result
