@@ -1,0 +1,207 @@
+"""The journey from an event log: the simulator writes the log (`run --events`), the fit recovers
+the parameters that made it (coverage over repeated logs), ranks a harmful moment above a
+harmless one, backtests a stationary log within Monte Carlo error, writes a scenario that
+reproduces the log's retention, and names the file, column and reason for bad input."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+import motsim
+from motsim.cli import app
+from motsim.fit import journey
+from motsim.model.memory import MemoryState, fade_peak, record_in_order, remembered
+from motsim.sim.run import event_log, with_overrides
+from tests.conftest import FIXTURES
+
+TRUTH = FIXTURES / "journey_truth.toml"
+
+
+@pytest.fixture(scope="module")
+def truth():
+    return motsim.load_scenario(TRUTH)
+
+
+@pytest.fixture(scope="module")
+def log(truth):
+    return event_log(truth)
+
+
+@pytest.fixture(scope="module")
+def fitted(log):
+    return journey(*log, holdout_months=6)
+
+
+def test_schedules_are_read_off_the_log(fitted):
+    m = fitted.moments
+    assert m["onboarding"].schedule["kind"] == "at" and m["onboarding"].schedule["at_day"] == 0
+    assert m["bill"].schedule["kind"] == "every" and m["bill"].schedule["every_months"] == pytest.approx(1.0)
+    assert m["bill"].schedule["at_day"] == pytest.approx(20)
+    call = m["welcome_call"].schedule
+    assert (call["kind"], call["after"], call["after_outcomes"]) == ("after", "onboarding", ["bad"])
+    assert call["delay_days"] == pytest.approx(7)
+    for rate in ("incident", "newsletter"):
+        assert m[rate].schedule["kind"] == "rate"
+    r = m["incident"].rate_per_month
+    assert r.ci_low < 0.25 < r.ci_high
+
+
+def test_harmful_moment_outranks_a_harmless_one(fitted):
+    names = [(d.moment, d.outcome) for d in fitted.drivers]
+    assert names.index(("incident", "unresolved")) < names.index(("newsletter", "ignored"))
+    top = fitted.drivers[0]
+    assert (top.moment, top.outcome) == ("incident", "unresolved") and top.ci_low > 1.5
+
+
+def test_experience_is_computed_as_the_engines_remember():
+    # two customers, scores in two months: E at each decision by hand with the memory laws
+    events = pd.DataFrame(
+        {
+            "customer_id": [1, 1, 2],
+            "day": [1.0, 40.0, 5.0],
+            "moment": ["a", "a", "a"],
+            "outcome": ["x", "y", "x"],
+            "score": [5.0, -4.0, 5.0],
+        }
+    )
+    customers = pd.DataFrame(
+        {"customer_id": [1, 2], "churn_day": [np.nan, 2 * 30.4375], "observed_until_day": 3 * 30.4375}
+    )
+    from motsim.fit.eventlog import read_log
+    from motsim.fit.journey import MemoryParams, experience_panel
+
+    lg = read_log(events, customers)
+    who, e, y = experience_panel(lg, lg.score, MemoryParams())
+    state = MemoryState.empty(2)
+    expected = []
+    for month, (cs, ss) in enumerate([([0, 1], [5.0, 5.0]), ([0], [-4.0]), ([], [])]):
+        record_in_order(state, np.array(cs, dtype=int), np.array(ss), np.zeros(len(cs), dtype=int), 2.0)
+        at = [0, 1] if month < 2 else [0]
+        expected += list(remembered(state, 0.45, 0.45, np.array(at)))
+        fade_peak(state, 1.0, 12.0, 2.0)
+    assert np.allclose(e, expected)
+    assert list(y) == [False, False, False, True, False]  # customer 2 left at the end of month 1
+
+
+def test_backtest_on_a_stationary_log_is_within_monte_carlo_error(fitted):
+    b = fitted.backtest
+    assert b.part[-1] == "holdout" and b.part[12] == "calibration"
+    assert b.holdout_mean_abs_error < 0.02
+    assert b.holdout_within_band >= 0.6  # a 95% band for 4,000 customers; months are correlated
+
+
+def test_written_scenario_reproduces_the_logs_retention(log, fitted, tmp_path):
+    path = tmp_path / "fitted.toml"
+    path.write_text(fitted.text)
+    sc = with_overrides(motsim.load_scenario(path), months=18)
+    ret = motsim.simulate(sc, replications=10, workers=1).retention()
+    _, customers = log
+    for month in (6, 12, 18):
+        observed = float((customers.churn_day.isna() | (customers.churn_day > month * 30.4375 + 1e-6)).mean())
+        se = np.sqrt(observed * (1 - observed) / len(customers) + (ret.ci_high[month] - ret.ci_low[month]) ** 2 / 16)
+        assert abs(ret.mean[month] - observed) < 4 * se, month
+
+
+@pytest.mark.slow
+def test_recovers_the_parameters_that_made_the_log_at_about_the_nominal_rate(truth):
+    reps = 20
+    hits = {"sensitivity": 0, "basic": 0, "plus": 0, "onboarding_good": 0, "incident_rate": 0, "shock": 0}
+    for k in range(reps):
+        fit = journey(*event_log(with_overrides(truth, seed=500 + k, customers=3000)))
+        c = fit.churn
+        hits["sensitivity"] += c.experience_sensitivity.ci_low <= 0.3 <= c.experience_sensitivity.ci_high
+        hits["basic"] += c.baseline_monthly["basic"].ci_low <= 0.03 <= c.baseline_monthly["basic"].ci_high
+        hits["plus"] += c.baseline_monthly["plus"].ci_low <= 0.015 <= c.baseline_monthly["plus"].ci_high
+        good = fit.moments["onboarding"].outcomes["good"].p
+        hits["onboarding_good"] += good.ci_low <= 0.7 <= good.ci_high
+        rate = fit.moments["incident"].rate_per_month
+        hits["incident_rate"] += rate.ci_low <= 0.25 <= rate.ci_high
+        shock = fit.moments["bill"].outcomes["shock"].p
+        hits["shock"] += shock.ci_low <= 0.1 <= shock.ci_high
+    # 95% intervals over 20 logs: 17 or more cover (a miss rate above 3/20 has p < 0.06 at 95%)
+    assert all(h >= 17 for h in hits.values()), hits
+
+
+@pytest.mark.slow
+def test_fit_memory_finds_the_peak_end_weights_and_tests_them(log):
+    fit = journey(*log, fit_memory=True)
+    m = fit.memory
+    assert m["lr_statistic"] > 10 and m["pvalue"] < 0.01  # peak-end beats a plain average on this log
+    assert m["w_peak"] + m["w_end"] >= 0.6
+
+
+def test_cli_json_contract_and_written_scenario(tmp_path, log):
+    events, customers = log
+    events.to_csv(tmp_path / "events.csv", index=False)
+    customers.to_parquet(tmp_path / "customers.parquet")
+    res = CliRunner().invoke(
+        app,
+        [
+            "fit",
+            "journey",
+            str(tmp_path / "events.csv"),
+            "--customers",
+            str(tmp_path / "customers.parquet"),
+            "--holdout-months",
+            "4",
+            "--write",
+            str(tmp_path / "fitted.toml"),
+            "-f",
+            "json",
+            "--out",
+            str(tmp_path / "out"),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    import json
+
+    data = json.loads(res.stdout)
+    assert set(data) >= {
+        "customers",
+        "events",
+        "months_observed",
+        "churn",
+        "moments",
+        "drivers",
+        "backtest",
+        "scenario",
+    }
+    assert set(data["churn"]["experience_sensitivity"]) == {"estimate", "ci_low", "ci_high"}
+    assert set(data["churn"]["baseline_monthly"]) == {"basic", "plus"}
+    assert set(data["moments"]["incident"]) >= {"schedule", "rate_per_month", "outcomes"}
+    assert set(data["moments"]["incident"]["outcomes"]["resolved"]) >= {"p", "score"}
+    assert set(data["drivers"][0]) >= {"moment", "outcome", "hazard_ratio", "ci_low", "ci_high", "pvalue", "pvalue_adj"}
+    assert set(data["backtest"]) >= {"month", "observed", "predicted", "ci_low", "ci_high", "part"}
+    assert data["scenario"] == str(tmp_path / "fitted.toml")
+    assert motsim.load_scenario(tmp_path / "fitted.toml").scenario.customers == 4000
+    assert (tmp_path / "out" / "backtest.png").stat().st_size > 10_000
+
+
+def _write(tmp_path, events: dict, customers: dict):
+    pd.DataFrame(events).to_csv(tmp_path / "e.csv", index=False)
+    pd.DataFrame(customers).to_csv(tmp_path / "c.csv", index=False)
+    return CliRunner().invoke(app, ["fit", "journey", str(tmp_path / "e.csv"), "--customers", str(tmp_path / "c.csv")])
+
+
+EV = {"customer_id": [1, 2], "day": [0, 3], "moment": ["a", "a"], "outcome": ["x", "y"], "score": [1, -1]}
+CU = {"customer_id": [1, 2], "churn_day": [None, 40]}
+
+
+@pytest.mark.parametrize(
+    "events, customers, where, column, reason",
+    [
+        ({k: v for k, v in EV.items() if k != "outcome"}, CU, "e.csv", "outcome", "no such"),
+        ({**EV, "customer_id": [1, 3]}, CU, "e.csv", "customer_id", "not in"),
+        ({**EV, "day": [0, 50]}, CU, "e.csv", "day", "after churning"),
+        ({**EV, "day": [0, -2]}, CU, "e.csv", "day", "before the customer joined"),
+        ({**EV, "score": [1, "good"]}, CU, "e.csv", "score", "non-numeric"),
+        (EV, {"customer_id": [1, 1], "churn_day": [None, 40]}, "c.csv", "customer_id", "appears twice"),
+        (EV, {"customer_id": [1, 2], "churn_day": [None, None]}, "c.csv", "churn_day", "too few churners"),
+    ],
+)
+def test_bad_input_names_the_file_the_column_and_the_reason(tmp_path, events, customers, where, column, reason):
+    res = _write(tmp_path, events, customers)
+    assert res.exit_code == 2, res.output
+    assert f"{tmp_path / where}: {column}:" in res.stderr and reason in res.stderr
+    assert "Traceback" not in res.output
