@@ -13,7 +13,7 @@ from motsim.cli import app
 from motsim.fit import journey
 from motsim.model.memory import MemoryState, fade_peak, record_in_order, remembered
 from motsim.sim.run import event_log, with_overrides
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, write
 
 TRUTH = FIXTURES / "journey_truth.toml"
 
@@ -72,7 +72,7 @@ def test_experience_is_computed_as_the_engines_remember():
     from motsim.fit.journey import MemoryParams, experience_panel
 
     lg = read_log(events, customers)
-    who, e, y = experience_panel(lg, lg.score, MemoryParams())
+    who, _, e, y = experience_panel(lg, lg.score, MemoryParams())
     state = MemoryState.empty(2)
     expected = []
     for month, (cs, ss) in enumerate([([0, 1], [5.0, 5.0]), ([0], [-4.0]), ([], [])]):
@@ -205,3 +205,25 @@ def test_bad_input_names_the_file_the_column_and_the_reason(tmp_path, events, cu
     assert res.exit_code == 2, res.output
     assert f"{tmp_path / where}: {column}:" in res.stderr and reason in res.stderr
     assert "Traceback" not in res.output
+
+
+def test_grouped_time_hazard_ratio_agrees_with_cox_on_a_static_covariate(tmp_path):
+    # only onboarding can go badly, on day 0: the indicator is fixed from the start, so the Cox
+    # model of tenures (statsmodels PHReg, Efron ties) estimates the same hazard ratio
+    from statsmodels.duration.hazard_regression import PHReg
+
+    text = TRUTH.read_text().split("[[moments]]")[0] + (
+        '[[moments]]\nid = "onboarding"\nat_day = 0\n'
+        "outcomes = { good = { p = 0.7, score = 4 }, bad = { p = 0.3, score = -6 } }\n"
+    )
+    sc = with_overrides(motsim.load_scenario(write(tmp_path, text)), customers=8000)
+    events, customers = event_log(sc)
+    driver = journey(events, customers).drivers[0]
+    bad = events.groupby("customer_id").outcome.first().eq("bad").to_numpy().astype(float)
+    left = np.ceil(customers.churn_day.fillna(np.inf) / 30.4375)
+    tenure = np.minimum(left, 18).to_numpy()
+    churned = customers.churn_day.notna().to_numpy().astype(float)
+    seg = (customers.segment == "plus").to_numpy().astype(float)
+    cox = PHReg(tenure, np.column_stack([bad, seg]), status=churned, ties="efron").fit()
+    assert (driver.moment, driver.outcome) == ("onboarding", "bad")
+    assert abs(np.log(driver.hazard_ratio) - cox.params[0]) < 0.05

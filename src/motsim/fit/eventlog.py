@@ -28,10 +28,11 @@ class Log:
     customer: np.ndarray  # index into the customers (0..n-1)
     day: np.ndarray  # days since the customer joined
     moment: np.ndarray  # moment index into `moments`
-    outcome: np.ndarray  # outcome name (object array)
+    outcome: np.ndarray  # outcome code into `outcome_names`
     score: np.ndarray | None  # −10..10, or None when the log has no scores
     wait: np.ndarray | None
     moments: list[str]
+    outcome_names: np.ndarray  # object array, sorted
     # by customer
     ids: np.ndarray
     segment: np.ndarray  # segment name (object array); "all" when there is none
@@ -78,6 +79,22 @@ def _days(values: pd.Series, joined: pd.Series | None, source: str, column: str,
     return ((stamps - base).dt.total_seconds() / 86400.0).to_numpy(dtype=float)
 
 
+def _keys(values: pd.Series, whole: bool) -> np.ndarray:
+    """Customer ids as whole numbers when both tables hold whole numbers (fast to match), else as text."""
+    return values.to_numpy(dtype=np.int64) if whole else values.astype(str).to_numpy()
+
+
+def _codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, sorted names) of a text column, without a Python string per row."""
+    cat = values if isinstance(values.dtype, pd.CategoricalDtype) else pd.Categorical(values.astype("string"))
+    cat = pd.Categorical(cat).remove_unused_categories()
+    names = np.array([str(c) for c in cat.categories], dtype=object)
+    order = np.argsort(names, kind="stable")
+    remap = np.empty(len(names), dtype=np.int64)
+    remap[order] = np.arange(len(names))
+    return remap[np.asarray(cat.codes, dtype=np.int64)], names[order]
+
+
 def read_log(events: tables.Table, customers: tables.Table, score_range: tuple[float, float] | None = None) -> Log:
     """Read, check and align an event log with its customers; every problem names file, column, reason."""
     ev, ev_src = tables.read(events)
@@ -85,7 +102,8 @@ def read_log(events: tables.Table, customers: tables.Table, score_range: tuple[f
     for col in ("customer_id", "day", "moment", "outcome"):
         tables.column(ev, col, ev_src, "event-log")
     tables.column(cu, "customer_id", cu_src, "customer")
-    ids = cu["customer_id"].astype(str).to_numpy()
+    whole = pd.api.types.is_integer_dtype(cu["customer_id"]) and pd.api.types.is_integer_dtype(ev["customer_id"])
+    ids = _keys(cu["customer_id"], whole)
     dup = pd.Series(ids).duplicated()
     if dup.any():
         line = int(np.flatnonzero(dup.to_numpy())[0]) + 2
@@ -93,7 +111,7 @@ def read_log(events: tables.Table, customers: tables.Table, score_range: tuple[f
             cu_src, [Problem("customer_id", f"customer {ids[dup.to_numpy()][0]!r} appears twice (line {line})")]
         )
     index = pd.Index(ids)
-    pos = index.get_indexer(ev["customer_id"].astype(str))
+    pos = index.get_indexer(_keys(ev["customer_id"], whole))
     if (pos < 0).any():
         first = int(np.flatnonzero(pos < 0)[0])
         raise DataError(
@@ -165,8 +183,9 @@ def read_log(events: tables.Table, customers: tables.Table, score_range: tuple[f
                 ],
             )
     wait = tables.numeric(ev, "wait_minutes", ev_src, "wait", minimum=0) if "wait_minutes" in ev.columns else None
-    moments = sorted(ev["moment"].astype(str).unique())
-    moment = pd.Index(moments).get_indexer(ev["moment"].astype(str))
+    moment, moment_names = _codes(ev["moment"])
+    outcome, outcome_names = _codes(ev["outcome"])
+    moments = moment_names.tolist()
     order = np.lexsort((day, pos))
     segment = cu["segment"].astype(str).to_numpy() if "segment" in cu.columns else np.full(len(cu), "all", dtype=object)
     revenue = (
@@ -176,10 +195,11 @@ def read_log(events: tables.Table, customers: tables.Table, score_range: tuple[f
         customer=pos[order],
         day=day[order],
         moment=moment[order],
-        outcome=ev["outcome"].astype(str).to_numpy()[order],
+        outcome=outcome[order],
         score=None if score is None else score[order],
         wait=None if wait is None else wait[order],
         moments=moments,
+        outcome_names=outcome_names,
         ids=ids,
         segment=segment,
         joined=joined,

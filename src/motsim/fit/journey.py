@@ -31,7 +31,6 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 from scipy.stats import chi2, chi2_contingency
-from statsmodels.duration.hazard_regression import PHReg
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportion_confint
 
@@ -191,7 +190,7 @@ def _after(log: Log, j: int) -> tuple[int, float, list[str]] | None:
         return None
     k, delay, _, _ = best
     theirs = log.moment == k
-    ck, dk, ok_ = log.customer[theirs], log.day[theirs], log.outcome[theirs]
+    ck, dk, ok_ = log.customer[theirs], log.day[theirs], log.outcome_names[log.outcome[theirs]]
     # which of the parent's outcomes are followed: a follower at the delay for the same customer
     key_j = cj * 1e7 + dj
     probe = np.searchsorted(key_j, ck * 1e7 + dk + delay - STEADY_DAYS)
@@ -246,15 +245,19 @@ def _schedule(log: Log, j: int) -> dict[str, Any]:
 # --- outcomes -------------------------------------------------------------------------------------
 
 
-def _outcomes(names: np.ndarray, scores: np.ndarray | None, skeleton_scores: dict[str, float]) -> dict[str, OutcomeFit]:
-    values, counts = np.unique(names, return_counts=True)
+def _outcomes(codes: np.ndarray, names: np.ndarray, scores: np.ndarray) -> dict[str, OutcomeFit]:
+    """Share (Wilson CI), mean score and count of each outcome code present."""
+    counts = np.bincount(codes, minlength=len(names))
+    sums = np.bincount(codes, weights=scores, minlength=len(names))
+    present = np.flatnonzero(counts)
     total = int(counts.sum())
-    lo, hi = proportion_confint(counts, total, alpha=0.05, method="wilson")
-    out = {}
-    for v, c, a, b in zip(values, counts, lo, hi, strict=True):
-        score = float(np.mean(scores[names == v])) if scores is not None else skeleton_scores[str(v)]
-        out[str(v)] = OutcomeFit(Est(float(c / total), float(a), float(b)), round(score, 4), int(c))
-    return out
+    lo, hi = proportion_confint(counts[present], total, alpha=0.05, method="wilson")
+    return {
+        str(names[k]): OutcomeFit(
+            Est(float(counts[k] / total), float(a), float(b)), round(float(sums[k] / counts[k]), 4), int(counts[k])
+        )
+        for k, a, b in zip(present, lo, hi, strict=True)
+    }
 
 
 def _skeleton_scores(skeleton: Scenario | None, moment: str, log: Log) -> dict[str, float]:
@@ -296,8 +299,10 @@ class MemoryParams:
     half_life_months: float = 12.0
 
 
-def experience_panel(log: Log, score: np.ndarray, params: MemoryParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(customer, E, churned) for every observed monthly churn decision, E from motsim's memory laws
+def experience_panel(
+    log: Log, score: np.ndarray, params: MemoryParams
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(customer, month, E, churned) for every observed monthly churn decision, E from motsim's memory laws
     exactly as the engines apply them: the month's scores in time order, E, the decision, the fade.
     """
     risk = log.months_at_risk
@@ -307,34 +312,48 @@ def experience_panel(log: Log, score: np.ndarray, params: MemoryParams) -> tuple
     cust, sc, mom, mon = log.customer[order], score[order], log.moment[order], month[order]
     bounds = np.searchsorted(mon, np.arange(int(risk.max(initial=0)) + 2))
     state = memory_law.MemoryState.empty(len(log.ids))
-    who, e_all, y_all = [], [], []
+    who, months, e_all, y_all = [], [], [], []
     for m in range(int(risk.max(initial=0))):
         a, b = bounds[m], bounds[m + 1]
         memory_law.record_in_order(state, cust[a:b], sc[a:b], mom[a:b], params.negativity_bias)
         at = np.flatnonzero(risk > m)
         who.append(at)
+        months.append(np.full(len(at), m, dtype=np.int64))
         e_all.append(memory_law.remembered(state, params.w_peak, params.w_end, at))
         y_all.append(left[at] == m)
         memory_law.fade_peak(state, 1.0, params.half_life_months, params.negativity_bias)
     if not who:
-        return np.empty(0, np.int64), np.empty(0), np.empty(0, bool)
-    return np.concatenate(who), np.concatenate(e_all), np.concatenate(y_all)
+        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0), np.empty(0, bool)
+    return np.concatenate(who), np.concatenate(months), np.concatenate(e_all), np.concatenate(y_all)
 
 
 def _glm(segments: np.ndarray, levels: list[str], e: np.ndarray, y: np.ndarray):
-    """Binomial GLM of churn on segment (no intercept) and E; (params, bse, llf)."""
+    """Binomial GLM of churn on segment (no intercept) and E; (params, bse, llf, results).
+
+    Decisions with the same segment and the same E are pooled into (churned, stayed) counts
+    first: the same likelihood, and a big log's tens of millions of rows become a few thousand.
+    """
     import statsmodels.api as sm
 
-    x = np.column_stack([(segments == s).astype(float) for s in levels] + [e])
+    seg = pd.Index(levels).get_indexer(segments)
+    order = np.lexsort((e, seg))
+    s_, e_, y_ = seg[order], e[order], y[order]
+    start = np.r_[0, np.flatnonzero((np.diff(s_) != 0) | (np.diff(e_) != 0)) + 1]
+    churned = np.add.reduceat(y_.astype(float), start)
+    total = np.diff(np.r_[start, len(y_)]).astype(float)
+    x = np.column_stack([(s_[start] == k).astype(float) for k in range(len(levels))] + [e_[start]])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = sm.GLM(y.astype(float), x, family=sm.families.Binomial()).fit()
-    return np.asarray(res.params), np.asarray(res.bse), float(res.llf), res
+        res = sm.GLM(np.column_stack([churned, total - churned]), x, family=sm.families.Binomial()).fit()
+    # grouped counts drop the constant log C(n, k); the decisions' Bernoulli log-likelihood is comparable
+    p = np.clip(res.fittedvalues, 1e-300, 1 - 1e-16)
+    llf = float(np.sum(churned * np.log(p) + (total - churned) * np.log1p(-p)))
+    return np.asarray(res.params), np.asarray(res.bse), llf, res
 
 
-def fit_churn(log: Log, score: np.ndarray, params: MemoryParams) -> tuple[ChurnFit, float]:
-    """Churn's baseline per segment and sensitivity to E; and the log-likelihood of that fit."""
-    who, e, y = experience_panel(log, score, params)
+def fit_churn(log: Log, score: np.ndarray, params: MemoryParams) -> tuple[ChurnFit, tuple]:
+    """Churn's baseline per segment and sensitivity to E; and the decisions (customer, month, churned)."""
+    who, month, e, y = experience_panel(log, score, params)
     churners = int(y.sum())
     if churners < 5:
         raise DataError(log.customers_source, [Problem("churn_day", f"too few churners to fit: {churners}")])
@@ -346,7 +365,7 @@ def fit_churn(log: Log, score: np.ndarray, params: MemoryParams) -> tuple[ChurnF
                 log.customers_source,
                 [Problem("segment", f"segment '{s}' has no churner: its baseline cannot be fitted")],
             )
-    params_, bse, llf, res = _glm(seg, levels, e, y)
+    params_, bse, _, res = _glm(seg, levels, e, y)
     if not np.all(np.isfinite(bse)) or not res.converged:
         raise ModelError(log.customers_source, [Problem("", "the churn model did not converge")])
     b, s = params_[-1], bse[-1]
@@ -355,7 +374,7 @@ def fit_churn(log: Log, score: np.ndarray, params: MemoryParams) -> tuple[ChurnF
         lv: Est(float(expit(p)), float(expit(p - Z * q)), float(expit(p + Z * q)))
         for lv, p, q in zip(levels, params_[:-1], bse[:-1], strict=True)
     }
-    return ChurnFit(sensitivity, baseline, len(y), churners), llf
+    return ChurnFit(sensitivity, baseline, len(y), churners), (who, month, y)
 
 
 def fit_memory(log: Log, score: np.ndarray) -> tuple[MemoryParams, dict[str, Any]]:
@@ -365,7 +384,7 @@ def fit_memory(log: Log, score: np.ndarray) -> tuple[MemoryParams, dict[str, Any
     for half in (3.0, 6.0, 12.0, 24.0, 1e9):
         for wp, we in grid:
             p = MemoryParams(float(wp), float(we), 2.0, half)
-            who, e, y = experience_panel(log, score, p)
+            who, _, e, y = experience_panel(log, score, p)
             _, _, llf, _ = _glm(log.segment[who], sorted(np.unique(log.segment[who]).tolist()), e, y)
             if wp == 0 and we == 0 and half == 1e9:
                 plain_ll = llf
@@ -387,57 +406,70 @@ def fit_memory(log: Log, score: np.ndarray) -> tuple[MemoryParams, dict[str, Any
 # --- drivers --------------------------------------------------------------------------------------
 
 
-def fit_drivers(log: Log, score: np.ndarray) -> list[JourneyDriver]:
-    """Cox model of churn on time-varying 'has had this bad outcome' indicators, segments controlled."""
-    names = np.array([f"{log.moments[m]}\0{o}" for m, o in zip(log.moment, log.outcome, strict=True)], dtype=object)
-    keys, inverse = np.unique(names, return_inverse=True)
+def fit_drivers(log: Log, score: np.ndarray, panel: tuple[np.ndarray, np.ndarray, np.ndarray]) -> list[JourneyDriver]:
+    """Proportional hazards of monthly churn on time-varying 'has had this bad outcome' indicators.
+
+    Churn is decided once a month, so the Cox model takes its grouped-time form (Prentice &
+    Gloeckler 1978): a complementary log-log binomial GLM of each monthly decision with a
+    baseline per month, the indicators and the segments; exp(β) is the hazard ratio. Decisions
+    sharing month, indicators and segment are pooled, so a log of millions of customers fits in
+    seconds.
+    """
+    import statsmodels.api as sm
+
+    outcome_names = log.outcome_names
+    key = log.moment * len(outcome_names) + log.outcome
+    codes, inverse = np.unique(key, return_inverse=True)
     means = np.bincount(inverse, weights=score) / np.bincount(inverse)
-    bad = [k for k in range(len(keys)) if means[k] < 0]
+    bad = [k for k in range(len(codes)) if means[k] < 0]
     if not bad:
         return []
-    n = len(log.ids)
-    stop_all = log.months_at_risk.astype(float)
-    month = np.floor(log.day / DAYS_PER_MONTH)
-    first = np.full((n, len(bad)), np.inf)
+    who, month, y = panel
+    first = np.full((len(log.ids), len(bad)), np.inf)
+    event_month = np.floor(log.day / DAYS_PER_MONTH)
     for c, k in enumerate(bad):
         at = inverse == k
-        np.minimum.at(first[:, c], log.customer[at], month[at])
-    # counting-process rows: (start, stop] between the months where a covariate switches on
-    points = np.column_stack([np.zeros(n), np.where(first < stop_all[:, None], first, 0.0)])
-    cust = np.repeat(np.arange(n), points.shape[1])
-    start = points.ravel()
-    uniq = pd.DataFrame({"c": cust, "s": start}).drop_duplicates().sort_values(["c", "s"]).to_numpy()
-    cust, start = uniq[:, 0].astype(np.int64), uniq[:, 1]
-    last = np.r_[cust[1:] != cust[:-1], True]
-    stop = np.where(last, stop_all[cust], np.r_[start[1:], 0.0])
-    keep = stop > start
-    cust, start, stop, last = cust[keep], start[keep], stop[keep], last[keep]
-    status = last & (log.churn_month[cust] >= 0) & (log.churn_month[cust] + 1 == stop)
-    x = (first[cust] <= start[:, None]).astype(float)
-    levels = pd.Series(log.segment).value_counts().index.tolist()
-    seg_cols = [(log.segment[cust] == s).astype(float) for s in levels[1:]]
-    design = np.column_stack([x, *seg_cols]) if seg_cols else x
-    varying = design.std(axis=0) > 0
+        np.minimum.at(first[:, c], log.customer[at], event_month[at])
+    churn_months = np.unique(month[y])  # months without a churn add nothing to a hazard model
+    keep = np.isin(month, churn_months)
+    who, month, y = who[keep], month[keep], y[keep]
+    pattern = np.zeros(len(who), dtype=np.int64)
+    for c in range(len(bad)):  # bit c: the customer had bad outcome c by the end of this month
+        pattern |= (first[who, c] <= month).astype(np.int64) << c
+    levels, seg = np.unique(log.segment[who], return_inverse=True)
+    m_index = np.searchsorted(churn_months, month)
+    cell = (m_index * (1 << len(bad)) + pattern) * len(levels) + seg
+    cells, start, counts = np.unique(cell, return_index=True, return_counts=True)
+    churned = np.bincount(np.searchsorted(cells, cell), weights=y.astype(float), minlength=len(cells))
+    flags = ((pattern[start][:, None] >> np.arange(len(bad))) & 1).astype(float)
+    month_cols = (m_index[start][:, None] == np.arange(len(churn_months))).astype(float)
+    seg_cols = (seg[start][:, None] == np.arange(1, len(levels))).astype(float)
+    x = np.column_stack([flags, month_cols, seg_cols])
+    varying = np.r_[flags.std(axis=0) > 0, np.ones(x.shape[1] - len(bad), dtype=bool)]
+    link = sm.families.links.CLogLog()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = PHReg(stop, design[:, varying], status=status.astype(float), entry=start, ties="efron").fit(disp=False)
-    params = np.full(design.shape[1], np.nan)
-    bse = np.full(design.shape[1], np.nan)
-    pvalues = np.full(design.shape[1], np.nan)
+        res = sm.GLM(
+            np.column_stack([churned, counts - churned]), x[:, varying], family=sm.families.Binomial(link=link)
+        ).fit()
+    params = np.full(x.shape[1], np.nan)
+    bse = np.full(x.shape[1], np.nan)
+    pvalues = np.full(x.shape[1], np.nan)
     params[varying], bse[varying], pvalues[varying] = res.params, res.bse, res.pvalues
-    found = []
-    usable = [c for c in range(len(bad)) if varying[c] and np.isfinite(bse[c])]
+    usable = [c for c in range(len(bad)) if varying[c] and np.isfinite(bse[c]) and abs(params[c]) < 15]
     adjusted = multipletests(pvalues[usable], method="holm")[1] if len(usable) > 1 else pvalues[usable]
+    found = []
     for c, q in zip(usable, adjusted, strict=True):
-        moment, outcome = keys[bad[c]].split("\0")
-        b, s = params[c], bse[c]
+        code = codes[bad[c]]
+        moment, outcome = log.moments[code // len(outcome_names)], str(outcome_names[code % len(outcome_names)])
+        b, s_ = params[c], bse[c]
         found.append(
             JourneyDriver(
                 moment,
                 outcome,
                 float(np.exp(b)),
-                float(np.exp(b - Z * s)),
-                float(np.exp(b + Z * s)),
+                float(np.exp(b - Z * s_)),
+                float(np.exp(b + Z * s_)),
                 float(pvalues[c]),
                 float(q),
                 int(np.isfinite(first[:, c]).sum()),
@@ -457,33 +489,36 @@ def _fit_log(log: Log, skeleton: Scenario | None, memory_fit: bool) -> JourneyFi
     scores = np.zeros(len(log.customer))
     moments: dict[str, MomentFit] = {}
     exposure = _exposure_months(log)
+    segment_names, segment_code = np.unique(log.segment, return_inverse=True)
     for j, mid in enumerate(log.moments):
         mine = log.moment == j
         skeleton_scores = {} if log.score is not None else _skeleton_scores(skeleton, mid, log)
         if log.score is None:
-            unknown = set(np.unique(log.outcome[mine])) - set(skeleton_scores)
+            present = log.outcome_names[np.unique(log.outcome[mine])]
+            unknown = sorted(set(present) - set(skeleton_scores))
             if unknown:
                 raise InputError.one(
-                    skeleton.scenario.name, f"moments.{mid}.outcomes", f"has no outcome {sorted(unknown)} (the log has)"
+                    skeleton.scenario.name, f"moments.{mid}.outcomes", f"has no outcome {unknown} (the log has)"
                 )
-            scores[mine] = [skeleton_scores[o] for o in log.outcome[mine]]
+            table = np.array([skeleton_scores.get(str(o), np.nan) for o in log.outcome_names])
+            scores[mine] = table[log.outcome[mine]]
         else:
             scores[mine] = log.score[mine]
         schedule = _schedule(log, j) if skeleton is None else _skeleton_schedule(skeleton, mid, log, j)
         rate = _poisson_rate(int(mine.sum()), exposure) if schedule["kind"] == "rate" else None
-        outcomes = _outcomes(log.outcome[mine], scores[mine], skeleton_scores)
+        codes, names = log.outcome[mine], log.outcome_names
+        outcomes = _outcomes(codes, names, scores[mine])
         by_segment = None
-        segs = np.unique(log.segment)
-        if len(segs) > 1:
-            table = pd.crosstab(log.segment[log.customer[mine]], log.outcome[mine])
-            if table.shape[0] > 1 and table.shape[1] > 1 and chi2_contingency(table.to_numpy())[1] < SEGMENT_P:
+        if len(segment_names) > 1:
+            seg = segment_code[log.customer[mine]]
+            table = np.bincount(seg * len(names) + codes, minlength=len(segment_names) * len(names))
+            table = table.reshape(len(segment_names), len(names))
+            table = table[table.sum(axis=1) > 0][:, table.sum(axis=0) > 0]
+            if table.shape[0] > 1 and table.shape[1] > 1 and chi2_contingency(table)[1] < SEGMENT_P:
                 by_segment = {
-                    str(s): _outcomes(
-                        log.outcome[mine][log.segment[log.customer[mine]] == s],
-                        scores[mine][log.segment[log.customer[mine]] == s],
-                        skeleton_scores,
-                    )
-                    for s in table.index
+                    str(s): _outcomes(codes[seg == k], names, scores[mine][seg == k])
+                    for k, s in enumerate(segment_names)
+                    if (seg == k).any()
                 }
         moments[mid] = MomentFit(schedule, rate, outcomes, int(mine.sum()), by_segment)
     params = (
@@ -499,7 +534,7 @@ def _fit_log(log: Log, skeleton: Scenario | None, memory_fit: bool) -> JourneyFi
     memory_report = None
     if memory_fit:
         params, memory_report = fit_memory(log, scores)
-    churn, _ = fit_churn(log, scores, params)
+    churn, panel = fit_churn(log, scores, params)
     months_observed = int(np.floor(np.max(log.observed) / DAYS_PER_MONTH))
     return JourneyFit(
         customers=len(log.ids),
@@ -507,7 +542,7 @@ def _fit_log(log: Log, skeleton: Scenario | None, memory_fit: bool) -> JourneyFi
         months_observed=months_observed,
         churn=churn,
         moments=moments,
-        drivers=fit_drivers(log, scores),
+        drivers=fit_drivers(log, scores, panel),
         memory=memory_report,
     )
 

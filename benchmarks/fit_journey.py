@@ -1,0 +1,104 @@
+"""Speed and memory of `motsim fit journey` on a big event log (Parquet).
+
+Makes a log of N customers over 24 months with numpy (onboarding on day 0, a follow-up call
+after a bad onboarding, a monthly bill, Poisson incidents and newsletters; churn drawn monthly),
+writes it as Parquet, then times `motsim.fit.journey` on it and records the peak memory of the
+fitting process. Writes benchmarks/results/fit_journey.json.
+
+Run: python benchmarks/fit_journey.py --customers 1000000   (about 20 million events)
+"""
+
+import argparse
+import json
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+DPM = 30.4375
+MONTHS = 24
+
+
+def make_log(n: int, seed: int, folder: Path) -> int:
+    rng = np.random.default_rng(seed)
+    segment = rng.choice(np.array(["basic", "plus"], dtype=object), n, p=[0.6, 0.4])
+    hazard = np.where(segment == "basic", 0.03, 0.015)
+    churn_month = np.minimum(rng.geometric(hazard) - 1, MONTHS)  # month at whose end they leave; 24 = stayed
+    months = np.minimum(churn_month + 1, MONTHS)
+    parts = []
+
+    def add(who, day, moment, outcomes, probs, scores):
+        pick = rng.choice(len(outcomes), len(who), p=probs)
+        parts.append(pd.DataFrame({"customer_id": who, "day": day, "moment": moment,
+                                   "outcome": np.array(outcomes, dtype=object)[pick],
+                                   "score": np.array(scores, dtype=float)[pick]}))
+        return pick
+
+    everyone = np.arange(n)
+    bad = add(everyone, np.zeros(n), "onboarding", ["good", "bad"], [0.7, 0.3], [4, -6]) == 1
+    add(everyone[bad], np.full(bad.sum(), 7.0), "welcome_call", ["fixed", "not_fixed"], [0.6, 0.4], [3, -4])
+    bill_who = np.repeat(everyone, months)
+    bill_month = np.arange(len(bill_who)) - np.repeat(np.cumsum(months) - months, months)
+    add(bill_who, 20 + bill_month * DPM, "bill", ["clear", "shock"], [0.9, 0.1], [0.5, -3])
+    for moment, rate, outcomes, probs, scores in (
+        ("incident", 0.25, ["resolved", "unresolved"], [0.7, 0.3], [2, -8]),
+        ("newsletter", 0.5, ["read", "ignored"], [0.5, 0.5], [0.2, -0.2]),
+    ):
+        k = rng.poisson(rate * months)
+        who = np.repeat(everyone, k)
+        day = rng.random(len(who)) * months[who] * DPM
+        add(who, day, moment, outcomes, probs, scores)
+    events = pd.concat(parts, ignore_index=True)
+    events.to_parquet(folder / "events.parquet", index=False)
+    pd.DataFrame({
+        "customer_id": everyone,
+        "segment": segment,
+        "churn_day": np.where(churn_month < MONTHS, (churn_month + 1) * DPM, np.nan),
+        "observed_until_day": MONTHS * DPM,
+        "monthly_revenue": np.where(segment == "basic", 30.0, 80.0),
+    }).to_parquet(folder / "customers.parquet", index=False)
+    return len(events)
+
+
+def fit_only(folder: str) -> None:
+    """Child process: fit and print seconds and peak RSS (so the log's making is not counted)."""
+    import motsim
+
+    start = time.perf_counter()
+    fit = motsim.fit.journey(Path(folder) / "events.parquet", Path(folder) / "customers.parquet")
+    seconds = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024  # KiB → GiB
+    print(json.dumps({"seconds": round(seconds, 1), "peak_rss_gib": round(peak, 2),
+                      "sensitivity": fit.churn.experience_sensitivity.estimate, "moments": len(fit.moments)}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--fit-only", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.fit_only:
+        fit_only(args.fit_only)
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        start = time.perf_counter()
+        events = make_log(args.customers, 1, Path(folder))
+        made = time.perf_counter() - start
+        proc = subprocess.run([sys.executable, __file__, "--fit-only", folder], capture_output=True, text=True, check=True)
+        result = json.loads(proc.stdout.strip().splitlines()[-1])
+    report = {"python": platform.python_version(), "machine": platform.machine(), "customers": args.customers,
+              "months": MONTHS, "events": events, "log_made_s": round(made, 1), **result}
+    out = Path(__file__).resolve().parent / "results" / "fit_journey.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
