@@ -15,8 +15,12 @@ from motsim.errors import DataError, Problem
 Table = str | Path | pd.DataFrame
 
 
-def read(data: Table) -> tuple[pd.DataFrame, str]:
-    """The table and a name for messages: a DataFrame as is, or a CSV/Parquet file (by extension)."""
+def read(data: Table, categories: tuple[str, ...] = ()) -> tuple[pd.DataFrame, str]:
+    """The table and a name for messages: a DataFrame as is, or a CSV/Parquet file (by extension).
+
+    Columns named in `categories` are read as categoricals (one code per row, not a string),
+    which keeps a log of tens of millions of rows small.
+    """
     if isinstance(data, pd.DataFrame):
         return data, "data"
     path = Path(data)
@@ -25,9 +29,12 @@ def read(data: Table) -> tuple[pd.DataFrame, str]:
         raise DataError(source, [Problem("", "no such file")])
     try:
         if path.suffix.lower() in (".parquet", ".pq"):
-            df = pd.read_parquet(path)
+            import pyarrow.parquet as pq
+
+            df = pq.read_table(path).to_pandas(strings_to_categorical=True)
         else:
-            df = pd.read_csv(path)
+            header = pd.read_csv(path, nrows=0).columns
+            df = pd.read_csv(path, dtype={c: "category" for c in categories if c in header})
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError, OSError) as exc:
         kind = "Parquet" if path.suffix.lower() in (".parquet", ".pq") else "CSV"
         raise DataError(source, [Problem("", f"not a readable {kind} file ({str(exc).splitlines()[0]})")]) from None

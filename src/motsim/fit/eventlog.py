@@ -97,7 +97,7 @@ def _codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 def read_log(events: tables.Table, customers: tables.Table, score_range: tuple[float, float] | None = None) -> Log:
     """Read, check and align an event log with its customers; every problem names file, column, reason."""
-    ev, ev_src = tables.read(events)
+    ev, ev_src = tables.read(events, categories=("moment", "outcome"))
     cu, cu_src = tables.read(customers)
     for col in ("customer_id", "day", "moment", "outcome"):
         tables.column(ev, col, ev_src, "event-log")
@@ -186,16 +186,19 @@ def read_log(events: tables.Table, customers: tables.Table, score_range: tuple[f
     moment, moment_names = _codes(ev["moment"])
     outcome, outcome_names = _codes(ev["outcome"])
     moments = moment_names.tolist()
-    order = np.lexsort((day, pos))
+    # most logs come sorted by customer and day already: check in O(n) before sorting
+    same = pos[1:] == pos[:-1]
+    in_order = bool(np.all((pos[1:] > pos[:-1]) | (same & (day[1:] >= day[:-1]))))
+    order = slice(None) if in_order else np.lexsort((day, pos))
     segment = cu["segment"].astype(str).to_numpy() if "segment" in cu.columns else np.full(len(cu), "all", dtype=object)
     revenue = (
         tables.numeric(cu, "monthly_revenue", cu_src, "revenue", minimum=0) if "monthly_revenue" in cu.columns else None
     )
     return Log(
-        customer=pos[order],
+        customer=pos[order].astype(np.int32 if len(cu) < 2**31 else np.int64),
         day=day[order],
-        moment=moment[order],
-        outcome=outcome[order],
+        moment=moment[order].astype(np.int32),
+        outcome=outcome[order].astype(np.int32),
         score=None if score is None else score[order],
         wait=None if wait is None else wait[order],
         moments=moments,

@@ -308,7 +308,7 @@ def experience_panel(
     risk = log.months_at_risk
     left = log.churn_month
     month = np.floor(log.day / DAYS_PER_MONTH).astype(np.int64)
-    order = np.lexsort((log.day, log.customer, month))
+    order = np.argsort(month, kind="stable")  # the log is sorted by customer, then day: keep that within months
     cust, sc, mom, mon = log.customer[order], score[order], log.moment[order], month[order]
     bounds = np.searchsorted(mon, np.arange(int(risk.max(initial=0)) + 2))
     state = memory_law.MemoryState.empty(len(log.ids))
@@ -317,8 +317,8 @@ def experience_panel(
         a, b = bounds[m], bounds[m + 1]
         memory_law.record_in_order(state, cust[a:b], sc[a:b], mom[a:b], params.negativity_bias)
         at = np.flatnonzero(risk > m)
-        who.append(at)
-        months.append(np.full(len(at), m, dtype=np.int64))
+        who.append(at.astype(np.int32))
+        months.append(np.full(len(at), m, dtype=np.int16 if m < 2**15 else np.int32))
         e_all.append(memory_law.remembered(state, params.w_peak, params.w_end, at))
         y_all.append(left[at] == m)
         memory_law.fade_peak(state, 1.0, params.half_life_months, params.negativity_bias)
@@ -327,7 +327,13 @@ def experience_panel(
     return np.concatenate(who), np.concatenate(months), np.concatenate(e_all), np.concatenate(y_all)
 
 
-def _glm(segments: np.ndarray, levels: list[str], e: np.ndarray, y: np.ndarray):
+def _segment_codes(log: Log) -> tuple[list[str], np.ndarray]:
+    """The segments (sorted) and each customer's segment code."""
+    levels, code = np.unique(log.segment, return_inverse=True)
+    return [str(x) for x in levels], code
+
+
+def _glm(seg: np.ndarray, levels: list[str], e: np.ndarray, y: np.ndarray):
     """Binomial GLM of churn on segment (no intercept) and E; (params, bse, llf, results).
 
     Decisions with the same segment and the same E are pooled into (churned, stayed) counts
@@ -335,13 +341,16 @@ def _glm(segments: np.ndarray, levels: list[str], e: np.ndarray, y: np.ndarray):
     """
     import statsmodels.api as sm
 
-    seg = pd.Index(levels).get_indexer(segments)
-    order = np.lexsort((e, seg))
-    s_, e_, y_ = seg[order], e[order], y[order]
-    start = np.r_[0, np.flatnonzero((np.diff(s_) != 0) | (np.diff(e_) != 0)) + 1]
-    churned = np.add.reduceat(y_.astype(float), start)
-    total = np.diff(np.r_[start, len(y_)]).astype(float)
-    x = np.column_stack([(s_[start] == k).astype(float) for k in range(len(levels))] + [e_[start]])
+    seg = seg.astype(np.int64)
+    # pool on E to 1e-5 (a thousandth of the smallest score step that matters): counting, no sort
+    grid = np.rint((np.clip(e, -10.0, 10.0) + 10.0) * 1e5).astype(np.int64)
+    cell = seg * (20 * 10**5 + 1) + grid
+    cells = np.unique(cell) if len(cell) < 1_000_000 else np.flatnonzero(np.bincount(cell))
+    index = np.searchsorted(cells, cell)
+    churned = np.bincount(index, weights=y.astype(float), minlength=len(cells))
+    total = np.bincount(index, minlength=len(cells)).astype(float)
+    cell_seg, cell_e = cells // (20 * 10**5 + 1), (cells % (20 * 10**5 + 1)) / 1e5 - 10.0
+    x = np.column_stack([(cell_seg == k).astype(float) for k in range(len(levels))] + [cell_e])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = sm.GLM(np.column_stack([churned, total - churned]), x, family=sm.families.Binomial()).fit()
@@ -357,10 +366,11 @@ def fit_churn(log: Log, score: np.ndarray, params: MemoryParams) -> tuple[ChurnF
     churners = int(y.sum())
     if churners < 5:
         raise DataError(log.customers_source, [Problem("churn_day", f"too few churners to fit: {churners}")])
-    levels = sorted(np.unique(log.segment[who]).tolist())
-    seg = log.segment[who]
-    for s in levels:
-        if not y[seg == s].any():
+    levels, code = _segment_codes(log)
+    seg = code[who]
+    churned_by_segment = np.bincount(seg, weights=y, minlength=len(levels))
+    for k, s in enumerate(levels):
+        if churned_by_segment[k] == 0:
             raise DataError(
                 log.customers_source,
                 [Problem("segment", f"segment '{s}' has no churner: its baseline cannot be fitted")],
@@ -385,7 +395,8 @@ def fit_memory(log: Log, score: np.ndarray) -> tuple[MemoryParams, dict[str, Any
         for wp, we in grid:
             p = MemoryParams(float(wp), float(we), 2.0, half)
             who, _, e, y = experience_panel(log, score, p)
-            _, _, llf, _ = _glm(log.segment[who], sorted(np.unique(log.segment[who]).tolist()), e, y)
+            levels, code = _segment_codes(log)
+            _, _, llf, _ = _glm(code[who], levels, e, y)
             if wp == 0 and we == 0 and half == 1e9:
                 plain_ll = llf
             if llf > best_ll:
@@ -418,9 +429,11 @@ def fit_drivers(log: Log, score: np.ndarray, panel: tuple[np.ndarray, np.ndarray
     import statsmodels.api as sm
 
     outcome_names = log.outcome_names
-    key = log.moment * len(outcome_names) + log.outcome
-    codes, inverse = np.unique(key, return_inverse=True)
-    means = np.bincount(inverse, weights=score) / np.bincount(inverse)
+    key = log.moment.astype(np.int64) * len(outcome_names) + log.outcome
+    counts = np.bincount(key)
+    codes = np.flatnonzero(counts)
+    inverse = np.searchsorted(codes, key)
+    means = np.bincount(inverse, weights=score) / counts[codes]
     bad = [k for k in range(len(codes)) if means[k] < 0]
     if not bad:
         return []
@@ -436,11 +449,16 @@ def fit_drivers(log: Log, score: np.ndarray, panel: tuple[np.ndarray, np.ndarray
     pattern = np.zeros(len(who), dtype=np.int64)
     for c in range(len(bad)):  # bit c: the customer had bad outcome c by the end of this month
         pattern |= (first[who, c] <= month).astype(np.int64) << c
-    levels, seg = np.unique(log.segment[who], return_inverse=True)
+    levels, code = _segment_codes(log)
+    seg = code[who]
     m_index = np.searchsorted(churn_months, month)
     cell = (m_index * (1 << len(bad)) + pattern) * len(levels) + seg
-    cells, start, counts = np.unique(cell, return_index=True, return_counts=True)
-    churned = np.bincount(np.searchsorted(cells, cell), weights=y.astype(float), minlength=len(cells))
+    cells = np.flatnonzero(np.bincount(cell)) if cell.max(initial=0) < 50_000_000 else np.unique(cell)
+    index = np.searchsorted(cells, cell)
+    counts = np.bincount(index, minlength=len(cells)).astype(float)
+    churned = np.bincount(index, weights=y, minlength=len(cells))
+    start = np.zeros(len(cells), dtype=np.int64)
+    start[index[::-1]] = np.arange(len(index))[::-1]  # a row of each cell (its first)
     flags = ((pattern[start][:, None] >> np.arange(len(bad))) & 1).astype(float)
     month_cols = (m_index[start][:, None] == np.arange(len(churn_months))).astype(float)
     seg_cols = (seg[start][:, None] == np.arange(1, len(levels))).astype(float)
