@@ -84,6 +84,16 @@ def _keys(values: pd.Series, whole: bool) -> np.ndarray:
     return values.to_numpy(dtype=np.int64) if whole else values.astype(str).to_numpy()
 
 
+def _positions(ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Where each wanted id stands in ids (−1 where absent): a lookup table for dense whole-number ids."""
+    if ids.dtype.kind == "i" and len(ids) and ids.min() >= 0 and ids.max() < 4 * len(ids) + 1024:
+        table = np.full(int(ids.max()) + 1, -1, dtype=np.int64)
+        table[ids] = np.arange(len(ids))
+        inside = (wanted >= 0) & (wanted < len(table))
+        return np.where(inside, table[np.clip(wanted, 0, len(table) - 1)], -1)
+    return pd.Index(ids).get_indexer(wanted)
+
+
 def _codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """(codes, sorted names) of a text column, without a Python string per row."""
     cat = values if isinstance(values.dtype, pd.CategoricalDtype) else pd.Categorical(values.astype("string"))
@@ -110,8 +120,7 @@ def read_log(events: tables.Table, customers: tables.Table, score_range: tuple[f
         raise DataError(
             cu_src, [Problem("customer_id", f"customer {ids[dup.to_numpy()][0]!r} appears twice (line {line})")]
         )
-    index = pd.Index(ids)
-    pos = index.get_indexer(_keys(ev["customer_id"], whole))
+    pos = _positions(ids, _keys(ev["customer_id"], whole))
     if (pos < 0).any():
         first = int(np.flatnonzero(pos < 0)[0])
         raise DataError(

@@ -167,12 +167,10 @@ def _poisson_rate(count: int, exposure: float) -> Est:
     return Est(count / exposure, float(low), float(high))
 
 
-def _after(log: Log, j: int) -> tuple[int, float, list[str]] | None:
-    """(parent moment, delay in days, parent outcomes it follows) when moment j follows another."""
-    mine = log.moment == j
-    cj, dj = log.customer[mine], log.day[mine]
+def _parent(log: Log, cj: np.ndarray, dj: np.ndarray, j: int, candidates) -> tuple | None:
+    """The moment that each of these occurrences follows at the steadiest delay (if any is steady)."""
     best = None
-    for k in range(len(log.moments)):
+    for k in candidates:
         if k == j:
             continue
         theirs = log.moment == k
@@ -186,6 +184,18 @@ def _after(log: Log, j: int) -> tuple[int, float, list[str]] | None:
         spread = _spread(gap)
         if spread <= STEADY_DAYS and (best is None or spread < best[3]):
             best = (k, float(np.median(gap)), idx, spread)
+    return best
+
+
+def _after(log: Log, j: int) -> tuple[int, float, list[str]] | None:
+    """(parent moment, delay in days, parent outcomes it follows) when moment j follows another."""
+    mine = log.moment == j
+    cj, dj = log.customer[mine], log.day[mine]
+    if len(cj) > 20_000:  # screen the candidates on a spread sample before testing them on every occurrence
+        sample = np.linspace(0, len(cj) - 1, 20_000).astype(np.int64)
+        if _parent(log, cj[sample], dj[sample], j, range(len(log.moments))) is None:
+            return None
+    best = _parent(log, cj, dj, j, range(len(log.moments)))
     if best is None:
         return None
     k, delay, _, _ = best
@@ -309,13 +319,12 @@ def experience_panel(
     left = log.churn_month
     month = np.floor(log.day / DAYS_PER_MONTH).astype(np.int64)
     order = np.argsort(month, kind="stable")  # the log is sorted by customer, then day: keep that within months
-    cust, sc, mom, mon = log.customer[order], score[order], log.moment[order], month[order]
-    bounds = np.searchsorted(mon, np.arange(int(risk.max(initial=0)) + 2))
+    bounds = np.searchsorted(month[order], np.arange(int(risk.max(initial=0)) + 2))
     state = memory_law.MemoryState.empty(len(log.ids))
     who, months, e_all, y_all = [], [], [], []
     for m in range(int(risk.max(initial=0))):
-        a, b = bounds[m], bounds[m + 1]
-        memory_law.record_in_order(state, cust[a:b], sc[a:b], mom[a:b], params.negativity_bias)
+        rows = order[bounds[m] : bounds[m + 1]]
+        memory_law.record_in_order(state, log.customer[rows], score[rows], log.moment[rows], params.negativity_bias)
         at = np.flatnonzero(risk > m)
         who.append(at.astype(np.int32))
         months.append(np.full(len(at), m, dtype=np.int16 if m < 2**15 else np.int32))
