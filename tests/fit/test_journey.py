@@ -52,6 +52,10 @@ def test_harmful_moment_outranks_a_harmless_one(fitted):
     assert names.index(("incident", "unresolved")) < names.index(("newsletter", "ignored"))
     top = fitted.drivers[0]
     assert (top.moment, top.outcome) == ("incident", "unresolved") and top.ci_low > 1.5
+    # in customers and money: more lost after the harmful outcome than after the harmless one
+    harmless = next(d for d in fitted.drivers if d.moment == "newsletter")
+    assert top.extra_churn_12m > 0.05 > abs(harmless.extra_churn_12m)
+    assert top.value_lost > 10 * abs(harmless.value_lost)
 
 
 def test_experience_is_computed_as_the_engines_remember():
@@ -89,6 +93,14 @@ def test_backtest_on_a_stationary_log_is_within_monte_carlo_error(fitted):
     assert b.part[-1] == "holdout" and b.part[12] == "calibration"
     assert b.holdout_mean_abs_error < 0.02
     assert b.holdout_within_band >= 0.6  # a 95% band for 4,000 customers; months are correlated
+    # monthly churn and each moment's volume in the held-out months, observed against predicted
+    held = [m for m in range(len(b.churn["observed"])) if b.part[m + 1] == "holdout"]
+    observed = np.mean([b.churn["observed"][m] for m in held])
+    assert abs(observed - np.mean([b.churn["predicted"][m] for m in held])) < 0.01
+    incident = b.moments["incident"]
+    assert abs(np.mean([incident["observed"][m] for m in held]) - 0.25) < 0.02
+    shares = incident["holdout_outcome_shares"]["unresolved"]
+    assert abs(shares["observed"] - shares["predicted"]) < 0.03
 
 
 def test_written_scenario_reproduces_the_logs_retention(log, fitted, tmp_path):

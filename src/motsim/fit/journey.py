@@ -92,6 +92,8 @@ class JourneyDriver(Result):
     pvalue: float
     pvalue_adj: float
     customers_with_it: int
+    extra_churn_12m: float  # share of customers lost within 12 months because of this bad outcome
+    value_lost: float  # per bad outcome: extra churn × monthly margin × the remaining lifetime (1 / churn)
 
 
 @dataclass(frozen=True, repr=False)
@@ -107,6 +109,8 @@ class Backtest(Result):
     customers: list[int]  # customers observed at each month
     holdout_mean_abs_error: float | None  # retention points, over the held-out months
     holdout_within_band: float | None  # share of held-out months inside the band
+    churn: dict[str, list[float | None]] = field(default_factory=dict)  # monthly churn: observed, predicted
+    moments: dict[str, dict[str, Any]] = field(default_factory=dict)  # occurrences per active customer-month
 
     def rows(self) -> list[dict[str, Any]]:
         """One row per month."""
@@ -426,7 +430,9 @@ def fit_memory(log: Log, score: np.ndarray) -> tuple[MemoryParams, dict[str, Any
 # --- drivers --------------------------------------------------------------------------------------
 
 
-def fit_drivers(log: Log, score: np.ndarray, panel: tuple[np.ndarray, np.ndarray, np.ndarray]) -> list[JourneyDriver]:
+def fit_drivers(
+    log: Log, score: np.ndarray, panel: tuple[np.ndarray, np.ndarray, np.ndarray], monthly_margin: float
+) -> list[JourneyDriver]:
     """Proportional hazards of monthly churn on time-varying 'has had this bad outcome' indicators.
 
     Churn is decided once a month, so the Cox model takes its grouped-time form (Prentice &
@@ -447,6 +453,8 @@ def fit_drivers(log: Log, score: np.ndarray, panel: tuple[np.ndarray, np.ndarray
     if not bad:
         return []
     who, month, y = panel
+    hazard = float(y.mean())  # the average monthly churn behind the translation into customers and money
+    survive = (1.0 - hazard) ** 12
     first = np.full((len(log.ids), len(bad)), np.inf)
     event_month = np.floor(log.day / DAYS_PER_MONTH)
     for c, k in enumerate(bad):
@@ -490,6 +498,7 @@ def fit_drivers(log: Log, score: np.ndarray, panel: tuple[np.ndarray, np.ndarray
         code = codes[bad[c]]
         moment, outcome = log.moments[code // len(outcome_names)], str(outcome_names[code % len(outcome_names)])
         b, s_ = params[c], bse[c]
+        extra = survive - survive ** float(np.exp(b))  # grouped PH: survival with it is S(t) ** HR
         found.append(
             JourneyDriver(
                 moment,
@@ -500,6 +509,8 @@ def fit_drivers(log: Log, score: np.ndarray, panel: tuple[np.ndarray, np.ndarray
                 float(pvalues[c]),
                 float(q),
                 int(np.isfinite(first[:, c]).sum()),
+                float(extra),
+                float(extra * monthly_margin / max(hazard, 1e-12)),
             )
         )
     found.sort(key=lambda d: -abs(math.log(d.hazard_ratio)))
@@ -569,9 +580,17 @@ def _fit_log(log: Log, skeleton: Scenario | None, memory_fit: bool) -> JourneyFi
         months_observed=months_observed,
         churn=churn,
         moments=moments,
-        drivers=fit_drivers(log, scores, panel),
+        drivers=fit_drivers(log, scores, panel, _monthly_margin(log, skeleton)),
         memory=memory_report,
     )
+
+
+def _monthly_margin(log: Log, skeleton: Scenario | None) -> float:
+    """Margin per customer-month at the fitted scenario's economics (1 when the data say nothing)."""
+    margin = skeleton.economics.gross_margin if skeleton is not None else 1.0
+    if log.revenue is not None:
+        return float(np.mean(log.revenue)) * margin
+    return skeleton.economics.monthly_revenue * margin if skeleton is not None else 1.0
 
 
 def _skeleton_schedule(skeleton: Scenario, mid: str, log: Log, j: int) -> dict[str, Any]:
@@ -740,13 +759,18 @@ def _cut(log: Log, months: int) -> tuple[Log, int]:
 
 
 def backtest(log: Log, text: str, seen: int, replications: int = 10) -> Backtest:
-    """The fitted scenario simulated over the whole period against the retention observed by tenure month."""
+    """The fitted scenario simulated over the whole period against what was observed, by tenure month:
+    retention (with a 95% band for the observed cohort's size), monthly churn, and each moment's
+    occurrences per active customer-month and outcome shares over the held-out months.
+    """
     from motsim.sim.run import simulate, with_overrides
 
     horizon = int(np.max(np.floor(log.observed / DAYS_PER_MONTH)))
     sc = load_text(text, "the fitted scenario")
     sc = with_overrides(sc, customers=min(len(log.ids), 50_000), months=max(horizon, 1))
-    predicted = np.asarray(simulate(sc, replications, workers=1).retention().mean, dtype=float)
+    results = simulate(sc, replications, workers=1)
+    predicted = np.asarray(results.retention().mean, dtype=float)
+    active_sim = np.mean([r.active[:-1] for r in results.replications], axis=0)
     months_seen = np.floor(log.observed / DAYS_PER_MONTH).astype(np.int64)
     left = log.churn_month
     observed, counts, low, high = [], [], [], []
@@ -764,7 +788,45 @@ def backtest(log: Log, text: str, seen: int, replications: int = 10) -> Backtest
     held = [m for m in range(horizon + 1) if part[m] == "holdout" and observed[m] is not None]
     error = float(np.mean([abs(observed[m] - predicted[m]) for m in held])) if held else None
     inside = float(np.mean([low[m] <= observed[m] <= high[m] for m in held])) if held else None
-    return Backtest(list(range(horizon + 1)), observed, predicted.tolist(), low, high, part, counts, error, inside)
+    # monthly churn and occurrences among customers active through a fully observed month
+    full = months_seen[:, None] >= np.arange(1, horizon + 1)[None, :]  # customers × months observed whole
+    alive = (left[:, None] == -1) | (left[:, None] >= np.arange(horizon)[None, :])
+    exposed = (full & alive).sum(axis=0)
+    quits = np.bincount(left[(left >= 0) & (left < horizon) & (months_seen > left)], minlength=horizon)[:horizon]
+    churn = {
+        "observed": [float(q / x) if x else None for q, x in zip(quits, exposed, strict=True)],
+        "predicted": (1.0 - predicted[1:] / np.maximum(predicted[:-1], 1e-12)).tolist(),
+    }
+    event_month = np.floor(log.day / DAYS_PER_MONTH).astype(np.int64)
+    counted = (event_month < horizon) & full[log.customer, np.minimum(event_month, horizon - 1)]
+    ids = [m.id for m in sc.moments]
+    moments = {}
+    for j, mid in enumerate(log.moments):
+        mine = (log.moment == j) & counted
+        per_month = np.bincount(event_month[mine], minlength=horizon)[:horizon]
+        k = ids.index(mid) if mid in ids else None
+        sim = (
+            np.mean([r.occurrences_by_month[k] for r in results.replications], axis=0) / np.maximum(active_sim, 1e-12)
+            if k is not None
+            else np.full(horizon, np.nan)
+        )
+        held_events = mine & (event_month > seen)
+        shares = np.bincount(log.outcome[held_events], minlength=len(log.outcome_names))
+        fitted = dict(sc.moment(mid).outcomes) if k is not None else {}
+        moments[mid] = {
+            "observed": [float(c / x) if x else None for c, x in zip(per_month, exposed, strict=True)],
+            "predicted": sim.tolist(),
+            "holdout_outcome_shares": {
+                str(log.outcome_names[o]): {
+                    "observed": float(shares[o] / shares.sum()),
+                    "predicted": fitted[str(log.outcome_names[o])].p if str(log.outcome_names[o]) in fitted else None,
+                }
+                for o in np.flatnonzero(shares)
+            },
+        }
+    return Backtest(
+        list(range(horizon + 1)), observed, predicted.tolist(), low, high, part, counts, error, inside, churn, moments
+    )
 
 
 # --- the entry point ------------------------------------------------------------------------------
