@@ -239,3 +239,14 @@ def test_grouped_time_hazard_ratio_agrees_with_cox_on_a_static_covariate(tmp_pat
     cox = PHReg(tenure, np.column_stack([bad, seg]), status=churned, ties="efron").fit()
     assert (driver.moment, driver.outcome) == ("onboarding", "bad")
     assert abs(np.log(driver.hazard_ratio) - cox.params[0]) < 0.05
+
+
+def test_a_log_without_scores_gets_relative_scores_from_churn(log):
+    events, customers = log
+    fit = journey(events.drop(columns="score"), customers)
+    scores = fit.scores["outcomes"]
+    assert fit.scores["source"] == "estimated"
+    assert scores["incident.unresolved"]["score"] == -10.0  # the most harmful outcome sets the scale
+    assert scores["incident.resolved"]["reference"] and scores["incident.resolved"]["score"] == 0.0
+    assert scores["bill.shock"]["score"] < -1 and abs(scores["newsletter.ignored"]["score"]) < 2
+    assert fit.moments["incident"].outcomes["unresolved"].score == -10.0
