@@ -35,9 +35,17 @@ def make_log(n: int, seed: int, folder: Path) -> int:
 
     def add(who, day, moment, outcomes, probs, scores):
         pick = rng.choice(len(outcomes), len(who), p=probs)
-        parts.append(pd.DataFrame({"customer_id": who, "day": day, "moment": moment,
-                                   "outcome": np.array(outcomes, dtype=object)[pick],
-                                   "score": np.array(scores, dtype=float)[pick]}))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "customer_id": who,
+                    "day": day,
+                    "moment": moment,
+                    "outcome": np.array(outcomes, dtype=object)[pick],
+                    "score": np.array(scores, dtype=float)[pick],
+                }
+            )
+        )
         return pick
 
     everyone = np.arange(n)
@@ -57,13 +65,15 @@ def make_log(n: int, seed: int, folder: Path) -> int:
         add(who, day, moment, outcomes, probs, scores)
     events = pd.concat(parts, ignore_index=True)
     events.to_parquet(folder / "events.parquet", index=False)
-    pd.DataFrame({
-        "customer_id": everyone,
-        "segment": segment,
-        "churn_day": np.where(churn_month < MONTHS, (churn_month + 1) * DPM, np.nan),
-        "observed_until_day": MONTHS * DPM,
-        "monthly_revenue": np.where(segment == "basic", 30.0, 80.0),
-    }).to_parquet(folder / "customers.parquet", index=False)
+    pd.DataFrame(
+        {
+            "customer_id": everyone,
+            "segment": segment,
+            "churn_day": np.where(churn_month < MONTHS, (churn_month + 1) * DPM, np.nan),
+            "observed_until_day": MONTHS * DPM,
+            "monthly_revenue": np.where(segment == "basic", 30.0, 80.0),
+        }
+    ).to_parquet(folder / "customers.parquet", index=False)
     return len(events)
 
 
@@ -75,8 +85,16 @@ def fit_only(folder: str) -> None:
     fit = motsim.fit.journey(Path(folder) / "events.parquet", Path(folder) / "customers.parquet")
     seconds = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024  # KiB → GiB
-    print(json.dumps({"seconds": round(seconds, 1), "peak_rss_gib": round(peak, 2),
-                      "sensitivity": fit.churn.experience_sensitivity.estimate, "moments": len(fit.moments)}))
+    print(
+        json.dumps(
+            {
+                "seconds": round(seconds, 1),
+                "peak_rss_gib": round(peak, 2),
+                "sensitivity": fit.churn.experience_sensitivity.estimate,
+                "moments": len(fit.moments),
+            }
+        )
+    )
 
 
 def main() -> None:
@@ -91,10 +109,19 @@ def main() -> None:
         start = time.perf_counter()
         events = make_log(args.customers, 1, Path(folder))
         made = time.perf_counter() - start
-        proc = subprocess.run([sys.executable, __file__, "--fit-only", folder], capture_output=True, text=True, check=True)
+        proc = subprocess.run(
+            [sys.executable, __file__, "--fit-only", folder], capture_output=True, text=True, check=True
+        )
         result = json.loads(proc.stdout.strip().splitlines()[-1])
-    report = {"python": platform.python_version(), "machine": platform.machine(), "customers": args.customers,
-              "months": MONTHS, "events": events, "log_made_s": round(made, 1), **result}
+    report = {
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "customers": args.customers,
+        "months": MONTHS,
+        "events": events,
+        "log_made_s": round(made, 1),
+        **result,
+    }
     out = Path(__file__).resolve().parent / "results" / "fit_journey.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n")
