@@ -41,8 +41,9 @@ _LAZY = {
     "Ranking": "motsim.whatif.rank",
     "Projection": "motsim.whatif.projection",
     "project": "motsim.whatif.projection",
+    "monitor": "motsim.monitor.watch",
 }
-_SUBPACKAGES = {"ab", "fit", "monitor", "model", "engine", "sim", "whatif", "output"}
+_SUBPACKAGES = {"ab", "fit", "model", "engine", "sim", "whatif", "output"}
 
 __all__ = [
     "__version__",
@@ -76,6 +77,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from motsim.model.changes import apply_changes
     from motsim.model.loading import load_scenario
     from motsim.model.scenario import Intervention, Scenario
+    from motsim.monitor.watch import monitor
     from motsim.sim.results import Estimate, Results
     from motsim.sim.run import simulate, simulate_many, with_overrides
     from motsim.whatif.compare import Comparison, WhatIf, break_even, compare

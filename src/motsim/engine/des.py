@@ -114,7 +114,13 @@ class Replication:
     month-end step (memory, churn, word of mouth, money).
     """
 
-    def __init__(self, journey: CompiledScenario, streams: Streams, log: EventLog | None = None) -> None:
+    def __init__(
+        self,
+        journey: CompiledScenario,
+        streams: Streams,
+        log: EventLog | None = None,
+        change: tuple[CompiledScenario, float] | None = None,
+    ) -> None:
         self.journey = journey
         self.log = log
         self.result = ReplicationResult.empty(journey)
@@ -124,6 +130,11 @@ class Replication:
             log.seg = seg
         tables = draw_slots(journey, streams, seg)
         self.calendar = Calendar(journey, tables)
+        # a journey whose outcomes change from a day on: the same draws read through the changed
+        # tables (common random numbers), so only what changed differs
+        self.changed, self.change_day = None, np.inf
+        if change is not None:
+            self.changed, self.change_day = Calendar(change[0], draw_slots(change[0], streams, seg)), change[1]
         self.service = {j: t.service_days.tolist() for j, t in enumerate(tables) if t.service_days is not None}
         self.env = simpy.Environment()
         self.queues = [simpy.Resource(self.env, capacity=r.capacity) for r in journey.resources]
@@ -204,13 +215,13 @@ class Replication:
         taken: dict[int, int] = {}  # follow-up slots used per moment
         while True:
             if pos < end and (not pending or calendar.time[pos] <= pending[0][0]):
-                t, occ = calendar.scheduled(pos)
+                t, occ = (calendar if calendar.time[pos] < self.change_day else self.changed).scheduled(pos)
                 pos += 1
             elif pending:
                 t, _, j, k = heapq.heappop(pending)
                 if t >= horizon:
                     return
-                occ = calendar.follower(j, k, i)
+                occ = (calendar if t < self.change_day else self.changed).follower(j, k, i)
             else:
                 return
             if t > env.now:
@@ -290,6 +301,13 @@ class Replication:
                 self.gone[i] = True
 
 
-def run_replication(journey: CompiledScenario, streams: Streams, log: EventLog | None = None) -> ReplicationResult:
-    """Simulate one replication of the cohort (recording every occurrence and departure in `log` if given)."""
-    return Replication(journey, streams, log).run()
+def run_replication(
+    journey: CompiledScenario,
+    streams: Streams,
+    log: EventLog | None = None,
+    change: tuple[CompiledScenario, float] | None = None,
+) -> ReplicationResult:
+    """Simulate one replication of the cohort (recording every occurrence and departure in `log` if
+    given; with `change`, occurrences from that day on take their outcomes from that journey).
+    """
+    return Replication(journey, streams, log, change).run()

@@ -221,7 +221,7 @@ def _after(log: Log, j: int) -> tuple[int, float, list[str]] | None:
     return k, delay, sorted(outcomes)
 
 
-def _schedule(log: Log, j: int) -> dict[str, Any]:
+def schedule_of(log: Log, j: int) -> dict[str, Any]:
     """The schedule of moment j inferred from the log (see the module's docstring)."""
     mine = log.moment == j
     cust, day = log.customer[mine], log.day[mine]
@@ -614,7 +614,7 @@ def _fit_log(log: Log, skeleton: Scenario | None, memory_fit: bool) -> JourneyFi
             scores[mine] = table[log.outcome[mine]]
         else:
             scores[mine] = log.score[mine]
-        schedule = _schedule(log, j) if skeleton is None else _skeleton_schedule(skeleton, mid, log, j)
+        schedule = schedule_of(log, j) if skeleton is None else _skeleton_schedule(skeleton, mid, log, j)
         rate = _poisson_rate(int(mine.sum()), exposure) if schedule["kind"] == "rate" else None
         codes, names = log.outcome[mine], log.outcome_names
         outcomes = _outcomes(codes, names, scores[mine])

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from motsim.fit.drivers import DriversFit
     from motsim.fit.journey import Backtest
     from motsim.fit.retention import RetentionFit
+    from motsim.monitor.watch import MomentHealth
     from motsim.sim.results import Curve
     from motsim.whatif.rank import RankedMoment
 
@@ -188,4 +189,38 @@ def backtest_chart(backtest: Backtest, path: Path, title: str) -> None:
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend()
+    _save(fig, path)
+
+
+def control_chart(moment: str, health: MomentHealth, reference_until: float, path: Path) -> None:
+    """A moment's bad-outcome share by window against the reference and its 95% band; the alarm marked."""
+    fig, ax = plt.subplots(figsize=(8, 4.2), dpi=110)
+    w = [x for x in health.windows if x.bad_share is not None]
+    mid = [(x.start_day + x.end_day) / 2 for x in w]
+    p0 = health.reference.get("bad_share")
+    if p0 is not None and p0 == p0 and w:
+        half = [1.96 * math.sqrt(max(p0 * (1 - p0), 0.0) / max(x.occurrences, 1)) for x in w]
+        ax.fill_between(
+            mid,
+            [p0 - h for h in half],
+            [p0 + h for h in half],
+            color="tab:green",
+            alpha=0.15,
+            label="reference ± 95% for the window's size",
+        )
+        ax.axhline(p0, color="tab:green", linewidth=1.2, label=f"reference share {p0:.1%}")
+    ax.plot(mid, [x.bad_share for x in w], "o-", color="black", markersize=3.5, label="bad-outcome share")
+    if health.first_alarm_day is not None:
+        ax.axvline(
+            health.first_alarm_day,
+            color="tab:red",
+            linestyle="--",
+            label=f"alarm ({health.metric.replace('_', ' ')}), day {health.first_alarm_day:g}",
+        )
+    ax.set_xlabel(f"calendar day (reference period until day {reference_until:g})")
+    ax.set_ylabel("share of bad outcomes")
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0%}"))
+    ax.set_title(f"{moment}: " + ("ALARM" if health.alarm else "no alarm"))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right", framealpha=0.9)
     _save(fig, path)
