@@ -41,9 +41,8 @@ _LAZY = {
     "Ranking": "motsim.whatif.rank",
     "Projection": "motsim.whatif.projection",
     "project": "motsim.whatif.projection",
-    "monitor": "motsim.monitor.watch",
 }
-_SUBPACKAGES = {"ab", "fit", "model", "engine", "sim", "whatif", "output"}
+_SUBPACKAGES = {"ab", "fit", "monitor", "model", "engine", "sim", "whatif", "output"}
 
 __all__ = [
     "__version__",
@@ -54,6 +53,7 @@ __all__ = [
     *_LAZY,
     "ab",
     "fit",
+    "monitor",
 ]
 
 
@@ -73,11 +73,10 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
-    from motsim import ab, fit
+    from motsim import ab, fit, monitor
     from motsim.model.changes import apply_changes
     from motsim.model.loading import load_scenario
     from motsim.model.scenario import Intervention, Scenario
-    from motsim.monitor.watch import monitor
     from motsim.sim.results import Estimate, Results
     from motsim.sim.run import simulate, simulate_many, with_overrides
     from motsim.whatif.compare import Comparison, WhatIf, break_even, compare
