@@ -1,5 +1,5 @@
 """`python -m motsim`: the command line."""
 
-from motsim.cli import app
+from motsim.cli import main
 
-app(prog_name="motsim")
+main()

@@ -34,7 +34,7 @@ from motsim.model.loading import read_toml, validate_as
 class MetricSpec(BaseModel):
     """One metric of the experiment file."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     name: Optional[str] = Field(None, description="Label in the output (default: the column, or NUM/DEN for a ratio).")
     kind: Literal["proportion", "mean", "ratio", "nps", "survival"]
@@ -67,7 +67,7 @@ class MetricSpec(BaseModel):
 class ExperimentSpec(BaseModel):
     """An experiment file: what `motsim ab analyze` should compute."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     variant: Optional[str] = Field(None, description="Column naming each customer's arm.")
     control: Optional[str] = Field(None, description="The control arm's value.")

@@ -1,5 +1,5 @@
 """`python -m motsim.cli`: the command line (kept for scripts that call it so)."""
 
-from motsim.cli import app
+from motsim.cli import main
 
-app(prog_name="motsim")
+main()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 import traceback
 from collections.abc import Callable
@@ -115,10 +117,27 @@ def fail(exc: MotsimError) -> None:
     raise typer.Exit(2)
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread so that files and workers are cleaned up on the way out."""
+
+
+def _terminate(signum, frame) -> None:
+    raise Terminated
+
+
 def guarded(fn: Callable[[], None]) -> None:
-    """Run a command: motsim's own errors exit 2 with their message; anything else is a bug."""
+    """Run a command: motsim's own errors exit 2 with their message; anything else is a bug.
+
+    Ctrl-C exits 130 and SIGTERM 143 with one line, after half-written files are removed and
+    worker processes stopped (they also die with this process, however it dies).
+    """
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         fn()
+    except (KeyboardInterrupt, Terminated) as exc:
+        err.print("interrupted" if isinstance(exc, KeyboardInterrupt) else "terminated", highlight=False)
+        sys.stdout.flush()
+        os._exit(130 if isinstance(exc, KeyboardInterrupt) else 143)  # no waiting on pool threads
     except MotsimError as exc:
         fail(exc)
     except OSError as exc:  # a file that cannot be read or written: name it, no traceback

@@ -17,6 +17,8 @@ from motsim.model.units import DAYS_PER_MONTH
 MAX_CUSTOMERS = 10_000_000
 MAX_MONTHS = 600
 MAX_REPLICATIONS = 10_000
+MAX_SERVICE_MINUTES = 100_000.0  # about ten weeks of one service
+MIN_PERIOD_MONTHS = 1.0 / 30.4375  # one day
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 Score = Annotated[float, Field(ge=-10.0, le=10.0)]
@@ -25,7 +27,7 @@ Score = Annotated[float, Field(ge=-10.0, le=10.0)]
 class Strict(BaseModel):
     """Base of every scenario section: immutable, unknown keys are errors."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # inf and NaN are never meant
 
 
 class Header(Strict):
@@ -164,11 +166,16 @@ class Failure(Strict):
 class ServiceTime(Strict):
     """A service-time distribution in minutes: exponential, fixed or lognormal."""
 
-    exponential: Optional[float] = Field(None, gt=0.0, description="Exponential with this mean (minutes).")
-    fixed: Optional[float] = Field(None, gt=0.0, description="Always this long (minutes).")
-    lognormal: Optional[tuple[Annotated[float, Field(gt=0.0)], Annotated[float, Field(gt=0.0)]]] = Field(
-        None, description="[mean, sd] in minutes."
+    exponential: Optional[float] = Field(
+        None, gt=0.0, le=MAX_SERVICE_MINUTES, description="Exponential with this mean (minutes)."
     )
+    fixed: Optional[float] = Field(None, gt=0.0, le=MAX_SERVICE_MINUTES, description="Always this long (minutes).")
+    lognormal: Optional[
+        tuple[
+            Annotated[float, Field(gt=0.0, le=MAX_SERVICE_MINUTES)],
+            Annotated[float, Field(gt=0.0, le=MAX_SERVICE_MINUTES)],
+        ]
+    ] = Field(None, description="[mean, sd] in minutes.")
 
     @model_validator(mode="after")
     def _one(self) -> ServiceTime:
@@ -232,9 +239,18 @@ class Moment(Strict):
 
     id: str = Field(description="Moment id.")
     description: str = ""
-    at_day: Optional[float] = Field(None, ge=0.0, description="First (or only) occurrence, days after joining.")
-    at_month: Optional[float] = Field(None, ge=0.0, description="First (or only) occurrence, months after joining.")
-    every_months: Optional[float] = Field(None, gt=0.0, description="Recurs with this period.")
+    at_day: Optional[float] = Field(
+        None, ge=0.0, le=MAX_MONTHS * DAYS_PER_MONTH, description="First (or only) occurrence, days after joining."
+    )
+    at_month: Optional[float] = Field(
+        None, ge=0.0, le=MAX_MONTHS, description="First (or only) occurrence, months after joining."
+    )
+    every_months: Optional[float] = Field(
+        None,
+        ge=MIN_PERIOD_MONTHS,
+        le=MAX_MONTHS,
+        description="Recurs with this period (at least a day: finer is a rate, not a schedule).",
+    )
     rate_per_month: Optional[float] = Field(None, ge=0.0, le=1000.0, description="Poisson rate per customer per month.")
     after: Optional[str] = Field(None, description="Follows each occurrence of this moment.")
     after_outcomes: Optional[list[str]] = Field(

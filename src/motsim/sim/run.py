@@ -100,12 +100,37 @@ def execute(
             tick()
         return results  # type: ignore[return-value]
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method)) as pool:
+    pool = ProcessPoolExecutor(
+        max_workers=workers, mp_context=multiprocessing.get_context(method), initializer=_die_with_parent
+    )
+    try:
         futures = {pool.submit(run_task, t): k for k, t in enumerate(tasks)}
         for fut in as_completed(futures):
             results[futures[fut]] = fut.result()
             tick()
+    except BaseException:
+        # interrupted or failed: stop the workers now rather than wait for their replications
+        for process in list(getattr(pool, "_processes", {}).values()):
+            process.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
     return results  # type: ignore[return-value]
+
+
+def _die_with_parent() -> None:
+    """In a worker: be killed when the parent dies, however it dies (Linux; elsewhere best effort)."""
+    import signal
+
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the parent's SIGTERM handler stops the pool instead
+        pass
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    if os.getppid() == 1:  # the parent died before we could ask
+        os._exit(1)
 
 
 def _dask(tasks: Sequence[Task], scheduler: str) -> Iterable[tuple[int, ReplicationResult]]:
