@@ -128,12 +128,16 @@ def _terminate(signum, frame) -> None:
 def guarded(fn: Callable[[], None]) -> None:
     """Run a command: motsim's own errors exit 2 with their message; anything else is a bug.
 
-    Ctrl-C exits 130 and SIGTERM 143 with one line, after half-written files are removed and
-    worker processes stopped (they also die with this process, however it dies).
+    Ctrl-C exits 130 and SIGTERM 143 with one line, after the files not yet complete are removed
+    and worker processes stopped (they also die with this process, however it dies). The files a
+    command writes appear together at its end, or none of them.
     """
+    from motsim.output.formats import file_set
+
     signal.signal(signal.SIGTERM, _terminate)
     try:
-        fn()
+        with file_set():  # a command's files appear together when it succeeds, or not at all
+            fn()
     except (KeyboardInterrupt, Terminated) as exc:
         err.print("interrupted" if isinstance(exc, KeyboardInterrupt) else "terminated", highlight=False)
         sys.stdout.flush()

@@ -10,7 +10,9 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,18 +27,54 @@ if TYPE_CHECKING:
 KEY_MONTHS = (1, 3, 6, 12, 24, 36, 48, 60)
 
 
+_PENDING: ContextVar[list[tuple[Path, Path]] | None] = ContextVar("pending", default=None)
+
+
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Call write(tmp) on a temporary file beside `path`, then rename it into place."""
+    """Call write(tmp) on a temporary file beside `path`, then rename it into place (inside a
+    `file_set`, only when the whole set has been written).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
         write(Path(tmp))
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give what open() would
-        os.replace(tmp, path)
+        pending = _PENDING.get()
+        if pending is None:
+            os.replace(tmp, path)
+        else:
+            pending.append((Path(tmp), path))
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+@contextmanager
+def file_set() -> Iterator[None]:
+    """Files written inside appear together at the end, or none of them (on any error or interrupt)."""
+    pending: list[tuple[Path, Path]] = []
+    token = _PENDING.set(pending)
+    try:
+        yield
+    except BaseException:
+        for tmp, _ in pending:
+            tmp.unlink(missing_ok=True)
+        raise
+    finally:
+        _PENDING.reset(token)
+    for tmp, path in pending:  # renames are quick and each is atomic
+        os.replace(tmp, path)
+
+
+@contextmanager
+def scratch_files() -> Iterator[None]:
+    """Files written inside are scratch (read back at once): they do not wait for a `file_set`."""
+    token = _PENDING.set(None)
+    try:
+        yield
+    finally:
+        _PENDING.reset(token)
 
 
 def _umask() -> int:

@@ -15,7 +15,7 @@ from typing import Any
 
 from motsim.display import Result
 from motsim.model.scenario import Intervention, Scenario
-from motsim.output.formats import KEY_MONTHS, with_ci
+from motsim.output.formats import KEY_MONTHS, scratch_files, with_ci
 from motsim.sim.results import Curve, RunSummary
 from motsim.sim.run import Progress
 from motsim.whatif.compare import Valuation
@@ -43,7 +43,7 @@ def _table(header: list[str], rows: list[list[Any]]) -> str:
 
 def _figure(draw: Callable[[Path], None], alt: str, how: str) -> str:
     """Render a chart to PNG and embed it as a data URI, with its reading guide."""
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, scratch_files():
         path = Path(tmp) / "chart.png"
         draw(path)
         data = base64.b64encode(path.read_bytes()).decode("ascii")
