@@ -27,7 +27,12 @@ class Problem:
         """`source[:line]: field: message`, with field names translated through `names`."""
         where = source + (f":{self.line}" if self.line else "")
         field = (names or {}).get(self.field, self.field)
-        return f"{where + ': ' if where else ''}{field + ': ' if field else ''}{self.message}"
+        return f"{where + ': ' if where else ''}{_short(field)}{': ' if field else ''}{_short(self.message)}"
+
+
+def _short(text: str, limit: int = 300) -> str:
+    """Text as echoed in a message: a pasted 100,000-character value is cut, saying how long it was."""
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text):,} characters)"
 
 
 class MotsimError(Exception):

@@ -57,7 +57,7 @@ def apply_changes(scenario: Scenario, changes: dict[str, Any], source: str) -> S
         raise InputError(source, problems)
     for table_path, changed in touched.items():
         _rebalance(get_path(data, list(table_path)), changed)
-    return validate(data, source)
+    return validate(data, source, interventions=False)
 
 
 def _locate(node: Any, part: str) -> Any:

@@ -53,7 +53,7 @@ def resolve(name_or_path: str | Path) -> Path:
 def read_toml(path: Path) -> tuple[dict[str, Any], str]:
     """Parsed TOML and its text; syntax errors become InputError with the line."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark from Windows editors is not content
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(str(path), [Problem("", f"cannot be read: {exc}")]) from None
     return parse_toml(text, str(path)), text
@@ -62,10 +62,12 @@ def read_toml(path: Path) -> tuple[dict[str, Any], str]:
 def parse_toml(text: str, source: str) -> dict[str, Any]:
     """Parsed TOML text; syntax errors become InputError with the line."""
     try:
-        return tomllib.loads(text)
+        return tomllib.loads(text.lstrip("\ufeff"))
     except tomllib.TOMLDecodeError as exc:
         line = getattr(exc, "lineno", None)
         raise InputError(source, [Problem("", f"TOML syntax error: {exc}", line)]) from None
+    except RecursionError:
+        raise InputError(source, [Problem("", "TOML nested too deeply to read")]) from None
 
 
 def load_text(text: str, source: str) -> Scenario:
@@ -80,9 +82,30 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
     return validate(data, str(path), text)
 
 
-def validate(data: dict[str, Any], source: str, text: str = "") -> Scenario:
-    """Validate raw scenario data; every problem found goes into one InputError."""
-    return validate_as(Scenario, data, source, text)
+def validate(data: dict[str, Any], source: str, text: str = "", interventions: bool = True) -> Scenario:
+    """Validate raw scenario data; every problem found goes into one InputError.
+
+    With `interventions`, each intervention's changes are applied and validated too, so that
+    `validate` finds what `compare` would (a misspelt path, a probability that is text).
+    """
+    scenario = validate_as(Scenario, data, source, text)
+    if not interventions:
+        return scenario
+    from motsim.model.changes import apply_changes
+
+    problems: list[Problem] = []
+    for k, intervention in enumerate(scenario.interventions):
+        try:
+            apply_changes(scenario, dict(intervention.changes), source)
+        except InputError as exc:
+            where = f"interventions[{k}] ({intervention.name}).changes"
+            line = locate_line(text, ("interventions", k, "changes"))
+            problems += [
+                Problem(f"{where}.{p.field}" if p.field else where, p.message, p.line or line) for p in exc.problems
+            ]
+    if problems:
+        raise InputError(source, problems)
+    return scenario
 
 
 def validate_as(model: type[M], data: dict[str, Any], source: str, text: str = "") -> M:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Annotated, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from motsim.errors import InputError
 from motsim.model.units import DAYS_PER_MONTH
@@ -20,6 +20,14 @@ MAX_REPLICATIONS = 10_000
 MAX_SERVICE_MINUTES = 100_000.0  # about ten weeks of one service
 MIN_PERIOD_MONTHS = 1.0 / 30.4375  # one day
 
+
+def _id(value: str) -> str:
+    if not value or "." in value:
+        raise ValueError("an id is not empty and has no '.' (change paths such as moments.ID.cost use dots)")
+    return value
+
+
+Id = Annotated[str, AfterValidator(_id)]
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 Score = Annotated[float, Field(ge=-10.0, le=10.0)]
 
@@ -197,7 +205,7 @@ class ServiceTime(Strict):
 class Resource(Strict):
     """A capacity-limited team that moments queue for (`[[resources]]`)."""
 
-    id: str = Field(description="Resource id, referred to by moments' `uses`.")
+    id: Id = Field(description="Resource id, referred to by moments' `uses`.")
     description: str = ""
     capacity: int = Field(gt=0, le=1_000_000, description="Servers (agents, adjusters) working in parallel.")
     service_minutes: ServiceTime = Field(description="Service time distribution.")
@@ -219,7 +227,7 @@ class SegmentMoment(Strict):
 class Segment(Strict):
     """A segment (persona): its share of the cohort and its overrides (`[[segments]]`)."""
 
-    id: str = Field(description="Segment (persona) id.")
+    id: Id = Field(description="Segment (persona) id.")
     description: str = ""
     share: Probability = Field(description="Share of the cohort; shares sum to 1.")
     monthly_revenue: Optional[float] = Field(None, ge=0.0)
@@ -237,7 +245,7 @@ Kind = Literal["crisis", "delight", "routine"]
 class Moment(Strict):
     """A moment of truth: its schedule, outcomes, failure, queue, defection, cost and tags (`[[moments]]`)."""
 
-    id: str = Field(description="Moment id.")
+    id: Id = Field(description="Moment id.")
     description: str = ""
     at_day: Optional[float] = Field(
         None, ge=0.0, le=MAX_MONTHS * DAYS_PER_MONTH, description="First (or only) occurrence, days after joining."
@@ -365,6 +373,11 @@ class Scenario(Strict):
                 for mid in s.moments:
                     if mid not in moments:
                         problems.append(f"segments[{k}] ({s.id}).moments.{mid}: no moment '{mid}'")
+        if self.scenario.engine == "vector" and any(m.uses for m in self.moments):
+            problems.append(
+                "scenario.engine: the vector engine has no queues and moments here use a resource "
+                "(choose auto, hybrid or des)"
+            )
         rm = self.churn.renewal_moment
         if rm is not None and rm not in moments:
             problems.append(f"churn.renewal_moment: no moment '{rm}'")
