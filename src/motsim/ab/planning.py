@@ -9,14 +9,17 @@ approximation with the multinomial variance of promoters − detractors.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
+from statistics import NormalDist
 from typing import Any
 
+import numpy as np
 from statsmodels.stats.power import NormalIndPower, TTestIndPower
 from statsmodels.stats.proportion import proportion_effectsize
 
 from motsim.display import Result
-from motsim.errors import InputError
+from motsim.errors import InputError, ModelError, Problem
 
 
 def _nps_sd(promoters: float, detractors: float) -> float:
@@ -43,6 +46,42 @@ class Plan(Result):
     days: int | None = field(metadata={"omit_none": True})
 
 
+def _check(alpha, power, ratio, n_per_arm, mde, baseline, traffic_per_day) -> None:
+    """Inputs no plan can be made from, each said with its parameter."""
+    if not 0 < alpha < 1 or (power is not None and not 0 < power < 1):
+        raise InputError.one("", "alpha", "alpha and power must be in (0, 1)")
+    if not (math.isfinite(ratio) and ratio > 0):
+        raise InputError.one("", "ratio", f"the treatment/control size ratio must be a positive number, got {ratio}")
+    if n_per_arm is not None and n_per_arm < 2:
+        raise InputError.one("", "n_per_arm", f"each arm needs at least 2 customers, got {n_per_arm}")
+    if mde is not None and not (math.isfinite(mde) and mde != 0):
+        raise InputError.one("", "mde", f"the minimum detectable effect must be a nonzero number, got {mde}")
+    if not math.isfinite(baseline):
+        raise InputError.one("", "baseline", f"must be a number, got {baseline}")
+    if traffic_per_day is not None and not (math.isfinite(traffic_per_day) and traffic_per_day > 0):
+        raise InputError.one("", "traffic", f"customers per day must be positive, got {traffic_per_day}")
+
+
+def _scale(metric: str, baseline: float, sd: float | None, detractors: float | None):
+    """(solver, the spread that turns an effect into a standardised one, the baseline NPS or None)."""
+    if metric == "mean":
+        if sd is None or not (math.isfinite(sd) and sd > 0):
+            raise InputError.one("", "sd", "a mean needs the metric's standard deviation (> 0)")
+        return TTestIndPower(), sd, None
+    if detractors is None:
+        raise InputError.one(
+            "", "detractors", "NPS needs the baseline share of promoters (0..1) and the share of detractors"
+        )
+    if not (0 <= baseline <= 1 and 0 <= detractors <= 1 and baseline + detractors <= 1):
+        raise InputError.one(
+            "", "baseline", f"promoters {baseline:g} and detractors {detractors:g} must be shares adding to at most 1"
+        )
+    scale = _nps_sd(baseline, detractors)
+    if scale == 0:
+        raise InputError.one("", "baseline", "answers with no spread (all promoters, or nobody either) test nothing")
+    return NormalIndPower(), scale, 100 * (baseline - detractors)
+
+
 def plan(
     metric: str,
     baseline: float,
@@ -65,8 +104,7 @@ def plan(
         power = DEFAULT_POWER
     if [n_per_arm, mde, power].count(None) != 1:
         raise InputError.one("", "n_per_arm", "give exactly two of n_per_arm, mde and power; the third is solved for")
-    if not 0 < alpha < 1 or (power is not None and not 0 < power < 1) or ratio <= 0:
-        raise InputError.one("", "alpha", "alpha and power must be in (0, 1) and ratio > 0")
+    _check(alpha, power, ratio, n_per_arm, mde, baseline, traffic_per_day)
     out: dict[str, Any] = {"metric": metric, "baseline": baseline, "alpha": alpha, "ratio": ratio}
     abs_mde = None if mde is None else (mde * baseline if relative else mde)
     if metric == "proportion":
@@ -77,26 +115,33 @@ def plan(
         if abs_mde is not None and not 0 < baseline + abs_mde < 1:
             raise InputError.one("", "mde", "baseline + MDE must stay in (0, 1)")
     elif metric in ("mean", "nps"):
-        if metric == "mean":
-            if sd is None or sd <= 0:
-                raise InputError.one("", "sd", "a mean needs the metric's standard deviation (> 0)")
-            scale = sd
-            solver = TTestIndPower()
-        else:
-            if detractors is None:
-                raise InputError.one(
-                    "", "detractors", "NPS needs the baseline share of promoters (0..1) and the share of detractors"
-                )
-            scale = _nps_sd(baseline, detractors)
-            solver = NormalIndPower()
-            out["baseline_nps"] = 100 * (baseline - detractors)
-            abs_mde = None if mde is None else (mde * out["baseline_nps"] if relative else mde)
+        solver, scale, baseline_nps = _scale(metric, baseline, sd, detractors)
+        if baseline_nps is not None:
+            out["baseline_nps"] = baseline_nps
+            abs_mde = None if mde is None else (mde * baseline_nps if relative else mde)
         effect = None if abs_mde is None else abs(abs_mde) / scale
     else:
         raise InputError.one("", "metric", f"must be proportion, mean or nps, not '{metric}'")
-    solved = solver.solve_power(
-        effect_size=effect, nobs1=n_per_arm, alpha=alpha, power=power, ratio=ratio, alternative="two-sided"
-    )
+    if effect is not None and effect == 0:
+        raise InputError.one("", "mde", "a zero effect cannot be detected")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        solved = solver.solve_power(
+            effect_size=effect, nobs1=n_per_arm, alpha=alpha, power=power, ratio=ratio, alternative="two-sided"
+        )
+    solved = float(np.asarray(solved).ravel()[0])
+    if n_per_arm is None:
+        # the normal approximation says which way the solver failed: a huge effect (n below 2) or a tiny one
+        rough = (
+            ((NormalDist().inv_cdf(1 - alpha / 2) + NormalDist().inv_cdf(power)) / effect) ** 2 * (1 + 1 / ratio) / 2
+        )
+        if not math.isfinite(solved):
+            solved = rough if rough > 2 else 2.0
+        solved = max(solved, 2.0)  # the smallest test has two customers an arm
+    if not math.isfinite(solved) or (n_per_arm is None and solved > 1e12):
+        raise ModelError(
+            "", [Problem("mde", f"no plan: the effect is too small to detect with any feasible sample ({solved:.3g})")]
+        )
     if n_per_arm is None:
         out["n_per_arm"] = int(math.ceil(solved))
         out["mde"], out["power"] = abs_mde, power

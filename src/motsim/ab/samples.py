@@ -23,6 +23,8 @@ from motsim.model.word_of_mouth import nps_counts
 if TYPE_CHECKING:
     from motsim.ab.analysis import Metric
 
+MAX_VALUE = 1e150  # beyond this a value's square overflows a double
+
 
 class Sample:
     """One arm's customers (of everyone, or of one segment)."""
@@ -154,6 +156,15 @@ def _numeric(df: pd.DataFrame, column: str, kind: str) -> np.ndarray:
             f"column '{column}': {int(values.isna().sum())} missing value(s), "
             f"first in row {int(values.isna().idxmax()) + 2}"
         )
+    if not np.isfinite(values).all():
+        first = int(np.flatnonzero(~np.isfinite(values.to_numpy()))[0])
+        raise DataError(f"column '{column}': infinite value in row {first + 2}")
+    if (values.abs() > MAX_VALUE).any():
+        first = int(np.flatnonzero((values.abs() > MAX_VALUE).to_numpy())[0])
+        raise DataError(
+            f"column '{column}': {values.iloc[first]:g} in row {first + 2} is too large to square "
+            "(variances need it): rescale the column"
+        )
     if kind == "proportion" and not values.isin([0, 1]).all():
         raise DataError(
             f"column '{column}': a proportion (or event) must be 0 or 1, found {values[~values.isin([0, 1])].iloc[0]!r}"
@@ -173,7 +184,7 @@ def _labels(df: pd.DataFrame, column: str, role: str) -> pd.Series:
             f"column '{column}': {int(df[column].isna().sum())} row(s) without a {role}, "
             f"first in row {int(df[column].isna().idxmax()) + 2}"
         )
-    return df[column].astype(str)
+    return df[column].astype(str).str.strip()  # "control " is "control": spaces from a spreadsheet are not an arm
 
 
 def aggregated(df: pd.DataFrame, variant: str, segment: str | None) -> pd.DataFrame | None:

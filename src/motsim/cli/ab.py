@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from enum import Enum
 from pathlib import Path
@@ -57,13 +58,27 @@ def _pairs(specs: list[str], sep: str, flag: str, what: str) -> list[tuple[str, 
     return out_
 
 
+def _number(text: str, flag: str, positive: bool = True) -> float:
+    """A finite number from a flag's value: positive (a weight) or at least 0 (a margin)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0 or (positive and value == 0):
+        raise InputError.one("", flag, f"'{text}': expected a {'positive' if positive else 'non-negative'} number")
+    return value
+
+
 def _metrics(
     proportion: list[str], mean: list[str], ratio: list[str], nps: Optional[str], survival: list[str], margin: list[str]
 ):
     """Metrics from the command-line flags."""
     from motsim.ab.analysis import Metric
 
-    margins = {name: float(value) for name, value in _pairs(margin, "=", "--margin", "NAME=VALUE")}
+    margins = {
+        name: _number(value, "--margin", positive=False)
+        for name, value in _pairs(margin, "=", "--margin", "NAME=VALUE")
+    }
     found = []
     for kind, specs in (("proportion", proportion), ("mean", mean)):
         for spec in specs:
@@ -234,7 +249,9 @@ def analyze(
                 "name at least one metric: --proportion COL, --mean COL[:COVARIATE], --ratio NUM/DEN, --nps COL, "
                 "--survival TENURE:EVENT, or an --experiment file",
             )
-        planned = {a: float(w) for a, w in _pairs(split, "=", "--split", "ARM=WEIGHT")} or spec.split
+        planned = {
+            a.strip(): _number(w, "--split") for a, w in _pairs(split, "=", "--split", "ARM=WEIGHT")
+        } or spec.split
         variant_col = variant or spec.variant or "variant"
         try:
             result = run_analysis(
@@ -303,6 +320,11 @@ def ab_plan(
         from motsim.ab.planning import plan
         from motsim.output.formats import to_csv, to_json
 
+        if relative and mde is not None and abs(mde) >= 1:
+            err.print(
+                f"note: --mde {mde:g} --relative is a {mde:.0%} change; for {mde:g}% give {mde / 100:g}",
+                highlight=False,
+            )
         result = plan(metric, baseline, mde, relative, alpha, power, ratio, n, sd, detractors, traffic)
         if fmt is Format.json:
             print(to_json(result))
