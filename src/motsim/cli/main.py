@@ -118,14 +118,17 @@ def validate(scenario: ScenarioArg) -> None:
 
     def go() -> None:
         from motsim.model.loading import load_scenario, resolve
+        from motsim.sim.cost import check_fits, estimate
 
         path = resolve(scenario)
         sc = load_scenario(path)
         h = sc.scenario
+        cost = estimate(sc)
+        check_fits(cost)
         out.print(
             f"ok: {escape(str(path))}: '{escape(h.name)}', {h.customers:,} customers × {h.months} months, "
             f"{len(sc.segment_list)} segment(s), {len(sc.moments)} moment(s), {len(sc.resources)} resource(s), "
-            f"{len(sc.interventions)} intervention(s)",
+            f"{len(sc.interventions)} intervention(s)\nestimated run: {cost.describe()}",
             highlight=False,
             soft_wrap=True,
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import time
 import traceback
 from collections.abc import Callable
 from enum import Enum
@@ -156,10 +157,22 @@ def guarded(fn: Callable[[], None]) -> None:
         raise typer.Exit(1) from None
 
 
+LOG_EVERY_SECONDS = 5.0
+
+
 def progress_bar(label: str):
-    """A rich progress bar on stderr when a person is watching, else a no-op."""
+    """A rich progress bar on stderr when a person is watching; else a log line every few seconds."""
     if not sys.stderr.isatty():
-        return None, None
+        started = last = time.monotonic()
+
+        def log(done: int, total: int) -> None:
+            nonlocal last
+            now = time.monotonic()
+            if now - last >= LOG_EVERY_SECONDS or (done == total and now - started >= LOG_EVERY_SECONDS):
+                last = now
+                print(f"{label}: {done}/{total} ({now - started:.0f} s)", file=sys.stderr, flush=True)
+
+        return None, log
     bar = Progress(
         TextColumn(label),
         BarColumn(),

@@ -139,7 +139,13 @@ def _dask(tasks: Sequence[Task], scheduler: str) -> Iterable[tuple[int, Replicat
         from dask.distributed import as_completed as dask_completed
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise InputError.one("", "scheduler", "needs Dask: pip install 'motsim[dask]'") from exc
-    with Client(scheduler) as client:
+    try:  # results come back unpickled: only point this at a scheduler you trust
+        client = Client(scheduler, timeout="10s")
+    except (OSError, TimeoutError, ValueError, TypeError, MemoryError) as exc:
+        raise InputError.one(
+            "", "scheduler", f"'{scheduler}': no Dask scheduler answered there ({type(exc).__name__})"
+        ) from None
+    with client:
         futures = client.map(run_task, list(tasks), pure=False)
         index = {f.key: k for k, f in enumerate(futures)}
         for fut in dask_completed(futures):
@@ -156,9 +162,15 @@ def simulate(
     variant_key: int = 0,
 ) -> Results:
     """Simulate `replications` replications of a scenario and return the results."""
+    from motsim.sim.cost import check_fits, estimate
+
     journey = compile_scenario(scenario)
     name = engines.choose(engine or scenario.scenario.engine, journey)
     reps = replications or scenario.scenario.replications
+    if scheduler is None:
+        check_fits(
+            estimate(scenario, reps, name, min(workers or default_workers(journey.customers * journey.months), reps))
+        )
     seed = scenario.scenario.seed
     tasks = [Task(name, journey, seed, variant_key, r) for r in range(reps)]
     return Results(journey, execute(tasks, workers, scheduler, progress), name, seed)
@@ -174,11 +186,15 @@ def simulate_many(
     independent: bool = False,
 ) -> dict[str, Results]:
     """Several variants in one batch of work: common random numbers unless `independent`."""
+    from motsim.sim.cost import check_fits, estimate
+
     jobs: list[Task] = []
     meta: list[tuple[str, CompiledScenario, str, int]] = []
     for v, (label, sc) in enumerate(scenarios.items()):
         journey = compile_scenario(sc)
         name = engines.choose(engine or sc.scenario.engine, journey)
+        if scheduler is None and v == 0:  # variants differ little in size: check the first
+            check_fits(estimate(sc, replications, name, workers or 1))
         meta.append((label, journey, name, sc.scenario.seed))
         jobs += [Task(name, journey, sc.scenario.seed, v if independent else 0, r) for r in range(replications)]
     done = execute(jobs, workers, scheduler, progress)
