@@ -30,9 +30,12 @@ def parse_assignment(text: str) -> tuple[str, Any]:
         return path, low == "true"
     for cast in (int, float):
         try:
-            return path, cast(raw)
+            value = cast(raw)
         except ValueError:
-            pass
+            continue
+        if not math.isfinite(value):
+            raise InputError.one("", "set", f"'{text}': {raw} is not a finite number")
+        return path, value
     return path, raw.strip('"').strip("'")
 
 
@@ -128,3 +131,14 @@ def _rebalance(outcomes: dict[str, dict], changed: set[str]) -> None:
         outcomes[name]["p"] = new
         if math.isclose(gap, 0.0, abs_tol=1e-12):
             return
+
+
+def run_paths(changes: dict[str, Any]) -> list[Problem]:
+    """Problems with an intervention that changes the run itself (`scenario.*`: horizon, cohort,
+    seed) rather than the business: variants must share those to be compared.
+    """
+    return [
+        Problem(path, "an intervention changes the business, not the run (set -n, -m, -s on the command line)")
+        for path in changes
+        if path.split(".")[0] == "scenario"
+    ]

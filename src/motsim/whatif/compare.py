@@ -11,12 +11,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from pydantic import ValidationError
 
 from motsim.display import Result
 from motsim.engine.tally import ReplicationResult
 from motsim.errors import InputError
 from motsim.model import economics
-from motsim.model.changes import apply_changes, get_path, parse_assignment
+from motsim.model.changes import apply_changes, get_path, parse_assignment, run_paths
 from motsim.model.scenario import Intervention, Scenario
 from motsim.sim.results import Curve, Estimate, Results, RunSummary
 from motsim.sim.run import Progress, simulate_many
@@ -170,6 +171,8 @@ def compare(
     for i in interventions:
         if i.name == BASELINE:
             raise InputError.one("", "interventions", "an intervention cannot be called 'baseline'")
+        if run_paths(dict(i.changes)):
+            raise InputError(f"intervention '{i.name}'", run_paths(dict(i.changes)))
         variants[i.name] = variant_of(scenario, i)
     reps = replications or scenario.scenario.replications
     results = simulate_many(variants, reps, engine, workers, scheduler, progress, independent)
@@ -205,9 +208,12 @@ def compare_named(
 def ad_hoc(changes: dict[str, Any], costs: dict[str, Any] | None = None) -> Intervention:
     """An intervention from command-line changes (`--set PATH=VALUE`)."""
     label = ", ".join(f"{k}={v}" for k, v in changes.items())
-    return Intervention(
-        name=f"set {label}", description="changes from the command line", changes=changes, **(costs or {})
-    )
+    try:
+        return Intervention(
+            name=f"set {label}", description="changes from the command line", changes=changes, **(costs or {})
+        )
+    except ValidationError as exc:
+        raise InputError.one("", "set", f"{label}: {exc.errors()[0]['msg']}") from None
 
 
 def scaled(scenario: Scenario, intervention: Intervention, strength: float) -> Intervention:
