@@ -164,6 +164,8 @@ def ratio(num_c, den_c, num_t, den_t, alpha: float) -> dict[str, Any]:
 
     def one(num, den):
         mn, md = num.mean(), den.mean()
+        if md == 0:
+            raise DataError("a ratio's denominator averages 0 in an arm: the ratio is undefined")
         r = mn / md
         cov = np.cov(num, den, ddof=1)
         return r, (cov[0, 0] - 2 * r * cov[0, 1] + r**2 * cov[1, 1]) / (md**2 * len(num))
