@@ -313,6 +313,14 @@ class MemoryParams:
     negativity_bias: float = 2.0
     half_life_months: float = 12.0
 
+    @classmethod
+    def of(cls, scenario: Scenario | None) -> MemoryParams:
+        """The scenario's memory, or motsim's defaults without one."""
+        if scenario is None:
+            return cls()
+        m = scenario.memory
+        return cls(m.w_peak, m.w_end, m.negativity_bias, m.half_life_months)
+
 
 def experience_panel(
     log: Log, score: np.ndarray, params: MemoryParams
@@ -631,16 +639,7 @@ def _fit_log(log: Log, skeleton: Scenario | None, memory_fit: bool) -> JourneyFi
                     if (seg == k).any()
                 }
         moments[mid] = MomentFit(schedule, rate, outcomes, int(mine.sum()), by_segment)
-    params = (
-        MemoryParams()
-        if skeleton is None
-        else MemoryParams(
-            skeleton.memory.w_peak,
-            skeleton.memory.w_end,
-            skeleton.memory.negativity_bias,
-            skeleton.memory.half_life_months,
-        )
-    )
+    params = MemoryParams.of(skeleton)
     memory_report = None
     if memory_fit:
         params, memory_report = fit_memory(log, scores)
@@ -939,16 +938,7 @@ def journey(
         raise InputError.one("", "holdout_months", "must be at least 1")
     skeleton = load_scenario(scenario) if scenario is not None else None
     log = read_log(events, customers, score_range)
-    params = (
-        MemoryParams()
-        if skeleton is None
-        else MemoryParams(
-            skeleton.memory.w_peak,
-            skeleton.memory.w_end,
-            skeleton.memory.negativity_bias,
-            skeleton.memory.half_life_months,
-        )
-    )
+    params = MemoryParams.of(skeleton)
     train, seen = (log, None) if holdout_months is None else _cut(log, holdout_months)
     if seen is not None and seen < 2:
         raise InputError.one("", "holdout_months", f"{holdout_months} leaves fewer than 2 months to fit on")
