@@ -90,6 +90,8 @@ def test_cli_contract_and_exit_codes(tmp_path, truth):
     assert set(inc["change"]) == {"estimate", "ci_low", "ci_high"} and inc["value_at_risk_per_month"] is None
     assert data["alarms"][0] == "incident" and inc["first_alarm_day"] > 300
     assert (tmp_path / "out" / "control_incident.png").stat().st_size > 10_000
+    alone = CliRunner().invoke(app, ["monitor", str(tmp_path / "events.csv"), "--reference-until", "240", "-f", "json"])
+    assert alone.exit_code == 1 and json.loads(alone.stdout)["alarms"][0] == "incident"  # no customers table needed
     clean = event_log(with_overrides(truth, customers=2000, seed=5))
     clean[0].to_csv(tmp_path / "clean.csv", index=False)
     clean[1].to_csv(tmp_path / "clean_customers.csv", index=False)

@@ -434,8 +434,12 @@ def report(
 def monitor(
     events: Annotated[Path, typer.Argument(help="Event log, CSV or Parquet (the schema of `motsim fit journey`).")],
     customers: Annotated[
-        Path, typer.Option("--customers", help="Its customers (the active base behind volumes and value at risk).")
-    ],
+        Optional[Path],
+        typer.Option(
+            "--customers",
+            help="Its customers (the active base behind volumes and value at risk; default: everyone in the log).",
+        ),
+    ] = None,
     reference_until: Annotated[
         Optional[str],
         typer.Option(

@@ -263,7 +263,7 @@ def _price(scenario: Scenario, log: Log, mid: str, after: np.ndarray, active: in
 
 def monitor(
     events: tables.Table,
-    customers: tables.Table,
+    customers: tables.Table | None = None,
     reference_until: float | str | None = None,
     window: float | str = 14,
     scenario: str | Path | None = None,
@@ -274,7 +274,8 @@ def monitor(
 
     Args:
         events: the event log (the `motsim fit journey` schema).
-        customers: its customers (for the active base behind volumes and value at risk).
+        customers: its customers (for the active base behind volumes and value at risk); without
+            them every customer in the log counts as active from day 0 to the log's last day.
         reference_until: the last calendar day (or date) of the reference period (default: the
             middle of the log).
         window: days per monitoring window (`14`, `2w`).
@@ -285,6 +286,8 @@ def monitor(
     if not 0 < alpha < 1:
         raise InputError.one("", "alpha", f"must be in (0, 1), got {alpha}")
     sc = load_scenario(scenario) if scenario is not None else None
+    if customers is None:
+        customers = _customers_of(events)
     log = read_log(events, customers)
     calendar = log.joined[log.customer] + log.day
     first, last = float(calendar.min()), float(calendar.max())
@@ -325,6 +328,15 @@ def monitor(
 
     alarms = sorted((m for m in moments if moments[m].alarm), key=lambda m: (at_risk(m), moments[m].first_alarm_day))
     return Health(moments, alarms, float(cut), days, alpha)
+
+
+def _customers_of(events: tables.Table):
+    """A customers table for a log that came without one: everyone seen, active throughout."""
+    import pandas as pd
+
+    ev, _ = tables.read(events, categories=("moment", "outcome"))
+    tables.column(ev, "customer_id", "events", "event-log")
+    return pd.DataFrame({"customer_id": pd.unique(ev["customer_id"])})
 
 
 def _date_day(text: str, events: tables.Table, customers: tables.Table) -> float:
