@@ -18,9 +18,15 @@ def z_quantile(alpha: float) -> float:
 
 
 def relative(c: float, t: float, var_c: float, var_t: float, alpha: float) -> tuple[float, list[float]]:
-    """Relative effect t/c - 1 and its CI by the delta method on log(t/c) (independent arms)."""
-    if c <= 0 or t <= 0:
-        return (t / c - 1 if c else float("nan")), [float("nan"), float("nan")]
+    """Relative effect t/c - 1 and its CI by the delta method on log(t/c) (independent arms).
+
+    Where the control is negative (an NPS of −33), the change is said relative to its size,
+    (t − c) / |c|, so that a rise is positive; the log-ratio CI needs both values positive.
+    """
+    if c == 0:
+        return float("nan"), [float("nan"), float("nan")]
+    if c < 0 or t <= 0:
+        return float((t - c) / abs(c)), [float("nan"), float("nan")]
     se = np.sqrt(var_t / t**2 + var_c / c**2)
     log_ratio = np.log(t / c)
     z = z_quantile(alpha)
