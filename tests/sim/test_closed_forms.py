@@ -52,3 +52,15 @@ def test_support_team_waits_like_erlang_c(fixture_scenario):
 def test_erlang_c_formula_known_value():
     # Textbook example: a = 2 Erlangs on 3 servers -> P(wait) = 4/9; mean service 1 -> Wq = 4/9.
     assert abs(erlang_c_wait(2.0, 1.0, 3) - 4 / 9) < 1e-12
+
+
+def test_shares_keep_their_intervals_inside_zero_and_one():
+    # two replications of a small cohort: a t-interval of a share would spill past 100%
+    sc = motsim.load_scenario("saas_onboarding")
+    from motsim.sim.run import with_overrides
+
+    res = motsim.simulate(with_overrides(sc, customers=300, months=6), replications=2, workers=1)
+    ret = res.retention()
+    assert all(0.0 <= lo <= m <= hi <= 1.0 for lo, m, hi in zip(ret.ci_low, ret.mean, ret.ci_high, strict=True))
+    for m in res.moments().values():
+        assert 0.0 <= m.churn_tipped.ci_low and m.churn_tipped.ci_high <= 1.0

@@ -32,8 +32,10 @@ class Estimate(Result):
     ci_high: float
 
     @classmethod
-    def of(cls, values: np.ndarray | list[float], level: float = 0.95) -> Estimate:
-        """Mean and t-interval of the values (NaNs dropped; no interval from fewer than two)."""
+    def of(cls, values: np.ndarray | list[float], level: float = 0.95, share: bool = False) -> Estimate:
+        """Mean and t-interval of the values (NaNs dropped; no interval from fewer than two); a
+        `share` keeps its interval inside [0, 1].
+        """
         x = np.asarray(values, dtype=float)
         x = x[~np.isnan(x)]
         if len(x) == 0:
@@ -42,7 +44,8 @@ class Estimate(Result):
         if len(x) < 2:
             return cls(mean, math.nan, math.nan)
         half = float(stdtrit(len(x) - 1, 0.5 + level / 2) * x.std(ddof=1) / math.sqrt(len(x)))
-        return cls(mean, mean - half, mean + half)
+        low, high = mean - half, mean + half
+        return cls(mean, max(low, 0.0), min(high, 1.0)) if share else cls(mean, low, high)
 
     @classmethod
     def missing(cls) -> Estimate:
@@ -66,9 +69,9 @@ class Curve(Result):
     ci_high: list[float]
 
     @classmethod
-    def of(cls, rows: np.ndarray) -> Curve:
-        """Mean and CI per column of a replications × months array."""
-        est = [Estimate.of(rows[:, t]) for t in range(rows.shape[1])]
+    def of(cls, rows: np.ndarray, share: bool = False) -> Curve:
+        """Mean and CI per column of a replications × months array (kept in [0, 1] for shares)."""
+        est = [Estimate.of(rows[:, t], share=share) for t in range(rows.shape[1])]
         return cls(list(range(rows.shape[1])), [e.mean for e in est], [e.ci_low for e in est], [e.ci_high for e in est])
 
     def at(self, t: int) -> Estimate:
@@ -186,7 +189,7 @@ class Results:
 
     def retention(self) -> Curve:
         """Share of the initial cohort active at the start of each month."""
-        return Curve.of(np.array([r.retention for r in self.replications]))
+        return Curve.of(np.array([r.retention for r in self.replications]), share=True)
 
     def clv(self) -> Estimate:
         """Discounted CLV per initial customer."""
@@ -217,8 +220,8 @@ class Results:
                     if codes[k] or k < len(m.outcomes)
                 },
                 mean_score=float(np.sum([r.score_sum[j] for r in reps]) / occurrences) if occurrences else None,
-                churn_tipped=Estimate.of([r.churn_tipped[j] / n for r in reps]),
-                churn_peak=Estimate.of([r.churn_peak[j] / n for r in reps]),
+                churn_tipped=Estimate.of([r.churn_tipped[j] / n for r in reps], share=True),
+                churn_peak=Estimate.of([r.churn_peak[j] / n for r in reps], share=True),
                 tags=dict(m.tags),
             )
         return out
@@ -231,7 +234,7 @@ class Results:
             waits = Estimate.of(
                 [r.wait_minutes[k] / r.served[k] if r.served[k] else math.nan for r in self.replications]
             )
-            util = Estimate.of([r.busy_days[k] / (res.capacity * horizon) for r in self.replications])
+            util = Estimate.of([r.busy_days[k] / (res.capacity * horizon) for r in self.replications], share=True)
             served = sum(r.served[k] for r in self.replications)
             abandoned = sum(r.abandoned[k] for r in self.replications)
             out[res.id] = ResourceSummary(
@@ -247,8 +250,8 @@ class Results:
         """Churn not tipped by a moment (`baseline`) and `involuntary`, as shares of the cohort."""
         n = self.journey.customers
         return {
-            "baseline": Estimate.of([r.churn_baseline / n for r in self.replications]),
-            "involuntary": Estimate.of([r.churn_involuntary / n for r in self.replications]),
+            "baseline": Estimate.of([r.churn_baseline / n for r in self.replications], share=True),
+            "involuntary": Estimate.of([r.churn_involuntary / n for r in self.replications], share=True),
         }
 
     def summary(self) -> RunSummary:
