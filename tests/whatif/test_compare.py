@@ -9,7 +9,7 @@ from motsim.model.scenario import Intervention
 from motsim.sim.run import with_overrides
 from motsim.whatif.compare import compare
 from motsim.whatif.rank import rank
-from tests.conftest import write
+from tests.conftest import FIXTURES, write
 
 
 def test_intervention_that_changes_nothing_gives_exactly_zero(fixture_scenario):
@@ -90,3 +90,22 @@ def test_pairing_narrows_the_delta_clv_interval():
         d = compare(sc, [better], replications=8, workers=2, independent=independent).variants[better.name].delta_clv
         width[independent] = d.ci_high - d.ci_low
     assert width[True] / width[False] >= 3.0
+
+
+def test_counterfactual_attribution_is_exact_where_nothing_happens_and_smaller_than_the_last_straw(tmp_path):
+    from motsim.whatif.attribution import churn_caused
+
+    sc = with_overrides(motsim.load_scenario("healthcare_visit"), customers=3000)
+    caused = churn_caused(sc, replications=4, workers=1)
+    tipped = motsim.simulate(sc, replications=4, workers=1).moments()
+    end = caused["appointment_end"]
+    # the end of the appointment is the last straw for most leavers, but causes far less churn
+    assert 0 < end.ci_low and end.ci_high < tipped["appointment_end"].churn_tipped.mean / 3
+    # a moment that scores 0 whatever happens leaves no trace: its neutral world is the same world
+    text = (FIXTURES / "constant_churn.toml").read_text() + (
+        '\n[[moments]]\nid = "notice"\nrate_per_month = 1\noutcomes = { seen = { p = 1.0, score = 0 } }\n'
+    )
+    zero = churn_caused(
+        with_overrides(motsim.load_scenario(write(tmp_path, text)), customers=500), replications=2, workers=1
+    )
+    assert (zero["notice"].mean, zero["notice"].ci_low, zero["notice"].ci_high) == (0.0, 0.0, 0.0)

@@ -70,6 +70,14 @@ def run(
             "journey` reads), simulated on the des reference engine.",
         ),
     ] = None,
+    attribution: Annotated[
+        bool,
+        typer.Option(
+            "--attribution",
+            help="Also the churn each moment causes: its counterfactual on common random numbers (one more run "
+            "per moment).",
+        ),
+    ] = False,
     degrade: Annotated[
         list[str],
         typer.Option(
@@ -98,6 +106,17 @@ def run(
             lambda tick: simulate(sc, replications, engine_name(engine), workers, scheduler, progress=tick),
         )
         summary = results.summary()
+        if attribution:
+            from dataclasses import replace
+
+            from motsim.whatif.attribution import churn_caused
+
+            caused = with_bar(
+                "attributing churn",
+                lambda tick: churn_caused(sc, replications, engine_name(engine), workers, scheduler, tick),
+            )
+            moments = {k: replace(m, churn_caused=caused[k]) for k, m in summary.moments.items()}
+            summary = replace(summary, moments=moments)
         emit(summary, fmt, lambda: print_run(summary, out))
         if out_dir is not None:
             from motsim.output.charts import retention_chart

@@ -130,10 +130,12 @@ def fmt(x: float | None, kind: str = "num") -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "–"
     if kind == "pct":
-        return f"{100 * x:.1f}%"
+        return f"{100 * x + 0.0:.1f}%".replace("-0.0%", "0.0%")  # a rounding to nothing has no sign
     if kind == "money":
-        return f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.2f}"
-    return f"{x:,.1f}"
+        text = f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.2f}"
+    else:
+        text = f"{x:,.1f}"
+    return text[1:] if text.startswith("-") and not text.strip("-0.,") else text  # "-0.0" is "0.0"
 
 
 def with_ci(est: Estimate | dict[str, float | None], kind: str = "num") -> str:
@@ -167,24 +169,32 @@ def print_run(s: RunSummary, console: Console) -> None:
     console.print(ret)
 
     if s.moments:
+        caused = any(m.churn_caused is not None for m in s.moments.values())
         mt = Table(
-            title="Moments: what happened, and the churn each tipped (last straw or defection)", title_justify="left"
+            title="Moments: what happened, and churn: the last straw (tipped)"
+            + (" and caused (counterfactual: without the moment's trace)" if caused else ""),
+            title_justify="left",
         )
-        for col, j in (
+        columns = [
             ("moment", "left"),
             ("per customer", "right"),
             ("outcomes", "left"),
             ("mean score", "right"),
-            ("churn tipped  [95% CI]", "right"),
-        ):
+            ("last straw (tipped)  [95% CI]", "right"),
+        ]
+        for col, j in columns + ([("caused  [95% CI]", "right")] if caused else []):
             mt.add_column(col, justify=j)
         for mid, m in sorted(s.moments.items(), key=lambda kv: -np.nan_to_num(kv[1].churn_tipped.mean)):
             shares = ", ".join(f"{escape(k)} {fmt(v, 'pct')}" for k, v in m.outcome_shares.items() if v)
             per = np.nan_to_num(m.occurrences.mean) / s.customers
-            mt.add_row(escape(mid), f"{per:.2f}", shares, fmt(m.mean_score), with_ci(m.churn_tipped, "pct"))
+            row = [escape(mid), f"{per:.2f}", shares, fmt(m.mean_score), with_ci(m.churn_tipped, "pct")]
+            mt.add_row(*row, *([with_ci(m.churn_caused, "pct")] if caused else []))
         causes = s.churn_causes
-        mt.add_row("[dim](baseline: not tipped by a moment)[/dim]", "", "", "", with_ci(causes["baseline"], "pct"))
-        mt.add_row("[dim](involuntary)[/dim]", "", "", "", with_ci(causes["involuntary"], "pct"))
+        pad = [""] if caused else []
+        mt.add_row(
+            "[dim](baseline: not tipped by a moment)[/dim]", "", "", "", with_ci(causes["baseline"], "pct"), *pad
+        )
+        mt.add_row("[dim](involuntary)[/dim]", "", "", "", with_ci(causes["involuntary"], "pct"), *pad)
         console.print(mt)
 
     if s.resources:

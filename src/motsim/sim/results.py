@@ -93,9 +93,10 @@ class MomentSummary(Result):
     occurrences: Estimate  # per replication
     outcome_shares: dict[str, float | None]
     mean_score: float | None
-    churn_tipped: Estimate  # share of the cohort whose churn it tipped
+    churn_tipped: Estimate  # the last-straw view: share of the cohort whose churn it was last before
     churn_peak: Estimate  # share of the cohort whose remembered peak it was when they left
     tags: dict[str, str]
+    churn_caused: Estimate | None = field(default=None, metadata={"omit_none": True})  # counterfactual (whatif)
 
 
 @dataclass(frozen=True, repr=False)
