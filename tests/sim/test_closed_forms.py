@@ -64,3 +64,18 @@ def test_shares_keep_their_intervals_inside_zero_and_one():
     assert all(0.0 <= lo <= m <= hi <= 1.0 for lo, m, hi in zip(ret.ci_low, ret.mean, ret.ci_high, strict=True))
     for m in res.moments().values():
         assert 0.0 <= m.churn_tipped.ci_low and m.churn_tipped.ci_high <= 1.0
+
+
+def test_prediction_range_holds_one_more_cohort_and_the_ci_does_not(fixture_scenario):
+    # a 300-customer cohort: the CI of the mean CLV is narrow, one cohort's CLV scatters far wider
+    from motsim.sim.run import with_overrides
+
+    sc = with_overrides(fixture_scenario("constant_churn"), customers=300, months=12)
+    summary = motsim.simulate(sc, replications=20, workers=1).summary()
+    low, high = summary.prediction["clv"]["low"], summary.prediction["clv"]["high"]
+    later = motsim.simulate(with_overrides(sc, seed=77), replications=60, workers=1)
+    clv = np.array([r.clv for r in later.replications])
+    inside = np.mean((clv >= low) & (clv <= high))
+    in_ci = np.mean((clv >= summary.clv.ci_low) & (clv <= summary.clv.ci_high))
+    assert inside >= 0.85 and in_ci < inside
+    assert "Monte Carlo" in summary.interval

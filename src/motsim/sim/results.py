@@ -110,6 +110,23 @@ class ResourceSummary(Result):
     capacity: int
 
 
+INTERVAL = (
+    "ci_low/ci_high: 95% Monte Carlo confidence interval of the model's expected value over replications "
+    "(it narrows with more replications); prediction: 95% range for one cohort of this size (NPS with survey noise)"
+)
+
+
+def prediction_range(values: np.ndarray, extra_variance: np.ndarray | float = 0.0) -> dict[str, float | None]:
+    """95% range for one more cohort: mean ± t·√(s²(1 + 1/R) + extra), e.g. the noise of surveying it."""
+    x = np.asarray(values, dtype=float)
+    x = x[~np.isnan(x)]
+    if len(x) < 2:
+        return {"low": None, "high": None}
+    var = x.var(ddof=1) * (1 + 1 / len(x)) + float(np.nanmean(extra_variance))
+    half = float(stdtrit(len(x) - 1, 0.975) * math.sqrt(var))
+    return {"low": float(x.mean() - half), "high": float(x.mean() + half)}
+
+
 @dataclass(frozen=True, repr=False)
 class RunSummary(Result):
     """The run summary: the JSON contract of `motsim run --format json`."""
@@ -129,6 +146,8 @@ class RunSummary(Result):
     churn_causes: dict[str, Estimate]
     moments: dict[str, MomentSummary]
     resources: dict[str, ResourceSummary]
+    interval: str = INTERVAL
+    prediction: dict[str, Any] = field(default_factory=dict)
 
     def rows(self) -> list[dict[str, Any]]:
         """Tidy rows: metric, key, mean, ci_low, ci_high."""
@@ -276,8 +295,30 @@ class Results:
                 churn_causes=self.churn_causes(),
                 moments=self.moments(),
                 resources=self.resources(),
+                prediction=self.prediction(),
             )
         return self._summary
+
+    def prediction(self) -> dict[str, Any]:
+        """95% ranges for one cohort of this size: CLV, NPS (with the noise of surveying the actives) and
+        retention by month (kept in [0, 1]).
+        """
+        reps = self.replications
+        retention = np.array([r.retention for r in reps])
+        ranges = [prediction_range(retention[:, t]) for t in range(retention.shape[1])]
+        survey = []  # multinomial variance of NPS when each active customer is asked
+        for r in reps:
+            n = r.active[-1]
+            p, d = (r.promoters[-1] / n, r.detractors[-1] / n) if n else (math.nan, math.nan)
+            survey.append(100**2 * (p + d - (p - d) ** 2) / n if n else math.nan)
+        return {
+            "clv": prediction_range(np.array([r.clv for r in reps])),
+            "nps": prediction_range(np.array([r.nps[-1] for r in reps]), np.array(survey)),
+            "retention": {
+                "low": [None if x["low"] is None else max(0.0, x["low"]) for x in ranges],
+                "high": [None if x["high"] is None else min(1.0, x["high"]) for x in ranges],
+            },
+        }
 
     def to_dict(self) -> dict[str, Any]:
         """The run summary as plain data."""
