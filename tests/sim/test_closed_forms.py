@@ -4,6 +4,8 @@ Tolerances: the issue's bounds, and additionally 4 Monte Carlo standard errors e
 the replications, so a biased engine fails even where the loose bound would pass.
 """
 
+import math
+
 import numpy as np
 import pytest
 
@@ -79,3 +81,20 @@ def test_prediction_range_holds_one_more_cohort_and_the_ci_does_not(fixture_scen
     in_ci = np.mean((clv >= summary.clv.ci_low) & (clv <= summary.clv.ci_high))
     assert inside >= 0.85 and in_ci < inside
     assert "Monte Carlo" in summary.interval
+
+
+@pytest.mark.slow
+def test_support_team_wait_distribution_is_erlang_c(fixture_scenario):
+    # 100 calls an hour, 6-minute calls, 12 agents: P(wait), the 90th percentile and the share
+    # answered within a minute from the M/M/12 formulas
+    from motsim.model.queueing import erlang_c_probability, erlang_c_wait_quantile
+
+    res = motsim.simulate(fixture_scenario("erlang_c"), replications=4, workers=1).resources()["support"]
+    lam, mu, c = 100 / 60, 1 / 6, 12
+    p_wait = erlang_c_probability(lam, mu, c)
+    assert abs(res.waiting_share - p_wait) < 0.02
+    assert res.wait_percentiles["p90"] == pytest.approx(erlang_c_wait_quantile(0.9, lam, mu, c), rel=0.10)
+    within = 1 - p_wait * math.exp(-(c * mu - lam) * 1.0)
+    assert abs(res.within_service_level - within) < 0.02
+    assert res.mean_wait_offered_minutes == pytest.approx(res.mean_wait_minutes, rel=1e-3)  # nobody abandons
+    assert res.worst_day["mean_wait_minutes"] >= res.mean_wait_minutes

@@ -82,6 +82,7 @@ class CompiledResource:
     distribution: str
     mean_minutes: float
     sd_minutes: float
+    service_level_minutes: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -164,6 +165,7 @@ def compile_scenario(scenario: Scenario) -> CompiledScenario:
             ),
             mean_minutes=r.service_minutes.mean,
             sd_minutes=r.service_minutes.lognormal[1] if r.service_minutes.lognormal else 0.0,
+            service_level_minutes=r.service_level_minutes,
         )
         for k, r in enumerate(scenario.resources)
     )

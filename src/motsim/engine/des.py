@@ -168,6 +168,7 @@ class Replication:
         self.code_counts = [[0] * len(m.codes) for m in moments]
         self.cost = [0.0] * journey.months
         self.by_month = [[0] * journey.months for _ in moments]
+        self.visits: list[tuple[int, float, float, bool]] = []  # (resource, arrival day, minutes, abandoned)
 
     def run(self) -> ReplicationResult:
         """Run every process to the horizon and return the tallies."""
@@ -183,6 +184,9 @@ class Replication:
         result.cost_to_serve[:] = self.cost
         if self.by_month:
             result.occurrences_by_month[:] = self.by_month
+        if self.visits:
+            r, day, minutes, gave_up = (np.array(x) for x in zip(*self.visits, strict=True))
+            result.record_waits(self.journey, r.astype(np.int64), day, minutes, gave_up.astype(bool))
         return finish(result, self.journey)
 
     def queue(self, j: int, k: int, i: int):
@@ -196,10 +200,12 @@ class Replication:
             if req not in got:
                 req.cancel()
                 result.abandoned[m.resource] += 1
+                self.visits.append((m.resource, arrive, (env.now - arrive) * MINUTES_PER_DAY, True))
                 return (env.now - arrive) * MINUTES_PER_DAY, True
         else:
             yield req
         wait = (env.now - arrive) * MINUTES_PER_DAY
+        self.visits.append((m.resource, arrive, wait, False))
         duration = self.service[j][k][i]
         result.wait_minutes[m.resource] += wait
         result.served[m.resource] += 1

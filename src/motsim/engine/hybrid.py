@@ -48,6 +48,7 @@ class Queues:
         }
         self._wait, self._served_n, self._busy, self._abandoned = self.tally.values()
         self._penalty = [m.wait_penalty_per_minute for m in journey.moments]
+        self._visits: list[tuple[int, float, float, bool]] = []  # (resource, arrival day, minutes, abandoned)
         self._resource = [m.resource for m in journey.moments]
 
     def arrive(self, j: np.ndarray, i: np.ndarray, slot: np.ndarray, t: np.ndarray) -> None:
@@ -124,6 +125,7 @@ class Queues:
     ) -> None:
         ri = self._resource[j]
         wait = (self.env.now - arrive) * MINUTES_PER_DAY
+        self._visits.append((ri, arrive, wait, False))
         self._wait[ri] += wait
         self._served_n[ri] += 1
         self._busy[ri] += duration
@@ -142,6 +144,7 @@ class Queues:
             req.cancel()
             m = self.journey.moments[j]
             self._abandoned[m.resource] += 1
+            self._visits.append((m.resource, self.env.now - m.patience_days, m.patience_days * MINUTES_PER_DAY, True))
             self.done.append((j, i, k, self.env.now, m.code_abandoned, m.unrecovered_score))
 
     def flush(self) -> None:
@@ -149,6 +152,10 @@ class Queues:
         for name, values in self.tally.items():
             getattr(self.result, name)[:] += values
             values[:] = [0.0] * len(values)
+        if self._visits:
+            r, day, minutes, gave_up = (np.array(x) for x in zip(*self._visits, strict=True))
+            self.result.record_waits(self.journey, r.astype(np.int64), day, minutes, gave_up.astype(bool))
+            self._visits = []
 
     def completed(self, until: float) -> tuple[np.ndarray, ...]:
         """Run the queues to `until`; the visits completed, for customers still here."""

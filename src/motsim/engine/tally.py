@@ -10,6 +10,37 @@ import numpy as np
 if TYPE_CHECKING:
     from motsim.engine.compiled import CompiledScenario
 
+# minutes: an exact-zero bin, then finer steps where service levels are set, coarser beyond
+WAIT_EDGES = np.array(
+    [
+        0.0,
+        1e-9,
+        0.25,
+        0.5,
+        1,
+        2,
+        3,
+        5,
+        7.5,
+        10,
+        15,
+        20,
+        30,
+        45,
+        60,
+        90,
+        120,
+        180,
+        240,
+        360,
+        480,
+        720,
+        1440,
+        2880,
+        np.inf,
+    ]
+)
+
 
 @dataclass
 class ReplicationResult:
@@ -39,11 +70,43 @@ class ReplicationResult:
     busy_days: np.ndarray = field(default_factory=lambda: np.zeros(0))
     clv: float = 0.0
     referral_value: float = 0.0
+    # waits as a distribution: resources × WAIT_EDGES bins (served; offered = served + abandoned) and by day
+    wait_hist: np.ndarray = field(default_factory=lambda: np.zeros((0, len(WAIT_EDGES) - 1)))
+    wait_hist_offered: np.ndarray = field(default_factory=lambda: np.zeros((0, len(WAIT_EDGES) - 1)))
+    on_time: np.ndarray = field(default_factory=lambda: np.zeros(0))  # served within the service level
+    day_wait: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # resources × days: waits, offered
+    day_offered: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    day_abandoned: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+
+    def record_waits(
+        self,
+        journey: CompiledScenario,
+        resource: np.ndarray,
+        day: np.ndarray,
+        minutes: np.ndarray,
+        abandoned: np.ndarray,
+    ) -> None:
+        """Add visits' waits (in minutes; an abandoned visit's is the time until it gave up)."""
+        if not len(resource):
+            return
+        days = self.day_wait.shape[1]
+        bins = np.clip(np.searchsorted(WAIT_EDGES, minutes, side="right") - 1, 0, len(WAIT_EDGES) - 2)
+        d = np.clip(day.astype(np.int64), 0, days - 1)
+        for k in np.unique(resource):
+            at = resource == k
+            served = at & ~abandoned
+            self.wait_hist[k] += np.bincount(bins[served], minlength=len(WAIT_EDGES) - 1)
+            self.wait_hist_offered[k] += np.bincount(bins[at], minlength=len(WAIT_EDGES) - 1)
+            self.on_time[k] += np.sum(minutes[served] <= journey.resources[k].service_level_minutes)
+            self.day_wait[k] += np.bincount(d[at], weights=minutes[at], minlength=days)
+            self.day_offered[k] += np.bincount(d[at], minlength=days)
+            self.day_abandoned[k] += np.bincount(d[at & abandoned], minlength=days)
 
     @classmethod
     def empty(cls, journey: CompiledScenario) -> ReplicationResult:
         """Zero tallies shaped for the compiled scenario."""
         h, j, r = journey.months, len(journey.moments), len(journey.resources)
+        days = int(np.ceil(journey.horizon_days)) if r else 0
         return cls(
             customers=journey.customers,
             active=np.zeros(h + 1),
@@ -65,6 +128,12 @@ class ReplicationResult:
             served=np.zeros(r),
             abandoned=np.zeros(r),
             busy_days=np.zeros(r),
+            wait_hist=np.zeros((r, len(WAIT_EDGES) - 1)),
+            wait_hist_offered=np.zeros((r, len(WAIT_EDGES) - 1)),
+            on_time=np.zeros(r),
+            day_wait=np.zeros((r, days)),
+            day_offered=np.zeros((r, days)),
+            day_abandoned=np.zeros((r, days)),
         )
 
     @property

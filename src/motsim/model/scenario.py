@@ -209,6 +209,9 @@ class Resource(Strict):
     description: str = ""
     capacity: int = Field(gt=0, le=1_000_000, description="Servers (agents, adjusters) working in parallel.")
     service_minutes: ServiceTime = Field(description="Service time distribution.")
+    service_level_minutes: float = Field(
+        1.0, gt=0.0, le=MAX_SERVICE_MINUTES, description="Answered within this many minutes counts as served on time."
+    )
 
 
 class SegmentMoment(Strict):

@@ -199,16 +199,33 @@ def print_run(s: RunSummary, console: Console) -> None:
         console.print(mt)
 
     if s.resources:
-        rt = Table(title="Resources", title_justify="left")
-        for col in ("resource", "capacity", "mean wait (min)  [95% CI]", "utilization", "abandoned"):
+        rt = Table(title="Resources: waits as customers meet them", title_justify="left")
+        for col in (
+            "resource",
+            "capacity",
+            "mean wait (min)  [95% CI]",
+            "p90 / p99 (min)",
+            "within level",
+            "utilization",
+            "abandoned",
+            "worst day",
+        ):
             rt.add_column(col, justify="right" if col != "resource" else "left")
         for rid, res in s.resources.items():
             lo, hi = res.mean_wait_minutes_ci
+            pct = res.wait_percentiles or {}
+            worst = res.worst_day
             rt.add_row(
                 escape(rid),
                 str(res.capacity),
                 with_ci({"mean": res.mean_wait_minutes, "ci_low": lo, "ci_high": hi}),
+                f"{fmt(pct.get('p90'))} / {fmt(pct.get('p99'))}",
+                f"{fmt(res.within_service_level, 'pct')} in {res.service_level_minutes:g} min",
                 fmt(res.utilization, "pct"),
                 fmt(res.abandonment, "pct"),
+                "–"
+                if not worst
+                else f"day {worst['day']}: {fmt(worst['mean_wait_minutes'])} min, "
+                f"{fmt(worst['abandonment'], 'pct')} gave up",
             )
         console.print(rt)

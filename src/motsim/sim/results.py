@@ -15,6 +15,7 @@ import numpy as np
 from scipy.special import stdtrit
 
 from motsim.display import Result
+from motsim.engine.tally import WAIT_EDGES
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -101,13 +102,35 @@ class MomentSummary(Result):
 
 @dataclass(frozen=True, repr=False)
 class ResourceSummary(Result):
-    """A team's service over the replications."""
+    """A team's service over the replications: what a flood looks like, not only the mean."""
 
     mean_wait_minutes: float | None
     mean_wait_minutes_ci: list[float | None]
     utilization: float | None
     abandonment: float | None
     capacity: int
+    wait_percentiles: dict[str, float | None] = field(default_factory=dict)  # p50, p90, p99 of served waits
+    waiting_share: float | None = None  # of served visits, the share that waited at all
+    within_service_level: float | None = None  # of offered visits, the share answered within the level
+    service_level_minutes: float | None = None
+    mean_wait_offered_minutes: float | None = None  # abandoned visits count their wait until giving up
+    worst_day: dict[str, float | None] | None = None  # the day with the longest mean wait
+
+
+def percentile(hist: np.ndarray, q: float) -> float | None:
+    """The q-quantile of waits binned on WAIT_EDGES (linear within a bin; the open last bin gives its start)."""
+    total = hist.sum()
+    if not total:
+        return None
+    cum = np.cumsum(hist)
+    k = int(np.searchsorted(cum, q * total))
+    if k == 0:
+        return 0.0  # the exact-zero bin: no wait
+    lo, hi = WAIT_EDGES[k], WAIT_EDGES[k + 1]
+    if not np.isfinite(hi):
+        return float(lo)
+    before = cum[k - 1] if k else 0.0
+    return float(lo + (hi - lo) * (q * total - before) / hist[k]) if hist[k] else float(lo)
 
 
 INTERVAL = (
@@ -257,12 +280,36 @@ class Results:
             util = Estimate.of([r.busy_days[k] / (res.capacity * horizon) for r in self.replications], share=True)
             served = sum(r.served[k] for r in self.replications)
             abandoned = sum(r.abandoned[k] for r in self.replications)
+            hist = np.sum([r.wait_hist[k] for r in self.replications], axis=0)
+            offered = np.sum([r.wait_hist_offered[k] for r in self.replications], axis=0)
+            day_wait = np.sum([r.day_wait[k] for r in self.replications], axis=0)
+            day_offered = np.sum([r.day_offered[k] for r in self.replications], axis=0)
+            day_abandoned = np.sum([r.day_abandoned[k] for r in self.replications], axis=0)
+            worst = None
+            if day_offered.sum():
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    mean_by_day = np.where(day_offered > 0, day_wait / day_offered, -1.0)
+                d = int(np.argmax(mean_by_day))
+                worst = {
+                    "day": d,
+                    "mean_wait_minutes": float(mean_by_day[d]),
+                    "abandonment": float(day_abandoned[d] / day_offered[d]),
+                    "offered_per_replication": float(day_offered[d] / len(self.replications)),
+                }
             out[res.id] = ResourceSummary(
                 mean_wait_minutes=waits.mean,
-                mean_wait_minutes_ci=[waits.ci_low, waits.ci_high],
+                mean_wait_minutes_ci=[max(waits.ci_low, 0.0), waits.ci_high],  # a wait is never negative
                 utilization=util.mean,
                 abandonment=float(abandoned / (served + abandoned)) if served + abandoned else None,
                 capacity=res.capacity,
+                wait_percentiles={f"p{q}": percentile(hist, q / 100) for q in (50, 90, 99)},
+                waiting_share=float(1 - hist[0] / hist.sum()) if hist.sum() else None,
+                within_service_level=float(sum(r.on_time[k] for r in self.replications) / offered.sum())
+                if offered.sum()
+                else None,
+                service_level_minutes=res.service_level_minutes,
+                mean_wait_offered_minutes=float(day_wait.sum() / day_offered.sum()) if day_offered.sum() else None,
+                worst_day=worst,
             )
         return out
 
