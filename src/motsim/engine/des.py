@@ -169,6 +169,7 @@ class Replication:
         self.cost = [0.0] * journey.months
         self.by_month = [[0] * journey.months for _ in moments]
         self.visits: list[tuple[int, float, float, bool]] = []  # (resource, arrival day, minutes, abandoned)
+        self.taken: dict[int, dict[int, int]] = {}
 
     def run(self) -> ReplicationResult:
         """Run every process to the horizon and return the tallies."""
@@ -214,11 +215,15 @@ class Replication:
         res.release(req)
         return wait, False
 
-    def customer(self, i: int, pos: int, end: int):
-        """Customer i's process: calendar entries pos..end-1 merged with follow-ups as they arise."""
+    def customer(self, i: int, pos: int, end: int, pending: list | None = None):
+        """Customer i's process: calendar entries pos..end-1 merged with follow-ups as they arise.
+
+        A moment that queues is a visit process of its own, so the customer's next occurrences
+        (another call included) arrive at their own times while they wait.
+        """
         env, horizon, calendar = self.env, self.journey.horizon_days, self.calendar
-        pending: list[tuple[float, int, int, int]] = []  # follow-ups: (time, tie-break, moment, slot)
-        taken: dict[int, int] = {}  # follow-up slots used per moment
+        pending = [] if pending is None else pending  # follow-ups: (time, tie-break, moment, slot)
+        taken = self.taken.setdefault(i, {})  # follow-up slots used per moment, shared by the customer's processes
         while True:
             if pos < end and (not pending or calendar.time[pos] <= pending[0][0]):
                 t, occ = (calendar if calendar.time[pos] < self.change_day else self.changed).scheduled(pos)
@@ -234,19 +239,28 @@ class Replication:
                 yield env.timeout(t - env.now)
             if self.gone[i]:
                 return
-            code, score, wait = occ.code, occ.score, 0.0
-            plan = self.plan[occ.moment]
-            if plan.resource >= 0:
-                wait, abandoned = yield from self.queue(occ.moment, occ.slot, i)
-                if abandoned:
-                    code, score = plan.code_abandoned, plan.unrecovered_score
-                else:
-                    score -= plan.wait_penalty_per_minute * wait
-                if env.now >= horizon or self.gone[i]:
-                    return
-            if not self.experience(i, occ, code, score, wait):
+            if self.plan[occ.moment].resource >= 0:
+                env.process(self.visit(i, occ))
+                continue
+            if not self.experience(i, occ, occ.code, occ.score):
                 return
-            self.follow_up(occ.moment, code, taken, pending)
+            self.follow_up(occ.moment, occ.code, taken, pending)
+
+    def visit(self, i: int, occ: Occurrence):
+        """A queued occurrence: wait for the resource (or give up), be served, live it, then its follow-ups."""
+        plan = self.plan[occ.moment]
+        wait, abandoned = yield from self.queue(occ.moment, occ.slot, i)
+        code, score = (plan.code_abandoned, plan.unrecovered_score) if abandoned else (occ.code, occ.score)
+        if not abandoned:
+            score -= plan.wait_penalty_per_minute * wait
+        if self.env.now >= self.journey.horizon_days or self.gone[i]:
+            return
+        if not self.experience(i, occ, code, score, wait):
+            return
+        pending: list = []
+        self.follow_up(occ.moment, code, self.taken[i], pending)
+        if pending:
+            self.env.process(self.customer(i, 0, 0, pending))
 
     def experience(self, i: int, occ: Occurrence, code: int, score: float, wait: float = 0.0) -> bool:
         """Customer i lives an occurrence now; False if it made them leave at once."""
@@ -275,6 +289,7 @@ class Replication:
             self.cohort.renewal_due[i] = True
         if score < 0 and occ.defect_u < plan.defect_p[s]:
             self.cohort.defect_moment[i] = j
+            self.gone[i] = True  # defected: nothing more happens to them (they leave at the month's end)
             return False
         return True
 
