@@ -82,6 +82,18 @@ def event(df: pd.DataFrame, name: str, source: str) -> np.ndarray:
     raw = column(df, name, source, "event")
     if raw.dtype == bool:
         return raw.to_numpy(dtype=float)
+    text = pd.to_numeric(raw, errors="coerce").isna() & raw.notna()
+    if text.any():
+        raise DataError(
+            source,
+            [
+                Problem(
+                    name,
+                    f"an event must be 0 (still a customer) or 1 (churned), found {raw[text].iloc[0]!r} on "
+                    f"line {_row(text)}: map it to 0/1 first",
+                )
+            ],
+        )
     values = numeric(df, name, source, "event")
     odd = ~np.isin(values, (0.0, 1.0))
     if odd.any():
