@@ -109,3 +109,15 @@ def test_counterfactual_attribution_is_exact_where_nothing_happens_and_smaller_t
         with_overrides(motsim.load_scenario(write(tmp_path, text)), customers=500), replications=2, workers=1
     )
     assert (zero["notice"].mean, zero["notice"].ci_low, zero["notice"].ci_high) == (0.0, 0.0, 0.0)
+
+
+def test_ranking_says_which_moments_it_could_not_rank(tmp_path):
+    text = (FIXTURES / "constant_churn.toml").read_text() + (
+        '\n[[moments]]\nid = "outage"\nrate_per_month = 0.2\noutcomes = { down = { p = 1.0, score = -5 } }\n'
+        '\n[[moments]]\nid = "call"\nrate_per_month = 0.5\n'
+        "outcomes = { good = { p = 0.6, score = 2 }, bad = { p = 0.4, score = -4 } }\n"
+    )
+    sc = with_overrides(motsim.load_scenario(write(tmp_path, text)), customers=400, months=6)
+    ranking = rank(sc, replications=2, workers=1)
+    assert [r.moment for r in ranking.ranking] == ["call"]
+    assert set(ranking.unranked) == {"outage"} and "one outcome" in ranking.unranked["outage"]

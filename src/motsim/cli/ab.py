@@ -6,7 +6,7 @@ import math
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 from rich.markup import escape
@@ -116,6 +116,15 @@ def _unit(method: str):
 def _p(x: float) -> str:
     """A p-value for people: below double precision's resolution it is not exactly 0."""
     return "<1e-16" if x < 1e-16 else f"{x:.3g}"
+
+
+def _plan_value(v: Any) -> str:
+    """A plan's number for people: thousands separated, never in e-notation."""
+    if isinstance(v, bool) or v is None:
+        return str(v)
+    if isinstance(v, int) or (isinstance(v, float) and abs(v) >= 1000):
+        return f"{v:,.0f}"
+    return f"{v:.4g}" if isinstance(v, float) else str(v)
 
 
 def _pct(x: float) -> str:
@@ -333,7 +342,7 @@ def ab_plan(
         else:
             t = Table("quantity", "value", title=f"Plan for a {metric} metric", title_justify="left")
             for k, v in result.to_dict().items():
-                t.add_row(k, f"{v:,.4g}" if isinstance(v, float) else f"{v:,}" if isinstance(v, int) else str(v))
+                t.add_row(k, _plan_value(v))
             out.print(t)
 
     guarded(go)

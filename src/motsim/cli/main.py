@@ -382,6 +382,8 @@ def rank_moments(
                     escape(", ".join(r.tags.values())),
                 )
             out.print(t)
+            for mid, why in result.unranked.items():
+                out.print(f"not ranked: {escape(mid)} — {why}", highlight=False)
 
         emit(result, fmt, table, out_dir, "rank")
         if out_dir is not None:

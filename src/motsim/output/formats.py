@@ -150,7 +150,8 @@ def print_run(s: RunSummary, console: Console) -> None:
     """The table a strategist reads after `motsim run`."""
     console.print(
         f"[bold]{escape(s.scenario)}[/bold] — {s.customers:,} customers × {s.months} months × "
-        f"{s.replications} replications (engine {s.engine}, seed {s.seed}); in brackets: 95% Monte Carlo CIs of "
+        f"{s.replications} replication{'s' if s.replications != 1 else ''} "
+        f"(engine {s.engine}, seed {s.seed}); in brackets: 95% Monte Carlo CIs of "
         "the expected value (more replications narrow them; one real cohort scatters wider: see prediction in JSON)"
     )
     head = Table(title="Value and loyalty", title_justify="left")

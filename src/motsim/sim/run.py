@@ -160,8 +160,16 @@ def simulate(
     scheduler: str | None = None,
     progress: Progress | None = None,
     variant_key: int = 0,
+    customers: int | None = None,
+    months: int | None = None,
+    seed: int | None = None,
 ) -> Results:
-    """Simulate `replications` replications of a scenario and return the results."""
+    """Simulate `replications` replications of a scenario and return the results.
+
+    `customers`, `months` and `seed` override the scenario's (validated like the file).
+    """
+    if customers is not None or months is not None or seed is not None:
+        scenario = with_overrides(scenario, customers, months, seed, source="simulate()")
     from motsim.sim.cost import check_fits, estimate
 
     journey = compile_scenario(scenario)

@@ -7,7 +7,7 @@ common random numbers with the baseline, so the ranking reflects the moments, no
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -106,6 +106,7 @@ class Ranking(Result):
     baseline_clv: Estimate
     ranking: list[RankedMoment]
     by_tag: dict[str, TagGroup]
+    unranked: dict[str, str] = field(default_factory=dict, metadata={"omit_none": True})  # moment → why not
 
     def rows(self) -> list[dict[str, Any]]:
         """One row per moment, the same columns for every moment (tags empty where absent)."""
@@ -158,4 +159,9 @@ def ranked(scenario: Scenario, step: float, base: Results, comparisons: dict[str
         baseline_clv=base.clv(),
         ranking=rows,
         by_tag={k: TagGroup(*v) for k, v in sorted(groups.items(), key=lambda kv: -kv[1][1])},
+        unranked={
+            m.id: "one outcome (or outcomes that score alike): a standard step has nothing to move"
+            for m in scenario.moments
+            if m.id not in comparisons
+        },
     )
