@@ -121,3 +121,29 @@ def test_ranking_says_which_moments_it_could_not_rank(tmp_path):
     ranking = rank(sc, replications=2, workers=1)
     assert [r.moment for r in ranking.ranking] == ["call"]
     assert set(ranking.unranked) == {"outage"} and "one outcome" in ranking.unranked["outage"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "name", ["saas_onboarding", "insurance_claims", "healthcare_visit", "fitness_club", "ecommerce_delivery"]
+)
+def test_a_sample_moves_intervals_not_the_business_answer(name):
+    # -n is a sample of the scenario's customers: per-customer values and the population's money
+    # agree with the full run within Monte Carlo error; teams are scaled with the sample
+    from motsim.model.changes import sample
+
+    full = with_overrides(motsim.load_scenario(name), months=12)
+    n = 20_000 if full.resources else 2_500  # doubling keeps a team whole; without queues any sample will do
+    part, _ = sample(full, n, "test")
+    chosen = [full.interventions[0]]
+    a = compare(full, chosen, replications=4, workers=2).variants[chosen[0].name]
+    b = compare(part, chosen, replications=4, workers=2).variants[chosen[0].name]
+    for key in ("delta_clv", "delta_clv_cohort"):
+        x, y = getattr(a, key), getattr(b, key)
+        se = np.hypot(x.ci_high - x.ci_low, y.ci_high - y.ci_low) / 2 / 3.18  # t(3) half-widths to SEs
+        assert abs(x.mean - y.mean) <= 4 * se + 1e-9, (key, x, y)
+    # money is the population's: the cohort figure is per-customer times the scenario's customers
+    assert b.delta_clv_cohort.mean == pytest.approx(b.delta_clv.mean * full.scenario.customers, rel=1e-9)
+    width = a.delta_clv.ci_high - a.delta_clv.ci_low
+    if width > 0:  # (an intervention that changes nothing in a year has no interval to move)
+        assert b.delta_clv.ci_high - b.delta_clv.ci_low != pytest.approx(width)

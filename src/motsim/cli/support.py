@@ -191,12 +191,22 @@ def progress_bar(label: str):
 
 
 def load_with(scenario: str, customers: int | None, months: int | None, seed: int | None):
-    """Load a scenario (a path or a bundled name) with the command line's overrides."""
+    """Load a scenario (a path or a bundled name) with the command line's overrides; `-n` is a
+    sample of the scenario's customers (the business), which only sets precision.
+    """
+    from motsim.model.changes import sample
     from motsim.model.loading import load_scenario, resolve
     from motsim.sim.run import with_overrides
 
     path = resolve(scenario)
-    return with_overrides(load_scenario(path), customers, months, seed, source=f"{path} (with command-line options)")
+    source = f"{path} (with command-line options)"
+    loaded = with_overrides(load_scenario(path), None, months, seed, source=source)
+    if customers is None:
+        return loaded
+    sampled, notes = sample(loaded, customers, source)
+    for note in notes:
+        err.print(f"note: {escape(note)}", highlight=False)
+    return sampled
 
 
 def with_bar(label: str, fn):

@@ -92,6 +92,7 @@ class CompiledScenario:
     name: str
     months: int
     customers: int
+    population: int  # the business's customers; `customers` may be a sample of them
     seed: int
     segment_ids: tuple[str, ...]
     shares: np.ndarray
@@ -174,6 +175,7 @@ def compile_scenario(scenario: Scenario) -> CompiledScenario:
         name=scenario.scenario.name,
         months=scenario.scenario.months,
         customers=scenario.scenario.customers,
+        population=scenario.scenario.population or scenario.scenario.customers,
         seed=scenario.scenario.seed,
         segment_ids=tuple(s.id for s in segments),
         shares=np.array([s.share for s in segments]),

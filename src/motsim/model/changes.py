@@ -142,3 +142,29 @@ def run_paths(changes: dict[str, Any]) -> list[Problem]:
         for path in changes
         if path.split(".")[0] == "scenario"
     ]
+
+
+def sample(scenario: Scenario, customers: int, source: str) -> tuple[Scenario, list[str]]:
+    """The scenario simulated on a sample of `customers` from its population, and what to say about it.
+
+    The scenario's customers are the business (its population, unless it names one); the sample
+    only sets precision. Money and counts are reported for the population (see `whatif`), and every
+    team is scaled with the sample so that it carries the same load per agent. A team cannot be
+    split below one agent, and a smaller team pools less (waits run longer at the same load):
+    the notes say when the scaled team is not whole.
+    """
+    population = scenario.scenario.population or scenario.scenario.customers
+    changes: dict[str, Any] = {"scenario.customers": customers, "scenario.population": population}
+    notes = []
+    for r in scenario.resources:
+        exact = r.capacity * customers / population
+        scaled = max(1, round(exact))
+        changes[f"resources.{r.id}.capacity"] = scaled
+        if abs(scaled - exact) > 0.05 * exact:
+            whole = math.ceil(population / r.capacity)
+            notes.append(
+                f"team '{r.id}': {r.capacity} agents for {population:,} customers becomes {scaled} for a sample of "
+                f"{customers:,} ({exact:.2g} would keep the load): its waits are approximate; a sample that is a "
+                f"multiple of {whole:,} customers keeps the team whole"
+            )
+    return apply_changes(scenario, changes, source), notes

@@ -44,7 +44,14 @@ class Header(Strict):
     name: str = Field(description="Scenario name shown in reports.")
     description: str = Field("", description="One line on what the scenario models.")
     months: int = Field(gt=0, le=MAX_MONTHS, description="Horizon in months.")
-    customers: int = Field(gt=0, le=MAX_CUSTOMERS, description="Initial cohort size.")
+    customers: int = Field(gt=0, le=MAX_CUSTOMERS, description="Initial cohort size (the customers simulated).")
+    population: Optional[int] = Field(
+        None,
+        gt=0,
+        le=1_000_000_000,
+        description="The business's customers when `customers` is a sample of them (what -n sets): money and "
+        "counts are reported for the population, teams scaled with the sample. Default: `customers`.",
+    )
     seed: int = Field(0, ge=0, description="Master seed: same seed, same results.")
     replications: int = Field(10, gt=0, le=MAX_REPLICATIONS, description="Default number of replications.")
     engine: Literal["auto", "vector", "hybrid", "des"] = Field(

@@ -171,6 +171,7 @@ class RunSummary(Result):
     resources: dict[str, ResourceSummary]
     interval: str = INTERVAL
     prediction: dict[str, Any] = field(default_factory=dict)
+    population: int | None = None  # the business's customers (`customers` may be a sample of them)
 
     def rows(self) -> list[dict[str, Any]]:
         """Tidy rows: metric, key, mean, ci_low, ci_high."""
@@ -343,6 +344,7 @@ class Results:
                 moments=self.moments(),
                 resources=self.resources(),
                 prediction=self.prediction(),
+                population=self.journey.population,
             )
         return self._summary
 

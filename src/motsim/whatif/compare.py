@@ -30,13 +30,15 @@ def variant_of(scenario: Scenario, intervention: Intervention) -> Scenario:
     return apply_changes(scenario, dict(intervention.changes), f"intervention '{intervention.name}'")
 
 
-def intervention_costs(intervention: Intervention, variant: ReplicationResult, moment_ids: list[str]) -> np.ndarray:
-    """The intervention's cost per month for the cohort: one-off at month 0, per active
-    customer-month, and per occurrence of the moments it names.
+def intervention_costs(
+    intervention: Intervention, variant: ReplicationResult, moment_ids: list[str], scale: float = 1.0
+) -> np.ndarray:
+    """The intervention's cost per month for the business: one-off at month 0, per active
+    customer-month and per occurrence of the moments it names (the sample's, times `scale`:
+    population / sample).
     """
     months = len(variant.revenue)
     cost = np.zeros(months)
-    cost[0] += intervention.cost_one_off
     cost += intervention.cost_per_customer_month * variant.active[:months]
     for moment_id, unit in intervention.cost_per_occurrence.items():
         if moment_id not in moment_ids:
@@ -44,6 +46,8 @@ def intervention_costs(intervention: Intervention, variant: ReplicationResult, m
                 "", f"interventions.{intervention.name}.cost_per_occurrence", f"names no moment '{moment_id}'"
             )
         cost += unit * variant.occurrences_by_month[moment_ids.index(moment_id)]
+    cost *= scale
+    cost[0] += intervention.cost_one_off
     return cost
 
 
@@ -64,14 +68,20 @@ class Comparison:
         """The annual discount rate."""
         return self.baseline.journey.annual_discount_rate
 
+    @property
+    def scale(self) -> float:
+        """Population / sample: the simulated cohort's money and counts times this are the business's."""
+        journey = self.baseline.journey
+        return journey.population / journey.customers
+
     def costs(self) -> np.ndarray:
-        """Replications × months: the intervention's costs (undiscounted)."""
+        """Replications × months: the intervention's costs for the population (undiscounted)."""
         ids = [m.id for m in self.variant.journey.moments]
-        return np.array([intervention_costs(self.intervention, v, ids) for v in self.variant.replications])
+        return np.array([intervention_costs(self.intervention, v, ids, self.scale) for v in self.variant.replications])
 
     def net_flows(self, costs: np.ndarray | None = None) -> np.ndarray:
-        """Replications × months: incremental cohort margin less the intervention's costs (undiscounted)."""
-        gain = np.array([v.flow - b.flow for b, v in self._pairs()])
+        """Replications × months: the population's incremental margin less the intervention's costs (undiscounted)."""
+        gain = np.array([v.flow - b.flow for b, v in self._pairs()]) * self.scale
         return gain - (self.costs() if costs is None else costs)
 
     def npv(self) -> np.ndarray:
@@ -80,7 +90,7 @@ class Comparison:
 
     def summary(self) -> Valuation:
         """What the intervention is worth against the baseline, with 95% CIs over replications."""
-        n = self.baseline.journey.customers
+        n = self.baseline.journey.population
         d_clv = np.array([v.clv - b.clv for b, v in self._pairs()])
         monthly_costs = self.costs()
         net = self.net_flows(monthly_costs)

@@ -195,7 +195,7 @@ def project(
         months=base.months,
         costs_from=intervention.name if intervention else None,
         delta_clv=Spread.of(d_clv),
-        delta_clv_cohort=Spread.of(d_clv * base.customers),
+        delta_clv_cohort=Spread.of(d_clv * base.population),
         npv=Spread.of(npv),
         roi=Spread.of(roi) if np.all(cost_pv > 0) else None,
         cost_pv=Spread.of(cost_pv),
