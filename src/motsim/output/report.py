@@ -158,7 +158,7 @@ def render(sc: Scenario, data: ReportData, curves: dict[str, Curve]) -> str:
         f"<p>{_esc(h.description or '')}</p>",
         f'<p class="note">motsim {_esc(baseline["motsim_version"])} · engine {_esc(baseline["engine"])} · '
         f"{baseline['customers']:,} customers × {baseline['months']} months × {baseline['replications']} replications · seed {baseline['seed']}. "
-        "Every ± range is a 95% confidence interval over replications; interventions are compared with the baseline on "
+        "Every ± range is a 95% Monte Carlo confidence interval of the expected value over replications (it narrows with more replications; one real cohort scatters wider); interventions are compared with the baseline on "
         "common random numbers, so their differences reflect the change, not noise.</p>",
     ]
 
