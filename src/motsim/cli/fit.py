@@ -14,8 +14,8 @@ from motsim.cli.support import Format, FormatOpt, emit, guarded, out, with_bar
 
 fit = typer.Typer(
     help="Fit the model to your data: churn from a retention table or a customer table (shifted-beta-geometric), "
-    "the moments of truth from a customer table (Cox proportional hazards). Fits can be written into a runnable "
-    "scenario.",
+    "the moments of truth from a customer table (Cox proportional hazards), the whole journey from an event log "
+    "(with a backtest). Fits can be written into a runnable scenario.",
     no_args_is_help=True,
 )
 

@@ -421,8 +421,10 @@ def report(
     engine: EngineOpt = None,
     scheduler: Scheduler = None,
 ) -> None:
-    """Write one self-contained HTML page (charts embedded, tables, assumptions, how to read each
-    chart) that a finance reader can open offline: baseline, interventions priced, moment ranking.
+    """One self-contained HTML page for a finance reader: baseline, interventions priced, moment ranking.
+
+    Charts are embedded, with tables, the scenario's assumptions and how to read each chart; it opens
+    offline.
     """
 
     def go() -> None:
