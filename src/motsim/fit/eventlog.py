@@ -105,13 +105,26 @@ def _codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return remap[np.asarray(cat.codes, dtype=np.int64)], names[order]
 
 
-def read_log(events: tables.Table, customers: tables.Table, score_range: tuple[float, float] | None = None) -> Log:
-    """Read, check and align an event log with its customers; every problem names file, column, reason."""
-    ev, ev_src = tables.read(events, categories=("moment", "outcome"))
+def _customers_table(customers: tables.Table | None, ev: pd.DataFrame, ev_src: str) -> tuple[pd.DataFrame, str]:
+    """The customers table, or one made of everyone in the log when there is none."""
+    if customers is None:
+        return pd.DataFrame({"customer_id": pd.unique(ev["customer_id"])}), f"the customers of {ev_src}"
     cu, cu_src = tables.read(customers)
+    tables.column(cu, "customer_id", cu_src, "customer")
+    return cu, cu_src
+
+
+def read_log(
+    events: tables.Table, customers: tables.Table | None, score_range: tuple[float, float] | None = None
+) -> Log:
+    """Read, check and align an event log with its customers; every problem names file, column, reason.
+
+    Without a customers table, everyone in the log is a customer, active throughout.
+    """
+    ev, ev_src = tables.read(events, categories=("moment", "outcome"))
     for col in ("customer_id", "day", "moment", "outcome"):
         tables.column(ev, col, ev_src, "event-log")
-    tables.column(cu, "customer_id", cu_src, "customer")
+    cu, cu_src = _customers_table(customers, ev, ev_src)
     whole = pd.api.types.is_integer_dtype(cu["customer_id"]) and pd.api.types.is_integer_dtype(ev["customer_id"])
     ids = _keys(cu["customer_id"], whole)
     dup = pd.Series(ids).duplicated()

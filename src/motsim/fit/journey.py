@@ -413,11 +413,11 @@ def fit_memory(log: Log, score: np.ndarray) -> tuple[MemoryParams, dict[str, Any
     """Peak-end weights and half-life by profile likelihood over a grid; the LR test against a plain average."""
     best, best_ll, plain_ll = None, -math.inf, None
     grid = [(wp, we) for wp in np.arange(0, 1.01, 0.15) for we in np.arange(0, 1.01 - wp, 0.15)]
+    levels, code = _segment_codes(log)
     for half in (3.0, 6.0, 12.0, 24.0, 1e9):
         for wp, we in grid:
             p = MemoryParams(float(wp), float(we), 2.0, half)
             who, _, e, y = experience_panel(log, score, p)
-            levels, code = _segment_codes(log)
             _, _, llf, _ = _glm(code[who], levels, e, y)
             if wp == 0 and we == 0 and half == 1e9:
                 plain_ll = llf

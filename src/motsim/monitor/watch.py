@@ -193,6 +193,7 @@ def _watch_moment(log: Log, j: int, calendar: np.ndarray, edges: np.ndarray, alp
         if fired:
             alarm_at, alarm_metric = hi, max(llr, key=llr.get)
         ni = int(inside.sum())
+        window_days = _active_days(log, lo, hi)
         windows.append(
             Window(
                 float(lo),
@@ -200,7 +201,7 @@ def _watch_moment(log: Log, j: int, calendar: np.ndarray, edges: np.ndarray, alp
                 ni,
                 float(is_bad[inside].sum() / ni) if ni else None,
                 float(np.mean(log.score[inside])) if log.score is not None and ni else None,
-                ni / _active_days(log, lo, hi) if _active_days(log, lo, hi) else None,
+                ni / window_days if window_days else None,
                 float(np.mean(log.wait[inside])) if log.wait is not None and ni else None,
                 float(top),
                 alarm_at is not None,
@@ -248,7 +249,7 @@ def _price(scenario: Scenario, log: Log, mid: str, after: np.ndarray, active: in
     comp = result.comparisons[degraded.name]
     months = scenario.scenario.months
     d_clv = valuation.delta_clv
-    lost = np.array([(b.active[-1] - v.active[-1]) / b.customers for b, v in comp._pairs()])
+    lost = np.array([(b.active[-1] - v.active[-1]) / b.customers for b, v in comp.pairs()])
     from motsim.sim.results import Estimate
 
     churn = Estimate.of(lost * active)
@@ -286,8 +287,6 @@ def monitor(
     if not 0 < alpha < 1:
         raise InputError.one("", "alpha", f"must be in (0, 1), got {alpha}")
     sc = load_scenario(scenario) if scenario is not None else None
-    if customers is None:
-        customers = _customers_of(events)
     log = read_log(events, customers)
     calendar = log.joined[log.customer] + log.day
     first, last = float(calendar.min()), float(calendar.max())
@@ -328,15 +327,6 @@ def monitor(
 
     alarms = sorted((m for m in moments if moments[m].alarm), key=lambda m: (at_risk(m), moments[m].first_alarm_day))
     return Health(moments, alarms, float(cut), days, alpha)
-
-
-def _customers_of(events: tables.Table):
-    """A customers table for a log that came without one: everyone seen, active throughout."""
-    import pandas as pd
-
-    ev, _ = tables.read(events, categories=("moment", "outcome"))
-    tables.column(ev, "customer_id", "events", "event-log")
-    return pd.DataFrame({"customer_id": pd.unique(ev["customer_id"])})
 
 
 def _date_day(text: str, events: tables.Table, customers: tables.Table) -> float:

@@ -59,8 +59,10 @@ class Comparison:
     baseline: Results
     variant: Results
     intervention: Intervention
+    _valuation: Valuation | None = field(default=None, init=False, repr=False)
 
-    def _pairs(self):
+    def pairs(self):
+        """(baseline, variant) results of each replication, paired on common random numbers."""
         return zip(self.baseline.replications, self.variant.replications, strict=True)
 
     @property
@@ -81,7 +83,7 @@ class Comparison:
 
     def net_flows(self, costs: np.ndarray | None = None) -> np.ndarray:
         """Replications × months: the population's incremental margin less the intervention's costs (undiscounted)."""
-        gain = np.array([v.flow - b.flow for b, v in self._pairs()]) * self.scale
+        gain = np.array([v.flow - b.flow for b, v in self.pairs()]) * self.scale
         return gain - (self.costs() if costs is None else costs)
 
     def npv(self) -> np.ndarray:
@@ -89,9 +91,14 @@ class Comparison:
         return economics.present_value(self.net_flows(), self.rate)
 
     def summary(self) -> Valuation:
-        """What the intervention is worth against the baseline, with 95% CIs over replications."""
+        """What the intervention is worth against the baseline, with 95% CIs over replications (computed once)."""
+        if self._valuation is None:
+            self._valuation = self._value()
+        return self._valuation
+
+    def _value(self) -> Valuation:
         n = self.baseline.journey.population
-        d_clv = np.array([v.clv - b.clv for b, v in self._pairs()])
+        d_clv = np.array([v.clv - b.clv for b, v in self.pairs()])
         monthly_costs = self.costs()
         net = self.net_flows(monthly_costs)
         npv = economics.present_value(net, self.rate)
@@ -105,9 +112,9 @@ class Comparison:
             changes=dict(self.intervention.changes),
             delta_clv=Estimate.of(d_clv),
             delta_clv_cohort=Estimate.of(d_clv * n),
-            delta_retention=Curve.of(np.array([v.retention - b.retention for b, v in self._pairs()])),
-            delta_nps=Estimate.of([v.nps[-1] - b.nps[-1] for b, v in self._pairs()]),
-            delta_referral_value=Estimate.of([(v.referral_value - b.referral_value) for b, v in self._pairs()]),
+            delta_retention=Curve.of(np.array([v.retention - b.retention for b, v in self.pairs()])),
+            delta_nps=Estimate.of([v.nps[-1] - b.nps[-1] for b, v in self.pairs()]),
+            delta_referral_value=Estimate.of([(v.referral_value - b.referral_value) for b, v in self.pairs()]),
             cost_pv=Estimate.of(costs),
             npv=Estimate.of(npv),
             roi=Estimate.of(roi) if np.all(costs > 0) else Estimate.missing(),
