@@ -25,9 +25,9 @@ from statsmodels.stats.multitest import multipletests
 from motsim.display import Result
 from motsim.errors import DataError, InputError, ModelError, Problem
 from motsim.fit import data as tables
+from motsim.fit.retention import Z95
 
 MAX_LEVELS = 50  # a text column with more distinct values is an id, not a covariate
-Z = 1.959963984540054
 
 
 @dataclass(frozen=True, repr=False)
@@ -285,7 +285,7 @@ def drivers(
     pvalues = np.asarray(res.pvalues)
     adjusted = multipletests(pvalues, method="holm")[1] if len(pvalues) > 1 else pvalues
     found = [
-        Driver(n, float(np.exp(b)), float(np.exp(b - Z * s)), float(np.exp(b + Z * s)), float(p), float(q))
+        Driver(n, float(np.exp(b)), float(np.exp(b - Z95 * s)), float(np.exp(b + Z95 * s)), float(p), float(q))
         for n, b, s, p, q in zip(names, params, bse, pvalues, adjusted, strict=True)
     ]
     found.sort(key=lambda d: -abs(math.log(d.hazard_ratio)))

@@ -38,13 +38,12 @@ from motsim.display import Result
 from motsim.errors import DataError, InputError, ModelError, Problem
 from motsim.fit import data as tables
 from motsim.fit.eventlog import Log, read_log
-from motsim.fit.retention import Est
+from motsim.fit.retention import Z95, Est
 from motsim.model import memory as memory_law
 from motsim.model.loading import load_scenario, load_text
 from motsim.model.scenario import MAX_CUSTOMERS, MAX_MONTHS, Scenario
 from motsim.model.units import DAYS_PER_MONTH
 
-Z = 1.959963984540054
 STEADY_DAYS = 1.0  # a schedule is deterministic when 80% of its gaps fall within a day
 SEGMENT_P = 0.001  # segments get their own outcome shares below this χ² p-value
 
@@ -401,9 +400,9 @@ def fit_churn(log: Log, score: np.ndarray, params: MemoryParams) -> tuple[ChurnF
     if not np.all(np.isfinite(bse)) or not res.converged:
         raise ModelError(log.customers_source, [Problem("", "the churn model did not converge")])
     b, s = params_[-1], bse[-1]
-    sensitivity = Est(float(-b), float(-b - Z * s), float(-b + Z * s))
+    sensitivity = Est(float(-b), float(-b - Z95 * s), float(-b + Z95 * s))
     baseline = {
-        lv: Est(float(expit(p)), float(expit(p - Z * q)), float(expit(p + Z * q)))
+        lv: Est(float(expit(p)), float(expit(p - Z95 * q)), float(expit(p + Z95 * q)))
         for lv, p, q in zip(levels, params_[:-1], bse[:-1], strict=True)
     }
     return ChurnFit(sensitivity, baseline, len(y), churners), (who, month, y)
@@ -531,8 +530,8 @@ def fit_drivers(
                 moment,
                 outcome,
                 float(np.exp(b)),
-                float(np.exp(b - Z * s_)),
-                float(np.exp(b + Z * s_)),
+                float(np.exp(b - Z95 * s_)),
+                float(np.exp(b + Z95 * s_)),
                 float(pvalues[c]),
                 float(q),
                 int(np.isfinite(first[:, c]).sum()),
@@ -853,7 +852,7 @@ def backtest(log: Log, text: str, seen: int, replications: int = 10) -> Backtest
         active = (left[at] == -1) | (left[at] >= m)
         observed.append(float(active.mean()) if n else None)
         p = predicted[m]
-        half = Z * math.sqrt(max(p * (1 - p), 0.0) / max(n, 1))
+        half = Z95 * math.sqrt(max(p * (1 - p), 0.0) / max(n, 1))
         low.append(max(0.0, p - half))
         high.append(min(1.0, p + half))
     part = ["calibration" if m <= seen else "holdout" for m in range(horizon + 1)]

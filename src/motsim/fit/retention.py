@@ -22,6 +22,7 @@ from motsim.fit import data as tables
 from motsim.fit import sbg
 
 METHOD = "maximum likelihood (scipy); 95% CIs by profile likelihood on the log scale"
+Z95 = 1.959963984540054  # the two-sided 95% normal quantile, for Wald intervals
 
 
 @dataclass(frozen=True, repr=False)

@@ -25,9 +25,9 @@ adds over the horizon, each with its 95% CI.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -36,11 +36,10 @@ from motsim.errors import DataError, InputError, Problem
 from motsim.fit import data as tables
 from motsim.fit.eventlog import Log, read_log
 from motsim.fit.journey import schedule_of
-from motsim.fit.retention import Est
+from motsim.fit.retention import Z95, Est
 from motsim.model.loading import load_scenario
 from motsim.model.scenario import Intervention, Scenario
 
-Z = 1.959963984540054
 METRICS = ("bad_share", "volume", "wait")
 TAU = {"bad_share": 0.02, "volume": 0.10, "wait": 0.10}  # the smallest shift worth an alarm (relative for the last two)
 
@@ -130,6 +129,14 @@ def parse_window(text: str) -> float:
     return days
 
 
+class Exposure(NamedTuple):
+    """Active customer-days: in the reference period, in each window, and from the reference's end to each window's."""
+
+    reference: float
+    window: list[float]
+    since: list[float]
+
+
 def _active_days(log: Log, lo: float, hi: float) -> float:
     """Customer-days active and observed within calendar days [lo, hi)."""
     start = log.joined
@@ -154,8 +161,10 @@ def _bad_outcomes(log: Log, j: int, mine: np.ndarray, scenario: Scenario | None)
     return np.array([c for c in codes if scores.get(str(log.outcome_names[c]), 0.0) < 0], dtype=np.int64)
 
 
-def _watch_moment(log: Log, j: int, calendar: np.ndarray, edges: np.ndarray, alpha: float, scenario) -> dict:
-    """The windows, the alarm and the change of one moment (before pricing)."""
+def _watch_moment(
+    log: Log, j: int, calendar: np.ndarray, edges: np.ndarray, exposure: Exposure, alpha: float, scenario
+) -> tuple[MomentHealth, np.ndarray]:
+    """The health of one moment before pricing, and which of its events count as since the alarm."""
     mine = log.moment == j
     # a scheduled moment's volume follows its calendar (a monthly bill is 0 or 1 in a fortnight):
     # only moments that happen at a rate are watched for volume
@@ -163,7 +172,7 @@ def _watch_moment(log: Log, j: int, calendar: np.ndarray, edges: np.ndarray, alp
     bad_codes = _bad_outcomes(log, j, mine, scenario)
     is_bad = np.isin(log.outcome, bad_codes) & mine
     ref = mine & (calendar < edges[0])
-    ref_days = _active_days(log, -np.inf, edges[0])
+    ref_days = exposure.reference
     n0, k0 = int(ref.sum()), int(is_bad[ref].sum())
     p0 = k0 / n0 if n0 else math.nan
     rate0 = n0 / ref_days if ref_days else math.nan
@@ -180,7 +189,7 @@ def _watch_moment(log: Log, j: int, calendar: np.ndarray, edges: np.ndarray, alp
         if n and n0:
             p1, pool = k / n, (k + k0) / (n + n0)
             stats["bad_share"] = (p1 - p0, pool * (1 - pool) * (1 / n + 1 / n0), TAU["bad_share"])
-        days = _active_days(log, edges[0], hi)
+        days = exposure.since[w]
         if random_volume and days and ref_days and n0:
             r1 = n / days
             stats["volume"] = (r1 - rate0, n / days**2 + n0 / ref_days**2, TAU["volume"] * rate0)
@@ -193,7 +202,7 @@ def _watch_moment(log: Log, j: int, calendar: np.ndarray, edges: np.ndarray, alp
         if fired:
             alarm_at, alarm_metric = hi, max(llr, key=llr.get)
         ni = int(inside.sum())
-        window_days = _active_days(log, lo, hi)
+        window_days = exposure.window[w]
         windows.append(
             Window(
                 float(lo),
@@ -217,17 +226,18 @@ def _watch_moment(log: Log, j: int, calendar: np.ndarray, edges: np.ndarray, alp
         v = (p_a * (1 - p_a) / n_a + p0 * (1 - p0) / n0) if n_a and n0 else math.nan
     else:
         d, v, _ = stats.get(metric, (math.nan, math.nan, 0.0))
-    half = Z * math.sqrt(v) if v == v and v > 0 else math.nan
-    return {
-        "alarm": alarm_at is not None,
-        "first_alarm_day": alarm_at,
-        "metric": metric,
-        "change": Est(float(d), float(d - half), float(d + half)),
-        "reference": {"occurrences": n0, "bad_share": p0, "volume": rate0, "wait": None if math.isnan(w0) else w0},
-        "bad_outcomes": [str(log.outcome_names[c]) for c in bad_codes],
-        "windows": windows,
-        "after": after,
-    }
+    half = Z95 * math.sqrt(v) if v == v and v > 0 else math.nan
+    health = MomentHealth(
+        alarm=alarm_at is not None,
+        first_alarm_day=alarm_at,
+        metric=metric,
+        change=Est(float(d), float(d - half), float(d + half)),
+        value_at_risk_per_month=None,
+        reference={"occurrences": n0, "bad_share": p0, "volume": rate0, "wait": None if math.isnan(w0) else w0},
+        bad_outcomes=[str(log.outcome_names[c]) for c in bad_codes],
+        windows=windows,
+    )
+    return health, after
 
 
 def _price(scenario: Scenario, log: Log, mid: str, after: np.ndarray, active: int, replications: int) -> dict:
@@ -303,23 +313,17 @@ def monitor(
     days = parse_window(window)
     edges = np.arange(cut, last + days, days)
     active = int(np.sum(np.isnan(log.churn_day) & (log.observed >= last - log.joined - 1e-9)))
+    # the active customer-days are the same for every moment: computed once
+    exposure = Exposure(
+        _active_days(log, -np.inf, edges[0]),
+        [_active_days(log, lo, hi) for lo, hi in zip(edges[:-1], edges[1:], strict=True)],
+        [_active_days(log, edges[0], hi) for hi in edges[1:]],
+    )
     moments = {}
     for j, mid in enumerate(log.moments):
-        watched = _watch_moment(log, j, calendar, edges, alpha, sc)
-        after = watched.pop("after")
-        priced = _price(sc, log, mid, after, active or len(log.ids), replications) if sc and watched["alarm"] else {}
-        moments[mid] = MomentHealth(
-            alarm=watched["alarm"],
-            first_alarm_day=watched["first_alarm_day"],
-            metric=watched["metric"],
-            change=watched["change"],
-            value_at_risk_per_month=priced.get("value_at_risk_per_month"),
-            churn_added=priced.get("churn_added"),
-            delta_clv=priced.get("delta_clv"),
-            reference=watched["reference"],
-            bad_outcomes=watched["bad_outcomes"],
-            windows=watched["windows"],
-        )
+        health, after = _watch_moment(log, j, calendar, edges, exposure, alpha, sc)
+        priced = _price(sc, log, mid, after, active or len(log.ids), replications) if sc and health.alarm else {}
+        moments[mid] = replace(health, **priced)
 
     def at_risk(mid: str) -> float:
         v = moments[mid].value_at_risk_per_month

@@ -13,6 +13,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullFormatter  # noqa: E402
 
+from motsim.fit.retention import Z95  # noqa: E402
 from motsim.output.formats import atomic_write  # noqa: E402
 
 if TYPE_CHECKING:
@@ -199,7 +200,7 @@ def control_chart(moment: str, health: MomentHealth, reference_until: float, pat
     mid = [(x.start_day + x.end_day) / 2 for x in w]
     p0 = health.reference.get("bad_share")
     if p0 is not None and p0 == p0 and w:
-        half = [1.96 * math.sqrt(max(p0 * (1 - p0), 0.0) / max(x.occurrences, 1)) for x in w]
+        half = [Z95 * math.sqrt(max(p0 * (1 - p0), 0.0) / max(x.occurrences, 1)) for x in w]
         ax.fill_between(
             mid,
             [p0 - h for h in half],

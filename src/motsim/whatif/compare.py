@@ -188,8 +188,9 @@ def compare(
     for i in interventions:
         if i.name == BASELINE:
             raise InputError.one("", "interventions", "an intervention cannot be called 'baseline'")
-        if run_paths(dict(i.changes)):
-            raise InputError(f"intervention '{i.name}'", run_paths(dict(i.changes)))
+        problems = run_paths(dict(i.changes))
+        if problems:
+            raise InputError(f"intervention '{i.name}'", problems)
         variants[i.name] = variant_of(scenario, i)
     reps = replications or scenario.scenario.replications
     results = simulate_many(variants, reps, engine, workers, scheduler, progress, independent)
