@@ -211,8 +211,45 @@ def test_compare_json_contract():
         assert set(v[key]) == {"mean", "ci_low", "ci_high"}
     assert v["delta_retention"]["month"] == list(range(14))
     assert v["payback_month"] is None or isinstance(v["payback_month"], int)
-    assert 0.0 <= v["p_npv_positive"] <= 1.0
+    assert v["p_npv_positive"] is None and v["uncertainty"] is None  # a probability needs uncertain inputs
+    assert (
+        "P(NPV > 0): not computed"
+        in invoke("compare", "saas_onboarding", "-n", 400, "-m", 13, "-r", 2, "-w", 1, "-i", "warm handoff").stdout
+    )
     assert data["baseline"]["retention"]["mean"][0] == 1.0
+
+
+def test_uncertainty_json_contract(tmp_path):
+    text = (FIXTURES / "constant_churn.toml").read_text() + (
+        '\n[[interventions]]\nname = "cut"\nchanges = { "churn.baseline_monthly" = 0.03 }\ncost_one_off = 100000\n'
+        '[interventions.uncertainty]\n"churn.baseline_monthly" = { uniform = [0.025, 0.035] }\n'
+        "cost_one_off = { lognormal = [11.5, 0.3] }\n"
+    )
+    path = tmp_path / "u.toml"
+    path.write_text(text)
+    result = invoke("roi", str(path), "-i", "cut", "-n", 500, "-r", 2, "-u", 4, "--no-break-even", "-f", "json")
+    assert result.exit_code == 0, result.output
+    v = json.loads(result.stdout)
+    u = v["uncertainty"]
+    assert set(u) >= {
+        "draws",
+        "delta_clv",
+        "npv",
+        "roi",
+        "payback_month",
+        "p_npv_positive",
+        "share_from_inputs",
+        "tornado",
+    }
+    assert u["draws"] == 4 and v["p_npv_positive"] == u["p_npv_positive"]
+    for key in ("delta_clv", "npv", "roi", "payback_month"):
+        assert set(u[key]) == {"mean", "p05", "p50", "p95"}
+    swings = [abs(t["npv_high"] - t["npv_low"]) for t in u["tornado"]]
+    assert {"path", "npv_low", "npv_high"} <= set(u["tornado"][0]) and swings == sorted(swings, reverse=True)
+    table = invoke("roi", str(path), "-i", "cut", "-n", 500, "-r", 2, "-u", 4, "--no-break-even")
+    assert "P(NPV > 0)" in table.stdout and "cut: cost_one_off" in table.stdout
+    bad = invoke("roi", str(path), "-i", "cut", "-n", 500, "-u", 1)
+    assert bad.exit_code == 2 and "--uncertainty" in bad.stderr
 
 
 def test_compare_set_is_validated_like_the_file():

@@ -14,6 +14,7 @@ from motsim.cli.ab import ab
 from motsim.cli.fit import fit
 from motsim.cli.support import (
     Customers,
+    Draws,
     EngineOpt,
     Format,
     FormatOpt,
@@ -197,27 +198,6 @@ def schema() -> None:
     print(json.dumps(Scenario.model_json_schema(), indent=2))
 
 
-def _print_variants(variants: dict) -> None:
-    from motsim.output.formats import with_ci
-
-    t = Table(
-        title="Interventions against the baseline (paired on common random numbers; 95% CIs)", title_justify="left"
-    )
-    for col in ("intervention", "ΔCLV per customer", "ΔNPS", "NPV (cohort)", "ROI", "payback month", "P(NPV > 0)"):
-        t.add_column(col, justify="left" if col == "intervention" else "right")
-    for name, v in variants.items():
-        t.add_row(
-            escape(name),
-            with_ci(v.delta_clv, "money"),
-            with_ci(v.delta_nps),
-            with_ci(v.npv, "money"),
-            with_ci(v.roi, "pct"),
-            "not within horizon" if v.payback_month is None else str(v.payback_month),
-            f"{v.p_npv_positive:.0%}",
-        )
-    out.print(t)
-
-
 @app.command()
 def compare(
     scenario: ScenarioArg,
@@ -243,6 +223,7 @@ def compare(
             "--independent", help="Independent random streams per variant (only to measure what pairing buys)."
         ),
     ] = False,
+    uncertainty: Draws = None,
     fmt: FormatOpt = Format.table,
     out_dir: Annotated[
         Optional[Path],
@@ -255,16 +236,26 @@ def compare(
     """What-if: the baseline against interventions: Δretention, ΔNPS, ΔCLV, NPV, ROI, payback."""
 
     def go() -> None:
+        from motsim.output.formats import print_variants
         from motsim.whatif.compare import compare_named
 
         sc = load_with(scenario, customers, months, seed)
         result = with_bar(
             "comparing",
             lambda tick: compare_named(
-                sc, intervention, set_, replications, engine_name(engine), workers, scheduler, tick, independent
+                sc,
+                intervention,
+                set_,
+                replications,
+                engine_name(engine),
+                workers,
+                scheduler,
+                tick,
+                independent,
+                uncertainty,
             ),
         )
-        emit(result, fmt, lambda: _print_variants(result.variants), out_dir, "compare")
+        emit(result, fmt, lambda: print_variants(result.variants, out), out_dir, "compare")
         if out_dir is not None:
             from motsim.output.charts import retention_chart
 
@@ -292,6 +283,7 @@ def roi(
             help="Also find the smallest effect at which NPV >= 0 (bisection; several runs).",
         ),
     ] = True,
+    uncertainty: Draws = None,
     fmt: FormatOpt = Format.table,
     out_dir: Annotated[
         Optional[Path],
@@ -303,17 +295,20 @@ def roi(
     """Price one intervention: NPV, ROI, payback month, P(NPV > 0) and the break-even effect."""
 
     def go() -> None:
+        from motsim.output.formats import print_variants
         from motsim.whatif.roi import roi as price
 
         sc = load_with(scenario, customers, months, seed)
         result = with_bar(
             "pricing",
-            lambda tick: price(sc, intervention, replications, engine_name(engine), workers, break_even, tick),
+            lambda tick: price(
+                sc, intervention, replications, engine_name(engine), workers, break_even, tick, uncertainty
+            ),
         )
         v = result.valuation
 
         def table() -> None:
-            _print_variants({result.intervention: v})
+            print_variants({result.intervention: v}, out)
             if break_even:
                 be = result.break_even_strength
                 out.print(
@@ -444,8 +439,10 @@ def report(
         write_text(out_file, page)
 
         def table() -> None:
+            from motsim.output.formats import print_variants
+
             if data.variants:
-                _print_variants(data.variants)
+                print_variants(data.variants, out)
             out.print(f"wrote {escape(str(out_file))} ({len(page) / 1e6:.1f} MB, self-contained)", highlight=False)
 
         emit(data, fmt, table)

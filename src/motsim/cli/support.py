@@ -74,6 +74,16 @@ Scheduler = Annotated[
         help="A trusted Dask scheduler (tcp://HOST:PORT) to run replications on a cluster; results are unpickled.",
     ),
 ]
+Draws = Annotated[
+    Optional[int],
+    typer.Option(
+        "--uncertainty",
+        "-u",
+        help="Parameter sets drawn from the [uncertainty] tables (Latin hypercube), each run with the replications "
+        "on common random numbers: quantiles, P(NPV > 0), the tornado. 0 turns it off (default: the scenario's "
+        "uncertainty_draws; 20 when it has uncertain inputs, else 0).",
+    ),
+]
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="table for people; json or csv for programs.")]
 Step = Annotated[
     float, typer.Option("--step", help="Share of probability moved from each moment's worst outcome to its best.")

@@ -13,9 +13,7 @@ from typing import Any
 
 from motsim.errors import InputError, Problem
 from motsim.model.loading import validate
-from motsim.model.scenario import Scenario
-
-_KEYED = {"moments": "id", "segments": "id", "resources": "id", "interventions": "name"}
+from motsim.model.scenario import KEYED, SECTIONS, Failure, Scenario
 
 
 def parse_assignment(text: str) -> tuple[str, Any]:
@@ -97,26 +95,13 @@ def _set(data: dict, parts: list[str], value: Any) -> None:
 
 def _settable_new(parts: list[str]) -> bool:
     # Optional scenario fields that a dump leaves out: allow them when the schema knows them.
-    from motsim.model import scenario as schema
-
-    models = {
-        "scenario": schema.Header,
-        "economics": schema.Economics,
-        "churn": schema.Churn,
-        "memory": schema.Memory,
-        "recovery": schema.Recovery,
-        "word_of_mouth": schema.WordOfMouth,
-        "moments": schema.Moment,
-        "segments": schema.Segment,
-        "resources": schema.Resource,
-    }
-    model = models.get(parts[0])
+    model = SECTIONS.get(parts[0]) if parts[0] != "interventions" else None
     if model is None:
         return False
-    if parts[0] in _KEYED and len(parts) == 3:
+    if parts[0] in KEYED and len(parts) == 3:
         return parts[2] in model.model_fields
     if parts[0] == "moments" and len(parts) == 4 and parts[2] == "failure":
-        return parts[3] in schema.Failure.model_fields
+        return parts[3] in Failure.model_fields
     return len(parts) == 2 and parts[1] in model.model_fields
 
 

@@ -86,7 +86,8 @@ def validate(data: dict[str, Any], source: str, text: str = "", interventions: b
     """Validate raw scenario data; every problem found goes into one InputError.
 
     With `interventions`, each intervention's changes are applied and validated too, so that
-    `validate` finds what `compare` would (a misspelt path, a probability that is text).
+    `validate` finds what `compare` would (a misspelt path, a probability that is text), and so
+    are the uncertain inputs (their paths, bounds, and the scenario at their 5%, 50% and 95%).
     """
     scenario = validate_as(Scenario, data, source, text)
     if not interventions:
@@ -103,6 +104,13 @@ def validate(data: dict[str, Any], source: str, text: str = "", interventions: b
             problems += [
                 Problem(f"{where}.{p.field}" if p.field else where, p.message, p.line or line) for p in exc.problems
             ]
+    if not problems:
+        from motsim.model.uncertainty import collect_inputs
+
+        try:
+            collect_inputs(scenario, text, source)
+        except InputError as exc:
+            problems += exc.problems
     if problems:
         raise InputError(source, problems)
     return scenario

@@ -19,6 +19,7 @@ MAX_MONTHS = 600
 MAX_REPLICATIONS = 10_000
 MAX_SERVICE_MINUTES = 100_000.0  # about ten weeks of one service
 MIN_PERIOD_MONTHS = 1.0 / 30.4375  # one day
+DEFAULT_DRAWS = 20  # parameter sets drawn from [uncertainty] unless told otherwise
 
 
 def _id(value: str) -> str:
@@ -58,6 +59,13 @@ class Header(Strict):
         "auto",
         description="Simulation engine: auto picks vector, or hybrid when moments queue for a resource; "
         "des is the reference.",
+    )
+    uncertainty_draws: Optional[int] = Field(
+        None,
+        ge=0,
+        le=MAX_REPLICATIONS,
+        description="Parameter sets drawn from [uncertainty] by default (--uncertainty): 20 when the scenario "
+        "or an intervention has an [uncertainty] table, 0 without.",
     )
 
 
@@ -334,6 +342,48 @@ class Moment(Strict):
         return None
 
 
+class Distribution(Strict):
+    """An uncertain input: exactly one of normal, uniform, triangular, beta or lognormal."""
+
+    normal: Optional[tuple[float, Annotated[float, Field(ge=0.0)]]] = Field(None, description="[mean, sd].")
+    uniform: Optional[tuple[float, float]] = Field(None, description="[low, high].")
+    triangular: Optional[tuple[float, float, float]] = Field(None, description="[low, mode, high].")
+    beta: Optional[tuple[Annotated[float, Field(gt=0.0)], Annotated[float, Field(gt=0.0)]]] = Field(
+        None, description="[a, b]: a probability known to be near a / (a + b)."
+    )
+    lognormal: Optional[tuple[float, Annotated[float, Field(ge=0.0)]]] = Field(
+        None, description="[mu, sigma] of the logarithm: a positive quantity known within a factor."
+    )
+
+    @model_validator(mode="after")
+    def _one(self) -> Distribution:
+        given = [k for k in DISTRIBUTIONS if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one of {', '.join(DISTRIBUTIONS)}")
+        if self.uniform is not None and self.uniform[0] > self.uniform[1]:
+            raise ValueError("uniform = [low, high] needs low <= high")
+        if self.triangular is not None and not self.triangular[0] <= self.triangular[1] <= self.triangular[2]:
+            raise ValueError("triangular = [low, mode, high] needs low <= mode <= high")
+        return self
+
+    @property
+    def family(self) -> str:
+        """Which distribution this is (normal, uniform, ...)."""
+        return next(k for k in DISTRIBUTIONS if getattr(self, k) is not None)
+
+    @property
+    def parameters(self) -> tuple[float, ...]:
+        """The family's parameters as written."""
+        return tuple(getattr(self, self.family))
+
+    def __str__(self) -> str:
+        return f"{self.family}({', '.join(f'{x:g}' for x in self.parameters)})"
+
+
+DISTRIBUTIONS = ("normal", "uniform", "triangular", "beta", "lognormal")
+Uncertainty = dict[str, Distribution]
+
+
 class Intervention(Strict):
     """A what-if: dotted-path changes to the scenario and their costs (`[[interventions]]`)."""
 
@@ -345,6 +395,11 @@ class Intervention(Strict):
     cost_one_off: float = Field(0.0, ge=0.0)
     cost_per_customer_month: float = Field(0.0, ge=0.0)
     cost_per_occurrence: dict[str, Annotated[float, Field(ge=0.0)]] = Field(default_factory=dict)
+    uncertainty: Uncertainty = Field(
+        default_factory=dict,
+        description="An effect or cost known only as a range: a path this intervention changes, any scenario "
+        "path, or its own cost_one_off, cost_per_customer_month, cost_per_occurrence.MOMENT, to a distribution.",
+    )
 
 
 class Scenario(Strict):
@@ -360,6 +415,11 @@ class Scenario(Strict):
     resources: list[Resource] = Field(default_factory=list)
     moments: list[Moment] = Field(default_factory=list)
     interventions: list[Intervention] = Field(default_factory=list)
+    uncertainty: Uncertainty = Field(
+        default_factory=dict,
+        description="Inputs known only as a range: dotted path (as interventions use) to a distribution, "
+        'e.g. "economics.monthly_revenue" = { normal = [400, 40] }.',
+    )
 
     @model_validator(mode="after")
     def _references(self) -> Scenario:
@@ -394,6 +454,13 @@ class Scenario(Strict):
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    @property
+    def draws(self) -> int:
+        """Parameter sets to draw from the uncertainty tables by default."""
+        if self.scenario.uncertainty_draws is not None:
+            return self.scenario.uncertainty_draws
+        return DEFAULT_DRAWS if self.uncertainty or any(i.uncertainty for i in self.interventions) else 0
 
     @property
     def segment_list(self) -> list[Segment]:
@@ -449,3 +516,18 @@ def _after_cycle(moments: list[Moment]) -> list[str]:
             path.append(node)
             node = parent[node]
     return []
+
+
+SECTIONS: dict[str, type[BaseModel]] = {
+    "scenario": Header,
+    "economics": Economics,
+    "churn": Churn,
+    "memory": Memory,
+    "recovery": Recovery,
+    "word_of_mouth": WordOfMouth,
+    "moments": Moment,
+    "segments": Segment,
+    "resources": Resource,
+    "interventions": Intervention,
+}
+KEYED = {"moments": "id", "segments": "id", "resources": "id", "interventions": "name"}

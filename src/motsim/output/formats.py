@@ -23,6 +23,8 @@ from rich.table import Table
 
 if TYPE_CHECKING:
     from motsim.sim.results import Estimate, RunSummary
+    from motsim.whatif.compare import Valuation
+    from motsim.whatif.uncertainty import Quantiles
 
 KEY_MONTHS = (1, 3, 6, 12, 24, 36, 48, 60)
 
@@ -230,3 +232,93 @@ def print_run(s: RunSummary, console: Console) -> None:
                 f"{fmt(worst['abandonment'], 'pct')} gave up",
             )
         console.print(rt)
+
+
+def print_variants(variants: dict[str, Valuation], console: Console) -> None:
+    """The interventions against the baseline and, with uncertain inputs, what they do to the answer."""
+    t = Table(
+        title="Interventions against the baseline (paired on common random numbers; 95% Monte Carlo CIs)",
+        title_justify="left",
+    )
+    for col in ("intervention", "ΔCLV per customer", "ΔNPS", "NPV (cohort)", "ROI", "payback month"):
+        t.add_column(col, justify="left" if col == "intervention" else "right")
+    for name, v in variants.items():
+        t.add_row(
+            escape(name),
+            with_ci(v.delta_clv, "money"),
+            with_ci(v.delta_nps),
+            with_ci(v.npv, "money"),
+            with_ci(v.roi, "pct"),
+            "not within horizon" if v.payback_month is None else str(v.payback_month),
+        )
+    console.print(t)
+    blocks = {name: v.uncertainty for name, v in variants.items() if v.uncertainty is not None}
+    if not blocks:
+        console.print(
+            escape(
+                "P(NPV > 0): not computed — a probability needs uncertain inputs (an [uncertainty] table, "
+                "--uncertainty N); the CIs above are simulation noise only"
+            ),
+            highlight=False,
+        )
+        return
+    draws = next(iter(blocks.values())).draws
+    u = Table(
+        title=f"With uncertain inputs ({draws} parameter sets): median [5%, 95%] over the inputs",
+        title_justify="left",
+    )
+    for col in (
+        "intervention",
+        "ΔCLV per customer",
+        "NPV (cohort)",
+        "ROI",
+        "payback month",
+        "P(NPV > 0)",
+        "from inputs",
+    ):
+        u.add_column(col, justify="left" if col == "intervention" else "right")
+    for name, b in blocks.items():
+        u.add_row(
+            escape(name),
+            _spread(b.delta_clv, "money"),
+            _spread(b.npv, "money"),
+            "–" if b.roi is None else _spread(b.roi, "pct"),
+            _spread(b.payback_month, "month"),
+            f"{b.p_npv_positive:.0%}",
+            "–" if b.share_from_inputs is None else f"{b.share_from_inputs:.0%}",
+        )
+    console.print(u)
+    for name, b in blocks.items():
+        tt = Table(
+            title=f"{escape(name)}: NPV with one input at its 5% and 95% value, the others at their medians "
+            f"(NPV there {fmt(b.npv_at_centre, 'money')})",
+            title_justify="left",
+        )
+        for col in ("input", "at 5%", "at 95%", "NPV at 5%", "NPV at 95%", "swing"):
+            tt.add_column(col, justify="left" if col == "input" else "right")
+        for s in b.tornado:
+            tt.add_row(
+                escape(s.path),
+                _value(s.value_low),
+                _value(s.value_high),
+                fmt(s.npv_low, "money"),
+                fmt(s.npv_high, "money"),
+                fmt(s.swing, "money"),
+            )
+        console.print(tt)
+        for note in b.notes:
+            console.print(f"note: {escape(note)}", highlight=False)
+
+
+def _value(x: float) -> str:
+    """An input's value: whole thousands with separators, else four significant digits, never e-notation."""
+    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.4g}"
+
+
+def _spread(q: Quantiles, kind: str) -> str:
+    def one(x: float | None) -> str:
+        if kind == "month":
+            return "never" if x is None else f"{x:.0f}"
+        return fmt(x, kind)
+
+    return f"{one(q.p50)}  [{one(q.p05)}, {one(q.p95)}]"

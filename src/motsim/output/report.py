@@ -203,7 +203,7 @@ def render(sc: Scenario, data: ReportData, curves: dict[str, Curve]) -> str:
                 with_ci(v["npv"], "money"),
                 with_ci(v["roi"], "pct") if v["roi"]["mean"] is not None else "–",
                 "not within horizon" if v["payback_month"] is None else str(v["payback_month"]),
-                f"{v['p_npv_positive']:.0%}",
+                "–" if v["p_npv_positive"] is None else f"{v['p_npv_positive']:.0%}",
             ]
             for name, v in variants.items()
         ]

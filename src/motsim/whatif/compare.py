@@ -7,8 +7,8 @@ t-interval are the reported effects.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydantic import ValidationError
@@ -21,6 +21,9 @@ from motsim.model.changes import apply_changes, get_path, parse_assignment, run_
 from motsim.model.scenario import Intervention, Scenario
 from motsim.sim.results import Curve, Estimate, Results, RunSummary
 from motsim.sim.run import Progress, simulate_many
+
+if TYPE_CHECKING:
+    from motsim.whatif.uncertainty import InputUncertainty
 
 BASELINE = "baseline"
 
@@ -120,7 +123,7 @@ class Comparison:
             roi=Estimate.of(roi) if np.all(costs > 0) else Estimate.missing(),
             payback_month=economics.payback_month(mean_cumulative),
             cumulative_net_value=[float(x) for x in mean_cumulative],
-            p_npv_positive=float(np.mean(npv > 0)),
+            p_npv_positive=None,
             npv_by_replication=[float(x) for x in npv],
         )
 
@@ -142,8 +145,13 @@ class Valuation(Result):
     roi: Estimate  # NPV / PV(costs); missing without costs
     payback_month: int | None
     cumulative_net_value: list[float]
-    p_npv_positive: float
+    p_npv_positive: float | None  # over uncertain inputs' draws; None without them (noise is not risk)
     npv_by_replication: list[float]
+    uncertainty: InputUncertainty | None = None  # what uncertain inputs do to the answer
+
+    def with_uncertainty(self, block: InputUncertainty) -> Valuation:
+        """This valuation with its uncertainty block (and the probability it gives)."""
+        return replace(self, uncertainty=block, p_npv_positive=block.p_npv_positive)
 
     METRICS = ("delta_clv", "delta_clv_cohort", "delta_nps", "npv", "roi", "cost_pv")
 
@@ -180,9 +188,11 @@ def compare(
     scheduler: str | None = None,
     progress: Progress | None = None,
     independent: bool = False,
+    uncertainty: int | None = None,
 ) -> WhatIf:
     """Run the baseline and each intervention; `independent=True` drops common random numbers
-    (only to measure what they buy).
+    (only to measure what they buy). `uncertainty` parameter sets (default: the scenario's) are
+    drawn from the uncertain inputs and each variant gets its `uncertainty` block.
     """
     variants = {BASELINE: scenario}
     for i in interventions:
@@ -193,10 +203,17 @@ def compare(
             raise InputError(f"intervention '{i.name}'", problems)
         variants[i.name] = variant_of(scenario, i)
     reps = replications or scenario.scenario.replications
+    draws = scenario.draws if uncertainty is None else uncertainty
     results = simulate_many(variants, reps, engine, workers, scheduler, progress, independent)
     base = results[BASELINE]
     comparisons = {i.name: Comparison(i.name, base, results[i.name], i) for i in interventions}
-    return WhatIf(base.summary(), {k: c.summary() for k, c in comparisons.items()}, not independent, base, comparisons)
+    valuations = {k: c.summary() for k, c in comparisons.items()}
+    if draws:
+        from motsim.whatif.uncertainty import propagate
+
+        blocks = propagate(scenario, interventions, draws, reps, engine, workers, scheduler, progress)
+        valuations = {k: v.with_uncertainty(blocks[k]) for k, v in valuations.items()}
+    return WhatIf(base.summary(), valuations, not independent, base, comparisons)
 
 
 def compare_named(
@@ -209,6 +226,7 @@ def compare_named(
     scheduler: str | None = None,
     progress: Progress | None = None,
     independent: bool = False,
+    uncertainty: int | None = None,
 ) -> WhatIf:
     """`compare` with the scenario's interventions named (all when none are) plus an ad-hoc one
     made of `PATH=VALUE` assignments.
@@ -220,7 +238,7 @@ def compare_named(
         raise InputError.one(
             "", "intervention", "the scenario declares no [[interventions]]; name changes with --set PATH=VALUE"
         )
-    return compare(scenario, chosen, replications, engine, workers, scheduler, progress, independent)
+    return compare(scenario, chosen, replications, engine, workers, scheduler, progress, independent, uncertainty)
 
 
 def ad_hoc(changes: dict[str, Any], costs: dict[str, Any] | None = None) -> Intervention:
@@ -263,7 +281,7 @@ def break_even(
     """
 
     def npv_at(strength: float) -> float:
-        w = compare(scenario, [scaled(scenario, intervention, strength)], replications, engine, workers)
+        w = compare(scenario, [scaled(scenario, intervention, strength)], replications, engine, workers, uncertainty=0)
         return float(next(iter(w.comparisons.values())).npv().mean())
 
     if npv_at(1.0) < 0:

@@ -40,10 +40,13 @@ def roi(
     workers: int | None = None,
     with_break_even: bool = True,
     progress: Progress | None = None,
+    uncertainty: int | None = None,
 ) -> Pricing:
-    """Price the scenario's intervention named `intervention` (paired with the baseline)."""
+    """Price the scenario's intervention named `intervention` (paired with the baseline), over
+    `uncertainty` parameter sets of its uncertain inputs (default: the scenario's).
+    """
     chosen = scenario.intervention(intervention)
-    w = compare(scenario, [chosen], replications, engine, workers, None, progress)
+    w = compare(scenario, [chosen], replications, engine, workers, None, progress, uncertainty=uncertainty)
     strength = (
         break_even(scenario, chosen, replications or scenario.scenario.replications, engine, workers)
         if with_break_even

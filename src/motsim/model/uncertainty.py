@@ -1,0 +1,311 @@
+"""Uncertain inputs: distributions over dotted paths, their bounds, and Latin-hypercube draws.
+
+A scenario's `[uncertainty]` table (and an intervention's) maps the paths interventions use to a
+distribution. Each draw is a value per path; a distribution that reaches past the field's bounds
+(a normal probability near 1, a negative revenue) is drawn from truncated to them, and how much
+of it was cut off is reported. Integer fields (a team's capacity) take the nearest whole value.
+"""
+
+from __future__ import annotations
+
+import math
+import types
+import typing
+from dataclasses import dataclass
+from typing import Any, Union
+
+import annotated_types
+import numpy as np
+from pydantic import BaseModel
+from scipy import stats
+from scipy.stats import qmc
+
+from motsim.errors import InputError, Problem
+from motsim.model.changes import apply_changes
+from motsim.model.scenario import KEYED, SECTIONS, Distribution, Intervention, Scenario
+
+COST_FIELDS = ("cost_one_off", "cost_per_customer_month", "cost_per_occurrence")
+TORNADO_QUANTILES = (0.05, 0.95)
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """A numeric field's admissible range and whether it holds whole numbers."""
+
+    low: float = -math.inf
+    high: float = math.inf
+    integer: bool = False
+
+    def describe(self) -> str:
+        """`[0, 1]`, `>= 0`, or `any value`."""
+        if math.isfinite(self.low) and math.isfinite(self.high):
+            return f"[{self.low:g}, {self.high:g}]"
+        if math.isfinite(self.low):
+            return f">= {self.low:g}"
+        if math.isfinite(self.high):
+            return f"<= {self.high:g}"
+        return "any value"
+
+
+def _unwrap(annotation: Any) -> tuple[list[Any], list[Any]]:
+    """The candidate types behind Optional/Union/Annotated and the constraints met on the way."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        args = typing.get_args(annotation)
+        inner, meta = _unwrap(args[0])
+        for m in args[1:]:
+            meta += list(getattr(m, "metadata", [m]))
+        return inner, meta
+    if origin in (Union, types.UnionType):
+        out: list[Any] = []
+        meta: list[Any] = []
+        for arg in typing.get_args(annotation):
+            if arg is type(None):
+                continue
+            inner, m = _unwrap(arg)
+            out += inner
+            meta += m
+        return out, meta
+    return [annotation], []
+
+
+def _bounds(meta: list[Any], integer: bool) -> Bounds:
+    low, high = -math.inf, math.inf
+    for m in meta:
+        if isinstance(m, annotated_types.Ge):
+            low = max(low, float(m.ge))
+        elif isinstance(m, annotated_types.Gt):
+            low = max(low, float(m.gt) + (1 if integer else 0))
+        elif isinstance(m, annotated_types.Le):
+            high = min(high, float(m.le))
+        elif isinstance(m, annotated_types.Lt):
+            high = min(high, float(m.lt) - (1 if integer else 0))
+    return Bounds(low, high, integer)
+
+
+def field_bounds(path: str) -> Bounds:
+    """The bounds of the numeric field at a dotted path; KeyError says why there is none.
+
+    Keyed lists take an id (`moments.onboarding.cost`), tables a key (`...outcomes.good.p`).
+    """
+    parts = path.split(".")
+    model = SECTIONS.get(parts[0])
+    if model is None:
+        raise KeyError(f"no section '{parts[0]}' (there are: {', '.join(SECTIONS)})")
+    candidates: list[Any] = [model]
+    meta: list[Any] = []
+    i = 2 if parts[0] in KEYED else 1
+    if i > len(parts) - 1 and parts[0] in KEYED:
+        raise KeyError("names no field")
+    while i < len(parts):
+        part = parts[i]
+        models = [c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)]
+        tables = [c for c in candidates if typing.get_origin(c) is dict]
+        if models:
+            fields = models[0].model_fields
+            if part not in fields:
+                raise KeyError(f"no key '{part}'")
+            candidates, meta = _unwrap(fields[part].annotation)
+            meta += list(fields[part].metadata)
+        elif tables:
+            candidates, meta = _unwrap(typing.get_args(tables[0])[1])
+        else:
+            raise KeyError(f"cannot go into '{part}'")
+        i += 1
+    numbers = [c for c in candidates if c in (int, float)]
+    if not numbers:
+        raise KeyError("is not a number")
+    return _bounds(meta, integer=float not in numbers)
+
+
+def frozen(d: Distribution) -> Any | None:
+    """The scipy distribution, or None for a point (zero width)."""
+    family, p = d.family, d.parameters
+    if family == "normal":
+        return stats.norm(p[0], p[1]) if p[1] > 0 else None
+    if family == "uniform":
+        return stats.uniform(p[0], p[1] - p[0]) if p[1] > p[0] else None
+    if family == "triangular":
+        width = p[2] - p[0]
+        return stats.triang((p[1] - p[0]) / width, loc=p[0], scale=width) if width > 0 else None
+    if family == "beta":
+        return stats.beta(p[0], p[1])
+    return stats.lognorm(p[1], scale=math.exp(p[0])) if p[1] > 0 else None
+
+
+def point(d: Distribution) -> float:
+    """The value of a zero-width distribution."""
+    family, p = d.family, d.parameters
+    return math.exp(p[0]) if family == "lognormal" else float(p[1] if family == "triangular" else p[0])
+
+
+@dataclass(frozen=True)
+class Input:
+    """One uncertain input: where it applies, its distribution and its field's bounds.
+
+    `owner` is None for a scenario input, or the intervention it belongs to; `path` is a scenario
+    path, or one of the intervention's cost fields (`cost_one_off`, `cost_per_occurrence.MOMENT`).
+    """
+
+    owner: str | None
+    path: str
+    distribution: Distribution
+    bounds: Bounds
+
+    @property
+    def label(self) -> str:
+        """The path as a reader sees it (an intervention's input is prefixed by its name)."""
+        return self.path if self.owner is None else f"{self.owner}: {self.path}"
+
+    @property
+    def is_cost(self) -> bool:
+        """Whether it is an intervention's cost (priced without simulating again)."""
+        return self.path.split(".")[0] in COST_FIELDS
+
+    def kept(self) -> float:
+        """The share of the distribution inside the field's bounds."""
+        dist = frozen(self.distribution)
+        if dist is None:
+            v = point(self.distribution)
+            return 1.0 if self.bounds.low <= v <= self.bounds.high else 0.0
+        return float(dist.cdf(self.bounds.high) - dist.cdf(self.bounds.low))
+
+    def quantile(self, u: np.ndarray | float) -> np.ndarray:
+        """Values at probabilities u of the distribution truncated to the bounds (whole for integers)."""
+        u = np.asarray(u, dtype=float)
+        dist = frozen(self.distribution)
+        if dist is None:
+            x = np.full(u.shape, point(self.distribution))
+        else:
+            a, b = dist.cdf(self.bounds.low), dist.cdf(self.bounds.high)
+            x = dist.ppf(a + u * (b - a))
+            x = np.clip(x, self.bounds.low, self.bounds.high)  # only rounding: the mass was truncated above
+        return np.floor(x + 0.5) if self.bounds.integer else x
+
+    def note(self) -> str | None:
+        """What was cut off, when the distribution reaches past the bounds."""
+        kept = self.kept()
+        if kept >= 1 - 1e-9:
+            return None
+        return (
+            f"{self.label}: {1 - kept:.1%} of {self.distribution} lies outside {self.bounds.describe()}; "
+            "drawn from it truncated to that range"
+        )
+
+
+def intervention_bounds(intervention: Intervention, path: str) -> Bounds:
+    """Bounds of a path in an intervention's uncertainty table (its own costs or a scenario path)."""
+    parts = path.split(".")
+    if parts[0] in COST_FIELDS:
+        if parts[0] == "cost_per_occurrence" and len(parts) != 2:
+            raise KeyError("cost_per_occurrence takes a moment: cost_per_occurrence.MOMENT")
+        if parts[0] != "cost_per_occurrence" and len(parts) != 1:
+            raise KeyError(f"{parts[0]} is a number, not a table")
+        return Bounds(0.0)
+    return field_bounds(path)
+
+
+def latin_hypercube(dimensions: int, draws: int, seed: int) -> np.ndarray:
+    """Draws × dimensions probabilities, each column stratified (Latin hypercube, scipy's qmc)."""
+    if dimensions == 0:
+        return np.empty((draws, 0))
+    return qmc.LatinHypercube(d=dimensions, rng=np.random.default_rng([seed, 0x5EED])).random(draws)
+
+
+def apply_costs(intervention: Intervention, values: dict[str, float]) -> Intervention:
+    """The intervention with cost fields replaced (`cost_one_off`, `cost_per_occurrence.MOMENT`)."""
+    update: dict[str, Any] = {}
+    per_occurrence = dict(intervention.cost_per_occurrence)
+    for path, value in values.items():
+        head, _, moment = path.partition(".")
+        if head == "cost_per_occurrence":
+            per_occurrence[moment] = value
+        else:
+            update[head] = value
+    if per_occurrence != intervention.cost_per_occurrence:
+        update["cost_per_occurrence"] = per_occurrence
+    return intervention.model_copy(update=update) if update else intervention
+
+
+def collect_inputs(scenario: Scenario, text: str = "", source: str = "") -> list[Input]:
+    """Every uncertain input of the scenario and its interventions, checked: the path is a number the
+    scenario has, the distribution has mass within its bounds, and its 5%, 50% and 95% values give a
+    valid scenario. Every problem goes into one InputError (with lines when `text` is given).
+    """
+    from motsim.model.loading import locate_line
+
+    problems: list[Problem] = []
+    found: list[Input] = []
+    names = {i.name: i for i in scenario.interventions}
+    for path, dist in scenario.uncertainty.items():
+        where, line = f"uncertainty.{path}", locate_line(text, ("uncertainty", path))
+        parts = path.split(".")
+        owner = None
+        if parts[0] == "scenario":
+            problems.append(Problem(where, "the run's own settings are not uncertain inputs (set -n, -m, -s)", line))
+            continue
+        if parts[0] == "interventions":
+            if len(parts) < 3 or parts[1] not in names or parts[2] not in COST_FIELDS:
+                problems.append(
+                    Problem(
+                        where,
+                        "an intervention's uncertain costs are interventions.NAME.cost_one_off, "
+                        "cost_per_customer_month or cost_per_occurrence.MOMENT of a declared intervention",
+                        line,
+                    )
+                )
+                continue
+            owner, path = parts[1], ".".join(parts[2:])
+        found += _checked(scenario, owner, path, dist, where, line, problems)
+    for k, intervention in enumerate(scenario.interventions):
+        for path, dist in intervention.uncertainty.items():
+            where = f"interventions[{k}] ({intervention.name}).uncertainty.{path}"
+            line = locate_line(text, ("interventions", k, "uncertainty", path))
+            found += _checked(scenario, intervention.name, path, dist, where, line, problems)
+    if problems:
+        raise InputError(source, problems)
+    seen: set[tuple[str | None, str]] = set()
+    for i in found:
+        if (i.owner, i.path) in seen:
+            problems.append(Problem(i.label, "is uncertain twice (in [uncertainty] and in its intervention)"))
+        seen.add((i.owner, i.path))
+    if problems:
+        raise InputError(source, problems)
+    return found
+
+
+def _checked(
+    scenario: Scenario,
+    owner: str | None,
+    path: str,
+    dist: Distribution,
+    where: str,
+    line: int | None,
+    problems: list[Problem],
+) -> list[Input]:
+    intervention = None if owner is None else scenario.intervention(owner)
+    try:
+        bounds = field_bounds(path) if intervention is None else intervention_bounds(intervention, path)
+    except KeyError as exc:
+        problems.append(Problem(where, f"not an input that can be uncertain: {exc.args[0]}", line))
+        return []
+    item = Input(owner, path, dist, bounds)
+    if item.kept() <= 0:
+        problems.append(Problem(where, f"{dist} lies wholly outside {bounds.describe()}", line))
+        return []
+    if item.is_cost:
+        moment = path.partition(".")[2]
+        if moment and moment not in {m.id for m in scenario.moments}:
+            problems.append(Problem(where, f"names no moment '{moment}'", line))
+            return []
+        return [item]
+    start = scenario if intervention is None else apply_changes(scenario, dict(intervention.changes), where)
+    for q in (0.5, 0.05, 0.95):  # the centre first: a wrong path is wrong at every value
+        value = float(item.quantile(q))
+        try:
+            apply_changes(start, {path: value}, where)
+        except InputError as exc:
+            reason = "; ".join(p.message if p.field == path else f"{p.field}: {p.message}" for p in exc.problems)
+            problems.append(Problem(where, reason if q == 0.5 else f"at its {q:.0%} value {value:g}: {reason}", line))
+            return []
+    return [item]

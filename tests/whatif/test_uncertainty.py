@@ -1,0 +1,190 @@
+"""Uncertain inputs: analytic probabilities and quantiles where NPV is linear in one input,
+exact reproduction at zero width, the tornado's order, bounds, and the checks on the table."""
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+import motsim
+from motsim.errors import InputError
+from motsim.model.scenario import Distribution
+from motsim.model.uncertainty import Bounds, Input, collect_inputs
+from motsim.whatif.compare import compare
+from motsim.whatif.uncertainty import design
+from tests.conftest import write
+
+BASE = """
+[scenario]
+name = "uncertain"
+months = 12
+customers = 1500
+replications = 3
+seed = 4
+
+[economics]
+monthly_revenue = 100.0
+
+[churn]
+baseline_monthly = 0.03
+experience_sensitivity = 0.3
+
+[[moments]]
+id = "onboarding"
+at_day = 3
+outcomes = { good = { p = 0.6, score = 3 }, bad = { p = 0.4, score = -5 } }
+
+[[interventions]]
+name = "fix"
+changes = { "moments.onboarding.outcomes.good.p" = 0.8 }
+cost_one_off = 50000
+"""
+
+
+def scenario(tmp_path, extra: str = ""):
+    return motsim.load_scenario(write(tmp_path, BASE + extra))
+
+
+def plain_npv(sc, **changes) -> float:
+    from motsim.model.changes import apply_changes
+
+    sc = apply_changes(sc, changes, "test") if changes else sc
+    return compare(sc, list(sc.interventions), workers=1, uncertainty=0).variants["fix"].npv.mean
+
+
+def lhs_band(dist, n: int, q: float) -> tuple[float, float]:
+    """Where a Latin hypercube's empirical q-quantile of n draws can lie: each draw sits in its own
+    stratum of width 1/n, so the order statistics are within one stratum of the true quantile."""
+    return dist.ppf(max(q - 1.5 / n, 1e-9)), dist.ppf(min(q + 1.5 / n, 1 - 1e-9))
+
+
+def test_npv_linear_in_a_cost_gives_the_analytic_probability_and_quantiles(tmp_path):
+    mu, sd, n = 60_000.0, 20_000.0, 200
+    sc = scenario(tmp_path, f'[uncertainty]\n"interventions.fix.cost_one_off" = {{ normal = [{mu}, {sd}] }}\n')
+    gain = plain_npv(sc) + 50_000  # NPV before the one-off (paid at month 0, undiscounted)
+    v = compare(sc, list(sc.interventions), workers=1, uncertainty=n).variants["fix"]
+    u = v.uncertainty
+    cost = stats.norm(mu, sd)
+    p = cost.cdf(gain)  # P(NPV > 0) = P(cost < gain); the normal's mass below 0 (0.1%) is truncated away
+    assert abs(u.p_npv_positive - p) <= 1.5 / n
+    for name, q in (("p05", 0.95), ("p50", 0.5), ("p95", 0.05)):  # NPV's low quantile is the cost's high one
+        lo, hi = lhs_band(cost, n, q)
+        assert gain - hi - 1e-6 <= getattr(u.npv, name) <= gain - lo + 1e-6
+    assert u.delta_clv.p05 == pytest.approx(u.delta_clv.p95)  # a cost moves no customer
+    # the inputs' variance against the replications' (the same in every draw: a cost moves no customer)
+    noise = np.var(v.npv_by_replication, ddof=1)
+    assert u.share_from_inputs == pytest.approx(sd**2 / (sd**2 + noise), rel=0.05)
+
+
+def test_npv_linear_in_revenue_matches_two_plain_runs(tmp_path):
+    mu, sd, n = 100.0, 25.0, 60
+    sc = scenario(tmp_path, f'[uncertainty]\n"economics.monthly_revenue" = {{ normal = [{mu}, {sd}] }}\n')
+    a, b = plain_npv(sc, **{"economics.monthly_revenue": 50.0}), plain_npv(sc, **{"economics.monthly_revenue": 150.0})
+    slope = (b - a) / 100.0
+    zero = 50.0 - a / slope  # the revenue at which NPV = 0
+    u = compare(sc, list(sc.interventions), workers=1, uncertainty=n).variants["fix"].uncertainty
+    revenue = stats.truncnorm(-mu / sd, np.inf, mu, sd)
+    assert abs(u.p_npv_positive - revenue.sf(zero)) <= 1.5 / n
+    lo, hi = lhs_band(revenue, n, 0.5)
+    assert a + slope * (lo - 50) - 1e-6 <= u.npv.p50 <= a + slope * (hi - 50) + 1e-6
+    swing = u.tornado[0]
+    assert swing.path == "economics.monthly_revenue"
+    assert swing.npv_high - swing.npv_low == pytest.approx(slope * (revenue.ppf(0.95) - revenue.ppf(0.05)), rel=1e-6)
+
+
+def test_zero_width_inputs_reproduce_the_plain_run_exactly(tmp_path):
+    sc = scenario(
+        tmp_path,
+        '[uncertainty]\n"economics.monthly_revenue" = { normal = [100, 0] }\n'
+        '"memory.half_life_months" = { uniform = [12, 12] }\n'
+        '"interventions.fix.cost_one_off" = { triangular = [50000, 50000, 50000] }\n',
+    )
+    v = compare(sc, list(sc.interventions), workers=1, uncertainty=8).variants["fix"]
+    u = v.uncertainty
+    for q in (u.npv.p05, u.npv.p50, u.npv.p95, u.npv_at_centre):
+        assert q == pytest.approx(v.npv.mean, abs=1e-6)
+    assert u.delta_clv.p50 == pytest.approx(v.delta_clv.mean, abs=1e-9)
+    assert u.share_from_inputs == 0.0
+    assert all(s.swing < 1e-6 for s in u.tornado)
+    assert u.p_npv_positive == float(v.npv.mean > 0)
+
+
+def test_tornado_puts_the_dominant_input_first_and_covers_only_its_own_intervention(tmp_path):
+    sc = scenario(
+        tmp_path,
+        '[uncertainty]\n"memory.half_life_months" = { uniform = [11, 13] }\n'
+        '"economics.monthly_revenue" = { uniform = [50, 150] }\n'
+        '"interventions.fix.cost_per_customer_month" = { uniform = [0, 0.2] }\n'
+        '[[interventions]]\nname = "other"\nchanges = { "churn.baseline_monthly" = 0.02 }\n'
+        "uncertainty = { cost_one_off = { uniform = [0, 1000] } }\n",
+    )
+    w = compare(sc, list(sc.interventions), workers=1, uncertainty=6)
+    fix = [s.path for s in w.variants["fix"].uncertainty.tornado]
+    assert fix[0] == "economics.monthly_revenue"
+    assert "other: cost_one_off" not in fix and "fix: cost_per_customer_month" in fix
+    assert "other: cost_one_off" in [s.path for s in w.variants["other"].uncertainty.tornado]
+
+
+def test_draws_beyond_a_fields_bounds_are_truncated_and_reported():
+    near_one = Input(None, "moments.m.outcomes.good.p", Distribution(normal=(0.95, 0.1)), Bounds(0.0, 1.0))
+    team = Input(None, "resources.r.capacity", Distribution(normal=(2.0, 2.0)), Bounds(1.0, 1e6, integer=True))
+    sample, centre, pairs = design([near_one, team], 400, seed=1)
+    p = np.array([s.values[0] for s in sample])
+    agents = np.array([s.values[1] for s in sample])
+    assert p.max() <= 1.0 and (p > 0.99).any()
+    assert (agents >= 1).all() and np.array_equal(agents, np.round(agents))
+    outside = 1 - stats.norm(0.95, 0.1).cdf(1.0)
+    assert f"{outside:.1%} of normal(0.95, 0.1) lies outside [0, 1]" in near_one.note()
+    # the truncated distribution's median, not the written one's
+    truncated = stats.truncnorm(-9.5, 0.5, 0.95, 0.1)
+    assert centre.values[0] == pytest.approx(truncated.ppf(0.5))
+    assert pairs[0][1].values[0] == pytest.approx(truncated.ppf(0.95))
+    assert math.isclose(pairs[0][0].values[1], centre.values[1])  # the others stay at their centres
+
+
+def test_the_table_is_checked_with_lines_and_every_problem_at_once(tmp_path):
+    text = BASE + (
+        "[uncertainty]\n"
+        '"moments.onboardin.outcomes.good.p" = { beta = [6, 4] }\n'
+        '"scenario.customers" = { uniform = [1000, 2000] }\n'
+        '"memory.w_peak" = { uniform = [0.3, 0.9] }\n'
+        '"economics.monthly_revenue" = { normal = [-500, 10] }\n'
+        '"moments.onboarding.description" = { uniform = [0, 1] }\n'
+    )
+    with pytest.raises(InputError) as err:
+        motsim.load_scenario(write(tmp_path, text))
+    problems = {p.field.split(".", 1)[1]: p for p in err.value.problems if p.field.startswith("uncertainty.")}
+    assert "no 'onboardin'" in problems["moments.onboardin.outcomes.good.p"].message
+    assert "not uncertain inputs" in problems["scenario.customers"].message
+    assert "w_peak + w_end" in problems["memory.w_peak"].message
+    assert "wholly outside" in problems["economics.monthly_revenue"].message
+    assert "not a number" in problems["moments.onboarding.description"].message
+    lines = text.splitlines()
+    for field, p in problems.items():
+        assert field in lines[p.line - 1]
+    with pytest.raises(InputError, match="low <= high"):
+        motsim.load_scenario(write(tmp_path, BASE + '[uncertainty]\n"memory.w_end" = { uniform = [0.9, 0.5] }\n'))
+
+
+def test_without_uncertain_inputs_there_is_no_probability(tmp_path):
+    sc = scenario(tmp_path)
+    assert sc.draws == 0
+    v = compare(sc, list(sc.interventions), workers=1).variants["fix"]
+    assert v.p_npv_positive is None and v.uncertainty is None
+    with pytest.raises(InputError, match="no \\[uncertainty\\] table"):
+        compare(sc, list(sc.interventions), workers=1, uncertainty=5)
+    with pytest.raises(InputError, match="at least 2"):
+        compare(scenario(tmp_path, '[uncertainty]\n"memory.w_peak" = { uniform = [0.3, 0.5] }\n'), [], uncertainty=1)
+
+
+def test_intervention_effect_known_as_a_range_rebalances_its_table(tmp_path):
+    sc = scenario(
+        tmp_path,
+        '[interventions.uncertainty]\n"moments.onboarding.outcomes.good.p" = { triangular = [0.65, 0.8, 0.95] }\n',
+    )
+    assert sc.draws == 20 and [i.label for i in collect_inputs(sc)] == ["fix: moments.onboarding.outcomes.good.p"]
+    u = compare(sc, list(sc.interventions), workers=1, uncertainty=10).variants["fix"].uncertainty
+    assert u.delta_clv.p05 < u.delta_clv.p50 < u.delta_clv.p95  # a larger effect is worth more
+    low, high = u.tornado[0].npv_low, u.tornado[0].npv_high
+    assert low < high
