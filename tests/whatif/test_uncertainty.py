@@ -188,3 +188,67 @@ def test_intervention_effect_known_as_a_range_rebalances_its_table(tmp_path):
     assert u.delta_clv.p05 < u.delta_clv.p50 < u.delta_clv.p95  # a larger effect is worth more
     low, high = u.tornado[0].npv_low, u.tornado[0].npv_high
     assert low < high
+
+
+TWO_MOMENTS = """
+[scenario]
+name = "two alike"
+months = 12
+customers = 3000
+replications = 3
+seed = 2
+
+[economics]
+monthly_revenue = 50.0
+
+[churn]
+baseline_monthly = 0.02
+experience_sensitivity = 0.4
+
+[[moments]]
+id = "a"
+rate_per_month = 0.5
+outcomes = { good = { p = 0.7, score = 2 }, bad = { p = 0.3, score = -5 } }
+
+[[moments]]
+id = "b"
+rate_per_month = 0.5
+outcomes = { good = { p = 0.7, score = 2 }, bad = { p = 0.3, score = -5 } }
+
+[uncertainty]
+"moments.b.outcomes.bad.score" = { uniform = [-9, -1] }
+"""
+
+
+def test_rank_says_how_often_an_uncertain_moment_overtakes_its_twin(tmp_path):
+    from motsim.whatif.rank import rank
+
+    sc = motsim.load_scenario(write(tmp_path, TWO_MOMENTS))
+    u = rank(sc, workers=1, uncertainty=16).uncertainty
+    b = next(m for m in u.moments if m.moment == "b")
+    # b's step is worth more when its bad outcome hurts more than a's (-5): certainly below -7, never above -3
+    assert 0.25 - 1 / 16 <= b.p_first <= 0.75 + 1 / 16
+    assert u.p_top_order_kept < 1 and sum(m.p_first for m in u.moments) == pytest.approx(1.0)
+    assert b.delta_clv.p05 < b.delta_clv.p95
+
+
+def test_run_clv_is_linear_in_revenue_over_the_draws(tmp_path):
+    from motsim.whatif.uncertainty import propagate_run
+
+    sc = motsim.load_scenario(write(tmp_path, TWO_MOMENTS.split("[uncertainty]")[0]))
+    clv_at_50 = motsim.simulate(sc, workers=1).clv().mean
+    sc = motsim.load_scenario(
+        write(
+            tmp_path,
+            TWO_MOMENTS.split("[uncertainty]")[0] + '[uncertainty]\n"economics.monthly_revenue" = '
+            "{ uniform = [25, 75] }\n",
+        )
+    )
+    n = 12
+    u = propagate_run(sc, n, 3, workers=1)
+    revenue = stats.uniform(25, 50)
+    for name, q in (("p05", 0.05), ("p50", 0.5), ("p95", 0.95)):
+        lo, hi = lhs_band(revenue, n, q)
+        assert clv_at_50 * lo / 50 - 1e-6 <= getattr(u.clv, name) <= clv_at_50 * hi / 50 + 1e-6
+    assert u.retention.p05 == pytest.approx(u.retention.p95)  # revenue moves no customer
+    assert u.tornado[0].clv_high / u.tornado[0].clv_low == pytest.approx(revenue.ppf(0.95) / revenue.ppf(0.05))

@@ -87,6 +87,7 @@ def run(
             "(a log whose moment goes bad at a known day; repeatable, one day).",
         ),
     ] = [],  # noqa: B006 - typer reads the default, never mutates it
+    uncertainty: Draws = None,
 ) -> None:
     """Simulate a scenario: retention, CLV, NPS, the moments that tipped churn, resource waits."""
 
@@ -118,6 +119,19 @@ def run(
             )
             moments = {k: replace(m, churn_caused=caused[k]) for k, m in summary.moments.items()}
             summary = replace(summary, moments=moments)
+        draws = sc.draws if uncertainty is None else uncertainty
+        if draws:
+            from dataclasses import replace
+
+            from motsim.whatif.uncertainty import propagate_run
+
+            block = with_bar(
+                "drawing uncertain inputs",
+                lambda tick: propagate_run(
+                    sc, draws, replications or sc.scenario.replications, engine_name(engine), workers, scheduler, tick
+                ),
+            )
+            summary = replace(summary, uncertainty=block)
         emit(summary, fmt, lambda: print_run(summary, out))
         if out_dir is not None:
             from motsim.output.charts import retention_chart
@@ -287,7 +301,12 @@ def roi(
     fmt: FormatOpt = Format.table,
     out_dir: Annotated[
         Optional[Path],
-        typer.Option("--out", "-o", help="Write roi.json, roi.csv, payback and NPV charts (PNG, SVG) here."),
+        typer.Option(
+            "--out",
+            "-o",
+            help="Write roi.json, roi.csv, cashflow.csv (the monthly schedule), payback and NPV charts (PNG, SVG) "
+            "here.",
+        ),
     ] = None,
     workers: Workers = None,
     engine: EngineOpt = None,
@@ -295,7 +314,7 @@ def roi(
     """Price one intervention: NPV, ROI, payback month, P(NPV > 0) and the break-even effect."""
 
     def go() -> None:
-        from motsim.output.formats import print_variants
+        from motsim.output.formats import print_pricing, print_variants, to_csv, write_text
         from motsim.whatif.roi import roi as price
 
         sc = load_with(scenario, customers, months, seed)
@@ -309,18 +328,13 @@ def roi(
 
         def table() -> None:
             print_variants({result.intervention: v}, out)
-            if break_even:
-                be = result.break_even_strength
-                out.print(
-                    "break-even: not reached even at the full effect"
-                    if be is None
-                    else f"break-even: NPV >= 0 from {be:.0%} of the intervention's effect"
-                )
+            print_pricing(result, out)
 
         emit(result, fmt, table, out_dir, "roi")
         if out_dir is not None:
             from motsim.output.charts import npv_chart, payback_chart
 
+            write_text(out_dir / "cashflow.csv", to_csv(result.cash_flows.rows()))
             for suffix in ("png", "svg"):
                 payback_chart(
                     v.cumulative_net_value, v.payback_month, out_dir / f"payback.{suffix}", result.intervention
@@ -340,6 +354,7 @@ def rank_moments(
     customers: Customers = None,
     months: Months = None,
     seed: Seed = None,
+    uncertainty: Draws = None,
     fmt: FormatOpt = Format.table,
     out_dir: Annotated[
         Optional[Path], typer.Option("--out", "-o", help="Write rank.json, rank.csv and the tornado chart here.")
@@ -351,12 +366,13 @@ def rank_moments(
     """Rank the moments of truth: ΔCLV per customer of improving each by the same step."""
 
     def go() -> None:
-        from motsim.output.formats import with_ci
+        from motsim.output.formats import print_rank_uncertainty, with_ci
         from motsim.whatif.rank import rank
 
         sc = load_with(scenario, customers, months, seed)
         result = with_bar(
-            "ranking", lambda tick: rank(sc, step, replications, engine_name(engine), workers, scheduler, tick)
+            "ranking",
+            lambda tick: rank(sc, step, replications, engine_name(engine), workers, scheduler, tick, uncertainty),
         )
 
         def table() -> None:
@@ -379,6 +395,8 @@ def rank_moments(
             out.print(t)
             for mid, why in result.unranked.items():
                 out.print(f"not ranked: {escape(mid)} — {why}", highlight=False)
+            if result.uncertainty is not None:
+                print_rank_uncertainty(result.uncertainty, out)
 
         emit(result, fmt, table, out_dir, "rank")
         if out_dir is not None:

@@ -24,7 +24,8 @@ from rich.table import Table
 if TYPE_CHECKING:
     from motsim.sim.results import Estimate, RunSummary
     from motsim.whatif.compare import Valuation
-    from motsim.whatif.uncertainty import Quantiles
+    from motsim.whatif.roi import Pricing
+    from motsim.whatif.uncertainty import Quantiles, RankUncertainty, RunUncertainty
 
 KEY_MONTHS = (1, 3, 6, 12, 24, 36, 48, 60)
 
@@ -232,6 +233,59 @@ def print_run(s: RunSummary, console: Console) -> None:
                 f"{fmt(worst['abandonment'], 'pct')} gave up",
             )
         console.print(rt)
+    if s.uncertainty is not None:
+        print_run_uncertainty(s.uncertainty, console)  # type: ignore[arg-type]
+
+
+def print_run_uncertainty(u: RunUncertainty, console: Console) -> None:
+    """What the uncertain inputs do to the baseline, and which of them moves CLV most."""
+    t = Table(
+        title=f"With uncertain inputs ({u.draws} parameter sets): median [5%, 95%] over the inputs",
+        title_justify="left",
+    )
+    t.add_column("measure")
+    t.add_column("median  [5%, 95%]", justify="right")
+    t.add_row("CLV per initial customer", _spread(u.clv, "money"))
+    t.add_row("NPS at the horizon", _spread(u.nps, "num"))
+    t.add_row("retention at the horizon", _spread(u.retention, "pct"))
+    t.add_row(
+        "share of CLV's variance from the inputs", "–" if u.share_from_inputs is None else f"{u.share_from_inputs:.0%}"
+    )
+    console.print(t)
+    tt = Table(
+        title="CLV per customer with one input at its 5% and 95% value, the others at their medians "
+        f"(CLV there {fmt(u.clv_at_centre, 'money')})",
+        title_justify="left",
+    )
+    for col in ("input", "at 5%", "at 95%", "CLV at 5%", "CLV at 95%"):
+        tt.add_column(col, justify="left" if col == "input" else "right")
+    for s in u.tornado:
+        tt.add_row(
+            escape(s.path), _value(s.value_low), _value(s.value_high), fmt(s.clv_low, "money"), fmt(s.clv_high, "money")
+        )
+    console.print(tt)
+    for note in u.notes:
+        console.print(f"note: {escape(note)}", highlight=False)
+
+
+def print_rank_uncertainty(u: RankUncertainty, console: Console) -> None:
+    """Whether the ranking holds over the uncertain inputs."""
+    t = Table(
+        title=f"Over uncertain inputs ({u.draws} parameter sets): ΔCLV and rank, median [5%, 95%]", title_justify="left"
+    )
+    for col in ("moment", "ΔCLV per customer", "rank", "ranked first"):
+        t.add_column(col, justify="left" if col == "moment" else "right")
+    for m in u.moments:
+        t.add_row(escape(m.moment), _spread(m.delta_clv, "money"), _spread(m.rank, "month"), f"{m.p_first:.0%}")
+    console.print(t)
+    order = " > ".join(u.top)
+    verdict = "holds" if u.p_top_order_kept >= 0.9 else "changes with the inputs"
+    console.print(
+        f"the top order ({escape(order)}) {verdict}: kept in {u.p_top_order_kept:.0%} of the parameter sets",
+        highlight=False,
+    )
+    for note in u.notes:
+        console.print(f"note: {escape(note)}", highlight=False)
 
 
 def print_variants(variants: dict[str, Valuation], console: Console) -> None:
@@ -322,3 +376,50 @@ def _spread(q: Quantiles, kind: str) -> str:
         return fmt(x, kind)
 
     return f"{one(q.p50)}  [{one(q.p05)}, {one(q.p95)}]"
+
+
+def print_pricing(p: Pricing, console: Console) -> None:
+    """Break-evens (effect and money), NPV at other discount rates, and the cash flows by year."""
+    lines = []
+    if p.break_even_searched:
+        be = p.break_even
+        if be.strength is None:
+            lines.append("break-even: not reached even at the full effect")
+        else:
+            ci = (
+                ""
+                if be.ci_low is None
+                else f" (95% CI {be.ci_low:.0%} to {'over 100%' if be.ci_high is None else f'{be.ci_high:.0%}'})"
+            )
+            lines.append(f"break-even: NPV >= 0 from {be.strength:.0%} of the intervention's effect{ci}")
+    one_off = p.break_even_one_off
+    if one_off.mean >= 0:
+        lines.append(f"break-even one-off spend: up to {with_ci(one_off, 'money')} keeps NPV >= 0")
+    else:
+        lines.append(
+            f"break-even one-off spend: none — even free up front, NPV misses by {fmt(-one_off.mean, 'money')}"
+        )
+    for moment, est in p.break_even_cost_per_occurrence.items():
+        lines.append(f"break-even cost per {moment} occurrence: {with_ci(est, 'money')}")
+    lines.append(
+        "NPV by annual discount rate: "
+        + ", ".join(f"{float(r):.0%}: {fmt(e.mean, 'money')}" for r, e in p.npv_by_discount_rate.items())
+    )
+    for line in lines:
+        console.print(escape(line), highlight=False)
+    t = Table(title="Cash flows by year (the monthly schedule: --out DIR writes cashflow.csv)", title_justify="left")
+    for col in ("year", "incremental margin", "costs", "net", "discounted net", "cumulative (discounted)"):
+        t.add_column(col, justify="right")
+    cf = p.cash_flows
+    for start in range(0, len(cf.month), 12):
+        span = slice(start, start + 12)
+        cost = sum(sum(v[span]) for v in cf.costs.values())
+        t.add_row(
+            str(start // 12 + 1),
+            fmt(sum(cf.incremental_margin[span]), "money"),
+            fmt(cost, "money"),
+            fmt(sum(cf.net[span]), "money"),
+            fmt(sum(cf.discounted_net[span]), "money"),
+            fmt(cf.cumulative[span][-1], "money"),
+        )
+    console.print(t)

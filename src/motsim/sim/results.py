@@ -172,6 +172,7 @@ class RunSummary(Result):
     interval: str = INTERVAL
     prediction: dict[str, Any] = field(default_factory=dict)
     population: int | None = None  # the business's customers (`customers` may be a sample of them)
+    uncertainty: Result | None = None  # with uncertain inputs: `whatif.uncertainty.RunUncertainty`
 
     def rows(self) -> list[dict[str, Any]]:
         """Tidy rows: metric, key, mean, ci_low, ci_high."""

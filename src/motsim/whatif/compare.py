@@ -7,6 +7,7 @@ t-interval are the reported effects.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -33,25 +34,34 @@ def variant_of(scenario: Scenario, intervention: Intervention) -> Scenario:
     return apply_changes(scenario, dict(intervention.changes), f"intervention '{intervention.name}'")
 
 
-def intervention_costs(
+def cost_lines(
     intervention: Intervention, variant: ReplicationResult, moment_ids: list[str], scale: float = 1.0
-) -> np.ndarray:
-    """The intervention's cost per month for the business: one-off at month 0, per active
-    customer-month and per occurrence of the moments it names (the sample's, times `scale`:
-    population / sample).
+) -> dict[str, np.ndarray]:
+    """The intervention's cost lines per month for the business (undiscounted): `one_off` at month 0,
+    `per_customer_month` for the active customers and `per_occurrence:MOMENT` for each moment it names
+    (the sample's counts times `scale`: population / sample).
     """
     months = len(variant.revenue)
-    cost = np.zeros(months)
-    cost += intervention.cost_per_customer_month * variant.active[:months]
+    one_off = np.zeros(months)
+    one_off[0] = intervention.cost_one_off
+    lines = {
+        "one_off": one_off,
+        "per_customer_month": intervention.cost_per_customer_month * variant.active[:months] * scale,
+    }
     for moment_id, unit in intervention.cost_per_occurrence.items():
         if moment_id not in moment_ids:
             raise InputError.one(
                 "", f"interventions.{intervention.name}.cost_per_occurrence", f"names no moment '{moment_id}'"
             )
-        cost += unit * variant.occurrences_by_month[moment_ids.index(moment_id)]
-    cost *= scale
-    cost[0] += intervention.cost_one_off
-    return cost
+        lines[f"per_occurrence:{moment_id}"] = unit * variant.occurrences_by_month[moment_ids.index(moment_id)] * scale
+    return lines
+
+
+def intervention_costs(
+    intervention: Intervention, variant: ReplicationResult, moment_ids: list[str], scale: float = 1.0
+) -> np.ndarray:
+    """The intervention's cost per month for the business: the sum of its `cost_lines`."""
+    return np.sum(list(cost_lines(intervention, variant, moment_ids, scale).values()), axis=0)
 
 
 @dataclass
@@ -84,10 +94,19 @@ class Comparison:
         ids = [m.id for m in self.variant.journey.moments]
         return np.array([intervention_costs(self.intervention, v, ids, self.scale) for v in self.variant.replications])
 
+    def cost_lines(self) -> dict[str, np.ndarray]:
+        """Each cost line as replications × months for the population (undiscounted)."""
+        ids = [m.id for m in self.variant.journey.moments]
+        per_rep = [cost_lines(self.intervention, v, ids, self.scale) for v in self.variant.replications]
+        return {k: np.array([lines[k] for lines in per_rep]) for k in per_rep[0]}
+
+    def gains(self) -> np.ndarray:
+        """Replications × months: the population's incremental margin (undiscounted)."""
+        return np.array([v.flow - b.flow for b, v in self.pairs()]) * self.scale
+
     def net_flows(self, costs: np.ndarray | None = None) -> np.ndarray:
         """Replications × months: the population's incremental margin less the intervention's costs (undiscounted)."""
-        gain = np.array([v.flow - b.flow for b, v in self.pairs()]) * self.scale
-        return gain - (self.costs() if costs is None else costs)
+        return self.gains() - (self.costs() if costs is None else costs)
 
     def npv(self) -> np.ndarray:
         """Per replication: NPV of the incremental margin less the intervention's costs."""
@@ -268,6 +287,15 @@ def scaled(scenario: Scenario, intervention: Intervention, strength: float) -> I
     return intervention.model_copy(update={"changes": changes})
 
 
+@dataclass(frozen=True)
+class BreakEven:
+    """The smallest strength at which mean NPV ≥ 0, and a 95% bootstrap interval over replications."""
+
+    strength: float | None
+    ci_low: float | None
+    ci_high: float | None
+
+
 def break_even(
     scenario: Scenario,
     intervention: Intervention,
@@ -275,17 +303,23 @@ def break_even(
     engine: str | None = None,
     workers: int | None = None,
     tolerance: float = 0.02,
-) -> float | None:
-    """Smallest strength (0..1 of the intervention's effect) at which mean NPV ≥ 0, by bisection;
-    None if even the full effect does not pay back.
+    resamples: int = 2000,
+) -> BreakEven:
+    """Smallest strength (0..1 of the intervention's effect) at which mean NPV ≥ 0, by bisection to
+    `tolerance` and a line through the last bracket (None if even the full effect does not pay back),
+    with its 95% interval: the crossing of the
+    mean NPV curve through the strengths tried, over bootstrap resamples of the replications (the
+    strengths share common random numbers, so each resample is a whole curve).
     """
+    tried: dict[float, np.ndarray] = {}
 
     def npv_at(strength: float) -> float:
         w = compare(scenario, [scaled(scenario, intervention, strength)], replications, engine, workers, uncertainty=0)
-        return float(next(iter(w.comparisons.values())).npv().mean())
+        tried[strength] = next(iter(w.comparisons.values())).npv()
+        return float(tried[strength].mean())
 
     if npv_at(1.0) < 0:
-        return None
+        return BreakEven(None, None, None)
     lo, hi = 0.0, 1.0
     while hi - lo > tolerance:
         mid = (lo + hi) / 2
@@ -293,4 +327,26 @@ def break_even(
             hi = mid
         else:
             lo = mid
-    return hi
+    strengths = np.array(sorted(tried))
+    curves = np.array([tried[x] for x in strengths])  # strengths × replications
+    if len(tried) < 2 or curves.shape[1] < 2:
+        return BreakEven(hi, None, None)
+    picks = np.random.default_rng(scenario.scenario.seed).integers(0, curves.shape[1], (resamples, curves.shape[1]))
+    crossings = np.array([crossing(strengths, curves[:, pick].mean(axis=1)) for pick in picks])
+    low, high = np.quantile(crossings, [0.025, 0.975])
+    point = crossing(strengths, curves.mean(axis=1))  # within the last bracket, read off the line through it
+    return BreakEven(point, float(low), None if not np.isfinite(high) else float(high))
+
+
+def crossing(strengths: np.ndarray, npv: np.ndarray) -> float:
+    """Where a curve of NPV over increasing strengths first turns ≥ 0 (linear between points; 0 if it
+    starts there, +inf if it never does).
+    """
+    above = np.flatnonzero(npv >= 0)
+    if not len(above):
+        return math.inf
+    k = above[0]
+    if k == 0:
+        return float(strengths[0]) if strengths[0] > 0 and npv[0] > 0 else 0.0
+    x0, x1, y0, y1 = strengths[k - 1], strengths[k], npv[k - 1], npv[k]
+    return float(x0 + (x1 - x0) * -y0 / (y1 - y0)) if y1 != y0 else float(x1)

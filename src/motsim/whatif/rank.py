@@ -7,8 +7,8 @@ common random numbers with the baseline, so the ranking reflects the moments, no
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -18,6 +18,9 @@ from motsim.model.scenario import Intervention, Outcomes, Scenario
 from motsim.sim.results import Estimate, Results
 from motsim.sim.run import Progress
 from motsim.whatif.compare import Comparison, compare
+
+if TYPE_CHECKING:
+    from motsim.whatif.uncertainty import RankUncertainty
 
 TAG_KINDS = ("position", "kind", "stage")
 
@@ -69,11 +72,35 @@ def rank(
     workers: int | None = None,
     scheduler: str | None = None,
     progress: Progress | None = None,
+    uncertainty: int | None = None,
 ) -> Ranking:
-    """Moments ranked by ΔCLV per customer of a standard step, with CIs and tag groups."""
+    """Moments ranked by ΔCLV per customer of a standard step, with CIs and tag groups; with
+    `uncertainty` parameter sets (default: the scenario's), how the order holds over the inputs.
+    """
     steps = standard_steps(scenario, step)
-    w = compare(scenario, steps, replications, engine, workers, scheduler, progress)
-    return ranked(scenario, step, w.base, w.comparisons)
+    w = compare(scenario, steps, replications, engine, workers, scheduler, progress, uncertainty=0)
+    result = ranked(scenario, step, w.base, w.comparisons)
+    draws = scenario.draws if uncertainty is None else uncertainty
+    if draws:
+        from motsim.whatif.uncertainty import propagate_rank
+
+        def derive(base: Scenario, moment: str) -> Intervention:
+            return standard_step(base, moment, step) or Intervention(name=moment)
+
+        block = propagate_rank(
+            scenario,
+            steps,
+            [r.moment for r in result.ranking],
+            derive,
+            draws,
+            replications or scenario.scenario.replications,
+            engine,
+            workers,
+            scheduler,
+            progress,
+        )
+        result = replace(result, uncertainty=block)
+    return result
 
 
 @dataclass(frozen=True, repr=False)
@@ -107,6 +134,7 @@ class Ranking(Result):
     ranking: list[RankedMoment]
     by_tag: dict[str, TagGroup]
     unranked: dict[str, str] = field(default_factory=dict, metadata={"omit_none": True})  # moment → why not
+    uncertainty: RankUncertainty | None = None  # the order over uncertain inputs' draws
 
     def rows(self) -> list[dict[str, Any]]:
         """One row per moment, the same columns for every moment (tags empty where absent)."""

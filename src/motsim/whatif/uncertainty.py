@@ -29,7 +29,7 @@ from motsim.model.scenario import Intervention, Scenario
 from motsim.model.uncertainty import TORNADO_QUANTILES, Input, apply_costs, collect_inputs, latin_hypercube
 from motsim.sim.results import Results
 from motsim.sim.run import Progress, Task, execute
-from motsim.whatif.compare import Comparison, variant_of
+from motsim.whatif.compare import Comparison
 
 
 @dataclass(frozen=True, repr=False)
@@ -122,13 +122,21 @@ def design(inputs: Sequence[Input], draws: int, seed: int) -> tuple[list[Point],
     return sample, Point(centre), pairs
 
 
+Derive = Callable[[Scenario, str], Intervention]
+
+
 @dataclass
 class Batch:
-    """Simulations of every distinct scenario the parameter sets need, run once each."""
+    """Simulations of every distinct scenario the parameter sets need, run once each.
+
+    `derive(base, name)` gives the intervention `name` for a drawn baseline (the declared one for
+    `compare`; for `rank`, the moment's standard step from the drawn outcome tables).
+    """
 
     inputs: list[Input]
     scenario: Scenario
     interventions: dict[str, Intervention]
+    derive: Derive | None = None
     _keys: dict[str, int] = field(default_factory=dict)
     scenarios: list[Scenario] = field(default_factory=list)
 
@@ -147,20 +155,24 @@ class Batch:
     def _base_scenario(self, values: dict[str, float]) -> Scenario:
         return apply_changes(self.scenario, values, "uncertainty") if values else self.scenario
 
+    def intervention(self, point: Point, name: str) -> Intervention:
+        """The intervention at this parameter set, with its drawn costs."""
+        declared = self.interventions[name]
+        if self.derive is not None:
+            declared = self.derive(self._base_scenario(point.of(self.inputs, None, False)), name)
+        return apply_costs(declared, point.of(self.inputs, name, True))
+
     def variant(self, point: Point, name: str) -> int:
         """The index of an intervention's simulation at this parameter set."""
         base = point.of(self.inputs, None, False)
         own = point.of(self.inputs, name, False)
+        changes = dict(self.intervention(point, name).changes)
 
         def build() -> Scenario:
-            changed = variant_of(self._base_scenario(base), self.interventions[name])
+            changed = apply_changes(self._base_scenario(base), changes, f"intervention '{name}'")
             return apply_changes(changed, own, f"intervention '{name}' uncertainty") if own else changed
 
-        return self._add(build, ["variant", name, base, own])
-
-    def costed(self, point: Point, name: str) -> Intervention:
-        """The intervention with this parameter set's costs."""
-        return apply_costs(self.interventions[name], point.of(self.inputs, name, True))
+        return self._add(build, ["variant", base, changes, own])
 
     def run(
         self,
@@ -182,6 +194,75 @@ class Batch:
             Results(j, done[k * replications : (k + 1) * replications], name, seed)
             for k, (j, name) in enumerate(compiled)
         ]
+
+
+@dataclass(frozen=True)
+class Simulated:
+    """Every parameter set simulated: the draws, then the centre, then each input's (5%, 95%) pair."""
+
+    inputs: list[Input]
+    draws: int
+    points: list[Point]
+    batch: Batch
+    results: list[Results]
+    _index: dict[tuple[int, str | None], tuple[int, int | None]]
+
+    def base(self, k: int) -> Results:
+        """The baseline's replications at point k."""
+        return self.results[self._index[(k, None)][0]]
+
+    def pair(self, k: int, name: str) -> tuple[Results, Results, Intervention]:
+        """(baseline, variant, intervention with its costs) at point k."""
+        b, v = self._index[(k, name)]
+        return self.results[b], self.results[v], self.batch.intervention(self.points[k], name)  # type: ignore[index]
+
+    def tornado_points(self, k: int) -> tuple[int, int]:
+        """The points of input k at its 5% and 95% values."""
+        return self.draws + 1 + 2 * k, self.draws + 2 + 2 * k
+
+    @property
+    def centre(self) -> int:
+        """The point with every input at its median."""
+        return self.draws
+
+    def relevant(self, name: str | None) -> list[int]:
+        """The inputs that can move an intervention's answer (the scenario's and its own)."""
+        return [k for k, i in enumerate(self.inputs) if i.owner in (None, name)]
+
+    def notes(self, name: str | None) -> list[str]:
+        """What was truncated, for the inputs relevant to `name`."""
+        return [n for n in (self.inputs[k].note() for k in self.relevant(name)) if n]
+
+
+def simulate_points(
+    scenario: Scenario,
+    interventions: Sequence[Intervention],
+    draws: int,
+    replications: int,
+    engine: str | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: Progress | None = None,
+    derive: Derive | None = None,
+) -> Simulated:
+    """Simulate the baseline and each intervention at every parameter set, in one batch."""
+    check_draws(draws)
+    inputs = inputs_of(scenario)
+    if not inputs:
+        raise InputError.one(
+            "", "uncertainty", "the scenario has no [uncertainty] table and no intervention has one (see the README)"
+        )
+    named = {i.name: i for i in interventions}
+    batch = Batch(inputs, scenario, named, derive)
+    sample, centre, pairs = design(inputs, draws, scenario.scenario.seed)
+    points = [*sample, centre, *(p for pair in pairs for p in pair)]
+    index: dict[tuple[int, str | None], tuple[int, int | None]] = {}
+    for k, p in enumerate(points):
+        index[(k, None)] = (batch.base(p), None)
+        for name in named:
+            index[(k, name)] = (batch.base(p), batch.variant(p, name))
+    results = batch.run(replications, engine, workers, scheduler, progress)
+    return Simulated(inputs, draws, points, batch, results, index)
 
 
 @dataclass(frozen=True)
@@ -232,41 +313,22 @@ def propagate(
     progress: Progress | None = None,
 ) -> dict[str, InputUncertainty]:
     """The uncertainty block of each intervention over `draws` parameter sets (see the module)."""
-    check_draws(draws)
-    inputs = inputs_of(scenario)
-    if not inputs:
-        raise InputError.one(
-            "", "uncertainty", "the scenario has no [uncertainty] table and no intervention has one (see the README)"
-        )
-    named = {i.name: i for i in interventions}
-    batch = Batch(inputs, scenario, named)
-    sample, centre, pairs = design(inputs, draws, scenario.scenario.seed)
-    points = [*sample, centre, *(p for pair in pairs for p in pair)]
-    index = {(k, name): (batch.base(p), batch.variant(p, name)) for k, p in enumerate(points) for name in named}
-    results = batch.run(replications, engine, workers, scheduler, progress)
+    sim = simulate_points(scenario, interventions, draws, replications, engine, workers, scheduler, progress)
 
     def priced(k: int, name: str) -> Priced:
-        b, v = index[(k, name)]
-        return price(results[b], results[v], batch.costed(points[k], name))
+        return price(*sim.pair(k, name))
 
     out = {}
-    for name in named:
+    for i in interventions:
+        name = i.name
         drawn = [priced(k, name) for k in range(draws)]
         npv = np.array([p.npv for p in drawn])  # draws × replications
         cost_pv = np.array([p.cost_pv.mean() for p in drawn])
-        relevant = [k for k, i in enumerate(inputs) if i.owner in (None, name)]
         tornado = []
-        for k in relevant:
-            low, high = (priced(draws + 1 + 2 * k + e, name).npv.mean() for e in (0, 1))
-            tornado.append(
-                Swing(
-                    inputs[k].label,
-                    pairs[k][0].values[k],
-                    pairs[k][1].values[k],
-                    float(low),
-                    float(high),
-                )
-            )
+        for k in sim.relevant(name):
+            low, high = (priced(t, name).npv.mean() for t in sim.tornado_points(k))
+            lo_at, hi_at = (sim.points[t].values[k] for t in sim.tornado_points(k))
+            tornado.append(Swing(sim.inputs[k].label, lo_at, hi_at, float(low), float(high)))
         tornado.sort(key=lambda s: -s.swing)
         out[name] = InputUncertainty(
             draws=draws,
@@ -277,10 +339,76 @@ def propagate(
             p_npv_positive=float(np.mean(npv.mean(axis=1) > 0)),
             share_from_inputs=share_from_inputs(npv),
             tornado=tornado,
-            npv_at_centre=float(priced(draws, name).npv.mean()),
-            notes=[n for n in (i.note() for i in inputs if i.owner in (None, name)) if n],
+            npv_at_centre=float(priced(sim.centre, name).npv.mean()),
+            notes=sim.notes(name),
         )
     return out
+
+
+@dataclass(frozen=True, repr=False)
+class ClvSwing(Result):
+    """One input's tornado bar for a plain run: CLV per customer at the input's 5% and 95% values."""
+
+    path: str
+    value_low: float
+    value_high: float
+    clv_low: float
+    clv_high: float
+
+
+@dataclass(frozen=True, repr=False)
+class RunUncertainty(Result):
+    """What the inputs' uncertainty does to the baseline (`run --uncertainty N`)."""
+
+    draws: int
+    clv: Quantiles  # per initial customer
+    nps: Quantiles  # at the horizon
+    retention: Quantiles  # at the horizon
+    share_from_inputs: float | None  # of the CLV variance
+    tornado: list[ClvSwing]
+    clv_at_centre: float
+    notes: list[str] = field(default_factory=list)
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per tornado bar."""
+        return [s.to_dict() for s in self.tornado]
+
+
+def propagate_run(
+    scenario: Scenario,
+    draws: int,
+    replications: int,
+    engine: str | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: Progress | None = None,
+) -> RunUncertainty:
+    """CLV, NPS and retention at the horizon over `draws` parameter sets, and the tornado on CLV."""
+    sim = simulate_points(scenario, [], draws, replications, engine, workers, scheduler, progress)
+    clv = np.array([[r.clv for r in sim.base(k).replications] for k in range(draws)])
+
+    def mean_clv(k: int) -> float:
+        return float(np.mean([r.clv for r in sim.base(k).replications]))
+
+    tornado = []
+    for k in sim.relevant(None):
+        lo, hi = sim.tornado_points(k)
+        tornado.append(
+            ClvSwing(
+                sim.inputs[k].label, sim.points[lo].values[k], sim.points[hi].values[k], mean_clv(lo), mean_clv(hi)
+            )
+        )
+    tornado.sort(key=lambda s: -abs(s.clv_high - s.clv_low))
+    return RunUncertainty(
+        draws=draws,
+        clv=Quantiles.of(clv.mean(axis=1)),
+        nps=Quantiles.of([np.mean([r.nps[-1] for r in sim.base(k).replications]) for k in range(draws)]),
+        retention=Quantiles.of([np.mean([r.retention[-1] for r in sim.base(k).replications]) for k in range(draws)]),
+        share_from_inputs=share_from_inputs(clv),
+        tornado=tornado,
+        clv_at_centre=mean_clv(sim.centre),
+        notes=sim.notes(None),
+    )
 
 
 def share_from_inputs(values: np.ndarray) -> float | None:
@@ -293,3 +421,65 @@ def share_from_inputs(values: np.ndarray) -> float | None:
     within = float(values.var(axis=1, ddof=1).mean())
     total = between + within
     return between / total if total > 0 else 0.0
+
+
+@dataclass(frozen=True, repr=False)
+class MomentSpread(Result):
+    """One moment's standard step over the parameter draws: its ΔCLV, rank and chance of ranking first."""
+
+    moment: str
+    delta_clv: Quantiles
+    rank: Quantiles
+    p_first: float
+
+
+@dataclass(frozen=True, repr=False)
+class RankUncertainty(Result):
+    """Is the ranking robust to the guesses? The moments' ΔCLV and rank over the parameter draws."""
+
+    draws: int
+    moments: list[MomentSpread]  # in the order of the plain ranking
+    top: list[str]  # the plain ranking's top moments (up to three)
+    p_top_order_kept: float  # share of draws ranking those moments first, in that order
+    notes: list[str] = field(default_factory=list)
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per moment."""
+        return [m.to_dict() for m in self.moments]
+
+
+def propagate_rank(
+    scenario: Scenario,
+    steps: Sequence[Intervention],
+    order: Sequence[str],
+    derive: Derive,
+    draws: int,
+    replications: int,
+    engine: str | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: Progress | None = None,
+) -> RankUncertainty:
+    """Each moment's standard step (re-derived from each drawn scenario) over `draws` parameter sets;
+    `order` is the plain ranking's order of the moments.
+    """
+    sim = simulate_points(scenario, steps, draws, replications, engine, workers, scheduler, progress, derive)
+    names = list(order)
+    gain = np.array([[_delta_clv(*sim.pair(k, name)[:2]) for name in names] for k in range(draws)])
+    ranks = (-gain).argsort(axis=1).argsort(axis=1) + 1  # draws × moments: 1 = first
+    top = names[: min(3, len(names))]
+    kept = np.all(ranks[:, : len(top)] == np.arange(1, len(top) + 1), axis=1)
+    return RankUncertainty(
+        draws=draws,
+        moments=[
+            MomentSpread(name, Quantiles.of(gain[:, j]), Quantiles.of(ranks[:, j]), float(np.mean(ranks[:, j] == 1)))
+            for j, name in enumerate(names)
+        ],
+        top=top,
+        p_top_order_kept=float(kept.mean()),
+        notes=sim.notes(None),
+    )
+
+
+def _delta_clv(base: Results, variant: Results) -> float:
+    return float(np.mean([v.clv - b.clv for b, v in zip(base.replications, variant.replications, strict=True)]))
