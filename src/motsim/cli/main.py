@@ -430,6 +430,7 @@ def report(
         Format,
         typer.Option("--format", "-f", help="What to print: a short table, or the report's data as json/csv."),
     ] = Format.table,
+    uncertainty: Draws = None,
     workers: Workers = None,
     engine: EngineOpt = None,
     scheduler: Scheduler = None,
@@ -451,7 +452,15 @@ def report(
         page, data = with_bar(
             "reporting",
             lambda tick: build(
-                sc, chosen, step if with_rank else None, replications, engine_name(engine), workers, scheduler, tick
+                sc,
+                chosen,
+                step if with_rank else None,
+                replications,
+                engine_name(engine),
+                workers,
+                scheduler,
+                tick,
+                uncertainty,
             ),
         )
         write_text(out_file, page)

@@ -75,6 +75,9 @@ class Economics(Strict):
     monthly_revenue: float = Field(ge=0.0, description="Revenue per active customer per month (segments may override).")
     gross_margin: Probability = Field(1.0, description="Share of revenue kept as margin.")
     annual_discount_rate: float = Field(0.0, ge=0.0, le=1.0, description="Annual discount rate for NPV and CLV.")
+    currency: str = Field(
+        "", max_length=8, description="Shown with money in reports and charts: a code (EUR) or a symbol ($)."
+    )
 
 
 class BetaPropensity(Strict):

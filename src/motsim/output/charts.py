@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullFormatter  # noqa: E402
 
 from motsim.fit.retention import Z95  # noqa: E402
-from motsim.output.formats import atomic_write  # noqa: E402
+from motsim.output.formats import atomic_write, money  # noqa: E402
 
 if TYPE_CHECKING:
     from motsim.ab.analysis import Effect
@@ -23,7 +23,9 @@ if TYPE_CHECKING:
     from motsim.fit.retention import RetentionFit
     from motsim.monitor.watch import MomentHealth
     from motsim.sim.results import Curve
+    from motsim.whatif.compare import Valuation
     from motsim.whatif.rank import RankedMoment
+    from motsim.whatif.uncertainty import InputUncertainty
 
 
 def retention_chart(curves: dict[str, Curve], path: Path, title: str) -> None:
@@ -48,7 +50,12 @@ def _save(fig, path: Path) -> None:
     plt.close(fig)
 
 
-def tornado_chart(ranking: list[RankedMoment], path: Path, title: str) -> None:
+def _money_axis(axis, currency: str) -> None:
+    """Money ticks with separators, 1.2M / 250k and the currency: no '1e6' offset on any chart."""
+    axis.set_major_formatter(FuncFormatter(lambda x, _: money(x, currency, compact=True)))
+
+
+def tornado_chart(ranking: list[RankedMoment], path: Path, title: str, currency: str = "") -> None:
     """Moments ranked by ΔCLV per customer, with 95% CI whiskers (largest on top)."""
     rows = list(reversed(ranking))
     fig, ax = plt.subplots(figsize=(8, 0.5 * len(rows) + 1.5), dpi=110)
@@ -58,11 +65,12 @@ def tornado_chart(ranking: list[RankedMoment], path: Path, title: str) -> None:
     ax.barh([r.moment for r in rows], means, xerr=[low, high], color="tab:blue", capsize=4)
     ax.axvline(0, color="black", linewidth=0.8)
     ax.set_xlabel("ΔCLV per customer of one standard step (95% CI)")
+    _money_axis(ax.xaxis, currency)
     ax.set_title(title)
     _save(fig, path)
 
 
-def payback_chart(cumulative: list[float], payback: int | None, path: Path, title: str) -> None:
+def payback_chart(cumulative: list[float], payback: int | None, path: Path, title: str, currency: str = "") -> None:
     """Cumulative discounted net value of an intervention by month, with its payback month."""
     fig, ax = plt.subplots(figsize=(8, 4.5), dpi=110)
     ax.plot(range(len(cumulative)), cumulative, linewidth=2)
@@ -72,19 +80,91 @@ def payback_chart(cumulative: list[float], payback: int | None, path: Path, titl
         ax.legend()
     ax.set_xlabel("month")
     ax.set_ylabel("cumulative discounted net value")
+    _money_axis(ax.yaxis, currency)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_title(title)
     ax.grid(alpha=0.3)
     _save(fig, path)
 
 
-def npv_chart(npv: list[float], path: Path, title: str, over: str = "replications") -> None:
+def npv_chart(npv: list[float], path: Path, title: str, over: str = "replications", currency: str = "") -> None:
     """Distribution of NPV over replications (or effect-size draws)."""
     fig, ax = plt.subplots(figsize=(8, 4.5), dpi=110)
     ax.hist(npv, bins=max(5, min(30, len(npv))), color="tab:blue", alpha=0.8)
     ax.axvline(0, color="black", linewidth=0.8)
     ax.set_xlabel("NPV of the cohort")
+    _money_axis(ax.xaxis, currency)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel(over)
     ax.set_title(title)
+    _save(fig, path)
+
+
+def npv_summary_chart(variants: dict[str, Valuation], path: Path, currency: str = "") -> None:
+    """Each intervention's NPV: the bar and its 95% Monte Carlo CI; with uncertain inputs, the 5%–95%
+    range over them as a grey line behind it.
+    """
+    names = list(variants)[::-1]
+    fig, ax = plt.subplots(figsize=(8, 0.6 * len(names) + 1.6), dpi=110)
+    for y, name in enumerate(names):
+        v = variants[name]
+        u = v.uncertainty
+        if u is not None and u.npv.p05 is not None and u.npv.p95 is not None:
+            label = "5%–95% over uncertain inputs" if y == 0 else None
+            ax.plot([u.npv.p05, u.npv.p95], [y, y], color="0.6", linewidth=7, solid_capstyle="butt", label=label)
+        color = "tab:green" if v.npv.mean >= 0 else "tab:red"
+        ax.barh([y], [v.npv.mean], height=0.45, color=color)
+        if not math.isnan(v.npv.ci_low):
+            ax.errorbar(
+                [v.npv.mean],
+                [y],
+                xerr=[[v.npv.mean - v.npv.ci_low], [v.npv.ci_high - v.npv.mean]],
+                fmt="none",
+                ecolor="black",
+                capsize=4,
+                label="95% CI" if y == 0 else None,
+            )
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.set_yticks(range(len(names)), names)
+    ax.set_xlabel("NPV for the business, net of the intervention's costs")
+    _money_axis(ax.xaxis, currency)
+    ax.grid(axis="x", alpha=0.3)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="best", fontsize=8)
+    _save(fig, path)
+
+
+def delta_retention_chart(curves: dict[str, Curve], path: Path) -> None:
+    """Each intervention's paired change in retention by month, in percentage points, with 95% bands."""
+    fig, ax = plt.subplots(figsize=(8, 4.5), dpi=110)
+    for label, c in curves.items():
+        ax.plot(c.month, 100 * np.asarray(c.mean), label=label, linewidth=2)
+        if not math.isnan(c.ci_low[-1]):
+            ax.fill_between(c.month, 100 * np.asarray(c.ci_low), 100 * np.asarray(c.ci_high), alpha=0.2)
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.set_xlabel("month")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylabel("Δ retention against the baseline (points)")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    _save(fig, path)
+
+
+def inputs_tornado_chart(block: InputUncertainty, path: Path, title: str, currency: str = "") -> None:
+    """NPV with each uncertain input at its 5% and 95% value, the others at their medians (largest swing on top)."""
+    rows = list(reversed(block.tornado))
+    fig, ax = plt.subplots(figsize=(8, 0.5 * len(rows) + 1.8), dpi=110)
+    centre = block.npv_at_centre
+    for y, s in enumerate(rows):
+        ax.barh([y], [s.npv_low - centre], left=centre, color="tab:orange", label="input at its 5%" if y == 0 else None)
+        ax.barh([y], [s.npv_high - centre], left=centre, color="tab:blue", label="input at its 95%" if y == 0 else None)
+    ax.axvline(centre, color="black", linewidth=0.8)
+    ax.axvline(0, color="tab:red", linewidth=0.8, linestyle=":")
+    ax.set_yticks(range(len(rows)), [s.path for s in rows])
+    ax.set_xlabel("NPV (dotted: zero; solid: every input at its median)")
+    _money_axis(ax.xaxis, currency)
+    ax.set_title(title)
+    ax.legend(loc="best", fontsize=8)
     _save(fig, path)
 
 

@@ -141,6 +141,25 @@ def fmt(x: float | None, kind: str = "num") -> str:
     return text[1:] if text.startswith("-") and not text.strip("-0.,") else text  # "-0.0" is "0.0"
 
 
+def money(x: float | None, currency: str = "", compact: bool = False) -> str:
+    """Money for people: thousands separators (or 1.2M / 250k when `compact`) and the currency, a
+    symbol before the number ($1,200) and a code after it (1,200 EUR); – when missing.
+    """
+    if x is None or not math.isfinite(x):
+        return "–"
+    size = abs(x)
+    if compact and size >= 999_500:
+        text = f"{size / 1e6:,.{1 if size < 9.95e6 else 0}f}M"
+    elif compact and size >= 9_999.5:
+        text = f"{size / 1e3:,.0f}k"
+    else:
+        text = f"{size:,.0f}" if size >= 100 or compact else f"{size:,.2f}"
+    sign = "−" if x < 0 and text.strip("0.,kM") else ""
+    if not currency:
+        return sign + text
+    return f"{sign}{currency}{text}" if len(currency) == 1 else f"{sign}{text} {currency}"
+
+
 def with_ci(est: Estimate | dict[str, float | None], kind: str = "num") -> str:
     """`mean  [low, high]` (the mean alone when there is no interval)."""
     d = est if isinstance(est, dict) else est.to_dict()
