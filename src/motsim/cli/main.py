@@ -94,6 +94,7 @@ def run(
     def go() -> None:
         from motsim.output.formats import print_run, to_csv, to_json, write_text
         from motsim.sim.run import event_log, parse_degrade, simulate
+        from motsim.whatif.uncertainty import inputs_of
 
         sc = load_with(scenario, customers, months, seed)
         changes, day = parse_degrade(degrade)
@@ -119,7 +120,15 @@ def run(
             )
             moments = {k: replace(m, churn_caused=caused[k]) for k, m in summary.moments.items()}
             summary = replace(summary, moments=moments)
-        draws = sc.draws if uncertainty is None else uncertainty
+        moves_baseline = any(i.owner is None for i in inputs_of(sc))
+        if uncertainty and not moves_baseline:
+            raise InputError.one(
+                "",
+                "uncertainty",
+                "no uncertain input of the scenario moves the baseline (only "
+                "interventions' inputs: use compare or roi)",
+            )
+        draws = (sc.draws if moves_baseline else 0) if uncertainty is None else uncertainty
         if draws:
             from dataclasses import replace
 
@@ -152,6 +161,7 @@ def validate(scenario: ScenarioArg) -> None:
 
     def go() -> None:
         from motsim.model.loading import load_scenario, resolve
+        from motsim.model.uncertainty import collect_inputs
         from motsim.sim.cost import check_fits, estimate
 
         path = resolve(scenario)
@@ -166,6 +176,16 @@ def validate(scenario: ScenarioArg) -> None:
             highlight=False,
             soft_wrap=True,
         )
+        inputs = collect_inputs(sc)
+        if inputs:
+            out.print(
+                f"uncertain inputs: {len(inputs)} ({sc.draws} parameter sets by default, each run with its "
+                f"replications): " + ", ".join(f"{escape(i.label)} ~ {i.distribution}" for i in inputs),
+                highlight=False,
+                soft_wrap=True,
+            )
+            for note in filter(None, (i.note() for i in inputs)):
+                out.print(f"note: {escape(note)}", highlight=False, soft_wrap=True)
 
     guarded(go)
 
