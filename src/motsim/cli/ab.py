@@ -546,3 +546,5 @@ def _print_projection(r: Projection) -> None:
         ),
         highlight=False,
     )
+    for note in r.notes:
+        out.print(f"note: {escape(note)}", highlight=False)

@@ -1,11 +1,12 @@
 """From an observed lift to lifetime value: what an experiment's result is worth over the horizon.
 
 The observed effect on a metric and its sampling uncertainty (normal, from the A/B analysis)
-are turned into effect sizes drawn at random; each moves one scenario parameter (the metric
-"maps to" it: `moments.onboarding.outcomes.good.p`), and the simulator prices the change
-against the baseline on common random numbers. The spread of ΔCLV, NPV and ROI over the draws
-is what the evidence says the change is worth, uncertainty included; the break-even effect is
-where NPV crosses zero on the line from no effect (NPV = minus the costs) to the draws' centre.
+make the parameter the metric "maps to" (`moments.onboarding.outcomes.good.p`) an uncertain
+input, propagated on the same path as a scenario's `[uncertainty]`: Latin-hypercube draws,
+truncated to the field's bounds, each priced against the baseline on common random numbers.
+The spread of ΔCLV, NPV and ROI over the draws is what the evidence says the change is worth,
+uncertainty included; the break-even effect is where NPV crosses zero on the line from no effect
+(NPV = minus the costs) to the draws' centre.
 """
 
 from __future__ import annotations
@@ -15,19 +16,17 @@ from typing import Any
 
 import numpy as np
 
-from motsim import engine as engines
 from motsim.display import Result
-from motsim.engine.compiled import compile_scenario
-from motsim.engine.streams import Streams
 from motsim.errors import InputError
 from motsim.model import economics
-from motsim.model.changes import apply_changes, get_path
-from motsim.model.scenario import Intervention, Scenario
-from motsim.sim.results import Results
-from motsim.sim.run import Progress, Task, execute
-from motsim.whatif.compare import Comparison
+from motsim.model.changes import get_path
+from motsim.model.scenario import Distribution, Intervention, Scenario
+from motsim.model.uncertainty import Input, field_bounds
+from motsim.sim.run import Progress
+from motsim.whatif.uncertainty import price, simulate_points
 
 QUANTILES = (0.05, 0.5, 0.95)
+PROJECTED = "projected"  # the intervention a projection prices (its costs, the observed effect)
 
 
 def baseline_value(scenario: Scenario, path: str) -> float:
@@ -41,12 +40,22 @@ def baseline_value(scenario: Scenario, path: str) -> float:
     return float(value)
 
 
-def parameter_values(v0: float, effects: np.ndarray, control: float, relative: bool, probability: bool) -> np.ndarray:
-    """The parameter for each drawn effect: moved by the effect (absolute), or scaled by the
-    relative effect effect / control; kept within [0, 1] when it is a probability.
+def effect_input(v0: float, maps_to: str, observed: Observed) -> Input:
+    """The parameter an observed effect gives, as an uncertain input: N(v0 + effect, se²), or for a
+    relative effect N(v0 (1 + effect / control), (v0 se / control)²), truncated to the field's bounds.
     """
-    new = v0 * (1 + effects / control) if relative else v0 + effects
-    return np.clip(new, 0.0, 1.0) if probability else new
+    try:
+        bounds = field_bounds(maps_to)
+    except KeyError as exc:
+        raise InputError.one("", "maps_to", f"'{maps_to}': {exc.args[0]}") from None
+    if observed.scale == "relative":
+        centre, sd = v0 * (1 + observed.effect / observed.control), abs(v0 * observed.se / observed.control)
+    else:
+        centre, sd = v0 + observed.effect, observed.se
+    item = Input(PROJECTED, maps_to, Distribution(normal=(centre, sd)), bounds)
+    if item.kept() <= 0:
+        raise InputError.one("", "maps_to", f"'{maps_to}': the effect puts it wholly outside {bounds.describe()}")
+    return item
 
 
 @dataclass(frozen=True, repr=False)
@@ -115,6 +124,7 @@ class Projection(Result):
     break_even_effect: float | None  # None: moving that way does not pay
     break_even_value: float | None
     by_draw: list[Draw]
+    notes: list[str] = field(default_factory=list)  # e.g. how much of the effect's distribution was truncated
 
     def rows(self) -> list[dict[str, Any]]:
         """One row per draw."""
@@ -134,78 +144,62 @@ def project(
 ) -> Projection:
     """Distribution of ΔCLV per customer, cohort NPV and ROI over `draws` effect sizes.
 
-    The effects are drawn from N(effect, se²) of the `observed` effect and applied at `maps_to`
-    (moved by it, or scaled by effect / control when `observed.scale` is "relative"); costs come
-    from `intervention` (its changes are not used). Draw k is paired with baseline replication
-    k mod the scenario's replications.
+    The parameter at `maps_to` is an uncertain input (`effect_input`) propagated like any other
+    (`whatif.uncertainty`): Latin-hypercube draws from the observed effect's sampling distribution,
+    each priced against the baseline on the same random streams (one replication, common to every
+    draw, so the spread is the effect's), with the costs of `intervention` (its changes are not used).
     """
-    effect, se, control, relative = observed.effect, observed.se, observed.control, observed.scale == "relative"
     if draws < 2:
         raise InputError.one("", "draws", "must be at least 2")
-    if se < 0 or not np.isfinite(se):
+    if observed.se < 0 or not np.isfinite(observed.se):
         raise InputError.one("", "se", "the observed effect has no usable standard error")
-    if relative and control == 0:
+    if observed.scale == "relative" and observed.control == 0:
         raise InputError.one("", "relative", "a relative effect needs a control value other than 0")
     v0 = baseline_value(scenario, maps_to)
-    probability = maps_to.split(".")[-1] == "p" or maps_to.endswith("_p")
-    seed = scenario.scenario.seed
-    effects = effect + se * Streams(seed, 0, 0).generator("projection").standard_normal(draws)
-    values = parameter_values(v0, effects, control, relative, probability)
-    costs = intervention or Intervention(name="projected", changes={})
-    reps = min(draws, scenario.scenario.replications)
-    base = compile_scenario(scenario)
-    name = engines.choose(engine or scenario.scenario.engine, base)
-    variants = [
-        compile_scenario(apply_changes(scenario, {maps_to: float(v)}, f"--maps-to {maps_to} = {v:g}")) for v in values
-    ]
-    tasks = [Task(name, base, seed, 0, r) for r in range(reps)] + [
-        Task(name, j, seed, 0, k % reps) for k, j in enumerate(variants)
-    ]
-    done = execute(tasks, workers, scheduler, progress)
-    rate = base.annual_discount_rate
-    d_clv, npv, cost_pv = np.empty(draws), np.empty(draws), np.empty(draws)
-    for k, (journey, result) in enumerate(zip(variants, done[reps:], strict=True)):
-        pair = Comparison(
-            costs.name, Results(base, [done[k % reps]], name, seed), Results(journey, [result], name, seed), costs
-        )
-        d_clv[k] = result.clv - done[k % reps].clv
-        npv[k] = pair.npv()[0]
-        cost_pv[k] = economics.present_value(pair.costs(), rate)[0]
-    roi = economics.roi(npv, cost_pv)
+    item = effect_input(v0, maps_to, observed)
+    costs = (intervention or Intervention(name=PROJECTED)).model_copy(
+        update={"name": PROJECTED, "changes": {}, "uncertainty": {}}
+    )
+    sim = simulate_points(scenario, [costs], draws, 1, engine, workers, scheduler, progress, inputs=[item])
+    values = np.array([sim.points[k].values[0] for k in range(draws)])
+    effects = (values / v0 - 1) * observed.control if observed.scale == "relative" and v0 else values - v0
+    priced = [price(*sim.pair(k, PROJECTED)) for k in range(draws)]
+    d_clv = np.array([p.delta_clv.mean() for p in priced])
+    npv = np.array([p.npv.mean() for p in priced])
+    cost_pv = np.array([p.cost_pv.mean() for p in priced])
+    base = sim.base(0)
     # with no effect nothing changes but the spend: NPV(0) is minus the costs, known exactly;
     # the break-even is read off the line from there to the draws' centre (a line through the
     # draws alone would extrapolate a narrow cluster far out)
-    npv_zero = float(
-        np.mean(
-            [
-                Comparison(costs.name, Results(base, [b], name, seed), Results(base, [b], name, seed), costs).npv()[0]
-                for b in done[:reps]
-            ]
-        )
-    )
+    npv_zero = float(price(base, base, costs).npv.mean())
     rise, run = float(npv.mean()) - npv_zero, float(effects.mean())
     break_even = run * -npv_zero / rise if rise > 0 else None  # None: moving that way does not pay
+    roi = economics.roi(npv, cost_pv)
     return Projection(
         observed=observed,
         maps_to=maps_to,
         baseline_value=v0,
         draws=draws,
-        engine=name,
-        customers=base.customers,
+        engine=base.engine,
+        customers=base.journey.customers,
         months=base.months,
         costs_from=intervention.name if intervention else None,
         delta_clv=Spread.of(d_clv),
-        delta_clv_cohort=Spread.of(d_clv * base.population),
+        delta_clv_cohort=Spread.of(d_clv * base.journey.population),
         npv=Spread.of(npv),
         roi=Spread.of(roi) if np.all(cost_pv > 0) else None,
         cost_pv=Spread.of(cost_pv),
         p_npv_positive=float(np.mean(npv > 0)),
         npv_at_zero_effect=npv_zero,
         break_even_effect=break_even,
-        break_even_value=None
-        if break_even is None
-        else float(parameter_values(v0, np.array([break_even]), control, relative, probability)[0]),
+        break_even_value=None if break_even is None else float(_value_at(v0, break_even, observed)),
+        notes=[n for n in [item.note()] if n],
         by_draw=[
             Draw(float(e), float(v), float(d), float(n)) for e, v, d, n in zip(effects, values, d_clv, npv, strict=True)
         ],
     )
+
+
+def _value_at(v0: float, effect: float, observed: Observed) -> float:
+    """The parameter an effect gives (moved by it, or scaled by effect / control)."""
+    return v0 * (1 + effect / observed.control) if observed.scale == "relative" else v0 + effect

@@ -244,10 +244,13 @@ def simulate_points(
     scheduler: str | None = None,
     progress: Progress | None = None,
     derive: Derive | None = None,
+    inputs: list[Input] | None = None,
 ) -> Simulated:
-    """Simulate the baseline and each intervention at every parameter set, in one batch."""
+    """Simulate the baseline and each intervention at every parameter set, in one batch (`inputs`:
+    the scenario's uncertain inputs unless given).
+    """
     check_draws(draws)
-    inputs = inputs_of(scenario)
+    inputs = inputs_of(scenario) if inputs is None else inputs
     if not inputs:
         raise InputError.one(
             "", "uncertainty", "the scenario has no [uncertainty] table and no intervention has one (see the README)"
