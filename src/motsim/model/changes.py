@@ -13,7 +13,7 @@ from typing import Any
 
 from motsim.errors import InputError, Problem
 from motsim.model.loading import validate
-from motsim.model.scenario import KEYED, SECTIONS, Failure, Scenario
+from motsim.model.scenario import KEYED, SECTIONS, Failure, Scenario, did_you_mean
 
 
 def parse_assignment(text: str) -> tuple[str, Any]:
@@ -61,16 +61,25 @@ def apply_changes(scenario: Scenario, changes: dict[str, Any], source: str) -> S
     return validate(data, source, interventions=False)
 
 
+def settable(data: dict, path: str) -> str | None:
+    """Why a dotted path names nothing settable in raw scenario data (None when it does)."""
+    try:
+        _set(copy.deepcopy(data), path.split("."), 0)
+    except KeyError as exc:
+        return str(exc.args[0])
+    return None
+
+
 def _locate(node: Any, part: str) -> Any:
     if isinstance(node, list):
         for item in node:
             if isinstance(item, dict) and part in (item.get("id"), item.get("name")):
                 return item
-        known = ", ".join(str(i.get("id") or i.get("name")) for i in node if isinstance(i, dict))
-        raise KeyError(f"no '{part}' (there are: {known or 'none'})")
+        names = [str(i.get("id") or i.get("name")) for i in node if isinstance(i, dict)]
+        raise KeyError(f"no '{part}'{did_you_mean(part, names)} (there are: {', '.join(names) or 'none'})")
     if isinstance(node, dict):
         if part not in node:
-            raise KeyError(f"no key '{part}'")
+            raise KeyError(f"no key '{part}'{did_you_mean(part, node)}")
         return node[part]
     raise KeyError(f"cannot go into '{part}'")
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import sys
+import types
+import typing
 from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
@@ -12,7 +14,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from motsim.errors import InputError, Problem
-from motsim.model.scenario import Scenario
+from motsim.model.scenario import REFERENCES, Scenario, cross_references, did_you_mean
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -89,7 +91,10 @@ def validate(data: dict[str, Any], source: str, text: str = "", interventions: b
     `validate` finds what `compare` would (a misspelt path, a probability that is text), and so
     are the uncertain inputs (their paths, bounds, and the scenario at their 5%, 50% and 95%).
     """
-    scenario = validate_as(Scenario, data, source, text)
+    try:
+        scenario = validate_as(Scenario, data, source, text)
+    except InputError as exc:
+        raise InputError(source, [*exc.problems, *(_path_problems(data, text) if interventions else [])]) from None
     if not interventions:
         return scenario
     from motsim.model.changes import apply_changes
@@ -116,12 +121,47 @@ def validate(data: dict[str, Any], source: str, text: str = "", interventions: b
     return scenario
 
 
+def _path_problems(data: dict[str, Any], text: str) -> list[Problem]:
+    """Dotted paths (interventions' changes, uncertainty tables) that name nothing in the raw data:
+    checked even when the schema fails, so that a misspelt path is listed with everything else.
+    """
+    from motsim.model.changes import settable
+
+    found = []
+    rows = data.get("interventions") if isinstance(data.get("interventions"), list) else []
+    tables = [(("uncertainty",), "uncertainty", data.get("uncertainty"))]
+    for k, row in enumerate(rows):
+        if isinstance(row, dict):
+            label = f"interventions[{k}] ({row.get('name')})"
+            tables += [
+                (("interventions", k, "changes"), f"{label}.changes", row.get("changes")),
+                (("interventions", k, "uncertainty"), f"{label}.uncertainty", row.get("uncertainty")),
+            ]
+    for loc, label, table in tables:
+        for path in table if isinstance(table, dict) else {}:
+            if path.split(".")[0] in ("interventions", "scenario") or (loc[-1] == "uncertainty" and "." not in path):
+                continue  # an intervention's own costs and the run's settings are checked once the schema holds
+            why = settable(data, path)
+            if why:
+                found.append(Problem(f"{label}.{path}", why, locate_line(text, (*loc, path))))
+    return found
+
+
 def validate_as(model: type[M], data: dict[str, Any], source: str, text: str = "") -> M:
-    """Validate raw TOML data as a pydantic model; every problem (with its line) in one InputError."""
+    """Validate raw TOML data as a pydantic model; every problem (with its line) in one InputError.
+
+    For a scenario, what names what (`after`, `uses`, segment overrides, shares) is checked beside
+    the schema, so that both kinds of problem come at once, each on its own line.
+    """
+    references = []
+    if model is Scenario:
+        references = [
+            Problem(_field_path(loc, data), why, locate_line(text, loc)) for loc, why in cross_references(data)
+        ]
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise InputError(source, list(problems_of(exc, data, text))) from None
+        raise InputError(source, [*problems_of(exc, data, text), *references]) from None
 
 
 def problems_of(exc: ValidationError, data: dict[str, Any], text: str) -> Iterable[Problem]:
@@ -134,13 +174,43 @@ def problems_of(exc: ValidationError, data: dict[str, Any], text: str) -> Iterab
             and _is_union_branch(err["loc"])
         ):
             continue  # the other branch of a number-or-table field explains the problem better
+        if REFERENCES in err["msg"]:
+            continue  # itemised by `cross_references`, each at its own line
         loc = _clean_loc(err["loc"])
         message = _message(err)
+        if err["type"] == "extra_forbidden":
+            message += did_you_mean(loc[-1], _known_keys(loc[:-1]))
         field = _field_path(loc, data)
         if (field, message) in seen:
             continue
         seen.add((field, message))
         yield Problem(field, message, locate_line(text, loc))
+
+
+def _known_keys(loc: tuple) -> list[str]:
+    """The keys the schema allows at a location (for "did you mean"); [] where it cannot tell."""
+    candidates: list[Any] = [Scenario]
+    for part in loc:
+        models = [c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)]
+        containers = [c for c in candidates if typing.get_origin(c) in (list, dict)]
+        if models and isinstance(part, str) and part in models[0].model_fields:
+            candidates = _types(models[0].model_fields[part].annotation)
+        elif containers:
+            candidates = _types(typing.get_args(containers[0])[-1])
+        else:
+            return []
+    models = [c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)]
+    return list(models[0].model_fields) if models else []
+
+
+def _types(annotation: Any) -> list[Any]:
+    """The types behind Optional/Union/Annotated."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _types(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        return [t for a in typing.get_args(annotation) if a is not type(None) for t in _types(a)]
+    return [annotation]
 
 
 def _is_union_branch(loc: tuple) -> bool:
@@ -220,6 +290,12 @@ def locate_line(text: str, loc: tuple) -> int | None:
             continue
         key = str(part)
         name = ".".join(table + [key])
+        rest = loc[i:]
+        if len(rest) > 1 and all(isinstance(x, str) for x in rest):  # a dotted sub-table: [a.b.c]
+            whole = ".".join(table + [str(x) for x in rest])
+            hit = next((n for n in range(start, end) if _is_header(lines[n], whole, array=False)), None)
+            if hit is not None:
+                return hit + 1
         for n in range(start, end):
             if _is_header(lines[n], name, array=False):
                 start = n

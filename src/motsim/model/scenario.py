@@ -6,7 +6,9 @@ Every key of a scenario file maps to a field here; the field descriptions are th
 
 from __future__ import annotations
 
+import difflib
 import math
+from collections.abc import Iterable
 from typing import Annotated, Literal, Optional, Union
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -426,36 +428,9 @@ class Scenario(Strict):
 
     @model_validator(mode="after")
     def _references(self) -> Scenario:
-        problems: list[str] = []
-        _unique("moments", [m.id for m in self.moments], problems)
-        _unique("segments", [s.id for s in self.segments], problems)
-        _unique("resources", [r.id for r in self.resources], problems)
-        _unique("interventions", [i.name for i in self.interventions], problems)
-        moments = {m.id: m for m in self.moments}
-        resources = {r.id for r in self.resources}
-        for k, m in enumerate(self.moments):
-            _moment_references(f"moments[{k}] ({m.id})", m, moments, resources, problems)
-        cycle = _after_cycle(self.moments)
-        if cycle:
-            problems.append("moments: `after` forms a cycle: " + " -> ".join(cycle))
-        if self.segments:
-            total = sum(s.share for s in self.segments)
-            if not math.isclose(total, 1.0, abs_tol=1e-6):
-                problems.append(f"segments: shares sum to {total:g}, not 1")
-            for k, s in enumerate(self.segments):
-                for mid in s.moments:
-                    if mid not in moments:
-                        problems.append(f"segments[{k}] ({s.id}).moments.{mid}: no moment '{mid}'")
-        if self.scenario.engine == "vector" and any(m.uses for m in self.moments):
-            problems.append(
-                "scenario.engine: the vector engine has no queues and moments here use a resource "
-                "(choose auto, hybrid or des)"
-            )
-        rm = self.churn.renewal_moment
-        if rm is not None and rm not in moments:
-            problems.append(f"churn.renewal_moment: no moment '{rm}'")
+        problems = cross_references(self.model_dump(mode="json"))
         if problems:
-            raise ValueError("; ".join(problems))
+            raise ValueError(REFERENCES + "; ".join(f"{where}: {why}" for where, why in problems))
         return self
 
     @property
@@ -483,34 +458,126 @@ class Scenario(Strict):
         raise InputError.one(self.scenario.name, "intervention", f"no intervention '{name}' (scenario has: {known})")
 
 
+REFERENCES = "cross-references: "  # marks the validator's summary, which file loading itemises instead
+Loc = tuple[Union[str, int], ...]
+
+
+def cross_references(data: dict) -> list[tuple[Loc, str]]:
+    """Problems with what names what (ids, `after`, `uses`, renewal moment, segment shares and
+    overrides, intervention costs), from raw scenario data, each at its location and with a "did you
+    mean" where a known name is close. Tolerant of malformed data, so that it can run beside the
+    schema's own errors and every problem is listed at once.
+    """
+    problems: list[tuple[Loc, str]] = []
+    moments, segments = _tables(data, "moments"), _tables(data, "segments")
+    resources, interventions = _tables(data, "resources"), _tables(data, "interventions")
+    for key, rows, ident in (
+        ("moments", moments, "id"),
+        ("segments", segments, "id"),
+        ("resources", resources, "id"),
+        ("interventions", interventions, "name"),
+    ):
+        _duplicates(key, rows, ident, problems)
+    by_id = {row.get("id"): row for _, row in moments}
+    team_ids = [row.get("id") for _, row in resources]
+    for k, m in moments:
+        _moment_references(k, m, by_id, team_ids, problems)
+    cycle = _after_cycle({mid: row.get("after") for mid, row in by_id.items()})
+    if cycle:
+        problems.append((("moments",), "`after` forms a cycle: " + " -> ".join(map(str, cycle))))
+    _segment_references(segments, by_id, problems)
+    _other_references(data, moments, interventions, by_id, problems)
+    return problems
+
+
+def _duplicates(key: str, rows: list[tuple[int, dict]], ident: str, problems: list[tuple[Loc, str]]) -> None:
+    seen: set = set()
+    for k, row in rows:
+        if row.get(ident) in seen:
+            problems.append(((key, k, ident), f"'{row.get(ident)}' appears twice"))
+        seen.add(row.get(ident))
+
+
+def _segment_references(
+    segments: list[tuple[int, dict]], by_id: dict[object, dict], problems: list[tuple[Loc, str]]
+) -> None:
+    shares = [row.get("share") for _, row in segments]
+    if segments and all(isinstance(x, (int, float)) for x in shares):
+        total = sum(shares)
+        if not math.isclose(total, 1.0, abs_tol=1e-6):
+            problems.append((("segments",), f"shares sum to {total:g}, not 1"))
+    for k, seg in segments:
+        for mid in seg.get("moments") or {}:
+            if mid not in by_id:
+                problems.append((("segments", k, "moments", mid), _unknown("moment", mid, by_id)))
+
+
+def _other_references(
+    data: dict,
+    moments: list[tuple[int, dict]],
+    interventions: list[tuple[int, dict]],
+    by_id: dict[object, dict],
+    problems: list[tuple[Loc, str]],
+) -> None:
+    header = data.get("scenario") if isinstance(data.get("scenario"), dict) else {}
+    if header.get("engine") == "vector" and any(row.get("uses") for _, row in moments):
+        problems.append(
+            (
+                ("scenario", "engine"),
+                "the vector engine has no queues and moments here use a resource (choose auto, hybrid or des)",
+            )
+        )
+    churn = data.get("churn") if isinstance(data.get("churn"), dict) else {}
+    renewal = churn.get("renewal_moment")
+    if renewal is not None and renewal not in by_id:
+        problems.append((("churn", "renewal_moment"), _unknown("moment", renewal, by_id)))
+    for k, i in interventions:
+        for mid in i.get("cost_per_occurrence") or {}:
+            if mid not in by_id:
+                problems.append((("interventions", k, "cost_per_occurrence", mid), _unknown("moment", mid, by_id)))
+
+
+def _tables(data: dict, key: str) -> list[tuple[int, dict]]:
+    rows = data.get(key)
+    return [(k, row) for k, row in enumerate(rows) if isinstance(row, dict)] if isinstance(rows, list) else []
+
+
+def did_you_mean(name: object, known: Iterable[object]) -> str:
+    """A hint, `(did you mean 'x'?)`, when a known name is close to `name`; else empty."""
+    close = difflib.get_close_matches(str(name), [str(k) for k in known if k is not None], n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _unknown(what: str, name: object, known: Iterable[object]) -> str:
+    known = [k for k in known if k is not None]
+    hint = did_you_mean(name, known)
+    return f"no {what} '{name}'" + (hint or f" (there are: {', '.join(map(str, known)) or 'none'})")
+
+
 def _moment_references(
-    where: str, m: Moment, moments: dict[str, Moment], resources: set[str], problems: list[str]
+    k: int, m: dict, moments: dict[object, dict], resources: list[object], problems: list[tuple[Loc, str]]
 ) -> None:
     """Problems with what one moment names: the moment it follows, its outcomes, its resource."""
-    if m.after is not None:
-        if m.after not in moments:
-            problems.append(f"{where}.after: no moment '{m.after}'")
-        elif m.after_outcomes:
-            unknown = set(m.after_outcomes) - set(moments[m.after].outcomes) - {"failure", "abandoned"}
+    after = m.get("after")
+    if after is not None:
+        if after not in moments:
+            problems.append((("moments", k, "after"), _unknown("moment", after, moments)))
+        elif m.get("after_outcomes"):
+            outcomes = moments[after].get("outcomes") or {"ok": {}}
+            unknown = set(m["after_outcomes"]) - set(outcomes) - {"failure", "abandoned"}
             if unknown:
-                problems.append(f"{where}.after_outcomes: '{m.after}' has no outcome {sorted(unknown)}")
-    if m.uses is not None and m.uses not in resources:
-        problems.append(f"{where}.uses: no resource '{m.uses}' (define it under [[resources]])")
-    if m.patience_minutes is not None and m.uses is None:
-        problems.append(f"{where}.patience_minutes: needs `uses`")
+                problems.append((("moments", k, "after_outcomes"), f"'{after}' has no outcome {sorted(unknown)}"))
+    uses = m.get("uses")
+    if uses is not None and uses not in resources:
+        problems.append(
+            (("moments", k, "uses"), _unknown("resource", uses, resources) + "; define it under [[resources]]")
+        )
+    if m.get("patience_minutes") is not None and uses is None:
+        problems.append((("moments", k, "patience_minutes"), "needs `uses`"))
 
 
-def _unique(what: str, ids: list[str], problems: list[str]) -> None:
-    seen: set[str] = set()
-    for i in ids:
-        if i in seen:
-            problems.append(f"{what}: id '{i}' appears twice")
-        seen.add(i)
-
-
-def _after_cycle(moments: list[Moment]) -> list[str]:
+def _after_cycle(parent: dict) -> list:
     """A cycle of `after` references, or [] if there is none."""
-    parent = {m.id: m.after for m in moments}
     for start in parent:
         path, node = [start], parent[start]
         while node is not None and node in parent:
