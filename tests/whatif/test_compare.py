@@ -111,16 +111,38 @@ def test_counterfactual_attribution_is_exact_where_nothing_happens_and_smaller_t
     assert (zero["notice"].mean, zero["notice"].ci_low, zero["notice"].ci_high) == (0.0, 0.0, 0.0)
 
 
-def test_ranking_says_which_moments_it_could_not_rank(tmp_path):
-    text = (FIXTURES / "constant_churn.toml").read_text() + (
-        '\n[[moments]]\nid = "outage"\nrate_per_month = 0.2\noutcomes = { down = { p = 1.0, score = -5 } }\n'
-        '\n[[moments]]\nid = "call"\nrate_per_month = 0.5\n'
+def test_ranking_ranks_every_lever_and_says_what_it_could_not_rank(tmp_path):
+    text = (FIXTURES / "constant_churn.toml").read_text().replace(
+        "experience_sensitivity = 0.0", "experience_sensitivity = 0.5"
+    ) + (
+        '\n[[moments]]\nid = "outage"\nrate_per_month = 0.3\noutcomes = { down = { p = 1.0, score = -5 } }\n'
+        '\n[[moments]]\nid = "welcome"\nat_day = 0\noutcomes = { hello = { p = 1.0, score = 1 } }\n'
+        '\n[[moments]]\nid = "call"\nrate_per_month = 0.5\nuses = "desk"\nwait_penalty_per_minute = 0.5\n'
         "outcomes = { good = { p = 0.6, score = 2 }, bad = { p = 0.4, score = -4 } }\n"
+        "failure = { p = 0.2, recovery_p = 0.3 }\n"
+        '\n[[resources]]\nid = "desk"\ncapacity = 1\nservice_minutes = { exponential = 20 }\n'
     )
-    sc = with_overrides(motsim.load_scenario(write(tmp_path, text)), customers=400, months=6)
-    ranking = rank(sc, replications=2, workers=1)
-    assert [r.moment for r in ranking.ranking] == ["call"]
-    assert set(ranking.unranked) == {"outage"} and "one outcome" in ranking.unranked["outage"]
+    sc = with_overrides(motsim.load_scenario(write(tmp_path, text)), customers=1500, months=12)
+    ranking = rank(sc, replications=3, workers=1)
+    levers = {(r.moment, r.lever): r for r in ranking.ranking}
+    assert set(levers) == {
+        ("outage", "frequency"),  # one outcome, but it happens at a rate
+        ("call", "outcomes"),
+        ("call", "frequency"),
+        ("call", "failure"),
+        ("call", "recovery"),
+        ("call", "capacity"),
+    }
+    assert levers[("call", "capacity")].changes == {"resources.desk.capacity": 2}
+    assert levers[("call", "failure")].changes == {"moments.call.failure.p": pytest.approx(0.1)}
+    assert levers[("outage", "frequency")].changes == {"moments.outage.rate_per_month": pytest.approx(0.27)}
+    # fewer outages keep customers; a second agent cuts 20-minute services' queues for 1,500 customers
+    for key in (("outage", "frequency"), ("call", "capacity"), ("call", "failure")):
+        assert levers[key].delta_clv.ci_low > 0, key
+    assert set(ranking.unranked) == {"welcome"}
+    assert "one outcome" in ranking.unranked["welcome"] and "no rate" in ranking.unranked["welcome"]
+    only = rank(sc, replications=2, workers=1, levers=("outcomes",))
+    assert [(r.moment, r.lever) for r in only.ranking] == [("call", "outcomes")]
 
 
 @pytest.mark.slow

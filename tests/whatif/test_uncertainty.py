@@ -224,7 +224,7 @@ def test_rank_says_how_often_an_uncertain_moment_overtakes_its_twin(tmp_path):
     from motsim.whatif.rank import rank
 
     sc = motsim.load_scenario(write(tmp_path, TWO_MOMENTS))
-    u = rank(sc, workers=1, uncertainty=16).uncertainty
+    u = rank(sc, workers=1, uncertainty=16, levers=("outcomes",)).uncertainty
     b = next(m for m in u.moments if m.moment == "b")
     # b's step is worth more when its bad outcome hurts more than a's (-5): certainly below -7, never above -3
     assert 0.25 - 1 / 16 <= b.p_first <= 0.75 + 1 / 16

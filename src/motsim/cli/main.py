@@ -34,6 +34,7 @@ from motsim.cli.support import (
     with_bar,
 )
 from motsim.errors import InputError, Problem
+from motsim.whatif.rank import LEVERS
 
 app = typer.Typer(
     help="motsim: what is improving one moment of truth in a customer journey worth?\n\n"
@@ -375,6 +376,14 @@ def rank_moments(
     months: Months = None,
     seed: Seed = None,
     uncertainty: Draws = None,
+    levers: Annotated[
+        list[str],
+        typer.Option(
+            "--lever",
+            help="Rank by this lever only (repeatable): outcomes, frequency, failure, recovery, capacity "
+            "(default: every lever a moment has).",
+        ),
+    ] = list(LEVERS),  # noqa: B006 - typer reads the default, never mutates it
     fmt: FormatOpt = Format.table,
     out_dir: Annotated[
         Optional[Path], typer.Option("--out", "-o", help="Write rank.json, rank.csv and the tornado chart here.")
@@ -383,7 +392,14 @@ def rank_moments(
     engine: EngineOpt = None,
     scheduler: Scheduler = None,
 ) -> None:
-    """Rank the moments of truth: ΔCLV per customer of improving each by the same step."""
+    """Rank the moments of truth: ΔCLV per customer of improving each by the same step of each lever.
+
+    Levers (a standard step each, --step): outcomes (move the step from the worst outcome to the
+    best), frequency (a moment at a rate happens the step less often),
+    failure (the step fewer failures), recovery (the step more recovered), capacity (the team a
+    moment queues for gets the step more agents, at least one). A negative ΔCLV for fewer occurrences
+    is a moment worth having more often.
+    """
 
     def go() -> None:
         from motsim.output.formats import print_rank_uncertainty, with_ci
@@ -392,21 +408,32 @@ def rank_moments(
         sc = load_with(scenario, customers, months, seed)
         result = with_bar(
             "ranking",
-            lambda tick: rank(sc, step, replications, engine_name(engine), workers, scheduler, tick, uncertainty),
+            lambda tick: rank(
+                sc, step, replications, engine_name(engine), workers, scheduler, tick, uncertainty, tuple(levers)
+            ),
         )
 
         def table() -> None:
             t = Table(
-                title=f"Moments of truth: ΔCLV per customer of moving {step:.0%} from the worst outcome to the best",
+                title=f"Moments of truth: ΔCLV per customer of one standard step ({step:.0%}) of each lever",
                 title_justify="left",
             )
-            for col in ("rank", "moment", "ΔCLV per customer  [95% CI]", "ΔNPS", "per unit of cost", "tags"):
-                t.add_column(col, justify="left" if col in ("moment", "tags") else "right")
+            for col in (
+                "rank",
+                "moment",
+                "lever: the step",
+                "ΔCLV per customer  [95% CI]",
+                "ΔNPS",
+                "per unit of cost",
+                "tags",
+            ):
+                t.add_column(col, justify="left" if col in ("moment", "lever: the step", "tags") else "right")
             for k, r in enumerate(result.ranking, 1):
                 per = r.delta_clv_per_cost
                 t.add_row(
                     str(k),
                     escape(r.moment),
+                    escape(f"{r.lever}: {r.step}"),
                     with_ci(r.delta_clv, "money"),
                     with_ci(r.delta_nps),
                     "–" if per is None else f"{per:.2f}",

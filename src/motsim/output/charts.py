@@ -62,7 +62,7 @@ def tornado_chart(ranking: list[RankedMoment], path: Path, title: str, currency:
     means = np.nan_to_num([r.delta_clv.mean for r in rows])
     low = np.nan_to_num(means - [r.delta_clv.ci_low for r in rows])
     high = np.nan_to_num([r.delta_clv.ci_high for r in rows] - means)
-    ax.barh([r.moment for r in rows], means, xerr=[low, high], color="tab:blue", capsize=4)
+    ax.barh([r.label for r in rows], means, xerr=[low, high], color="tab:blue", capsize=4)
     ax.axvline(0, color="black", linewidth=0.8)
     ax.set_xlabel("ΔCLV per customer of one standard step (95% CI)")
     _money_axis(ax.xaxis, currency)

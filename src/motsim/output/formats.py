@@ -292,10 +292,16 @@ def print_rank_uncertainty(u: RankUncertainty, console: Console) -> None:
     t = Table(
         title=f"Over uncertain inputs ({u.draws} parameter sets): ΔCLV and rank, median [5%, 95%]", title_justify="left"
     )
-    for col in ("moment", "ΔCLV per customer", "rank", "ranked first"):
-        t.add_column(col, justify="left" if col == "moment" else "right")
+    for col in ("moment", "lever", "ΔCLV per customer", "rank", "ranked first"):
+        t.add_column(col, justify="left" if col in ("moment", "lever") else "right")
     for m in u.moments:
-        t.add_row(escape(m.moment), _spread(m.delta_clv, "money"), _spread(m.rank, "month"), f"{m.p_first:.0%}")
+        t.add_row(
+            escape(m.moment),
+            escape(m.lever),
+            _spread(m.delta_clv, "money"),
+            _spread(m.rank, "month"),
+            f"{m.p_first:.0%}",
+        )
     console.print(t)
     order = " > ".join(u.top)
     verdict = "holds" if u.p_top_order_kept >= 0.9 else "changes with the inputs"

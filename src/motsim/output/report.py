@@ -305,13 +305,12 @@ def _answer(sc: Scenario, data: ReportData) -> list[str]:
         r = data.ranking.ranking
         first = r[0]
         text = (
-            f"The moment that matters most is <b>{_esc(first.moment)}</b>: moving "
-            f"{data.ranking.step:.0%} of its customers from the worst outcome to the best is worth "
-            f"{_esc(money(first.delta_clv.mean, cur))} per customer "
-            f"({_esc(money(first.delta_clv.mean * population, cur))} for the business)"
+            f"The moment that matters most is <b>{_esc(first.moment)}</b>: one standard step of its "
+            f"{_esc(first.lever)} ({_esc(first.step)}) is worth {_esc(money(first.delta_clv.mean, cur))} per "
+            f"customer ({_esc(money(first.delta_clv.mean * population, cur))} for the business)"
         )
         if len(r) > 1 and r[1].delta_clv.mean > 0:
-            text += f", {first.delta_clv.mean / r[1].delta_clv.mean:.1f}× the next, {_esc(r[1].moment)}"
+            text += f", {first.delta_clv.mean / r[1].delta_clv.mean:.1f}× the next, {_esc(r[1].label)}"
         said.append(f"<p>{text}.</p>")
     return said
 
@@ -516,6 +515,7 @@ def _ranking(sc: Scenario, ranking: Ranking, tornado_chart: Callable) -> list[st
         [
             str(k),
             _esc(r.moment),
+            _esc(f"{r.lever}: {r.step}"),
             _ci(r.delta_clv, lambda x: money(x, cur)),
             _ci(r.delta_nps, lambda x: f"{x:+.1f}"),
             "–" if r.delta_clv_per_cost is None else f"{r.delta_clv_per_cost:.2f}",
@@ -525,10 +525,22 @@ def _ranking(sc: Scenario, ranking: Ranking, tornado_chart: Callable) -> list[st
     ]
     out = [
         "<h2>Moments of truth: where to invest</h2>",
-        f"<p>Each moment improved by the same standard step: {ranking.step:.0%} of probability moved from its worst "
-        "outcome to its best.</p>",
+        f"<p>Each moment improved by the same standard step ({ranking.step:.0%}) of each lever it has: its outcomes "
+        "(that much probability moved from the worst outcome to the best), how often it happens (a moment at a rate, "
+        "that much less often: negative when the moment is worth having more often), its failures (that much fewer), their recovery (that much "
+        "more) and the team it queues for (that many more agents, at least one).</p>",
         _html_table(
-            ["rank", "moment", "ΔCLV per customer", "ΔNPS", "ΔCLV per unit of cost to serve", "tags"], rows, (1, 5)
+            [
+                "rank",
+                "moment",
+                "lever: the step",
+                "ΔCLV per customer",
+                "ΔNPS",
+                "ΔCLV per unit of cost to serve",
+                "tags",
+            ],
+            rows,
+            (1, 2, 6),
         ),
     ]
     if ranking.unranked:

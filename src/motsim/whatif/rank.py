@@ -40,28 +40,84 @@ def _step_changes(prefix: str, outcomes: Outcomes, step: float) -> dict[str, flo
     }
 
 
-def standard_step(scenario: Scenario, moment_id: str, step: float) -> Intervention | None:
-    """The intervention 'improve this moment by one standard step', or None if it cannot improve."""
-    changes = _step_changes(f"moments.{moment_id}", scenario.moment(moment_id).outcomes, step)
-    for s in scenario.segments:
-        override = s.moments.get(moment_id)
-        if override and override.outcomes:
-            changes |= _step_changes(f"segments.{s.id}.moments.{moment_id}", override.outcomes, step)
+LEVERS = ("outcomes", "frequency", "failure", "recovery", "capacity")
+SEP = " · "  # between a moment and its lever in a step's name: "support_incident · frequency"
+
+
+def standard_step(scenario: Scenario, moment_id: str, step: float, lever: str = "outcomes") -> Intervention | None:
+    """The intervention 'improve this moment by one standard step of this lever' (None: no such lever).
+
+    The standard steps, each `step` (0.10 by default):
+
+    - outcomes: move `step` of probability from the worst outcome to the best (in the moment and in
+      every segment's override of it);
+    - frequency: a moment that happens at a rate (`rate_per_month`, in the moment and its segment
+      overrides) happens `step` less often (a negative ΔCLV: a moment worth having more often);
+    - failure: `step` less probability of failing (at most all of it);
+    - recovery: `step` more probability of recovering a failure (at most to 1);
+    - capacity: the team the moment queues for gets `step` more agents (at least one).
+    """
+    m = scenario.moment(moment_id)
+    changes: dict[str, float | int] = {}
+    if lever == "outcomes":
+        changes = _step_changes(f"moments.{moment_id}", m.outcomes, step)
+        for s in scenario.segments:
+            override = s.moments.get(moment_id)
+            if override and override.outcomes:
+                changes |= _step_changes(f"segments.{s.id}.moments.{moment_id}", override.outcomes, step)
+        what = f"move {step:.0%} from the worst outcome to the best"
+    elif lever == "frequency":
+        factor = 1 - step
+        what = f"{step:.0%} fewer occurrences"
+        if m.rate_per_month is not None:
+            changes[f"moments.{moment_id}.rate_per_month"] = m.rate_per_month * factor
+            for s in scenario.segments:
+                override = s.moments.get(moment_id)
+                if override and override.rate_per_month is not None:
+                    changes[f"segments.{s.id}.moments.{moment_id}.rate_per_month"] = override.rate_per_month * factor
+    elif lever == "failure" and m.failure is not None and m.failure.p > 0:
+        changes = {f"moments.{moment_id}.failure.p": max(0.0, m.failure.p - step)}
+        what = f"{min(step, m.failure.p):.0%} fewer failures"
+    elif lever == "recovery" and m.failure is not None and m.failure.p > 0 and m.failure.recovery_p < 1:
+        changes = {f"moments.{moment_id}.failure.recovery_p": min(1.0, m.failure.recovery_p + step)}
+        what = f"{min(step, 1 - m.failure.recovery_p):.0%} more failures recovered"
+    elif lever == "capacity" and m.uses is not None:
+        team = next(r for r in scenario.resources if r.id == m.uses)
+        more = max(1, round(team.capacity * step))
+        changes = {f"resources.{team.id}.capacity": team.capacity + more}
+        what = f"team '{team.id}' +{more} agent(s)"
     if not changes:
         return None
-    return Intervention(
-        name=moment_id, description=f"move {step:.0%} from the worst outcome to the best", changes=changes
-    )
+    return Intervention(name=f"{moment_id}{SEP}{lever}", description=what, changes=changes)
 
 
-def standard_steps(scenario: Scenario, step: float) -> list[Intervention]:
-    """One standard step per moment that can improve."""
+def standard_steps(scenario: Scenario, step: float, levers: tuple[str, ...] = LEVERS) -> list[Intervention]:
+    """One standard step per moment and lever that can improve (a team shared by several moments
+    gets its capacity step once, under the first moment that uses it).
+    """
     if not 0 < step <= 1:
         raise InputError.one("", "step", f"must be in (0, 1], got {step}")
-    steps = [i for i in (standard_step(scenario, m.id, step) for m in scenario.moments) if i is not None]
+    unknown = set(levers) - set(LEVERS)
+    if unknown:
+        raise InputError.one("", "levers", f"no lever {sorted(unknown)} (there are: {', '.join(LEVERS)})")
+    steps, teams = [], set()
+    for m in scenario.moments:
+        for lever in levers:
+            if lever == "capacity" and m.uses in teams:
+                continue
+            found = standard_step(scenario, m.id, step, lever)
+            if found is not None:
+                steps.append(found)
+                teams |= {m.uses} if lever == "capacity" else set()
     if not steps:
-        raise ModelError("no moment has two outcomes with different scores to improve")
+        raise ModelError("no moment has a lever to improve (two outcomes that score apart, a rate, a failure, a team)")
     return steps
+
+
+def split(name: str) -> tuple[str, str]:
+    """(moment, lever) of a standard step's name."""
+    moment, _, lever = name.rpartition(SEP)
+    return moment, lever
 
 
 def rank(
@@ -73,24 +129,25 @@ def rank(
     scheduler: str | None = None,
     progress: Progress | None = None,
     uncertainty: int | None = None,
+    levers: tuple[str, ...] = LEVERS,
 ) -> Ranking:
-    """Moments ranked by ΔCLV per customer of a standard step, with CIs and tag groups; with
-    `uncertainty` parameter sets (default: the scenario's), how the order holds over the inputs.
+    """Moments ranked by ΔCLV per customer of a standard step of each lever, with CIs and tag groups;
+    with `uncertainty` parameter sets (default: the scenario's), how the order holds over the inputs.
     """
-    steps = standard_steps(scenario, step)
+    steps = standard_steps(scenario, step, levers)
     w = compare(scenario, steps, replications, engine, workers, scheduler, progress, uncertainty=0)
-    result = ranked(scenario, step, w.base, w.comparisons)
+    result = ranked(scenario, step, w.base, w.comparisons, levers)
     draws = scenario.draws if uncertainty is None else uncertainty
     if draws:
         from motsim.whatif.uncertainty import propagate_rank
 
-        def derive(base: Scenario, moment: str) -> Intervention:
-            return standard_step(base, moment, step) or Intervention(name=moment)
+        def derive(base: Scenario, name: str) -> Intervention:
+            return standard_step(base, *split(name)[:1], step, split(name)[1]) or Intervention(name=name)
 
         block = propagate_rank(
             scenario,
             steps,
-            [r.moment for r in result.ranking],
+            [r.name for r in result.ranking],
             derive,
             draws,
             replications or scenario.scenario.replications,
@@ -108,11 +165,23 @@ class RankedMoment(Result):
     """One moment's standard step and what it is worth."""
 
     moment: str
+    lever: str  # outcomes, frequency, failure, recovery or capacity (see `standard_step`)
+    step: str  # what the standard step does, in words
     delta_clv: Estimate  # per customer
     delta_nps: Estimate
     delta_clv_per_cost: float | None  # ΔCLV per unit of the moment's current cost to serve
     changes: dict[str, Any]
     tags: dict[str, str]
+
+    @property
+    def name(self) -> str:
+        """The moment and its lever, as a reader sees it: `support_incident · frequency`."""
+        return f"{self.moment}{SEP}{self.lever}"
+
+    @property
+    def label(self) -> str:
+        """The moment alone for its outcomes, else with its lever."""
+        return self.moment if self.lever == "outcomes" else self.name
 
 
 @dataclass(frozen=True, repr=False)
@@ -141,6 +210,7 @@ class Ranking(Result):
         return [
             {
                 "moment": r.moment,
+                "lever": r.lever,
                 **r.delta_clv.to_dict(),
                 "delta_clv_per_cost": r.delta_clv_per_cost,
                 **{k: r.tags.get(k, "") for k in TAG_KINDS},
@@ -149,14 +219,19 @@ class Ranking(Result):
         ]
 
 
-def ranked(scenario: Scenario, step: float, base: Results, comparisons: dict[str, Comparison]) -> Ranking:
-    """The ranking from standard-step comparisons already run (keyed by moment id)."""
+def ranked(
+    scenario: Scenario,
+    step: float,
+    base: Results,
+    comparisons: dict[str, Comparison],
+    levers: tuple[str, ...] = LEVERS,
+) -> Ranking:
+    """The ranking from standard-step comparisons already run (keyed by step name, `moment · lever`)."""
     ids = [x.id for x in scenario.moments]
     rows = []
-    for m in scenario.moments:
-        comp = comparisons.get(m.id)
-        if comp is None:
-            continue
+    for name, comp in comparisons.items():
+        moment_id, lever = split(name)
+        m = scenario.moment(moment_id)
         d_clv = np.array([v.clv - b.clv for b, v in zip(base.replications, comp.variant.replications, strict=True)])
         est = Estimate.of(d_clv)
         occurrences = np.mean([r.occurrences[ids.index(m.id)] for r in base.replications])
@@ -164,6 +239,8 @@ def ranked(scenario: Scenario, step: float, base: Results, comparisons: dict[str
         rows.append(
             RankedMoment(
                 moment=m.id,
+                lever=lever,
+                step=comp.intervention.description,
                 delta_clv=est,
                 delta_nps=comp.summary().delta_nps,
                 delta_clv_per_cost=(est.mean / spend) if spend > 0 and not np.isnan(est.mean) else None,
@@ -174,12 +251,15 @@ def ranked(scenario: Scenario, step: float, base: Results, comparisons: dict[str
     rows.sort(key=lambda r: -(0.0 if np.isnan(r.delta_clv.mean) else r.delta_clv.mean))
     groups: dict[str, tuple[list[str], float]] = {}
     for r in rows:
+        if r.lever != "outcomes":
+            continue  # tags sum one lever, so that a moment is not counted twice
         for kind, value in r.tags.items():
             names, total = groups.get(f"{kind}:{value}", ([], 0.0))
             groups[f"{kind}:{value}"] = (
                 [*names, r.moment],
                 total + (0.0 if np.isnan(r.delta_clv.mean) else r.delta_clv.mean),
             )
+    ranked_ids = {r.moment for r in rows}
     return Ranking(
         scenario=scenario.scenario.name,
         step=step,
@@ -187,9 +267,19 @@ def ranked(scenario: Scenario, step: float, base: Results, comparisons: dict[str
         baseline_clv=base.clv(),
         ranking=rows,
         by_tag={k: TagGroup(*v) for k, v in sorted(groups.items(), key=lambda kv: -kv[1][1])},
-        unranked={
-            m.id: "one outcome (or outcomes that score alike): a standard step has nothing to move"
-            for m in scenario.moments
-            if m.id not in comparisons
-        },
+        unranked={m.id: _why_not(m, levers) for m in scenario.moments if m.id not in ranked_ids},
     )
+
+
+def _why_not(m: Any, levers: tuple[str, ...]) -> str:
+    """Why a moment has no lever to rank it by."""
+    reasons = []
+    if "outcomes" in levers:
+        reasons.append("one outcome (or outcomes that score alike): no step between them")
+    if "frequency" in levers:
+        reasons.append("a fixed schedule: no rate to change")
+    if {"failure", "recovery"} & set(levers):
+        reasons.append("no failure")
+    if "capacity" in levers:
+        reasons.append("no team")
+    return "; ".join(reasons) or "no lever asked for"

@@ -431,6 +431,7 @@ class MomentSpread(Result):
     """One moment's standard step over the parameter draws: its ΔCLV, rank and chance of ranking first."""
 
     moment: str
+    lever: str
     delta_clv: Quantiles
     rank: Quantiles
     p_first: float
@@ -442,7 +443,7 @@ class RankUncertainty(Result):
 
     draws: int
     moments: list[MomentSpread]  # in the order of the plain ranking
-    top: list[str]  # the plain ranking's top moments (up to three)
+    top: list[str]  # the plain ranking's top steps, `moment · lever` (up to three)
     p_top_order_kept: float  # share of draws ranking those moments first, in that order
     notes: list[str] = field(default_factory=list)
 
@@ -463,9 +464,11 @@ def propagate_rank(
     scheduler: str | None = None,
     progress: Progress | None = None,
 ) -> RankUncertainty:
-    """Each moment's standard step (re-derived from each drawn scenario) over `draws` parameter sets;
-    `order` is the plain ranking's order of the moments.
+    """Each moment's standard steps (re-derived from each drawn scenario) over `draws` parameter sets;
+    `order` is the plain ranking's order of the steps (`moment · lever`).
     """
+    from motsim.whatif.rank import split
+
     sim = simulate_points(scenario, steps, draws, replications, engine, workers, scheduler, progress, derive)
     names = list(order)
     gain = np.array([[_delta_clv(*sim.pair(k, name)[:2]) for name in names] for k in range(draws)])
@@ -475,7 +478,9 @@ def propagate_rank(
     return RankUncertainty(
         draws=draws,
         moments=[
-            MomentSpread(name, Quantiles.of(gain[:, j]), Quantiles.of(ranks[:, j]), float(np.mean(ranks[:, j] == 1)))
+            MomentSpread(
+                *split(name), Quantiles.of(gain[:, j]), Quantiles.of(ranks[:, j]), float(np.mean(ranks[:, j] == 1))
+            )
             for j, name in enumerate(names)
         ],
         top=top,
