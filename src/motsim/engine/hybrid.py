@@ -1,10 +1,11 @@
-"""The `hybrid` engine: the cohort stepped in numpy, only queued moments through SimPy.
+"""The `hybrid` engine: the cohort stepped in numpy, only queued moments through FIFO queues.
 
 Each month: the month's occurrences are walked in numpy (`engine.month`) to find who reaches
-a resource and when; those arrivals go through `simpy.Resource`s (FIFO, real arrival times,
-patience) in one SimPy environment that lives across months, so queues carry over month
-ends. The month is then walked again with each queued moment placed when its service ended,
-its score less the wait penalty (or abandoned), and the month-end step runs.
+a resource and when; those arrivals go through the teams' queues (FIFO, real arrival times,
+patience; the Kiefer–Wolfowitz recursion, equal to `simpy.Resource` in `des`), which live across
+months, so queues carry over month ends. The month is then walked again with each queued moment
+placed when its service ended, its score less the wait penalty (or abandoned), and the month-end
+step runs.
 
 Approximations against `des` (measured in the equivalence tests): an arrival is decided from
 what the customer had lived through before it in numpy, plus defections at earlier queued
@@ -14,10 +15,9 @@ month's end instead of at its own time.
 
 from __future__ import annotations
 
-from functools import partial
+import heapq
 
 import numpy as np
-import simpy
 
 from motsim.engine.cohort import Cohort, finish, population
 from motsim.engine.compiled import CompiledScenario
@@ -30,15 +30,26 @@ from motsim.model.units import DAYS_PER_MONTH, MINUTES_PER_DAY
 
 
 class Queues:
-    """The resources in SimPy, fed by arrivals and yielding completed visits."""
+    """The teams as FIFO queues with patience, served by the Kiefer–Wolfowitz recursion.
+
+    Visits are taken in arrival order; each team keeps a heap of its agents' free times. A visit
+    starts when it arrives or when the first agent frees up, whichever is later; if that wait
+    exceeds its patience it abandons and takes no agent (so later visits move up, as in a real
+    FIFO queue). This is exactly what `simpy.Resource` does with the same arrivals (the `des`
+    engine is the SimPy reference, and the equivalence tests hold the two to each other), without
+    an event loop: no events, no callbacks, one heap operation per visit. A visit's outcome is
+    released to the month walk when the month it completes in is reached, as SimPy's clock would.
+    """
 
     def __init__(self, journey: CompiledScenario, tables: list[SlotTable], cohort: Cohort):
-        self.env = simpy.Environment()
-        self.resources = [simpy.Resource(self.env, capacity=r.capacity) for r in journey.resources]
         self.journey, self.tables, self.cohort = journey, tables, cohort
         self.result = cohort.result
+        self.now = 0.0  # the day the queues have been run to
+        self.free = [[0.0] * r.capacity for r in journey.resources]  # per team: a heap of agents' free days
         self.gone = np.zeros(len(cohort.seg), dtype=bool)
-        self.done: list[tuple[int, int, int, float, int, float]] = []
+        self.defected: dict[int, float] = {}  # customer → day they defected at a queued moment
+        self.pending: list[tuple[float, int, tuple]] = []  # (day, order, visit) completed later
+        self._order = 0
         self.submitted = {
             j: np.zeros(t.time.shape, dtype=bool) for j, t in enumerate(tables) if journey.moments[j].resource >= 0
         }
@@ -46,10 +57,7 @@ class Queues:
         self.tally = {
             name: [0.0] * len(journey.resources) for name in ("wait_minutes", "served", "busy_days", "abandoned")
         }
-        self._wait, self._served_n, self._busy, self._abandoned = self.tally.values()
-        self._penalty = [m.wait_penalty_per_minute for m in journey.moments]
         self._visits: list[tuple[int, float, float, bool]] = []  # (resource, arrival day, minutes, abandoned)
-        self._resource = [m.resource for m in journey.moments]
 
     def arrive(self, j: np.ndarray, i: np.ndarray, slot: np.ndarray, t: np.ndarray) -> None:
         """Queue these occurrences (each once) at their times (or now, if already past)."""
@@ -58,8 +66,7 @@ class Queues:
             sel = np.flatnonzero(j == a)
             fresh[sel] = ~seen[slot[sel], i[sel]]
             seen[slot[sel], i[sel]] = True
-        j, i, slot, t = j[fresh], i[fresh], slot[fresh], np.maximum(t[fresh], self.env.now)
-        now = self.env.now
+        j, i, slot, t = j[fresh], i[fresh], slot[fresh], np.maximum(t[fresh], self.now)
         order = np.argsort(t, kind="stable")  # simultaneous arrivals queue in time-then-listing order
         j, i, slot, t = j[order], i[order], slot[order], t[order]
         # what each visit will need, looked up for all at once (numpy per visit is slow)
@@ -76,8 +83,8 @@ class Queues:
             code[sel] = table.code[ks, who]
             score[sel] = table.score(code[sel], who)
             defects[sel] = table.defect_u[ks, who] < self.journey.moments[a].defect_p[self.cohort.seg[who]]
-        visit, timeout = self._visit, self.env.timeout
-        for a, b, c, d, e, f, g, at in zip(
+        gone = (self.gone[i] | ~self.cohort.alive[i]).tolist()
+        for row in zip(
             j.tolist(),
             i.tolist(),
             slot.tolist(),
@@ -86,66 +93,41 @@ class Queues:
             score.tolist(),
             defects.tolist(),
             t.tolist(),
+            gone,
             strict=True,
         ):
-            # callbacks rather than a process per visit: the queue is the same simpy.Resource,
-            # at a fraction of the bookkeeping
-            timeout(at - now).callbacks.append(partial(visit, a, b, c, d, e, f, g))
+            self._visit(*row)
 
     def _visit(
-        self, j: int, i: int, k: int, duration: float, code: int, score: float, defects: bool, _event=None
+        self, j: int, i: int, k: int, duration: float, code: int, score: float, defects: bool, at: float, gone: bool
     ) -> None:
-        """A customer reaches the resource: queue FIFO, give up after the patience, be served;
-        a bad enough visit (score below 0 after waiting) ends the relationship if `defects`.
-        """
-        if self.gone[i]:
+        """One visit, in arrival order: wait for the first free agent, or give up after the patience."""
+        if gone or self.defected.get(i, np.inf) <= at:
+            return  # left before reaching the queue
+        m = self.journey.moments[j]
+        ri = m.resource
+        agents = self.free[ri]
+        start = max(at, agents[0])
+        if start - at > m.patience_days:
+            self.tally["abandoned"][ri] += 1
+            self._visits.append((ri, at, m.patience_days * MINUTES_PER_DAY, True))
+            self._release(at + m.patience_days, (j, i, k, at + m.patience_days, m.code_abandoned, m.unrecovered_score))
             return
-        req = self.resources[self._resource[j]].request()
-        if req.triggered:
-            self._served(j, i, k, duration, code, score, defects, req, self.env.now)
-        else:
-            # bound methods with their arguments rather than closures: cheaper per visit
-            req.callbacks.append(partial(self._served, j, i, k, duration, code, score, defects, req, self.env.now))
-            patience = self.journey.moments[j].patience_days
-            if patience != np.inf:
-                self.env.timeout(patience).callbacks.append(partial(self._give_up, j, i, k, req))
-
-    def _served(
-        self,
-        j: int,
-        i: int,
-        k: int,
-        duration: float,
-        code: int,
-        score: float,
-        defects: bool,
-        req,
-        arrive: float,
-        _event=None,
-    ) -> None:
-        ri = self._resource[j]
-        wait = (self.env.now - arrive) * MINUTES_PER_DAY
-        self._visits.append((ri, arrive, wait, False))
-        self._wait[ri] += wait
-        self._served_n[ri] += 1
-        self._busy[ri] += duration
-        self.env.timeout(duration).callbacks.append(
-            partial(self._done, j, i, k, code, score - self._penalty[j] * wait, defects, req)
-        )
-
-    def _done(self, j: int, i: int, k: int, code: int, felt: float, defects: bool, req, _event) -> None:
-        self.resources[self._resource[j]].release(req)
-        self.done.append((j, i, k, self.env.now, code, felt))
+        end = start + duration
+        heapq.heapreplace(agents, end)
+        wait = (start - at) * MINUTES_PER_DAY
+        self._visits.append((ri, at, wait, False))
+        self.tally["wait_minutes"][ri] += wait
+        self.tally["served"][ri] += 1
+        self.tally["busy_days"][ri] += duration
+        felt = score - m.wait_penalty_per_minute * wait
+        self._release(end, (j, i, k, end, code, felt))
         if felt < 0 and defects:
-            self.gone[i] = True  # defected here: no later queueing
+            self.defected[i] = min(self.defected.get(i, np.inf), end)  # no later queueing from then on
 
-    def _give_up(self, j: int, i: int, k: int, req, _event) -> None:
-        if not req.triggered:
-            req.cancel()
-            m = self.journey.moments[j]
-            self._abandoned[m.resource] += 1
-            self._visits.append((m.resource, self.env.now - m.patience_days, m.patience_days * MINUTES_PER_DAY, True))
-            self.done.append((j, i, k, self.env.now, m.code_abandoned, m.unrecovered_score))
+    def _release(self, day: float, visit: tuple) -> None:
+        self._order += 1
+        heapq.heappush(self.pending, (day, self._order, visit))
 
     def flush(self) -> None:
         """Add the tallies since the last flush to the replication's result."""
@@ -158,10 +140,12 @@ class Queues:
             self._visits = []
 
     def completed(self, until: float) -> tuple[np.ndarray, ...]:
-        """Run the queues to `until`; the visits completed, for customers still here."""
-        self.env.run(until=until)
+        """The visits completed before `until` (for customers still here); the queues' clock moves there."""
+        self.now = until
         self.flush()
-        done, self.done = self.done, []
+        done = []
+        while self.pending and self.pending[0][0] < until:
+            done.append(heapq.heappop(self.pending)[2])
         if not done:
             return tuple(np.empty(0, dtype) for dtype in (np.int64, np.int64, np.int64, float, np.int16, float))
         j, i, k, t, code, score = (np.array(x) for x in zip(*done, strict=True))
@@ -203,6 +187,5 @@ def run_replication(journey: CompiledScenario, streams: Streams, panel: Panel | 
         stepper.commit(final, month)
         cohort.close_month(month)
         queues.gone |= ~cohort.alive
-    queues.env.run()  # let the last services finish, as des does, so waits and utilisation are complete
-    queues.flush()
+    queues.flush()  # every visit's wait and service is counted when it arrives, as des counts them by the end
     return finish(result, journey)
