@@ -186,7 +186,15 @@ def test_cli_json_contract_and_written_scenario(tmp_path, log):
     assert set(data["drivers"][0]) >= {"moment", "outcome", "hazard_ratio", "ci_low", "ci_high", "pvalue", "pvalue_adj"}
     assert set(data["backtest"]) >= {"month", "observed", "predicted", "ci_low", "ci_high", "part"}
     assert data["scenario"] == str(tmp_path / "fitted.toml")
-    assert motsim.load_scenario(tmp_path / "fitted.toml").scenario.customers == 4000
+    fitted = motsim.load_scenario(tmp_path / "fitted.toml")
+    assert fitted.scenario.customers == 4000
+    # the fit's uncertainty travels with the scenario: normal(estimate, SE of its 95% interval)
+    sens = data["churn"]["experience_sensitivity"]
+    drawn = fitted.uncertainty["churn.experience_sensitivity"].normal
+    assert drawn[0] == pytest.approx(max(0.0, sens["estimate"]))
+    assert drawn[1] == pytest.approx((sens["ci_high"] - sens["ci_low"]) / (2 * 1.959964), rel=1e-4)
+    assert {"segments.basic.baseline_monthly", "segments.plus.baseline_monthly"} <= set(fitted.uncertainty)
+    assert "moments.incident.rate_per_month" in fitted.uncertainty and fitted.draws == 20
     assert (tmp_path / "out" / "backtest.png").stat().st_size > 10_000
 
 

@@ -799,9 +799,41 @@ def scenario_text(
                     ]
     for mid, m in fit.moments.items():
         lines += _moment_lines(mid, m, skeleton)
+    lines += _uncertainty_lines(fit, segments)
     text = "\n".join(lines) + "\n"
     load_text(text, f"the scenario fitted from {log.events_source}")
     return text
+
+
+def _uncertainty_lines(fit: JourneyFit, segments: list[str]) -> list[str]:
+    """The fit's own uncertainty, for `--uncertainty` to carry into every answer: the sensitivity,
+    each baseline and each rate as a normal with the standard error of its 95% interval (truncated
+    to the field's bounds when drawn).
+    """
+    entries: list[tuple[str, Est]] = [("churn.experience_sensitivity", fit.churn.experience_sensitivity)]
+    if segments == ["all"]:
+        entries.append(("churn.baseline_monthly", fit.churn.baseline_monthly["all"]))
+    else:
+        entries += [(f"segments.{s}.baseline_monthly", fit.churn.baseline_monthly[s]) for s in segments]
+    entries += [
+        (f"moments.{mid}.rate_per_month", m.rate_per_month) for mid, m in fit.moments.items() if m.rate_per_month
+    ]
+    out = []
+    for path, est in entries:
+        if est.ci_low is None or est.ci_high is None or not est.ci_high > est.ci_low:
+            continue
+        se = (est.ci_high - est.ci_low) / (2 * Z95)
+        centre = max(0.0, est.estimate) if path.endswith("experience_sensitivity") else est.estimate
+        out.append(f"{json.dumps(path)} = {{ normal = [{_num(centre)}, {_num(se)}] }}")
+    if not out:
+        return []
+    return [
+        "",
+        "# The fit's uncertainty: normal(estimate, standard error of its 95% interval); compare, roi, rank",
+        "# and report draw from it (--uncertainty N; 0 turns it off).",
+        "[uncertainty]",
+        *out,
+    ]
 
 
 # --- backtest -------------------------------------------------------------------------------------
