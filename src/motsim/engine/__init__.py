@@ -1,8 +1,9 @@
 """Simulation engines. Each maps (journey, streams) to one ReplicationResult.
 
 `des` is the reference (SimPy, a process per customer); `vector` steps the cohort month by
-month in numpy; `hybrid` does the same but sends moments that queue for a resource through
-SimPy. `auto` picks `vector` when no moment queues and `hybrid` when some do.
+month in numpy; `hybrid` does the same but sends moments that queue for a resource through FIFO
+queues served by the Kiefer–Wolfowitz recursion (equal to `des`'s `simpy.Resource`). `auto`
+picks `vector` when no moment queues and `hybrid` when some do.
 """
 
 from __future__ import annotations

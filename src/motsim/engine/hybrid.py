@@ -48,16 +48,16 @@ class Queues:
         self.free = [[0.0] * r.capacity for r in journey.resources]  # per team: a heap of agents' free days
         self.gone = np.zeros(len(cohort.seg), dtype=bool)
         self.defected: dict[int, float] = {}  # customer → day they defected at a queued moment
-        self.pending: list[tuple[float, int, tuple]] = []  # (day, order, visit) completed later
-        self._order = 0
+        self.pending: list[tuple[np.ndarray, ...]] = []  # (day, j, i, slot, code, felt) released later
         self.submitted = {
             j: np.zeros(t.time.shape, dtype=bool) for j, t in enumerate(tables) if journey.moments[j].resource >= 0
         }
-        # per resource, summed in Python floats in the hot loop and added to the result in `flush`
-        self.tally = {
-            name: [0.0] * len(journey.resources) for name in ("wait_minutes", "served", "busy_days", "abandoned")
-        }
-        self._visits: list[tuple[int, float, float, bool]] = []  # (resource, arrival day, minutes, abandoned)
+        moments = journey.moments
+        self._resource = np.array([m.resource for m in moments], dtype=np.int64)
+        self._patience = np.array([m.patience_days for m in moments])
+        self._penalty = np.array([m.wait_penalty_per_minute for m in moments])
+        self._abandoned_code = np.array([m.code_abandoned for m in moments], dtype=np.int64)
+        self._abandoned_score = np.array([m.unrecovered_score for m in moments])
 
     def arrive(self, j: np.ndarray, i: np.ndarray, slot: np.ndarray, t: np.ndarray) -> None:
         """Queue these occurrences (each once) at their times (or now, if already past)."""
@@ -69,6 +69,8 @@ class Queues:
         j, i, slot, t = j[fresh], i[fresh], slot[fresh], np.maximum(t[fresh], self.now)
         order = np.argsort(t, kind="stable")  # simultaneous arrivals queue in time-then-listing order
         j, i, slot, t = j[order], i[order], slot[order], t[order]
+        if not len(j):
+            return
         # what each visit will need, looked up for all at once (numpy per visit is slow)
         duration, code, score, defects = (
             np.empty(len(j)),
@@ -83,74 +85,107 @@ class Queues:
             code[sel] = table.code[ks, who]
             score[sel] = table.score(code[sel], who)
             defects[sel] = table.defect_u[ks, who] < self.journey.moments[a].defect_p[self.cohort.seg[who]]
-        gone = (self.gone[i] | ~self.cohort.alive[i]).tolist()
-        for row in zip(
-            j.tolist(),
-            i.tolist(),
-            slot.tolist(),
-            duration.tolist(),
-            code.tolist(),
-            score.tolist(),
-            defects.tolist(),
-            t.tolist(),
-            gone,
-            strict=True,
+        team, patience, penalty = self._resource[j], self._patience[j], self._penalty[j]
+        here = ~(self.gone[i] | ~self.cohort.alive[i])
+        start = self._recursion(team, t, duration, patience, penalty * MINUTES_PER_DAY, score, defects, i, here)
+        self._account(j, i, slot, t, start, duration, code, score, team, patience, penalty)
+
+    def _recursion(
+        self,
+        team: np.ndarray,
+        at: np.ndarray,
+        duration: np.ndarray,
+        patience: np.ndarray,
+        penalty_per_day: np.ndarray,
+        score: np.ndarray,
+        defects: np.ndarray,
+        who: np.ndarray,
+        here: np.ndarray,
+    ) -> np.ndarray:
+        """Each visit's start (the day it would be answered; NaN if the customer had left), in arrival
+        order: the first agent to free up, or the arrival if one is free. A visit whose wait exceeds
+        its patience takes no agent (it abandons); a served visit that leaves a defecting customer
+        unhappy stops their later visits (the one customer-level dependence, hence the loop).
+        """
+        start = np.full(len(at), np.nan)
+        free, defected, inf = self.free, self.defected, np.inf
+        for n, (r, a, d, p, pen, sc, df, c, ok) in enumerate(
+            zip(
+                team.tolist(),
+                at.tolist(),
+                duration.tolist(),
+                patience.tolist(),
+                penalty_per_day.tolist(),
+                score.tolist(),
+                defects.tolist(),
+                who.tolist(),
+                here.tolist(),
+                strict=True,
+            )
         ):
-            self._visit(*row)
+            if not ok or (defected and defected.get(c, inf) <= a):
+                continue  # left before reaching the queue
+            agents = free[r]
+            begin = agents[0] if agents[0] > a else a
+            start[n] = begin
+            if begin - a > p:
+                continue  # gives up: no agent taken
+            heapq.heapreplace(agents, begin + d)
+            if df and sc - pen * (begin - a) < 0:
+                defected[c] = min(defected.get(c, inf), begin + d)
+        return start
 
-    def _visit(
-        self, j: int, i: int, k: int, duration: float, code: int, score: float, defects: bool, at: float, gone: bool
+    def _account(
+        self,
+        j: np.ndarray,
+        i: np.ndarray,
+        slot: np.ndarray,
+        at: np.ndarray,
+        start: np.ndarray,
+        duration: np.ndarray,
+        code: np.ndarray,
+        score: np.ndarray,
+        team: np.ndarray,
+        patience: np.ndarray,
+        penalty: np.ndarray,
     ) -> None:
-        """One visit, in arrival order: wait for the first free agent, or give up after the patience."""
-        if gone or self.defected.get(i, np.inf) <= at:
-            return  # left before reaching the queue
-        m = self.journey.moments[j]
-        ri = m.resource
-        agents = self.free[ri]
-        start = max(at, agents[0])
-        if start - at > m.patience_days:
-            self.tally["abandoned"][ri] += 1
-            self._visits.append((ri, at, m.patience_days * MINUTES_PER_DAY, True))
-            self._release(at + m.patience_days, (j, i, k, at + m.patience_days, m.code_abandoned, m.unrecovered_score))
-            return
-        end = start + duration
-        heapq.heapreplace(agents, end)
-        wait = (start - at) * MINUTES_PER_DAY
-        self._visits.append((ri, at, wait, False))
-        self.tally["wait_minutes"][ri] += wait
-        self.tally["served"][ri] += 1
-        self.tally["busy_days"][ri] += duration
-        felt = score - m.wait_penalty_per_minute * wait
-        self._release(end, (j, i, k, end, code, felt))
-        if felt < 0 and defects:
-            self.defected[i] = min(self.defected.get(i, np.inf), end)  # no later queueing from then on
-
-    def _release(self, day: float, visit: tuple) -> None:
-        self._order += 1
-        heapq.heappush(self.pending, (day, self._order, visit))
-
-    def flush(self) -> None:
-        """Add the tallies since the last flush to the replication's result."""
-        for name, values in self.tally.items():
-            getattr(self.result, name)[:] += values
-            values[:] = [0.0] * len(values)
-        if self._visits:
-            r, day, minutes, gave_up = (np.array(x) for x in zip(*self._visits, strict=True))
-            self.result.record_waits(self.journey, r.astype(np.int64), day, minutes, gave_up.astype(bool))
-            self._visits = []
+        """Tally the visits (waits, services, abandonment) and keep each outcome until it completes."""
+        came = ~np.isnan(start)
+        j, i, slot, at, start, duration, code, score, team, patience, penalty = (
+            x[came] for x in (j, i, slot, at, start, duration, code, score, team, patience, penalty)
+        )
+        gave_up = start - at > patience
+        minutes = np.where(gave_up, patience, start - at) * MINUTES_PER_DAY
+        served = ~gave_up
+        teams = len(self.journey.resources)
+        self.result.wait_minutes[:] += np.bincount(team[served], weights=minutes[served], minlength=teams)
+        self.result.served[:] += np.bincount(team[served], minlength=teams)
+        self.result.busy_days[:] += np.bincount(team[served], weights=duration[served], minlength=teams)
+        self.result.abandoned[:] += np.bincount(team[gave_up], minlength=teams)
+        self.result.record_waits(self.journey, team, at, minutes, gave_up)
+        self.pending.append(
+            (
+                np.where(gave_up, at + patience, start + duration),
+                j,
+                i,
+                slot,
+                np.where(gave_up, self._abandoned_code[j], code),
+                np.where(gave_up, self._abandoned_score[j], score - penalty * minutes),
+            )
+        )
 
     def completed(self, until: float) -> tuple[np.ndarray, ...]:
         """The visits completed before `until` (for customers still here); the queues' clock moves there."""
         self.now = until
-        self.flush()
-        done = []
-        while self.pending and self.pending[0][0] < until:
-            done.append(heapq.heappop(self.pending)[2])
-        if not done:
+        if not self.pending:
             return tuple(np.empty(0, dtype) for dtype in (np.int64, np.int64, np.int64, float, np.int16, float))
-        j, i, k, t, code, score = (np.array(x) for x in zip(*done, strict=True))
-        keep = self.cohort.alive[i]
-        return j[keep], i[keep], k[keep], t[keep], code[keep].astype(np.int16), score[keep]
+        day, j, i, k, code, felt = (np.concatenate(x) for x in zip(*self.pending, strict=True))
+        order = np.argsort(day, kind="stable")  # in completion order, ties as they were queued
+        done = order[day[order] < until]
+        later = order[day[order] >= until]
+        self.pending = [(day[later], j[later], i[later], k[later], code[later], felt[later])] if len(later) else []
+        keep = done[self.cohort.alive[i[done]]]
+        return j[keep], i[keep], k[keep], day[keep], code[keep].astype(np.int16), felt[keep]
 
 
 def run_replication(journey: CompiledScenario, streams: Streams, panel: Panel | None = None) -> ReplicationResult:
@@ -187,5 +222,4 @@ def run_replication(journey: CompiledScenario, streams: Streams, panel: Panel | 
         stepper.commit(final, month)
         cohort.close_month(month)
         queues.gone |= ~cohort.alive
-    queues.flush()  # every visit's wait and service is counted when it arrives, as des counts them by the end
     return finish(result, journey)
