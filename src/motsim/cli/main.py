@@ -233,6 +233,18 @@ def schema() -> None:
     print(json.dumps(Scenario.model_json_schema(), indent=2))
 
 
+def write_input_tornadoes(variants: dict, out_dir: Path, currency: str) -> None:
+    """With uncertain inputs, each variant's tornado of inputs as inputs-NAME.png (and .svg)."""
+    from motsim.output.charts import inputs_tornado_chart
+
+    for k, (name, v) in enumerate(variants.items(), 1):
+        if v.uncertainty is not None and v.uncertainty.tornado:
+            for suffix in ("png", "svg"):
+                inputs_tornado_chart(
+                    v.uncertainty, out_dir / f"inputs-{k}.{suffix}", f"{name}: which assumption matters", currency
+                )
+
+
 @app.command()
 def compare(
     scenario: ScenarioArg,
@@ -262,7 +274,12 @@ def compare(
     fmt: FormatOpt = Format.table,
     out_dir: Annotated[
         Optional[Path],
-        typer.Option("--out", "-o", help="Write compare.json, compare.csv and retention curves (PNG, SVG) here."),
+        typer.Option(
+            "--out",
+            "-o",
+            help="Write compare.json, compare.csv, retention curves and, with uncertain inputs, each intervention's "
+            "tornado of inputs (inputs-K.png, K in the table's order; PNG, SVG) here.",
+        ),
     ] = None,
     workers: Workers = None,
     engine: EngineOpt = None,
@@ -299,6 +316,7 @@ def compare(
             }
             for suffix in ("png", "svg"):
                 retention_chart(curves, out_dir / f"retention.{suffix}", sc.scenario.name)
+            write_input_tornadoes(result.variants, out_dir, sc.economics.currency)
 
     guarded(go)
 
@@ -361,8 +379,12 @@ def roi(
                     v.cumulative_net_value, v.payback_month, out_dir / f"payback.{suffix}", result.intervention
                 )
                 npv_chart(
-                    v.npv_by_replication, out_dir / f"npv.{suffix}", f"{result.intervention}: NPV over replications"
+                    v.npv_by_replication,
+                    out_dir / f"npv.{suffix}",
+                    f"{result.intervention}: NPV over replications (simulation noise)",
+                    currency=sc.economics.currency,
                 )
+            write_input_tornadoes({result.intervention: v}, out_dir, sc.economics.currency)
 
     guarded(go)
 

@@ -52,6 +52,7 @@ def _save(fig, path: Path) -> None:
 
 def _money_axis(axis, currency: str) -> None:
     """Money ticks with separators, 1.2M / 250k and the currency: no '1e6' offset on any chart."""
+    axis.set_major_locator(MaxNLocator(nbins=5 if currency else 7))  # money labels are wide: fewer ticks
     axis.set_major_formatter(FuncFormatter(lambda x, _: money(x, currency, compact=True)))
 
 
@@ -153,14 +154,14 @@ def delta_retention_chart(curves: dict[str, Curve], path: Path) -> None:
 def inputs_tornado_chart(block: InputUncertainty, path: Path, title: str, currency: str = "") -> None:
     """NPV with each uncertain input at its 5% and 95% value, the others at their medians (largest swing on top)."""
     rows = list(reversed(block.tornado))
-    fig, ax = plt.subplots(figsize=(8, 0.5 * len(rows) + 1.8), dpi=110)
+    fig, ax = plt.subplots(figsize=(9, 0.6 * len(rows) + 1.8), dpi=110)
     centre = block.npv_at_centre
     for y, s in enumerate(rows):
         ax.barh([y], [s.npv_low - centre], left=centre, color="tab:orange", label="input at its 5%" if y == 0 else None)
         ax.barh([y], [s.npv_high - centre], left=centre, color="tab:blue", label="input at its 95%" if y == 0 else None)
     ax.axvline(centre, color="black", linewidth=0.8)
     ax.axvline(0, color="tab:red", linewidth=0.8, linestyle=":")
-    ax.set_yticks(range(len(rows)), [s.path for s in rows])
+    ax.set_yticks(range(len(rows)), [s.path.replace(": ", ":\n", 1) for s in rows])  # intervention: path
     ax.set_xlabel("NPV (dotted: zero; solid: every input at its median)")
     _money_axis(ax.xaxis, currency)
     ax.set_title(title)
