@@ -111,7 +111,7 @@ def emit(result: Result, fmt: Format, table: Callable[[], None], out_dir: Path |
 
 
 # library parameters whose flag is not `--` + the name with dashes
-_FLAGS = {"n_per_arm": "--n", "se": "the observed effect", "metrics": "metrics"}
+_FLAGS = {"n_per_arm": "--n", "se": "the observed effect", "metrics": "metrics", "levers": "--lever"}
 
 
 def flag(parameter: str) -> str:
