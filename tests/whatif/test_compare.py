@@ -169,3 +169,16 @@ def test_a_sample_moves_intervals_not_the_business_answer(name):
     width = a.delta_clv.ci_high - a.delta_clv.ci_low
     if width > 0:  # (an intervention that changes nothing in a year has no interval to move)
         assert b.delta_clv.ci_high - b.delta_clv.ci_low != pytest.approx(width)
+
+
+def test_a_sample_scales_every_team_an_intervention_names_like_the_scenarios(fixture_scenario):
+    # capacities are the business's wherever they are written; the simulated team follows the sample
+    from motsim.engine.compiled import compile_scenario
+    from motsim.model.changes import sample
+    from motsim.whatif.compare import variant_of
+
+    sc, _ = sample(fixture_scenario("erlang_c"), 1000, "test")  # 12 agents for 2,000 customers
+    doubled = variant_of(sc, Intervention(name="double", changes={"resources.support.capacity": 24}))
+    assert compile_scenario(sc).resources[0].capacity == 6
+    assert compile_scenario(doubled).resources[0].capacity == 12
+    assert doubled.resources[0].capacity == 24  # the scenario still says what the business has

@@ -129,6 +129,13 @@ class CompiledScenario:
         return [m for m in self.moments if m.after == j]
 
 
+def team_for_sample(agents: int, sample: float) -> int:
+    """The agents that carry a team's load for a sample (sample = customers / population): the team
+    scaled with it, never below one agent. Scenario and intervention capacities are the business's.
+    """
+    return max(1, round(agents * sample))
+
+
 def compile_scenario(scenario: Scenario) -> CompiledScenario:
     """Compile a validated scenario into arrays."""
     segments = scenario.segment_list
@@ -156,11 +163,12 @@ def compile_scenario(scenario: Scenario) -> CompiledScenario:
     moments = tuple(
         _compile_moment(k, m, scenario, moment_index, resource_index) for k, m in enumerate(scenario.moments)
     )
+    sample = scenario.scenario.customers / (scenario.scenario.population or scenario.scenario.customers)
     resources = tuple(
         CompiledResource(
             index=k,
             id=r.id,
-            capacity=r.capacity,
+            capacity=team_for_sample(r.capacity, sample),
             distribution=next(
                 d for d in ("exponential", "fixed", "lognormal") if getattr(r.service_minutes, d) is not None
             ),

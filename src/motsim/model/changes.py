@@ -143,9 +143,10 @@ def sample(scenario: Scenario, customers: int, source: str) -> tuple[Scenario, l
 
     The scenario's customers are the business (its population, unless it names one); the sample
     only sets precision. Money and counts are reported for the population (see `whatif`), and every
-    team is scaled with the sample so that it carries the same load per agent. A team cannot be
-    split below one agent, and a smaller team pools less (waits run longer at the same load):
-    the notes say when the scaled team is not whole.
+    team — as written in the scenario, an intervention or an uncertain input, all the business's —
+    is scaled with the sample when simulated, so that it carries the same load per agent
+    (`engine.compiled.team_for_sample`). A team cannot be split below one agent, and a smaller team
+    pools less (waits run longer at the same load): the notes say when the scaled team is not whole.
     """
     population = scenario.scenario.population or scenario.scenario.customers
     changes: dict[str, Any] = {"scenario.customers": customers, "scenario.population": population}
@@ -153,7 +154,6 @@ def sample(scenario: Scenario, customers: int, source: str) -> tuple[Scenario, l
     for r in scenario.resources:
         exact = r.capacity * customers / population
         scaled = max(1, round(exact))
-        changes[f"resources.{r.id}.capacity"] = scaled
         if abs(scaled - exact) > 0.05 * exact:
             whole = math.ceil(population / r.capacity)
             notes.append(
