@@ -6,7 +6,9 @@ Notebook use::
     scenario = motsim.load_scenario("saas_onboarding")   # a bundled name or a path
     results = motsim.simulate(scenario, replications=10)
     results.retention_frame()                              # pandas
-    base, comparisons = motsim.compare(scenario, scenario.interventions)
+    what = motsim.compare(scenario, scenario.interventions)  # .variants["better onboarding"].npv
+    motsim.rank(scenario); motsim.roi(scenario, "better onboarding")
+    page, data = motsim.report(scenario, list(scenario.interventions))  # HTML and the data behind it
     motsim.fit.retention("retention.csv")                  # calibration from your data
 
 The names below load on first use, so `import motsim` stays fast.
@@ -41,6 +43,9 @@ _LAZY = {
     "Ranking": "motsim.whatif.rank",
     "Projection": "motsim.whatif.projection",
     "project": "motsim.whatif.projection",
+    "propagate": "motsim.whatif.uncertainty",
+    "propagate_run": "motsim.whatif.uncertainty",
+    "report": "motsim.output.report",
 }
 _SUBPACKAGES = {"ab", "fit", "monitor", "model", "engine", "sim", "whatif", "output"}
 
@@ -77,9 +82,11 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from motsim.model.changes import apply_changes
     from motsim.model.loading import load_scenario
     from motsim.model.scenario import Intervention, Scenario
+    from motsim.output.report import report
     from motsim.sim.results import Estimate, Results
     from motsim.sim.run import simulate, simulate_many, with_overrides
     from motsim.whatif.compare import Comparison, WhatIf, break_even, compare
     from motsim.whatif.projection import Projection, project
     from motsim.whatif.rank import Ranking, rank
     from motsim.whatif.roi import Pricing, roi
+    from motsim.whatif.uncertainty import propagate, propagate_run

@@ -512,7 +512,7 @@ def report(
 
     def go() -> None:
         from motsim.output.formats import write_text
-        from motsim.output.report import build
+        from motsim.output.report import report as build_report
 
         if out_file.is_dir():
             raise InputError(str(out_file), [Problem("", "is a directory; --out names the HTML file to write")])
@@ -520,7 +520,7 @@ def report(
         chosen = [sc.intervention(n) for n in intervention] if intervention else list(sc.interventions)
         page, data = with_bar(
             "reporting",
-            lambda tick: build(
+            lambda tick: build_report(
                 sc,
                 chosen,
                 step if with_rank else None,

@@ -561,7 +561,7 @@ def _ranking(sc: Scenario, ranking: Ranking, tornado_chart: Callable) -> list[st
     return out
 
 
-def build(
+def report(
     sc: Scenario,
     interventions: list[Intervention],
     step: float | None = 0.10,
