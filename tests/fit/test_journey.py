@@ -258,3 +258,26 @@ def test_a_log_without_scores_gets_relative_scores_from_churn(log):
     assert scores["incident.resolved"]["reference"] and scores["incident.resolved"]["score"] == 0.0
     assert scores["bill.shock"]["score"] < -1 and abs(scores["newsletter.ignored"]["score"]) < 2
     assert fit.moments["incident"].outcomes["unresolved"].score == -10.0
+
+
+@pytest.mark.slow
+def test_contractual_churn_renewals_defection_and_involuntary_churn_are_recovered():
+    # saas_onboarding decides churn only at the yearly renewal (2%/month compounded; 1% enterprise),
+    # loses 0.2% a month to involuntary churn and a quarter of bad onboardings at once
+    sc = with_overrides(motsim.load_scenario("saas_onboarding"), customers=5000, months=36, seed=11)
+    fit = journey(*event_log(sc), holdout_months=12)  # 24 months to fit: two renewals each
+    c = fit.churn
+    assert c.renewal_moment == "renewal" and c.months_per_decision == 12
+    assert fit.moments["renewal"].schedule["kind"] == "every"  # not "after monthly_usage", which it follows
+    assert fit.moments["renewal"].schedule["every_months"] == pytest.approx(12, rel=0.01)
+
+    def covers(est, truth):
+        return est.ci_low <= truth <= est.ci_high
+
+    assert covers(c.involuntary_monthly, 0.002)
+    assert set(c.defect_p) == {"onboarding"} and covers(c.defect_p["onboarding"], 0.25)
+    assert covers(c.baseline_monthly["enterprise"], 0.01)
+    assert covers(c.baseline_monthly["mid_market"], 0.02) and covers(c.baseline_monthly["smb"], 0.02)
+    # one slope for segments whose sensitivities are 0.45 (60%) and 0.35: it lands between them
+    assert 0.33 < c.experience_sensitivity.estimate < 0.47
+    assert fit.backtest.holdout_mean_abs_error < 0.02

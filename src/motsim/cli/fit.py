@@ -310,6 +310,16 @@ def _print_journey(result) -> None:
     t.add_row("experience sensitivity (log-odds per point of E)", f"{s.estimate:.4g} [{s.ci_low:.4g}, {s.ci_high:.4g}]")
     for seg, b in c.baseline_monthly.items():
         t.add_row(f"baseline monthly churn: {escape(seg)}", f"{b.estimate:.3%} [{b.ci_low:.3%}, {b.ci_high:.3%}]")
+    if c.renewal_moment is not None:
+        inv = c.involuntary_monthly
+        t.add_row(
+            f"contractual: decided at '{escape(c.renewal_moment)}', every {c.months_per_decision:g} months",
+            "the baselines compound to it",
+        )
+        t.add_row(
+            "involuntary churn per month (the other months)",
+            f"{inv.estimate:.3%} [{inv.ci_low:.3%}, {inv.ci_high:.3%}]",
+        )
     out.print(t)
     m = Table("moment", "schedule", "outcomes (share, score)", title="Moments", title_justify="left")
     for mid, mf in result.moments.items():

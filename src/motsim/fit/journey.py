@@ -77,6 +77,12 @@ class ChurnFit(Result):
     decisions: int  # customer-months behind the fit
     churners: int
     method: str = "binomial GLM of monthly churn decisions on remembered experience E (statsmodels)"
+    # contractual churn: decided only at this moment's occurrences, the baseline compounded over the
+    # months since the last decision; churn in the other months is involuntary
+    renewal_moment: str | None = field(default=None, metadata={"omit_none": True})
+    months_per_decision: float | None = field(default=None, metadata={"omit_none": True})
+    involuntary_monthly: Est | None = field(default=None, metadata={"omit_none": True})
+    defect_p: dict[str, Est] | None = field(default=None, metadata={"omit_none": True})  # moment → defection
 
 
 @dataclass(frozen=True, repr=False)
@@ -217,6 +223,8 @@ def _after(log: Log, j: int) -> tuple[int, float, list[str]] | None:
         at = (ok_ == o) & observed_after
         if at.any() and followed[at].mean() > 0.5:
             outcomes.append(str(o))
+    if not outcomes:
+        return None  # it comes near the other moment, but not after most of any of its outcomes: a schedule of its own
     return k, delay, sorted(outcomes)
 
 
@@ -381,9 +389,51 @@ def _glm(seg: np.ndarray, levels: list[str], e: np.ndarray, y: np.ndarray):
     return np.asarray(res.params), np.asarray(res.bse), llf, res
 
 
-def fit_churn(log: Log, score: np.ndarray, params: MemoryParams) -> tuple[ChurnFit, tuple]:
-    """Churn's baseline per segment and sensitivity to E; and the decisions (customer, month, churned)."""
+def renewal_moment(log: Log, schedules: dict[str, dict[str, Any]]) -> int | None:
+    """The moment churn is decided at, when churn is contractual: a recurring moment in whose months
+    at least half the leavers left, and at least three times as often as its months come round.
+    """
+    left = log.churn_month
+    churner = np.flatnonzero(left >= 0)
+    at_risk = float(log.months_at_risk.sum())
+    if len(churner) < 5 or at_risk <= 0:
+        return None
+    best, best_share = None, 0.5
+    for j, mid in enumerate(log.moments):
+        if schedules.get(mid, {}).get("kind") not in ("every", "at"):
+            continue  # a renewal comes on a calendar (seen once in a short log, every so often in a long one)
+        key = _month_keys(log, j)
+        share = np.isin(churner.astype(np.int64) * MONTH_KEY + left[churner], key).mean()
+        if share >= best_share and share >= 3 * len(key) / at_risk:
+            best, best_share = j, share
+    return best
+
+
+MONTH_KEY = 100_000  # customer × this + month: a key per customer-month
+
+
+def _month_keys(log: Log, j: int) -> np.ndarray:
+    """The (customer, month) keys in which moment j happened."""
+    mine = log.moment == j
+    return np.unique(log.customer[mine].astype(np.int64) * MONTH_KEY + np.floor(log.day[mine] / DAYS_PER_MONTH))
+
+
+def fit_churn(log: Log, score: np.ndarray, params: MemoryParams, renewal: int | None = None) -> tuple[ChurnFit, tuple]:
+    """Churn's baseline per segment and sensitivity to E; and the decisions (customer, month, churned).
+
+    With a `renewal` moment (contractual churn), the GLM runs on the decisions at its occurrences
+    only, and each segment's fitted churn at a renewal, c = P(leave | E = 0) less the month's
+    involuntary churn, becomes the monthly baseline b the engine compounds: c = 1 − (1 − b)^m over
+    the m months since the last decision; churn in the other months is the involuntary rate.
+    """
     who, month, e, y = experience_panel(log, score, params)
+    if renewal is not None:
+        return _fit_contractual(log, score, renewal, who, month, e, y), (who, month, y)
+    return _fit_glm(log, who, e, y), (who, month, y)
+
+
+def _fit_glm(log: Log, who: np.ndarray, e: np.ndarray, y: np.ndarray) -> ChurnFit:
+    """The binomial GLM of these churn decisions on segment and E (errors when it cannot be fitted)."""
     churners = int(y.sum())
     if churners < 5:
         raise DataError(log.customers_source, [Problem("churn_day", f"too few churners to fit: {churners}")])
@@ -405,7 +455,89 @@ def fit_churn(log: Log, score: np.ndarray, params: MemoryParams) -> tuple[ChurnF
         lv: Est(float(expit(p)), float(expit(p - Z95 * q)), float(expit(p + Z95 * q)))
         for lv, p, q in zip(levels, params_[:-1], bse[:-1], strict=True)
     }
-    return ChurnFit(sensitivity, baseline, len(y), churners), (who, month, y)
+    return ChurnFit(sensitivity, baseline, len(y), churners)
+
+
+def _fit_contractual(
+    log: Log, score: np.ndarray, renewal: int, who: np.ndarray, month: np.ndarray, e: np.ndarray, y: np.ndarray
+) -> ChurnFit:
+    """`fit_churn` when churn is decided at the renewal moment's occurrences (see there)."""
+    keys = who.astype(np.int64) * MONTH_KEY + month
+    at_renewal = np.isin(keys, _month_keys(log, renewal))
+    bad = score < 0
+    bad_keys = log.customer[bad].astype(np.int64) * MONTH_KEY + np.floor(log.day[bad] / DAYS_PER_MONTH)
+    # months outside renewals without a bad moment: their churn is the involuntary kind alone
+    clean = ~at_renewal & ~np.isin(keys, bad_keys)
+    quits, months = int(y[clean].sum()), max(int(clean.sum()), 1)
+    inv = quits / months
+    lo, hi = proportion_confint(quits, months, alpha=0.05, method="wilson")
+    involuntary = Est(float(inv), float(lo), float(hi))
+    defect = _defections(log, bad, keys[~at_renewal], y[~at_renewal], inv)
+    # months since the last decision at each renewal: since joining for the first
+    order = np.lexsort((month[at_renewal], who[at_renewal]))
+    rw, rm = who[at_renewal][order], month[at_renewal][order]
+    first = np.r_[True, rw[1:] != rw[:-1]]
+    since = np.where(first, rm + 1, np.r_[0, np.diff(rm)])
+    m = float(np.median(since)) if len(since) else 12.0
+    fitted = _fit_glm(log, who[at_renewal], e[at_renewal], y[at_renewal])
+
+    def monthly(c: float) -> float:
+        vol = min(max((c - inv) / (1 - inv), 1e-12), 1 - 1e-12)  # the renewal month's involuntary churn apart
+        return float(1 - (1 - vol) ** (1 / m))
+
+    baseline = {
+        k: Est(monthly(b.estimate), monthly(b.ci_low), monthly(b.ci_high)) for k, b in fitted.baseline_monthly.items()
+    }
+    churn = ChurnFit(
+        fitted.experience_sensitivity,
+        baseline,
+        len(y),
+        int(y.sum()),
+        "binomial GLM of the churn decisions at each renewal on remembered experience E (statsmodels); "
+        "the baseline is per month, compounded to the renewal",
+        log.moments[renewal],
+        m,
+        involuntary,
+        defect or None,
+    )
+    return churn
+
+
+def _defections(log: Log, bad: np.ndarray, keys: np.ndarray, left: np.ndarray, inv: float) -> dict[str, Est]:
+    """Each moment's defection probability (`defect_p`): the churn in months outside renewals with k of
+    its bad outcomes (and no other moment's before them) above the involuntary rate,
+    1 − (1 − inv)(1 − d)^k, solved for d on the mean k; only where its interval excludes 0.
+    """
+    out = {}
+    month_key = log.customer.astype(np.int64) * MONTH_KEY + np.floor(log.day / DAYS_PER_MONTH)
+    for j, mid in enumerate(log.moments):
+        mine = bad & (log.moment == j)
+        if not mine.any():
+            continue
+        uniq, count = np.unique(month_key[mine], return_counts=True)
+        # a month where another moment's bad outcome came first would share the blame: leave it out
+        # (not those where one came after: a defector has no later moments, so that would select them)
+        first = np.full(len(uniq), np.inf)
+        np.minimum.at(first, np.searchsorted(uniq, month_key[mine]), log.day[mine])
+        other = bad & (log.moment != j) & np.isin(month_key, uniq)
+        earlier = np.zeros(len(uniq), bool)
+        pos = np.searchsorted(uniq, month_key[other])
+        earlier[pos[log.day[other] < first[pos]]] = True
+        at = np.isin(keys, uniq[~earlier])
+        uniq, count = uniq[~earlier], count[~earlier]
+        n = int(at.sum())
+        if n < 20:
+            continue
+        k = float(count[np.searchsorted(uniq, keys[at])].mean())
+        lo, hi = proportion_confint(int(left[at].sum()), n, alpha=0.05, method="wilson")
+
+        def d(rate: float, k: float = k) -> float:
+            return float(1 - (max(1 - rate, 1e-12) / (1 - inv)) ** (1 / k)) if rate > inv else 0.0
+
+        strict, _ = proportion_confint(int(left[at].sum()), n, alpha=0.01 / len(log.moments), method="wilson")
+        if d(strict) > 0:  # kept only when clear of zero at 1% for all the moments tested (Bonferroni)
+            out[mid] = Est(d(float(left[at].mean())), d(lo), d(hi))
+    return out
 
 
 def fit_memory(log: Log, score: np.ndarray) -> tuple[MemoryParams, dict[str, Any]]:
@@ -642,7 +774,10 @@ def _fit_log(log: Log, skeleton: Scenario | None, memory_fit: bool) -> JourneyFi
     memory_report = None
     if memory_fit:
         params, memory_report = fit_memory(log, scores)
-    churn, panel = fit_churn(log, scores, params)
+    renewal = renewal_moment(log, {mid: mf.schedule for mid, mf in moments.items()})
+    if skeleton is not None and skeleton.churn.renewal_moment in log.moments:
+        renewal = log.moments.index(skeleton.churn.renewal_moment)
+    churn, panel = fit_churn(log, scores, params, renewal)
     months_observed = int(np.floor(np.max(log.observed) / DAYS_PER_MONTH))
     return JourneyFit(
         customers=len(log.ids),
@@ -697,7 +832,7 @@ def _inline_outcomes(outcomes: dict[str, OutcomeFit]) -> str:
     )
 
 
-def _moment_lines(mid: str, m: MomentFit, skeleton: Scenario | None) -> list[str]:
+def _moment_lines(mid: str, m: MomentFit, skeleton: Scenario | None, defect: Est | None = None) -> list[str]:
     """A fitted moment as scenario TOML (its skeleton's queue, cost and tags kept)."""
     sch = m.schedule
     lines = ["", "[[moments]]", f"id = {json.dumps(mid, ensure_ascii=False)}"]
@@ -715,6 +850,11 @@ def _moment_lines(mid: str, m: MomentFit, skeleton: Scenario | None) -> list[str
             f"rate_per_month = {_num(r.estimate)}  # [{r.ci_low:.4g}, {r.ci_high:.4g}], {m.occurrences:,} events"
         )
     lines.append(f"outcomes = {_inline_outcomes(m.outcomes)}")
+    if defect is not None:
+        lines.append(
+            f"defect_p = {_num(defect.estimate)}  # churn after its bad outcomes beyond the involuntary "
+            f"[{defect.ci_low:.3g}, {defect.ci_high:.3g}]"
+        )
     sk = next((x for x in skeleton.moments if x.id == mid), None) if skeleton is not None else None
     if sk is not None:
         for key in ("uses", "wait_penalty_per_minute", "patience_minutes", "cost", "stage", "position", "kind"):
@@ -765,6 +905,7 @@ def scenario_text(
         f"# sensitivity {sens.estimate:.4g} [{sens.ci_low:.4g}, {sens.ci_high:.4g}]"
         + ("; negative estimates are written as 0 (better memories did not lower churn)" if sens.estimate < 0 else ""),
         f"experience_sensitivity = {_num(max(0.0, sens.estimate))}",
+        *_contract_lines(churn),
         "",
         "[memory]",
         f"w_peak = {_num(params.w_peak)}",
@@ -798,11 +939,24 @@ def scenario_text(
                         f"outcomes = {_inline_outcomes(m.by_segment[s])}",
                     ]
     for mid, m in fit.moments.items():
-        lines += _moment_lines(mid, m, skeleton)
+        lines += _moment_lines(mid, m, skeleton, (churn.defect_p or {}).get(mid))
     lines += _uncertainty_lines(fit, segments)
     text = "\n".join(lines) + "\n"
     load_text(text, f"the scenario fitted from {log.events_source}")
     return text
+
+
+def _contract_lines(churn: ChurnFit) -> list[str]:
+    """Contractual churn, when the log shows it: the renewal moment and the involuntary rate."""
+    if churn.renewal_moment is None:
+        return []
+    inv = churn.involuntary_monthly
+    return [
+        f"# churn is decided at '{churn.renewal_moment}' (most leavers left in its months): the baseline above",
+        f"# is per month, compounded over the {churn.months_per_decision:g} months between decisions",
+        f"renewal_moment = {json.dumps(churn.renewal_moment)}",
+        f"involuntary_monthly = {_num(inv.estimate)}  # the other months' churn [{inv.ci_low:.4g}, {inv.ci_high:.4g}]",
+    ]
 
 
 def _uncertainty_lines(fit: JourneyFit, segments: list[str]) -> list[str]:
