@@ -281,3 +281,40 @@ def test_contractual_churn_renewals_defection_and_involuntary_churn_are_recovere
     # one slope for segments whose sensitivities are 0.45 (60%) and 0.35: it lands between them
     assert 0.33 < c.experience_sensitivity.estimate < 0.47
     assert fit.backtest.holdout_mean_abs_error < 0.02
+
+
+SLOPES = """
+[scenario]
+name = "segments remember differently"
+months = 24
+customers = 6000
+seed = 21
+[economics]
+monthly_revenue = 10.0
+[churn]
+baseline_monthly = 0.03
+experience_sensitivity = 0.1
+[[segments]]
+id = "calm"
+share = 0.5
+[[segments]]
+id = "touchy"
+share = 0.5
+experience_sensitivity = 0.6
+[[moments]]
+id = "service"
+every_months = 1
+at_day = 10
+outcomes = { great = { p = 0.4, score = 5 }, poor = { p = 0.6, score = -5 } }
+"""
+
+
+@pytest.mark.slow
+def test_segments_that_remember_differently_get_their_own_sensitivity(tmp_path):
+    fit = journey(*event_log(motsim.load_scenario(write(tmp_path, SLOPES))))
+    own = fit.churn.sensitivity_by_segment
+    assert own is not None  # the likelihood-ratio test against one slope
+    assert own["calm"].ci_low <= 0.1 <= own["calm"].ci_high
+    assert own["touchy"].ci_low <= 0.6 <= own["touchy"].ci_high
+    for b in fit.churn.baseline_monthly.values():  # the intercepts come with their own slopes
+        assert b.ci_low <= 0.03 <= b.ci_high

@@ -310,6 +310,11 @@ def _print_journey(result) -> None:
     t.add_row("experience sensitivity (log-odds per point of E)", f"{s.estimate:.4g} [{s.ci_low:.4g}, {s.ci_high:.4g}]")
     for seg, b in c.baseline_monthly.items():
         t.add_row(f"baseline monthly churn: {escape(seg)}", f"{b.estimate:.3%} [{b.ci_low:.3%}, {b.ci_high:.3%}]")
+    for seg, own in (c.sensitivity_by_segment or {}).items():
+        t.add_row(
+            f"sensitivity of {escape(seg)} (segments differ)",
+            f"{own.estimate:.4g} [{own.ci_low:.4g}, {own.ci_high:.4g}]",
+        )
     if c.renewal_moment is not None:
         inv = c.involuntary_monthly
         t.add_row(

@@ -83,6 +83,8 @@ class ChurnFit(Result):
     months_per_decision: float | None = field(default=None, metadata={"omit_none": True})
     involuntary_monthly: Est | None = field(default=None, metadata={"omit_none": True})
     defect_p: dict[str, Est] | None = field(default=None, metadata={"omit_none": True})  # moment → defection
+    # each segment's own sensitivity, when they differ (likelihood-ratio test, p < 0.01)
+    sensitivity_by_segment: dict[str, Est] | None = field(default=None, metadata={"omit_none": True})
 
 
 @dataclass(frozen=True, repr=False)
@@ -362,8 +364,9 @@ def _segment_codes(log: Log) -> tuple[list[str], np.ndarray]:
     return [str(x) for x in levels], code
 
 
-def _glm(seg: np.ndarray, levels: list[str], e: np.ndarray, y: np.ndarray):
-    """Binomial GLM of churn on segment (no intercept) and E; (params, bse, llf, results).
+def _glm(seg: np.ndarray, levels: list[str], e: np.ndarray, y: np.ndarray, slopes: bool = False):
+    """Binomial GLM of churn on segment (no intercept) and E — one slope, or one per segment with
+    `slopes` (the segments' intercepts first, then the slopes); (params, bse, llf, results).
 
     Decisions with the same segment and the same E are pooled into (churned, stayed) counts
     first: the same likelihood, and a big log's tens of millions of rows become a few thousand.
@@ -379,14 +382,21 @@ def _glm(seg: np.ndarray, levels: list[str], e: np.ndarray, y: np.ndarray):
     churned = np.bincount(index, weights=y.astype(float), minlength=len(cells))
     total = np.bincount(index, minlength=len(cells)).astype(float)
     cell_seg, cell_e = cells // (20 * 10**5 + 1), (cells % (20 * 10**5 + 1)) / 1e5 - 10.0
-    x = np.column_stack([(cell_seg == k).astype(float) for k in range(len(levels))] + [cell_e])
+    dummies = [(cell_seg == k).astype(float) for k in range(len(levels))]
+    x = np.column_stack(dummies + ([d * cell_e for d in dummies] if slopes else [cell_e]))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = sm.GLM(np.column_stack([churned, total - churned]), x, family=sm.families.Binomial()).fit()
-    # grouped counts drop the constant log C(n, k); the decisions' Bernoulli log-likelihood is comparable
+    return np.asarray(res.params), np.asarray(res.bse), _llf(res), res
+
+
+def _llf(res: Any) -> float:
+    """The decisions' Bernoulli log-likelihood of a grouped binomial GLM (grouped counts drop the
+    constant log C(n, k), so fits on the same cells compare).
+    """
+    churned, total = res.model.endog * res.model.n_trials, res.model.n_trials  # endog: the churned share
     p = np.clip(res.fittedvalues, 1e-300, 1 - 1e-16)
-    llf = float(np.sum(churned * np.log(p) + (total - churned) * np.log1p(-p)))
-    return np.asarray(res.params), np.asarray(res.bse), llf, res
+    return float(np.sum(churned * np.log(p) + (total - churned) * np.log1p(-p)))
 
 
 def renewal_moment(log: Log, schedules: dict[str, dict[str, Any]]) -> int | None:
@@ -451,11 +461,39 @@ def _fit_glm(log: Log, who: np.ndarray, e: np.ndarray, y: np.ndarray) -> ChurnFi
         raise ModelError(log.customers_source, [Problem("", "the churn model did not converge")])
     b, s = params_[-1], bse[-1]
     sensitivity = Est(float(-b), float(-b - Z95 * s), float(-b + Z95 * s))
+    own = _slopes(seg, levels, e, y, res)
+    if own is not None:  # the segments' intercepts come with their own slopes
+        params_, bse = own
+    k = len(levels)
     baseline = {
         lv: Est(float(expit(p)), float(expit(p - Z95 * q)), float(expit(p + Z95 * q)))
-        for lv, p, q in zip(levels, params_[:-1], bse[:-1], strict=True)
+        for lv, p, q in zip(levels, params_[:k], bse[:k], strict=True)
     }
-    return ChurnFit(sensitivity, baseline, len(y), churners)
+    by_segment = (
+        None
+        if own is None
+        else {
+            lv: Est(float(-b), float(-b - Z95 * q), float(-b + Z95 * q))
+            for lv, b, q in zip(levels, own[0][k:], own[1][k:], strict=True)
+        }
+    )
+    return ChurnFit(sensitivity, baseline, len(y), churners, sensitivity_by_segment=by_segment)
+
+
+def _slopes(
+    seg: np.ndarray, levels: list[str], e: np.ndarray, y: np.ndarray, common: Any
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The GLM with a slope per segment (params, bse: intercepts then slopes), when a likelihood-ratio
+    test against one slope says the segments differ (p < 0.01); None otherwise (or with one segment).
+    """
+    if len(levels) < 2:
+        return None
+    params_, bse, llf, res = _glm(seg, levels, e, y, slopes=True)
+    if not res.converged or not np.all(np.isfinite(bse)):
+        return None
+    if chi2.sf(2 * (llf - _llf(common)), len(levels) - 1) >= 0.01:
+        return None
+    return params_, bse
 
 
 def _fit_contractual(
@@ -499,6 +537,7 @@ def _fit_contractual(
         m,
         involuntary,
         defect or None,
+        fitted.sensitivity_by_segment,
     )
     return churn
 
@@ -932,6 +971,12 @@ def scenario_text(
                 f"monthly_revenue = {_num(revenue_of(at))}",
                 f"baseline_monthly = {_num(b.estimate)}  # [{b.ci_low:.4g}, {b.ci_high:.4g}]",
             ]
+            own = (churn.sensitivity_by_segment or {}).get(s)
+            if own is not None:
+                lines.append(
+                    f"experience_sensitivity = {_num(max(0.0, own.estimate))}  # its own slope "
+                    f"[{own.ci_low:.4g}, {own.ci_high:.4g}]"
+                )
             for mid, m in fit.moments.items():
                 if m.by_segment and s in m.by_segment:
                     lines += [
@@ -964,7 +1009,12 @@ def _uncertainty_lines(fit: JourneyFit, segments: list[str]) -> list[str]:
     each baseline and each rate as a normal with the standard error of its 95% interval (truncated
     to the field's bounds when drawn).
     """
-    entries: list[tuple[str, Est]] = [("churn.experience_sensitivity", fit.churn.experience_sensitivity)]
+    by_segment = fit.churn.sensitivity_by_segment
+    entries: list[tuple[str, Est]] = (
+        [(f"segments.{s}.experience_sensitivity", by_segment[s]) for s in segments]
+        if by_segment
+        else [("churn.experience_sensitivity", fit.churn.experience_sensitivity)]
+    )
     if segments == ["all"]:
         entries.append(("churn.baseline_monthly", fit.churn.baseline_monthly["all"]))
     else:
