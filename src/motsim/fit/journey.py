@@ -579,15 +579,21 @@ def _defections(log: Log, bad: np.ndarray, keys: np.ndarray, left: np.ndarray, i
     return out
 
 
-def fit_memory(log: Log, score: np.ndarray) -> tuple[MemoryParams, dict[str, Any]]:
-    """Peak-end weights and half-life by profile likelihood over a grid; the LR test against a plain average."""
+def fit_memory(log: Log, score: np.ndarray, renewal: int | None = None) -> tuple[MemoryParams, dict[str, Any]]:
+    """Peak-end weights and half-life by profile likelihood over a grid; the LR test against a plain
+    average. With a `renewal` moment (contractual churn) only the decisions at renewals count.
+    """
     best, best_ll, plain_ll = None, -math.inf, None
     grid = [(wp, we) for wp in np.arange(0, 1.01, 0.15) for we in np.arange(0, 1.01 - wp, 0.15)]
     levels, code = _segment_codes(log)
+    renewals = None if renewal is None else _month_keys(log, renewal)
     for half in (3.0, 6.0, 12.0, 24.0, 1e9):
         for wp, we in grid:
             p = MemoryParams(float(wp), float(we), 2.0, half)
-            who, _, e, y = experience_panel(log, score, p)
+            who, month, e, y = experience_panel(log, score, p)
+            if renewals is not None:
+                at = np.isin(who.astype(np.int64) * MONTH_KEY + month, renewals)
+                who, e, y = who[at], e[at], y[at]
             _, _, llf, _ = _glm(code[who], levels, e, y)
             if wp == 0 and we == 0 and half == 1e9:
                 plain_ll = llf
@@ -811,11 +817,11 @@ def _fit_log(log: Log, skeleton: Scenario | None, memory_fit: bool) -> JourneyFi
         moments[mid] = MomentFit(schedule, rate, outcomes, int(mine.sum()), by_segment)
     params = MemoryParams.of(skeleton)
     memory_report = None
-    if memory_fit:
-        params, memory_report = fit_memory(log, scores)
     renewal = renewal_moment(log, {mid: mf.schedule for mid, mf in moments.items()})
     if skeleton is not None and skeleton.churn.renewal_moment in log.moments:
         renewal = log.moments.index(skeleton.churn.renewal_moment)
+    if memory_fit:
+        params, memory_report = fit_memory(log, scores, renewal)
     churn, panel = fit_churn(log, scores, params, renewal)
     months_observed = int(np.floor(np.max(log.observed) / DAYS_PER_MONTH))
     return JourneyFit(
