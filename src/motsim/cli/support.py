@@ -180,7 +180,9 @@ def progress_bar(label: str):
             now = time.monotonic()
             if now - last >= LOG_EVERY_SECONDS or (done == total and now - started >= LOG_EVERY_SECONDS):
                 last = now
-                print(f"{label}: {done}/{total} ({now - started:.0f} s)", file=sys.stderr, flush=True)
+                left = (now - started) * (total - done) / done if done < total else 0.0
+                ahead = f", about {left:.0f} s left" if left >= 1 else ""
+                print(f"{label}: {done}/{total} ({now - started:.0f} s{ahead})", file=sys.stderr, flush=True)
 
         return None, log
     bar = Progress(

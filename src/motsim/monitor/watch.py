@@ -254,7 +254,7 @@ def _price(scenario: Scenario, log: Log, mid: str, after: np.ndarray, active: in
         raise InputError.one(scenario.scenario.name, f"moments.{mid}.outcomes", f"has no outcome {sorted(unknown)}")
     changes = {f"moments.{mid}.outcomes.{k}.p": shares.get(k, 0.0) for k in moment.outcomes}
     degraded = Intervention(name=f"{mid} as it is now", changes=changes)
-    result = compare(scenario, [degraded], replications, workers=1)
+    result = compare(scenario, [degraded], replications, workers=1, uncertainty=0)  # the price of the change seen
     valuation = result.variants[degraded.name]
     comp = result.comparisons[degraded.name]
     months = scenario.scenario.months
