@@ -201,7 +201,7 @@ def run_replication(journey: CompiledScenario, streams: Streams, panel: Panel | 
     for month in range(journey.months):
         base = stepper.scheduled(month)
         queued = np.take(stepper.uses, base.j.astype(np.intp))
-        if stepper.follow or stepper.can_defect:
+        if stepper.may_end_early(base):
             # who reaches a resource depends on what came before in the month: walk it first
             first, _ = stepper.walk(base, month)
             rows, reached = first.rows, first.kept & np.take(stepper.uses, first.rows.j.astype(np.intp))

@@ -187,6 +187,8 @@ class MonthStepper:
         )
         self.can_defect = bool(self.defect_p.size and self.defect_p.max() > 0)
         self.uses = np.array([m.resource >= 0 for m in moments], dtype=bool)
+        # moments that can end a relationship outside a queue (a queue's own defections are the queue's)
+        self.defecting = (self.defect_p.max(axis=1) > 0) & ~self.uses if self.defect_p.size else self.uses
         self.code_base = np.r_[0, np.cumsum([len(m.codes) for m in moments])].astype(np.int64)
         # follow-ups in topological order, so a follow-up's parents are all known when it spawns
         self.follow = [
@@ -194,6 +196,16 @@ class MonthStepper:
             for f in topological(journey)
             if moments[f].schedule == "after"
         ]
+
+    def may_end_early(self, rows: Rows) -> bool:
+        """Whether who reaches a queue this month depends on what happens first: a follow-up that
+        queues or defects, or a defecting moment among these rows.
+        """
+        if any(self.uses[f] or self.defecting[f] for f, *_ in self.follow):
+            return True
+        if not self.can_defect:
+            return False
+        return bool(np.any(np.take(self.defecting, rows.j.astype(np.intp)) & np.isfinite(rows.t)))
 
     # --- laying out ---------------------------------------------------------------------------
     def scheduled(self, month: int) -> Rows:
