@@ -281,6 +281,14 @@ def test_contractual_churn_renewals_defection_and_involuntary_churn_are_recovere
     # one slope for segments whose sensitivities are 0.45 (60%) and 0.35: it lands between them
     assert 0.33 < c.experience_sensitivity.estimate < 0.47
     assert fit.backtest.holdout_mean_abs_error < 0.02
+    # the written scenario: contractual, and support's lost tickets are a failure again (p 0.1, half
+    # recovered, the first recovery scoring 4 less what the wait cost, an unrecovered one −7)
+    written = motsim.model.loading.load_text(fit.text, "the fitted scenario")
+    assert written.churn.renewal_moment == "renewal"
+    failure = written.moment("support_incident").failure
+    assert failure.p == pytest.approx(0.1, abs=0.01) and failure.recovery_p == pytest.approx(0.5, abs=0.05)
+    assert 3.0 < failure.recovered_score <= 4.0 and failure.unrecovered_score < -6.5
+    assert set(written.moment("support_incident").outcomes) == {"resolved", "unresolved", "abandoned"}
 
 
 SLOPES = """

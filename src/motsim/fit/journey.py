@@ -877,8 +877,67 @@ def _inline_outcomes(outcomes: dict[str, OutcomeFit]) -> str:
     )
 
 
-def _moment_lines(mid: str, m: MomentFit, skeleton: Scenario | None, defect: Est | None = None) -> list[str]:
-    """A fitted moment as scenario TOML (its skeleton's queue, cost and tags kept)."""
+FAILURES = ("failure_recovered", "failure_unrecovered")  # the outcome names a failure is logged under
+
+
+def _plain(outcomes: dict[str, OutcomeFit]) -> tuple[dict[str, OutcomeFit], float]:
+    """The outcomes drawn when the moment does not fail (shares renormalised) and the failure share;
+    unchanged, with share 0, when nothing failed or nothing but failures happened.
+    """
+    fail = sum(outcomes[k].p.estimate for k in FAILURES if k in outcomes)
+    plain = {k: o for k, o in outcomes.items() if k not in FAILURES}
+    if fail <= 0 or not plain:
+        return outcomes, 0.0
+    total = sum(o.p.estimate for o in plain.values())
+
+    def scaled(x: float | None) -> float | None:
+        return None if x is None else min(1.0, x / total)
+
+    return {
+        k: replace(o, p=Est(o.p.estimate / total, scaled(o.p.ci_low), scaled(o.p.ci_high))) for k, o in plain.items()
+    }, fail
+
+
+def first_recoveries(log: Log) -> dict[str, float]:
+    """Per moment, the mean score of recovered failures that were the customer's first failure: the
+    recovery paradox's score (later recoveries are capped by the engine, so they would dilute it).
+    """
+    if log.score is None:
+        return {}
+    names = list(log.outcome_names)
+    codes = [names.index(k) for k in FAILURES if k in names]
+    failed = np.flatnonzero(np.isin(log.outcome, codes))
+    if not len(failed):
+        return {}
+    first = failed[np.r_[True, log.customer[failed][1:] != log.customer[failed][:-1]]]  # sorted by customer, day
+    first = first[log.outcome_names[log.outcome[first]] == "failure_recovered"]
+    return {
+        log.moments[j]: float(np.mean(log.score[first][log.moment[first] == j])) for j in np.unique(log.moment[first])
+    }
+
+
+def _failure_line(m: MomentFit, fail: float, recovered_first: float | None) -> str:
+    rec, unrec = m.outcomes.get("failure_recovered"), m.outcomes.get("failure_unrecovered")
+    recovery = (rec.p.estimate if rec else 0.0) / fail
+    recovered = recovered_first if recovered_first is not None else (rec.score if rec else 4.0)
+    unrecovered = unrec.score if unrec else -7.0
+    return (
+        f"failure = {{ p = {_num(fail)}, recovery_p = {_num(recovery)}, recovered_score = "
+        f"{_num(min(10.0, max(-10.0, recovered)))}, unrecovered_score = {_num(min(10.0, max(-10.0, unrecovered)))} }}"
+        "  # from its failure_recovered / failure_unrecovered outcomes (the first recoveries' score)"
+    )
+
+
+def _moment_lines(
+    mid: str,
+    m: MomentFit,
+    skeleton: Scenario | None,
+    defect: Est | None = None,
+    recovered_first: float | None = None,
+) -> list[str]:
+    """A fitted moment as scenario TOML (its skeleton's queue, cost and tags kept); logged failures
+    become its `failure` (share, recovery, scores) and the other outcomes its table.
+    """
     sch = m.schedule
     lines = ["", "[[moments]]", f"id = {json.dumps(mid, ensure_ascii=False)}"]
     if sch["kind"] == "at":
@@ -894,7 +953,10 @@ def _moment_lines(mid: str, m: MomentFit, skeleton: Scenario | None, defect: Est
         lines.append(
             f"rate_per_month = {_num(r.estimate)}  # [{r.ci_low:.4g}, {r.ci_high:.4g}], {m.occurrences:,} events"
         )
-    lines.append(f"outcomes = {_inline_outcomes(m.outcomes)}")
+    plain, fail = _plain(m.outcomes)
+    lines.append(f"outcomes = {_inline_outcomes(plain)}")
+    if fail > 0:
+        lines.append(_failure_line(m, fail, recovered_first))
     if defect is not None:
         lines.append(
             f"defect_p = {_num(defect.estimate)}  # churn after its bad outcomes beyond the involuntary "
@@ -928,6 +990,7 @@ def scenario_text(
 
     econ = skeleton.economics if skeleton is not None else None
     sens = churn.experience_sensitivity
+    recoveries = first_recoveries(log)
     lines = [
         f"# Written by `motsim fit journey` from {log.events_source} and {log.customers_source}:",
         f"# {fit.customers:,} customers, {fit.events:,} events, {fit.months_observed} months observed.",
@@ -987,10 +1050,10 @@ def scenario_text(
                 if m.by_segment and s in m.by_segment:
                     lines += [
                         f"[segments.moments.{json.dumps(mid)}]",
-                        f"outcomes = {_inline_outcomes(m.by_segment[s])}",
+                        f"outcomes = {_inline_outcomes(_plain(m.by_segment[s])[0])}",
                     ]
     for mid, m in fit.moments.items():
-        lines += _moment_lines(mid, m, skeleton, (churn.defect_p or {}).get(mid))
+        lines += _moment_lines(mid, m, skeleton, (churn.defect_p or {}).get(mid), recoveries.get(mid))
     lines += _uncertainty_lines(fit, segments)
     text = "\n".join(lines) + "\n"
     load_text(text, f"the scenario fitted from {log.events_source}")
