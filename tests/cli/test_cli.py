@@ -304,3 +304,30 @@ def test_rank_and_roi_commands(tmp_path):
     assert "payback" in priced.stdout
     for name in ("payback.png", "payback.svg", "npv.png", "npv.svg", "roi.json"):
         assert (tmp_path / name).stat().st_size > 0
+
+
+def test_run_and_rank_uncertainty_json_contracts(tmp_path):
+    text = (FIXTURES / "constant_churn.toml").read_text().replace(
+        "experience_sensitivity = 0.0", "experience_sensitivity = 0.4"
+    ) + (
+        '\n[[moments]]\nid = "call"\nrate_per_month = 0.5\n'
+        "outcomes = { good = { p = 0.6, score = 2 }, bad = { p = 0.4, score = -4 } }\n"
+        '[uncertainty]\n"economics.monthly_revenue" = { uniform = [40, 60] }\n'
+        '"moments.call.outcomes.bad.score" = { uniform = [-6, -2] }\n'
+    )
+    path = tmp_path / "u.toml"
+    path.write_text(text)
+    run = invoke("run", str(path), "-n", 400, "-m", 6, "-r", 2, "-u", 4, "-w", 1, "-f", "json")
+    assert run.exit_code == 0, run.output
+    u = json.loads(run.stdout)["uncertainty"]
+    assert u["draws"] == 4 and set(u["clv"]) == {"mean", "p05", "p50", "p95"}
+    assert {"path", "clv_low", "clv_high"} <= set(u["tornado"][0]) and "share_from_inputs" in u
+    ranked = invoke("rank", str(path), "-n", 400, "-m", 6, "-r", 2, "-u", 4, "-w", 1, "-f", "json")
+    assert ranked.exit_code == 0, ranked.output
+    r = json.loads(ranked.stdout)
+    assert {"moment", "lever", "step"} <= set(r["ranking"][0])
+    spread = r["uncertainty"]
+    assert spread["draws"] == 4 and 0 <= spread["p_top_order_kept"] <= 1
+    assert {"moment", "lever", "delta_clv", "rank", "p_first"} <= set(spread["moments"][0])
+    plain = invoke("run", str(path), "-n", 400, "-m", 6, "-r", 2, "-u", 0, "-w", 1, "-f", "json")
+    assert json.loads(plain.stdout)["uncertainty"] is None
