@@ -182,3 +182,17 @@ def test_a_sample_scales_every_team_an_intervention_names_like_the_scenarios(fix
     assert compile_scenario(sc).resources[0].capacity == 6
     assert compile_scenario(doubled).resources[0].capacity == 12
     assert doubled.resources[0].capacity == 24  # the scenario still says what the business has
+
+
+def test_a_first_look_comes_early_and_changes_nothing(fixture_scenario):
+    sc = with_overrides(motsim.load_scenario("saas_onboarding"), customers=600, months=13)
+    chosen = [sc.intervention("better onboarding")]
+    seen = []
+    looked = compare(sc, chosen, replications=5, workers=1, first_look=lambda w, n: seen.append((w, n)))
+    plain = compare(sc, chosen, replications=5, workers=1)
+    ((early, n),) = seen
+    assert n == 2 and len(early.base.replications) == 2
+    # the same replications, priced the same (to rounding: a matrix product of 2 or 5 rows sums alike)
+    npv = looked.variants["better onboarding"].npv_by_replication
+    assert npv == pytest.approx(plain.variants["better onboarding"].npv_by_replication, rel=1e-12)
+    assert npv[:2] == pytest.approx(early.variants["better onboarding"].npv_by_replication, rel=1e-12)

@@ -27,6 +27,7 @@ from motsim.cli.support import (
     Workers,
     emit,
     engine_name,
+    err,
     fail,
     guarded,
     load_with,
@@ -288,10 +289,11 @@ def compare(
     """What-if: the baseline against interventions: Δretention, ΔNPS, ΔCLV, NPV, ROI, payback."""
 
     def go() -> None:
-        from motsim.output.formats import print_variants
+        from motsim.output.formats import first_look, print_variants
         from motsim.whatif.compare import compare_named
 
         sc = load_with(scenario, customers, months, seed)
+        watching = fmt is Format.table and err.is_terminal  # a person waiting gets a first answer early
         result = with_bar(
             "comparing",
             lambda tick: compare_named(
@@ -305,6 +307,7 @@ def compare(
                 tick,
                 independent,
                 uncertainty,
+                (lambda w, n: first_look(w, n, err)) if watching else None,
             ),
         )
         emit(result, fmt, lambda: print_variants(result.variants, out), out_dir, "compare")

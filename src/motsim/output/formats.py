@@ -23,7 +23,7 @@ from rich.table import Table
 
 if TYPE_CHECKING:
     from motsim.sim.results import Estimate, RunSummary
-    from motsim.whatif.compare import Valuation
+    from motsim.whatif.compare import Valuation, WhatIf
     from motsim.whatif.roi import Pricing
     from motsim.whatif.uncertainty import Quantiles, RankUncertainty, RunUncertainty
 
@@ -311,6 +311,15 @@ def print_rank_uncertainty(u: RankUncertainty, console: Console) -> None:
     )
     for note in u.notes:
         console.print(f"note: {escape(note)}", highlight=False)
+
+
+def first_look(what: WhatIf, replications: int, console: Console) -> None:
+    """A line per intervention from the first replications, while the rest run (refined below)."""
+    console.print(
+        f"first look ({replications} replications; the table below refines it): "
+        + "; ".join(f"{escape(name)}: NPV {with_ci(v.npv, 'money')}" for name, v in what.variants.items()),
+        highlight=False,
+    )
 
 
 def print_variants(variants: dict[str, Valuation], console: Console) -> None:

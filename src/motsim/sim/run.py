@@ -192,8 +192,13 @@ def simulate_many(
     scheduler: str | None = None,
     progress: Progress | None = None,
     independent: bool = False,
+    first: int = 0,
 ) -> dict[str, Results]:
-    """Several variants in one batch of work: common random numbers unless `independent`."""
+    """Several variants in one batch of work: common random numbers unless `independent`.
+
+    Replications `first` to `replications` − 1 run (each keyed by its number, so running them in
+    two batches gives the same numbers as one).
+    """
     from motsim.sim.cost import check_fits, estimate
 
     jobs: list[Task] = []
@@ -204,11 +209,12 @@ def simulate_many(
         if scheduler is None and v == 0:  # variants differ little in size: check the first
             check_fits(estimate(sc, replications, name, workers or 1))
         meta.append((label, journey, name, sc.scenario.seed))
-        jobs += [Task(name, journey, sc.scenario.seed, v if independent else 0, r) for r in range(replications)]
+        jobs += [Task(name, journey, sc.scenario.seed, v if independent else 0, r) for r in range(first, replications)]
     done = execute(jobs, workers, scheduler, progress)
     out: dict[str, Any] = {}
+    n = replications - first
     for v, (label, journey, name, seed) in enumerate(meta):
-        out[label] = Results(journey, done[v * replications : (v + 1) * replications], name, seed)
+        out[label] = Results(journey, done[v * n : (v + 1) * n], name, seed)
     return out
 
 

@@ -8,6 +8,7 @@ t-interval are the reported effects.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -208,10 +209,13 @@ def compare(
     progress: Progress | None = None,
     independent: bool = False,
     uncertainty: int | None = None,
+    first_look: Callable[[WhatIf, int], None] | None = None,
 ) -> WhatIf:
     """Run the baseline and each intervention; `independent=True` drops common random numbers
     (only to measure what they buy). `uncertainty` parameter sets (default: the scenario's) are
-    drawn from the uncertain inputs and each variant gets its `uncertainty` block.
+    drawn from the uncertain inputs and each variant gets its `uncertainty` block. `first_look`
+    is shown the answer from the first replications (and how many) while the rest run; the final
+    numbers are the same as without it.
     """
     variants = {BASELINE: scenario}
     for i in interventions:
@@ -223,16 +227,29 @@ def compare(
         variants[i.name] = variant_of(scenario, i)
     reps = replications or scenario.scenario.replications
     draws = scenario.draws if uncertainty is None else uncertainty
-    results = simulate_many(variants, reps, engine, workers, scheduler, progress, independent)
-    base = results[BASELINE]
-    comparisons = {i.name: Comparison(i.name, base, results[i.name], i) for i in interventions}
-    valuations = {k: c.summary() for k, c in comparisons.items()}
+    if first_look is not None and reps >= 2 * FIRST_LOOK:
+        early = simulate_many(variants, FIRST_LOOK, engine, workers, scheduler, progress, independent)
+        first_look(_what_if(early, interventions, independent), FIRST_LOOK)
+        rest = simulate_many(variants, reps, engine, workers, scheduler, progress, independent, first=FIRST_LOOK)
+        results = {k: replace(r, replications=r.replications + rest[k].replications) for k, r in early.items()}
+    else:
+        results = simulate_many(variants, reps, engine, workers, scheduler, progress, independent)
+    what = _what_if(results, interventions, independent)
     if draws:
         from motsim.whatif.uncertainty import propagate
 
         blocks = propagate(scenario, interventions, draws, reps, engine, workers, scheduler, progress)
-        valuations = {k: v.with_uncertainty(blocks[k]) for k, v in valuations.items()}
-    return WhatIf(base.summary(), valuations, not independent, base, comparisons)
+        what = replace(what, variants={k: v.with_uncertainty(blocks[k]) for k, v in what.variants.items()})
+    return what
+
+
+FIRST_LOOK = 2  # replications behind a first look
+
+
+def _what_if(results: dict[str, Results], interventions: list[Intervention], independent: bool) -> WhatIf:
+    base = results[BASELINE]
+    comparisons = {i.name: Comparison(i.name, base, results[i.name], i) for i in interventions}
+    return WhatIf(base.summary(), {k: c.summary() for k, c in comparisons.items()}, not independent, base, comparisons)
 
 
 def compare_named(
@@ -246,6 +263,7 @@ def compare_named(
     progress: Progress | None = None,
     independent: bool = False,
     uncertainty: int | None = None,
+    first_look: Callable[[WhatIf, int], None] | None = None,
 ) -> WhatIf:
     """`compare` with the scenario's interventions named (all when none are) plus an ad-hoc one
     made of `PATH=VALUE` assignments.
@@ -257,7 +275,9 @@ def compare_named(
         raise InputError.one(
             "", "intervention", "the scenario declares no [[interventions]]; name changes with --set PATH=VALUE"
         )
-    return compare(scenario, chosen, replications, engine, workers, scheduler, progress, independent, uncertainty)
+    return compare(
+        scenario, chosen, replications, engine, workers, scheduler, progress, independent, uncertainty, first_look
+    )
 
 
 def ad_hoc(changes: dict[str, Any], costs: dict[str, Any] | None = None) -> Intervention:
