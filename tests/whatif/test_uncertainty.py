@@ -188,6 +188,11 @@ def test_intervention_effect_known_as_a_range_rebalances_its_table(tmp_path):
     assert u.delta_clv.p05 < u.delta_clv.p50 < u.delta_clv.p95  # a larger effect is worth more
     low, high = u.tornado[0].npv_low, u.tornado[0].npv_high
     assert low < high
+    from motsim.whatif.rank import rank
+
+    assert rank(sc, replications=2, workers=1).uncertainty is None  # an intervention's range moves no moment's step
+    with pytest.raises(InputError, match="moves the moments"):
+        rank(sc, replications=2, workers=1, uncertainty=4)
 
 
 TWO_MOMENTS = """

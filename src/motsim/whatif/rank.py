@@ -137,9 +137,13 @@ def rank(
     steps = standard_steps(scenario, step, levers)
     w = compare(scenario, steps, replications, engine, workers, scheduler, progress, uncertainty=0)
     result = ranked(scenario, step, w.base, w.comparisons, levers)
-    draws = scenario.draws if uncertainty is None else uncertainty
+    from motsim.whatif.uncertainty import inputs_of, propagate_rank
+
+    moves = any(i.owner is None for i in inputs_of(scenario))  # interventions' own inputs move no step
+    if uncertainty and not moves:
+        raise InputError.one("", "uncertainty", "no uncertain input of the scenario moves the moments' steps")
+    draws = (scenario.draws if moves else 0) if uncertainty is None else uncertainty
     if draws:
-        from motsim.whatif.uncertainty import propagate_rank
 
         def derive(base: Scenario, name: str) -> Intervention:
             return standard_step(base, *split(name)[:1], step, split(name)[1]) or Intervention(name=name)
