@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import sys
-import types
 import typing
 from collections.abc import Iterable
 from importlib import resources
@@ -14,7 +13,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from motsim.errors import InputError, Problem
-from motsim.model.scenario import REFERENCES, Scenario, cross_references, did_you_mean
+from motsim.model.scenario import REFERENCES, Scenario, annotation_types, cross_references, did_you_mean
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -194,23 +193,13 @@ def _known_keys(loc: tuple) -> list[str]:
         models = [c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)]
         containers = [c for c in candidates if typing.get_origin(c) in (list, dict)]
         if models and isinstance(part, str) and part in models[0].model_fields:
-            candidates = _types(models[0].model_fields[part].annotation)
+            candidates = annotation_types(models[0].model_fields[part].annotation)[0]
         elif containers:
-            candidates = _types(typing.get_args(containers[0])[-1])
+            candidates = annotation_types(typing.get_args(containers[0])[-1])[0]
         else:
             return []
     models = [c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)]
     return list(models[0].model_fields) if models else []
-
-
-def _types(annotation: Any) -> list[Any]:
-    """The types behind Optional/Union/Annotated."""
-    origin = typing.get_origin(annotation)
-    if origin is typing.Annotated:
-        return _types(typing.get_args(annotation)[0])
-    if origin in (typing.Union, types.UnionType):
-        return [t for a in typing.get_args(annotation) if a is not type(None) for t in _types(a)]
-    return [annotation]
 
 
 def _is_union_branch(loc: tuple) -> bool:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import difflib
 import math
+import types
+import typing
 from collections.abc import Iterable
-from typing import Annotated, Literal, Optional, Union
+from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -586,6 +588,28 @@ def _after_cycle(parent: dict) -> list:
             path.append(node)
             node = parent[node]
     return []
+
+
+def annotation_types(annotation: Any) -> tuple[list[Any], list[Any]]:
+    """The candidate types behind Optional/Union/Annotated and the constraints met on the way."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        args = typing.get_args(annotation)
+        inner, meta = annotation_types(args[0])
+        for m in args[1:]:
+            meta += list(getattr(m, "metadata", [m]))
+        return inner, meta
+    if origin in (Union, types.UnionType):
+        out: list[Any] = []
+        meta: list[Any] = []
+        for arg in typing.get_args(annotation):
+            if arg is type(None):
+                continue
+            inner, m = annotation_types(arg)
+            out += inner
+            meta += m
+        return out, meta
+    return [annotation], []
 
 
 SECTIONS: dict[str, type[BaseModel]] = {

@@ -9,10 +9,9 @@ of it was cut off is reported. Integer fields (a team's capacity) take the neare
 from __future__ import annotations
 
 import math
-import types
 import typing
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 import annotated_types
 import numpy as np
@@ -22,7 +21,7 @@ from scipy.stats import qmc
 
 from motsim.errors import InputError, Problem
 from motsim.model.changes import apply_changes
-from motsim.model.scenario import KEYED, SECTIONS, Distribution, Intervention, Scenario
+from motsim.model.scenario import KEYED, SECTIONS, Distribution, Intervention, Scenario, annotation_types
 
 COST_FIELDS = ("cost_one_off", "cost_per_customer_month", "cost_per_occurrence")
 TORNADO_QUANTILES = (0.05, 0.95)
@@ -45,28 +44,6 @@ class Bounds:
         if math.isfinite(self.high):
             return f"<= {self.high:g}"
         return "any value"
-
-
-def _unwrap(annotation: Any) -> tuple[list[Any], list[Any]]:
-    """The candidate types behind Optional/Union/Annotated and the constraints met on the way."""
-    origin = typing.get_origin(annotation)
-    if origin is typing.Annotated:
-        args = typing.get_args(annotation)
-        inner, meta = _unwrap(args[0])
-        for m in args[1:]:
-            meta += list(getattr(m, "metadata", [m]))
-        return inner, meta
-    if origin in (Union, types.UnionType):
-        out: list[Any] = []
-        meta: list[Any] = []
-        for arg in typing.get_args(annotation):
-            if arg is type(None):
-                continue
-            inner, m = _unwrap(arg)
-            out += inner
-            meta += m
-        return out, meta
-    return [annotation], []
 
 
 def _bounds(meta: list[Any], integer: bool) -> Bounds:
@@ -105,10 +82,10 @@ def field_bounds(path: str) -> Bounds:
             fields = models[0].model_fields
             if part not in fields:
                 raise KeyError(f"no key '{part}'")
-            candidates, meta = _unwrap(fields[part].annotation)
+            candidates, meta = annotation_types(fields[part].annotation)
             meta += list(fields[part].metadata)
         elif tables:
-            candidates, meta = _unwrap(typing.get_args(tables[0])[1])
+            candidates, meta = annotation_types(typing.get_args(tables[0])[1])
         else:
             raise KeyError(f"cannot go into '{part}'")
         i += 1

@@ -444,16 +444,18 @@ def print_pricing(p: Pricing, console: Console) -> None:
     t = Table(title="Cash flows by year (the monthly schedule: --out DIR writes cashflow.csv)", title_justify="left")
     for col in ("year", "incremental margin", "costs", "net", "discounted net", "cumulative (discounted)"):
         t.add_column(col, justify="right")
-    cf = p.cash_flows
-    for start in range(0, len(cf.month), 12):
-        span = slice(start, start + 12)
-        cost = sum(sum(v[span]) for v in cf.costs.values())
+    for k, year in enumerate(p.cash_flows.by_year(), 1):
         t.add_row(
-            str(start // 12 + 1),
-            fmt(sum(cf.incremental_margin[span]), "money"),
-            fmt(cost, "money"),
-            fmt(sum(cf.net[span]), "money"),
-            fmt(sum(cf.discounted_net[span]), "money"),
-            fmt(cf.cumulative[span][-1], "money"),
+            str(k),
+            *(
+                fmt(x, "money")
+                for x in (
+                    year.incremental_margin,
+                    sum(year.costs.values()),
+                    year.net,
+                    year.discounted_net,
+                    year.cumulative,
+                )
+            ),
         )
     console.print(t)

@@ -437,24 +437,22 @@ def _cash_flows(pricing: Pricing, cur: str) -> list[str]:
     """The cash-flow schedule by year, NPV at other discount rates and the break-evens in money."""
     cf = pricing.cash_flows
     lines = list(cf.costs)
-    rows = []
-    for start in range(0, len(cf.month), 12):
-        span = slice(start, start + 12)
-        rows.append(
-            [
-                f"year {start // 12 + 1} (months {start}–{min(start + 11, len(cf.month) - 1)})",
-                *(
-                    money(x, cur, compact=True)
-                    for x in (
-                        sum(cf.incremental_margin[span]),
-                        *(-sum(cf.costs[k][span]) for k in lines),
-                        sum(cf.net[span]),
-                        sum(cf.discounted_net[span]),
-                        cf.cumulative[span][-1],
-                    )
-                ),
-            ]
-        )
+    rows = [
+        [
+            f"year {k} (months {year.first_month}–{year.last_month})",
+            *(
+                money(x, cur, compact=True)
+                for x in (
+                    year.incremental_margin,
+                    *(-year.costs[line] for line in lines),
+                    year.net,
+                    year.discounted_net,
+                    year.cumulative,
+                )
+            ),
+        ]
+        for k, year in enumerate(cf.by_year(), 1)
+    ]
     names = {"one_off": "one-off", "per_customer_month": "per customer-month"}
     header = [
         "period",

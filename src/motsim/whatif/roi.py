@@ -19,6 +19,19 @@ from motsim.whatif.compare import BreakEven, Comparison, Valuation, break_even, 
 DISCOUNT_RATES = (0.0, 0.05, 0.10, 0.15, 0.20)  # NPV is also shown at these, beside the scenario's
 
 
+@dataclass(frozen=True)
+class YearFlows:
+    """One year of the cash-flow schedule: sums over its months, and the cumulative at its end."""
+
+    first_month: int
+    last_month: int
+    incremental_margin: float
+    costs: dict[str, float]
+    net: float
+    discounted_net: float
+    cumulative: float
+
+
 @dataclass(frozen=True, repr=False)
 class CashFlows(Result):
     """The intervention's monthly cash-flow schedule for the business (means over replications).
@@ -51,6 +64,24 @@ class CashFlows(Result):
             discounted_net=[float(x) for x in net * factor],
             cumulative=[float(x) for x in np.cumsum(net * factor)],
         )
+
+    def by_year(self) -> list[YearFlows]:
+        """The schedule summed over each twelve months (the last year may be shorter)."""
+        out = []
+        for start in range(0, len(self.month), 12):
+            span = slice(start, start + 12)
+            out.append(
+                YearFlows(
+                    first_month=start,
+                    last_month=min(start + 11, len(self.month) - 1),
+                    incremental_margin=sum(self.incremental_margin[span]),
+                    costs={k: sum(v[span]) for k, v in self.costs.items()},
+                    net=sum(self.net[span]),
+                    discounted_net=sum(self.discounted_net[span]),
+                    cumulative=self.cumulative[span][-1],
+                )
+            )
+        return out
 
     def rows(self) -> list[dict[str, Any]]:
         """One row per month, every line a column (spreadsheet-ready)."""

@@ -19,16 +19,14 @@ from typing import Any
 
 import numpy as np
 
-from motsim import engine as engines
 from motsim.display import Result
-from motsim.engine.compiled import CompiledScenario, compile_scenario
 from motsim.errors import InputError
 from motsim.model import economics
 from motsim.model.changes import apply_changes
 from motsim.model.scenario import Intervention, Scenario
 from motsim.model.uncertainty import TORNADO_QUANTILES, Input, apply_costs, collect_inputs, latin_hypercube
 from motsim.sim.results import Results
-from motsim.sim.run import Progress, Task, execute
+from motsim.sim.run import Progress, simulate_many
 from motsim.whatif.compare import Comparison
 
 
@@ -150,29 +148,25 @@ class Batch:
     def base(self, point: Point) -> int:
         """The index of the baseline simulation at this parameter set."""
         values = point.of(self.inputs, None, False)
-        return self._add(lambda: self._base_scenario(values), ["base", values])
+        return self._add(
+            lambda: apply_changes(self.scenario, values, "uncertainty") if values else self.scenario, ["base", values]
+        )
 
-    def _base_scenario(self, values: dict[str, float]) -> Scenario:
-        return apply_changes(self.scenario, values, "uncertainty") if values else self.scenario
-
-    def intervention(self, point: Point, name: str) -> Intervention:
-        """The intervention at this parameter set, with its drawn costs."""
-        declared = self.interventions[name]
-        if self.derive is not None:
-            declared = self.derive(self._base_scenario(point.of(self.inputs, None, False)), name)
-        return apply_costs(declared, point.of(self.inputs, name, True))
-
-    def variant(self, point: Point, name: str) -> int:
-        """The index of an intervention's simulation at this parameter set."""
-        base = point.of(self.inputs, None, False)
+    def variant(self, point: Point, name: str) -> tuple[int, Intervention]:
+        """The index of an intervention's simulation at this parameter set, and the intervention
+        there (derived from the drawn baseline when `derive` is given; with its drawn costs).
+        """
+        base = self.scenarios[self.base(point)]
+        declared = self.interventions[name] if self.derive is None else self.derive(base, name)
+        changes = dict(declared.changes)
         own = point.of(self.inputs, name, False)
-        changes = dict(self.intervention(point, name).changes)
 
         def build() -> Scenario:
-            changed = apply_changes(self._base_scenario(base), changes, f"intervention '{name}'")
+            changed = apply_changes(base, changes, f"intervention '{name}'")
             return apply_changes(changed, own, f"intervention '{name}' uncertainty") if own else changed
 
-        return self._add(build, ["variant", base, changes, own])
+        index = self._add(build, ["variant", point.of(self.inputs, None, False), changes, own])
+        return index, apply_costs(declared, point.of(self.inputs, name, True))
 
     def run(
         self,
@@ -183,17 +177,10 @@ class Batch:
         progress: Progress | None,
     ) -> list[Results]:
         """Every scenario's replications, on the streams of the plain run (common random numbers)."""
-        compiled: list[tuple[CompiledScenario, str]] = []
-        for sc in self.scenarios:
-            journey = compile_scenario(sc)
-            compiled.append((journey, engines.choose(engine or sc.scenario.engine, journey)))
-        seed = self.scenario.scenario.seed
-        tasks = [Task(name, j, seed, 0, r) for j, name in compiled for r in range(replications)]
-        done = execute(tasks, workers, scheduler, progress)
-        return [
-            Results(j, done[k * replications : (k + 1) * replications], name, seed)
-            for k, (j, name) in enumerate(compiled)
-        ]
+        done = simulate_many(
+            {str(k): sc for k, sc in enumerate(self.scenarios)}, replications, engine, workers, scheduler, progress
+        )
+        return list(done.values())
 
 
 @dataclass(frozen=True)
@@ -203,18 +190,18 @@ class Simulated:
     inputs: list[Input]
     draws: int
     points: list[Point]
-    batch: Batch
     results: list[Results]
-    _index: dict[tuple[int, str | None], tuple[int, int | None]]
+    _bases: list[int]  # per point: its baseline's simulation
+    _variants: dict[tuple[int, str], tuple[int, Intervention]]  # (point, name) → simulation, intervention
 
     def base(self, k: int) -> Results:
         """The baseline's replications at point k."""
-        return self.results[self._index[(k, None)][0]]
+        return self.results[self._bases[k]]
 
     def pair(self, k: int, name: str) -> tuple[Results, Results, Intervention]:
         """(baseline, variant, intervention with its costs) at point k."""
-        b, v = self._index[(k, name)]
-        return self.results[b], self.results[v], self.batch.intervention(self.points[k], name)  # type: ignore[index]
+        v, intervention = self._variants[(k, name)]
+        return self.base(k), self.results[v], intervention
 
     def tornado_points(self, k: int) -> tuple[int, int]:
         """The points of input k at its 5% and 95% values."""
@@ -259,13 +246,10 @@ def simulate_points(
     batch = Batch(inputs, scenario, named, derive)
     sample, centre, pairs = design(inputs, draws, scenario.scenario.seed)
     points = [*sample, centre, *(p for pair in pairs for p in pair)]
-    index: dict[tuple[int, str | None], tuple[int, int | None]] = {}
-    for k, p in enumerate(points):
-        index[(k, None)] = (batch.base(p), None)
-        for name in named:
-            index[(k, name)] = (batch.base(p), batch.variant(p, name))
+    bases = [batch.base(p) for p in points]
+    variants = {(k, name): batch.variant(p, name) for k, p in enumerate(points) for name in named}
     results = batch.run(replications, engine, workers, scheduler, progress)
-    return Simulated(inputs, draws, points, batch, results, index)
+    return Simulated(inputs, draws, points, results, bases, variants)
 
 
 @dataclass(frozen=True)
@@ -471,7 +455,7 @@ def propagate_rank(
 
     sim = simulate_points(scenario, steps, draws, replications, engine, workers, scheduler, progress, derive)
     names = list(order)
-    gain = np.array([[_delta_clv(*sim.pair(k, name)[:2]) for name in names] for k in range(draws)])
+    gain = np.array([[price(*sim.pair(k, name)).delta_clv.mean() for name in names] for k in range(draws)])
     ranks = (-gain).argsort(axis=1).argsort(axis=1) + 1  # draws × moments: 1 = first
     top = names[: min(3, len(names))]
     kept = np.all(ranks[:, : len(top)] == np.arange(1, len(top) + 1), axis=1)
@@ -487,7 +471,3 @@ def propagate_rank(
         p_top_order_kept=float(kept.mean()),
         notes=sim.notes(None),
     )
-
-
-def _delta_clv(base: Results, variant: Results) -> float:
-    return float(np.mean([v.clv - b.clv for b, v in zip(base.replications, variant.replications, strict=True)]))
