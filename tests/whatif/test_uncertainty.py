@@ -257,3 +257,10 @@ def test_run_clv_is_linear_in_revenue_over_the_draws(tmp_path):
         assert clv_at_50 * lo / 50 - 1e-6 <= getattr(u.clv, name) <= clv_at_50 * hi / 50 + 1e-6
     assert u.retention.p05 == pytest.approx(u.retention.p95)  # revenue moves no customer
     assert u.tornado[0].clv_high / u.tornado[0].clv_low == pytest.approx(revenue.ppf(0.95) / revenue.ppf(0.05))
+
+
+def test_a_distribution_one_number_short_says_so(tmp_path):
+    with pytest.raises(InputError) as err:
+        scenario(tmp_path, '[uncertainty]\n"economics.monthly_revenue" = { normal = [100] }\n')
+    (problem,) = err.value.problems
+    assert problem.field.endswith("normal[1]") and "too short" in problem.message and problem.line

@@ -220,6 +220,9 @@ def _message(err: dict) -> str:
     if err["type"] == "extra_forbidden":
         return "unknown key"
     if err["type"] == "missing":
+        at = err["loc"][-1] if err["loc"] else None
+        if isinstance(at, int):  # a list one number short: { normal = [50] }
+            return f"the list is too short: its number {at + 1} is missing"
         return "required key is missing"
     for prefix in ("Value error, ", "Assertion failed, "):
         if msg.startswith(prefix):
