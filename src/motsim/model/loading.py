@@ -267,9 +267,11 @@ def locate_line(text: str, loc: tuple) -> int | None:
     while i < len(loc):
         part = loc[i]
         nxt = loc[i + 1] if i + 1 < len(loc) else None
-        if isinstance(nxt, int):  # array of tables: the nxt-th [[table]] header
-            name = ".".join(table + [str(part)])
-            hits = [n for n in range(start, end) if _is_header(lines[n], name, array=True)]
+        name = ".".join(table + [str(part)])
+        hits = [n for n in range(start, end) if _is_header(lines[n], name, array=True)] if isinstance(nxt, int) else []
+        if isinstance(nxt, int) and not hits:
+            loc = loc[: i + 1]  # an inline list (normal = [50]): its item is on the key's line
+        elif isinstance(nxt, int):  # array of tables: the nxt-th [[table]] header
             if nxt >= len(hits):
                 return None
             start = hits[nxt]
