@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 
 import motsim
-from motsim.sim.run import event_log, with_overrides
+from motsim.sim.eventlog import event_log
+from motsim.sim.run import with_overrides
 
 HERE = Path(__file__).resolve().parent
 TRUTH = HERE.parent / "tests" / "fixtures" / "journey_truth.toml"

@@ -12,7 +12,8 @@ import motsim
 from motsim.cli import app
 from motsim.fit import journey
 from motsim.model.memory import MemoryState, fade_peak, record_in_order, remembered
-from motsim.sim.run import event_log, with_overrides
+from motsim.sim.eventlog import event_log
+from motsim.sim.run import with_overrides
 from tests.conftest import FIXTURES, write
 
 TRUTH = FIXTURES / "journey_truth.toml"

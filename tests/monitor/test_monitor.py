@@ -12,7 +12,8 @@ from typer.testing import CliRunner
 import motsim
 from motsim.cli import app
 from motsim.monitor.watch import mixture_log_lr, parse_window
-from motsim.sim.run import event_log, with_overrides
+from motsim.sim.eventlog import event_log
+from motsim.sim.run import with_overrides
 from tests.conftest import FIXTURES
 
 TRUTH = FIXTURES / "journey_truth.toml"

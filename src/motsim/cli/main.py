@@ -96,7 +96,8 @@ def run(
 
     def go() -> None:
         from motsim.output.formats import print_run, to_csv, to_json, write_text
-        from motsim.sim.run import event_log, parse_degrade, simulate
+        from motsim.sim.eventlog import event_log, parse_degrade
+        from motsim.sim.run import simulate
         from motsim.whatif.uncertainty import inputs_of
 
         sc = load_with(scenario, customers, months, seed)
