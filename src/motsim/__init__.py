@@ -1,15 +1,15 @@
 """motsim: what is improving one moment of truth in a customer journey worth?
 
-Notebook use::
+Notebook use (every verb takes a scenario object, a path or a bundled name)::
 
     import motsim
-    scenario = motsim.load_scenario("saas_onboarding")   # a bundled name or a path
-    results = motsim.simulate(scenario, replications=10)
-    results.retention_frame()                              # pandas
-    what = motsim.compare(scenario, scenario.interventions)  # .variants["better onboarding"].npv
-    motsim.rank(scenario); motsim.roi(scenario, "better onboarding")
-    page, data = motsim.report(scenario, list(scenario.interventions))  # HTML and the data behind it
-    motsim.fit.retention("retention.csv")                  # calibration from your data
+    summary = motsim.run("saas_onboarding", sample=2000)          # the run summary, as `motsim run` prints it
+    what = motsim.compare("saas_onboarding")                       # every declared intervention vs the baseline
+    what.variants["better onboarding"].npv                         # NPV for the business, with its interval
+    motsim.rank("saas_onboarding"); motsim.roi("saas_onboarding", "better onboarding")
+    page, data = motsim.report("saas_onboarding")                  # the HTML page and the data behind it
+    with motsim.options(workers=2): ...                            # how to run, never what
+    motsim.fit.retention("retention.csv")                          # calibration from your data
 
 The names below load on first use, so `import motsim` stays fast.
 """
@@ -20,32 +20,38 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from motsim._version import __version__
-from motsim.errors import DataError, InputError, ModelError, MotsimError
+from motsim.errors import DataError, InputError, ModelError, MotsimError, MotsimWarning
 
 # public name → module that defines it (loaded lazily, PEP 562)
 _LAZY = {
+    # the verbs: one call per question
     "load_scenario": "motsim.model.loading",
-    "apply_changes": "motsim.model.changes",
-    "Scenario": "motsim.model.scenario",
-    "Intervention": "motsim.model.scenario",
     "simulate": "motsim.sim.run",
-    "simulate_many": "motsim.sim.run",
-    "with_overrides": "motsim.sim.run",
-    "Results": "motsim.sim.results",
-    "Estimate": "motsim.sim.results",
+    "run": "motsim.whatif.questions",
     "compare": "motsim.whatif.compare",
-    "break_even": "motsim.whatif.compare",
-    "Comparison": "motsim.whatif.compare",
     "rank": "motsim.whatif.rank",
     "roi": "motsim.whatif.roi",
-    "Pricing": "motsim.whatif.roi",
-    "WhatIf": "motsim.whatif.compare",
-    "Ranking": "motsim.whatif.rank",
-    "Projection": "motsim.whatif.projection",
+    "break_even": "motsim.whatif.roi",
+    "appraise": "motsim.whatif.questions",
     "project": "motsim.whatif.projection",
-    "propagate": "motsim.whatif.uncertainty",
-    "propagate_run": "motsim.whatif.uncertainty",
     "report": "motsim.output.report",
+    # how to run
+    "RunOptions": "motsim.run_options",
+    "options": "motsim.run_options",
+    # what they take and return
+    "Scenario": "motsim.model.scenario",
+    "Intervention": "motsim.model.scenario",
+    "Results": "motsim.sim.results",
+    "RunSummary": "motsim.sim.results",
+    "WhatIf": "motsim.whatif.compare",
+    "Valuation": "motsim.whatif.valuation",
+    "Ranking": "motsim.whatif.rank",
+    "Pricing": "motsim.whatif.roi",
+    "Appraisal": "motsim.whatif.questions",
+    "Projection": "motsim.whatif.projection",
+    "Interval": "motsim.intervals",
+    "Estimate": "motsim.intervals",
+    "Quantiles": "motsim.intervals",
 }
 _SUBPACKAGES = {"ab", "fit", "monitor", "model", "engine", "sim", "whatif", "output"}
 
@@ -55,6 +61,7 @@ __all__ = [
     "InputError",
     "ModelError",
     "MotsimError",
+    "MotsimWarning",
     *_LAZY,
     "ab",
     "fit",
@@ -79,14 +86,16 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from motsim import ab, fit, monitor
-    from motsim.model.changes import apply_changes
+    from motsim.intervals import Estimate, Interval, Quantiles
     from motsim.model.loading import load_scenario
     from motsim.model.scenario import Intervention, Scenario
     from motsim.output.report import report
-    from motsim.sim.results import Estimate, Results
-    from motsim.sim.run import simulate, simulate_many, with_overrides
-    from motsim.whatif.compare import Comparison, WhatIf, break_even, compare
+    from motsim.run_options import RunOptions, options
+    from motsim.sim.results import Results, RunSummary
+    from motsim.sim.run import simulate
+    from motsim.whatif.compare import WhatIf, compare
     from motsim.whatif.projection import Projection, project
+    from motsim.whatif.questions import Appraisal, appraise, run
     from motsim.whatif.rank import Ranking, rank
-    from motsim.whatif.roi import Pricing, roi
-    from motsim.whatif.uncertainty import propagate, propagate_run
+    from motsim.whatif.roi import Pricing, break_even, roi
+    from motsim.whatif.valuation import Valuation

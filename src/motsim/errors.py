@@ -70,3 +70,9 @@ class DataError(MotsimError):
 
 class ModelError(MotsimError):
     """A model that cannot be estimated or run as asked; the message says why."""
+
+
+class MotsimWarning(UserWarning):
+    """Something a user should know about an answer that is still given (a sample's approximation,
+    a distribution cut at its bounds). The command line prints these as notes.
+    """

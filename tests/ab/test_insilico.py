@@ -121,9 +121,9 @@ def test_projecting_an_a_a_result_is_centred_on_zero():
     y_c, y_t = (rng.random(n) < 0.7), (rng.random(n) < 0.7)
     effect = y_t.mean() - y_c.mean()
     se = np.sqrt(y_c.var(ddof=1) / n + y_t.var(ddof=1) / n)
-    out = project(sc, Observed(y_c.mean(), effect, se), "moments.onboarding.outcomes.good.p", draws=16, workers=1)
+    out = project(sc, Observed(y_c.mean(), effect, se), maps_to="moments.onboarding.outcomes.good.p", draws=16)
     d = out.delta_clv
-    assert d.p5 < 0 < d.p95
+    assert d.p05 < 0 < d.p95
     assert abs(d.mean) < 2 * d.sd
     assert out.npv_at_zero_effect == 0.0  # no costs given: doing nothing costs nothing
 
@@ -132,8 +132,10 @@ def test_projecting_an_a_a_result_is_centred_on_zero():
 def test_projecting_a_real_lift_pays_back_above_its_break_even():
     sc = with_overrides(load_scenario("saas_onboarding"), customers=2000, months=24)
     costs = next(i for i in sc.interventions if i.name == "better onboarding")
-    out = project(sc, Observed(0.70, 0.15, 0.01), "moments.onboarding.outcomes.good.p", costs, draws=12, workers=1)
-    assert out.delta_clv.p5 > 0
+    out = project(
+        sc, Observed(0.70, 0.15, 0.01), maps_to="moments.onboarding.outcomes.good.p", intervention=costs, draws=12
+    )
+    assert out.delta_clv.p05 > 0
     assert out.npv_at_zero_effect < 0  # the spend without any effect
     assert out.npv.mean > 0 and 0 < out.break_even_effect < 0.15
     # the break-even comes from one replication's line (every draw shares its streams): at that effect,
@@ -141,7 +143,7 @@ def test_projecting_a_real_lift_pays_back_above_its_break_even():
     from motsim.whatif.compare import compare
 
     at = costs.model_copy(update={"changes": {"moments.onboarding.outcomes.good.p": out.break_even_value}})
-    npv = compare(sc, [at], replications=10, workers=1, uncertainty=0).variants[at.name].npv
+    npv = compare(sc, [at], replications=10, draws=0).variants[at.name].npv
     one_replication_sd = (npv.ci_high - npv.mean) / stats.t.ppf(0.975, 9) * np.sqrt(10)
     assert abs(npv.mean) < 3 * one_replication_sd
     assert out.notes == []  # N(0.85, 0.01) lies inside [0, 1]

@@ -28,7 +28,7 @@ bad = { p = 0.4, score = -4.0 }
 
 
 def test_defection_at_a_beginning_moment_is_q_times_p_bad(tmp_path):
-    results = motsim.simulate(motsim.load_scenario(write(tmp_path, DEFECTION)), replications=2, workers=1)
+    results = motsim.simulate(motsim.load_scenario(write(tmp_path, DEFECTION)), replications=2)
     loss = 1.0 - results.retention().mean[1]
     expected = 0.3 * 0.4
     se = np.sqrt(expected * (1 - expected) / (20000 * 2))
@@ -45,9 +45,9 @@ def small_saas():
 
 def test_same_seed_same_results_and_workers_do_not_matter():
     sc = small_saas()
-    one = motsim.simulate(sc, replications=4, workers=1).to_dict()
-    again = motsim.simulate(sc, replications=4, workers=1).to_dict()
-    two = motsim.simulate(sc, replications=4, workers=2).to_dict()
+    one = motsim.simulate(sc, replications=4).to_dict()
+    again = motsim.simulate(sc, replications=4).to_dict()
+    two = motsim.simulate(sc, replications=4, options=motsim.RunOptions(workers=2)).to_dict()
     assert one == again == two
 
 
@@ -55,13 +55,13 @@ def test_different_seed_different_results():
     from motsim.sim.run import with_overrides
 
     sc = small_saas()
-    a = motsim.simulate(sc, replications=2, workers=1).clv().mean
-    b = motsim.simulate(with_overrides(sc, seed=12345), replications=2, workers=1).clv().mean
+    a = motsim.simulate(sc, replications=2).clv().mean
+    b = motsim.simulate(with_overrides(sc, seed=12345), replications=2).clv().mean
     assert a != b
 
 
 def test_results_convert_to_pandas():
-    results = motsim.simulate(small_saas(), replications=2, workers=1)
+    results = motsim.simulate(small_saas(), replications=2)
     frame = results.retention_frame()
     assert list(frame.columns) == ["month", "mean", "ci_low", "ci_high"]
     assert len(frame) == 15
@@ -88,7 +88,7 @@ id = "renewal"
 every_months = 12
 at_month = 11.5
 """
-    results = motsim.simulate(motsim.load_scenario(write(tmp_path, text)), replications=1, workers=1)
+    results = motsim.simulate(motsim.load_scenario(write(tmp_path, text)), replications=1)
     ret = np.array(results.retention().mean)
     assert np.all(ret[:12] == 1.0)  # nobody leaves before the first renewal
     assert np.all(ret[12:24] == ret[12])
@@ -100,9 +100,7 @@ def test_outage_floods_support(tmp_path):
     sc = motsim.load_scenario("ecommerce_delivery")
     from motsim.sim.run import with_overrides
 
-    res = motsim.simulate(with_overrides(sc, customers=3000, months=6), replications=1, workers=1).resources()[
-        "support"
-    ]
+    res = motsim.simulate(with_overrides(sc, customers=3000, months=6), replications=1).resources()["support"]
     # a small team mostly idle, yet outages make callers wait and abandon
     assert res.utilization < 0.5
     assert res.abandonment > 0.0

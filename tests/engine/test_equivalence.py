@@ -15,7 +15,7 @@ Z = 4.0  # MC standard errors allowed: a family of ~100 checks per scenario at a
 
 def _run(name, engine):
     sc = with_overrides(motsim.load_scenario(name), customers=3000, months=14)
-    return simulate(sc, replications=4, engine=engine, workers=1)
+    return simulate(sc, replications=4, engine=engine)
 
 
 @pytest.mark.slow
@@ -23,7 +23,7 @@ def _run(name, engine):
 def test_fast_engine_agrees_with_des(name):
     ref, fast = _run(name, "des"), _run(name, "auto")
     assert fast.engine in ("vector", "hybrid") and ref.engine == "des"
-    n = ref.journey.customers
+    n = ref.compiled.customers
     a = np.array([r.retention for r in ref.replications])
     b = np.array([r.retention for r in fast.replications])
     # binomial MC error of a share of n customers, over both runs' replications
@@ -50,7 +50,7 @@ def test_fast_engine_agrees_with_des(name):
 @pytest.mark.parametrize("engine", ["vector", "des"])
 def test_constant_churn_clv_closed_form_on_each_engine(fixture_scenario, engine):
     sc = with_overrides(fixture_scenario("constant_churn"), customers=8000)
-    res = simulate(sc, replications=5, engine=engine, workers=1)
+    res = simulate(sc, replications=5, engine=engine)
     expected = constant_churn_clv(50, 0.8, 0.04, 36, 0.12)
     est = res.clv()
     # per-replication CLV spread gives the MC error of the mean
@@ -61,16 +61,16 @@ def test_constant_churn_clv_closed_form_on_each_engine(fixture_scenario, engine)
 def test_vector_engine_refuses_queues():
     sc = motsim.load_scenario("saas_onboarding")
     with pytest.raises(InputError, match="hybrid"):
-        simulate(with_overrides(sc, customers=100, months=2), replications=1, engine="vector", workers=1)
+        simulate(with_overrides(sc, customers=100, months=2), replications=1, engine="vector")
 
 
 def test_results_do_not_depend_on_the_slice_size(monkeypatch):
     from motsim.engine import vector
 
     sc = with_overrides(motsim.load_scenario("fitness_club"), customers=9000, months=6)
-    whole = simulate(sc, replications=2, engine="vector", workers=1)
+    whole = simulate(sc, replications=2, engine="vector")
     monkeypatch.setattr(vector, "CHUNK", 4096)
-    sliced = simulate(sc, replications=2, engine="vector", workers=1)
+    sliced = simulate(sc, replications=2, engine="vector")
     for a, b in zip(whole.replications, sliced.replications, strict=True):
         assert np.array_equal(a.active, b.active) and a.clv == pytest.approx(b.clv, rel=1e-12)
 
@@ -79,10 +79,10 @@ def test_results_do_not_depend_on_the_slice_size(monkeypatch):
 def test_dask_local_cluster_gives_identical_numbers():
     distributed = pytest.importorskip("dask.distributed")
     sc = with_overrides(motsim.load_scenario("healthcare_visit"), customers=1500, months=8)
-    local = simulate(sc, replications=3, workers=1)
-    pooled = simulate(sc, replications=3, workers=2)
+    local = simulate(sc, replications=3)
+    pooled = simulate(sc, replications=3, options=motsim.RunOptions(workers=2))
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        remote = simulate(sc, replications=3, scheduler=cluster.scheduler_address)
+        remote = simulate(sc, replications=3, options=motsim.RunOptions(executor=cluster.scheduler_address))
     for other in (pooled, remote):
         for a, b in zip(local.replications, other.replications, strict=True):
             assert (

@@ -108,7 +108,7 @@ def test_written_scenario_reproduces_the_logs_retention(log, fitted, tmp_path):
     path = tmp_path / "fitted.toml"
     path.write_text(fitted.text)
     sc = with_overrides(motsim.load_scenario(path), months=18)
-    ret = motsim.simulate(sc, replications=10, workers=1).retention()
+    ret = motsim.simulate(sc, replications=10).retention()
     _, customers = log
     for month in (6, 12, 18):
         observed = float((customers.churn_day.isna() | (customers.churn_day > month * 30.4375 + 1e-6)).mean())

@@ -112,7 +112,7 @@ monthly_revenue = 10
 [churn]
 baseline_monthly = { beta = [1.2, 9.0] }
 """
-    res = motsim.simulate(motsim.load_scenario(write(tmp_path, text)), replications=1, workers=1)
+    res = motsim.simulate(motsim.load_scenario(write(tmp_path, text)), replications=1)
     active = res.replications[0].active
     fit = retention(pd.DataFrame({"period": np.arange(37), "active": active}))
     assert fit.alpha.ci_low < 1.2 < fit.alpha.ci_high and fit.beta.ci_low < 9.0 < fit.beta.ci_high
@@ -166,7 +166,7 @@ def test_written_scenario_runs_and_reproduces_the_fitted_retention(tmp_path):
     )
     assert res.exit_code == 0, res.output
     sc = with_overrides(motsim.load_scenario(out), customers=20000, months=60)
-    ret = motsim.simulate(sc, replications=2, workers=1).retention()
+    ret = motsim.simulate(sc, replications=2).retention()
     fits = json.loads(res.stdout.split("\nwrote ")[0])["segments"]
     for years in (1, 3, 5):
         expected = np.mean([sbg.survival(f["alpha"]["estimate"], f["beta"]["estimate"], years) for f in fits.values()])

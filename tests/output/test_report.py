@@ -118,7 +118,7 @@ def test_report_with_uncertain_inputs_says_the_chance_and_the_assumption_that_ma
     path = tmp_path / "u.toml"
     path.write_text(text)
     sc = motsim.load_scenario(path)
-    page, data = report(sc, list(sc.interventions), step=None, replications=3, workers=1, uncertainty=8)
+    page, data = report(sc, list(sc.interventions), step=None, replications=3, draws=8)
     u = data.variants["cut"].uncertainty
     assert u is not None and u.tornado[0].path == "cut: cost_one_off"  # a range of 2.5M outweighs ±4% revenue
     answer = page[page.index("The answer") : page.index("Interventions: what they are worth")]

@@ -16,7 +16,7 @@ from motsim.model.queueing import erlang_c_wait
 
 
 def test_constant_churn_clv_matches_closed_form(fixture_scenario):
-    results = motsim.simulate(fixture_scenario("constant_churn"), replications=5, workers=1)
+    results = motsim.simulate(fixture_scenario("constant_churn"), replications=5)
     clvs = np.array([r.clv for r in results.replications])
     expected = constant_churn_clv(50.0, 0.8, 0.04, 36, 0.12)
     se = clvs.std(ddof=1) / np.sqrt(len(clvs))
@@ -25,7 +25,7 @@ def test_constant_churn_clv_matches_closed_form(fixture_scenario):
 
 
 def test_constant_churn_retention_is_geometric(fixture_scenario):
-    results = motsim.simulate(fixture_scenario("constant_churn"), replications=3, workers=1)
+    results = motsim.simulate(fixture_scenario("constant_churn"), replications=3)
     mean = np.array(results.retention().mean)
     t = np.arange(37)
     expected = 0.96**t
@@ -35,7 +35,7 @@ def test_constant_churn_retention_is_geometric(fixture_scenario):
 
 
 def test_beta_baseline_follows_shifted_beta_geometric(fixture_scenario):
-    results = motsim.simulate(fixture_scenario("sbg_cohort"), replications=3, workers=1)
+    results = motsim.simulate(fixture_scenario("sbg_cohort"), replications=3)
     mean = np.array(results.retention().mean)
     expected = sbg_survival(0.704, 1.182, np.arange(25))
     assert np.max(np.abs(mean - expected)) < 0.01
@@ -48,7 +48,7 @@ def test_support_team_waits_like_erlang_c_to_one_percent(fixture_scenario):
     from motsim.sim.run import with_overrides
 
     sc = with_overrides(fixture_scenario("erlang_c"), months=3)
-    hybrid = motsim.simulate(sc, replications=24, engine="hybrid", workers=2)
+    hybrid = motsim.simulate(sc, replications=24, engine="hybrid", options=motsim.RunOptions(workers=2))
     waits = np.array([r.wait_minutes[0] / r.served[0] for r in hybrid.replications])
     expected = erlang_c_wait(100 / 60, 1 / 6, 12)
     se = waits.std(ddof=1) / np.sqrt(len(waits))
@@ -68,8 +68,8 @@ def test_des_reference_and_the_recursion_queue_the_same_calls_identically(fixtur
 
     for name in ("erlang_c", "erlang_a"):
         sc = with_overrides(fixture_scenario(name), months=2)
-        hybrid = motsim.simulate(sc, replications=2, engine="hybrid", workers=2)
-        des = motsim.simulate(sc, replications=2, engine="des", workers=2)
+        hybrid = motsim.simulate(sc, replications=2, engine="hybrid", options=motsim.RunOptions(workers=2))
+        des = motsim.simulate(sc, replications=2, engine="des", options=motsim.RunOptions(workers=2))
         for h, d in zip(hybrid.replications, des.replications, strict=True):
             assert h.served[0] == d.served[0] and h.abandoned[0] == d.abandoned[0]
             assert h.wait_minutes[0] == pytest.approx(d.wait_minutes[0], rel=1e-9)
@@ -104,7 +104,9 @@ def test_patience_closed_form_becomes_erlang_c_without_patience():
 @pytest.mark.slow
 def test_support_team_with_patience_matches_the_m_m_c_d_closed_form(fixture_scenario):
     # 100 calls an hour, 6-minute calls, 11 agents, callers hang up after a minute
-    hybrid = motsim.simulate(fixture_scenario("erlang_a"), replications=24, engine="hybrid", workers=2)
+    hybrid = motsim.simulate(
+        fixture_scenario("erlang_a"), replications=24, engine="hybrid", options=motsim.RunOptions(workers=2)
+    )
     reps = hybrid.replications
     abandoned = np.array([r.abandoned[0] / (r.abandoned[0] + r.served[0]) for r in reps])
     waits = np.array([r.wait_minutes[0] / r.served[0] for r in reps])
@@ -125,7 +127,7 @@ def test_shares_keep_their_intervals_inside_zero_and_one():
     sc = motsim.load_scenario("saas_onboarding")
     from motsim.sim.run import with_overrides
 
-    res = motsim.simulate(with_overrides(sc, customers=300, months=6), replications=2, workers=1)
+    res = motsim.simulate(with_overrides(sc, customers=300, months=6), replications=2)
     ret = res.retention()
     assert all(0.0 <= lo <= m <= hi <= 1.0 for lo, m, hi in zip(ret.ci_low, ret.mean, ret.ci_high, strict=True))
     for m in res.moments().values():
@@ -137,9 +139,9 @@ def test_prediction_range_holds_one_more_cohort_and_the_ci_does_not(fixture_scen
     from motsim.sim.run import with_overrides
 
     sc = with_overrides(fixture_scenario("constant_churn"), customers=300, months=12)
-    summary = motsim.simulate(sc, replications=20, workers=1).summary()
+    summary = motsim.simulate(sc, replications=20).summary()
     low, high = summary.prediction["clv"]["low"], summary.prediction["clv"]["high"]
-    later = motsim.simulate(with_overrides(sc, seed=77), replications=60, workers=1)
+    later = motsim.simulate(with_overrides(sc, seed=77), replications=60)
     clv = np.array([r.clv for r in later.replications])
     inside = np.mean((clv >= low) & (clv <= high))
     in_ci = np.mean((clv >= summary.clv.ci_low) & (clv <= summary.clv.ci_high))
@@ -153,7 +155,7 @@ def test_support_team_wait_distribution_is_erlang_c(fixture_scenario):
     # answered within a minute from the M/M/12 formulas
     from motsim.model.queueing import erlang_c_probability, erlang_c_wait_quantile
 
-    res = motsim.simulate(fixture_scenario("erlang_c"), replications=4, workers=1).resources()["support"]
+    res = motsim.simulate(fixture_scenario("erlang_c"), replications=4).resources()["support"]
     lam, mu, c = 100 / 60, 1 / 6, 12
     p_wait = erlang_c_probability(lam, mu, c)
     assert abs(res.waiting_share - p_wait) < 0.02

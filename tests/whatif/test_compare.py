@@ -15,7 +15,7 @@ from tests.conftest import FIXTURES, write
 def test_intervention_that_changes_nothing_gives_exactly_zero(fixture_scenario):
     sc = with_overrides(motsim.load_scenario("saas_onboarding"), customers=600, months=13)
     same = Intervention(name="nothing", changes={"moments.onboarding.outcomes.good.p": 0.70})
-    d = compare(sc, [same], replications=3, workers=1).variants["nothing"].delta_clv
+    d = compare(sc, [same], replications=3).variants["nothing"].delta_clv
     assert (d.mean, d.ci_low, d.ci_high) == (0.0, 0.0, 0.0)
 
 
@@ -23,7 +23,7 @@ def test_lower_churn_delta_clv_and_payback_match_closed_form(fixture_scenario):
     sc = fixture_scenario("constant_churn")
     one_off = 1_000_000.0
     cut = Intervention(name="cut", changes={"churn.baseline_monthly": 0.03}, cost_one_off=one_off)
-    s = compare(sc, [cut], replications=10, workers=1).variants["cut"]
+    s = compare(sc, [cut], replications=10).variants["cut"]
     per_customer = constant_churn_clv(50, 0.8, 0.03, 36, 0.12) - constant_churn_clv(50, 0.8, 0.04, 36, 0.12)
     assert abs(s.delta_clv.mean - per_customer) / per_customer < 0.02
     # closed-form payback: cumulative discounted incremental margin of the cohort less the one-off
@@ -38,7 +38,7 @@ def test_unknown_intervention_path_is_an_error_naming_it(fixture_scenario):
     sc = fixture_scenario("constant_churn")
     bad = Intervention(name="typo", changes={"moments.nowhere.outcomes.good.p": 0.9})
     with pytest.raises(Exception) as err:
-        compare(sc, [bad], replications=2, workers=1)
+        compare(sc, [bad], replications=2)
     assert "intervention 'typo'" in str(err.value) and "nowhere" in str(err.value)
 
 
@@ -74,7 +74,7 @@ ignored = { p = 0.3, score = 0.0 }
 
 
 def test_ranking_puts_the_driving_moment_on_top_with_separated_cis(tmp_path):
-    data = rank(motsim.load_scenario(write(tmp_path, DRIVERS)), replications=4, workers=1)
+    data = rank(motsim.load_scenario(write(tmp_path, DRIVERS)), replications=4)
     top, second = data.ranking
     assert top.moment == "claims_handling"
     assert top.delta_clv.ci_low > second.delta_clv.ci_high
@@ -87,7 +87,11 @@ def test_pairing_narrows_the_delta_clv_interval():
     better = sc.intervention("better onboarding")
     width = {}
     for independent in (False, True):
-        d = compare(sc, [better], replications=8, workers=2, independent=independent).variants[better.name].delta_clv
+        d = (
+            compare(sc, [better], replications=8, options=motsim.RunOptions(workers=2), independent=independent)
+            .variants[better.name]
+            .delta_clv
+        )
         width[independent] = d.ci_high - d.ci_low
     assert width[True] / width[False] >= 3.0
 
@@ -96,8 +100,8 @@ def test_counterfactual_attribution_is_exact_where_nothing_happens_and_smaller_t
     from motsim.whatif.attribution import churn_caused
 
     sc = with_overrides(motsim.load_scenario("healthcare_visit"), customers=3000)
-    caused = churn_caused(sc, replications=4, workers=1)
-    tipped = motsim.simulate(sc, replications=4, workers=1).moments()
+    caused = churn_caused(sc, replications=4)
+    tipped = motsim.simulate(sc, replications=4).moments()
     end = caused["appointment_end"]
     # the end of the appointment is the last straw for most leavers, but causes far less churn
     assert 0 < end.ci_low and end.ci_high < tipped["appointment_end"].churn_tipped.mean / 3
@@ -105,9 +109,7 @@ def test_counterfactual_attribution_is_exact_where_nothing_happens_and_smaller_t
     text = (FIXTURES / "constant_churn.toml").read_text() + (
         '\n[[moments]]\nid = "notice"\nrate_per_month = 1\noutcomes = { seen = { p = 1.0, score = 0 } }\n'
     )
-    zero = churn_caused(
-        with_overrides(motsim.load_scenario(write(tmp_path, text)), customers=500), replications=2, workers=1
-    )
+    zero = churn_caused(with_overrides(motsim.load_scenario(write(tmp_path, text)), customers=500), replications=2)
     assert (zero["notice"].mean, zero["notice"].ci_low, zero["notice"].ci_high) == (0.0, 0.0, 0.0)
 
 
@@ -123,7 +125,7 @@ def test_ranking_ranks_every_lever_and_says_what_it_could_not_rank(tmp_path):
         '\n[[resources]]\nid = "desk"\ncapacity = 1\nservice_minutes = { exponential = 20 }\n'
     )
     sc = with_overrides(motsim.load_scenario(write(tmp_path, text)), customers=1500, months=12)
-    ranking = rank(sc, replications=3, workers=1)
+    ranking = rank(sc, replications=3)
     levers = {(r.moment, r.lever): r for r in ranking.ranking}
     assert set(levers) == {
         ("outage", "frequency"),  # one outcome, but it happens at a rate
@@ -141,7 +143,7 @@ def test_ranking_ranks_every_lever_and_says_what_it_could_not_rank(tmp_path):
         assert levers[key].delta_clv.ci_low > 0, key
     assert set(ranking.unranked) == {"welcome"}
     assert "one outcome" in ranking.unranked["welcome"] and "no rate" in ranking.unranked["welcome"]
-    only = rank(sc, replications=2, workers=1, levers=("outcomes",))
+    only = rank(sc, replications=2, levers=("outcomes",))
     assert [(r.moment, r.lever) for r in only.ranking] == [("call", "outcomes")]
 
 
@@ -158,8 +160,8 @@ def test_a_sample_moves_intervals_not_the_business_answer(name):
     n = 20_000 if full.resources else 2_500  # doubling keeps a team whole; without queues any sample will do
     part, _ = sample(full, n, "test")
     chosen = [full.interventions[0]]
-    a = compare(full, chosen, replications=4, workers=2).variants[chosen[0].name]
-    b = compare(part, chosen, replications=4, workers=2).variants[chosen[0].name]
+    a = compare(full, chosen, replications=4, options=motsim.RunOptions(workers=2)).variants[chosen[0].name]
+    b = compare(part, chosen, replications=4, options=motsim.RunOptions(workers=2)).variants[chosen[0].name]
     for key in ("delta_clv", "delta_clv_cohort"):
         x, y = getattr(a, key), getattr(b, key)
         se = np.hypot(x.ci_high - x.ci_low, y.ci_high - y.ci_low) / 2 / 3.18  # t(3) half-widths to SEs
@@ -188,8 +190,9 @@ def test_a_first_look_comes_early_and_changes_nothing(fixture_scenario):
     sc = with_overrides(motsim.load_scenario("saas_onboarding"), customers=600, months=13)
     chosen = [sc.intervention("better onboarding")]
     seen = []
-    looked = compare(sc, chosen, replications=5, workers=1, first_look=lambda w, n: seen.append((w, n)))
-    plain = compare(sc, chosen, replications=5, workers=1)
+    watch = motsim.RunOptions(first_look=True, on_stage=lambda s: seen.append((s.result, s.replications)))
+    looked = compare(sc, chosen, replications=5, options=watch)
+    plain = compare(sc, chosen, replications=5)
     ((early, n),) = seen
     assert n == 2 and len(early.base.replications) == 2
     # the same replications, priced the same (to rounding: a matrix product of 2 or 5 rows sums alike)

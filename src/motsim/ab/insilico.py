@@ -21,8 +21,9 @@ from motsim.engine.streams import Streams
 from motsim.errors import InputError
 from motsim.model.economics import discount_factors
 from motsim.model.scenario import Scenario
-from motsim.sim.run import Progress
-from motsim.whatif.compare import variant_of
+from motsim.run_options import RunOptions, current
+from motsim.sim.arguments import scenario_of
+from motsim.whatif.valuation import variant_of
 
 CONTROL, TREATMENT = "control", "treatment"
 SURVEY = (3, 6, 12)  # default months for retained_M columns (plus the horizon)
@@ -66,16 +67,22 @@ def customer_frame(
 
 
 def simulate_experiment(
-    scenario: Scenario,
+    scenario: Scenario | str,
     intervention: str,
+    *,
     treatment_share: float = 0.5,
     retained_at: list[int] | None = None,
     engine: str | None = None,
-    progress: Progress | None = None,
+    sample: int | None = None,
+    months: int | None = None,
+    seed: int | None = None,
+    options: RunOptions | None = None,
 ) -> pd.DataFrame:
-    """Per-customer data of an A/B test of `intervention` on the scenario's cohort (its size,
-    horizon and seed): variant, then `customer_frame`'s columns, in customer order.
+    """Per-customer data of an A/B test of `intervention` on the scenario's cohort (its size — or a
+    `sample` of it —, horizon and seed): variant, then `customer_frame`'s columns, in customer order.
     """
+    scenario = scenario_of(scenario, sample=sample, months=months, seed=seed)
+    opts = current(options)
     if not 0 < treatment_share < 1:
         raise InputError.one("", "treatment_share", f"must be between 0 and 1 (got {treatment_share})")
     chosen = scenario.intervention(intervention)
@@ -96,8 +103,7 @@ def simulate_experiment(
         panel = Panel(journey, journey.customers)
         engines.runner(name)(journey, streams, panel)
         frames.append(customer_frame(journey, panel, seg, streams, wanted))
-        if progress:
-            progress(done, 2)
+        opts.tick(done, 2)
     treated = streams.generator("assignment").random(base.customers) < treatment_share
     # each customer from the world of their arm (columns of both worlds; blank where one has none)
     data = pd.concat([frames[0][~treated], frames[1][treated]]).sort_index()

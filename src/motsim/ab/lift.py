@@ -7,7 +7,7 @@ import pandas as pd
 from motsim.ab.analysis import Metric, analyze
 from motsim.errors import DataError, InputError
 from motsim.model.scenario import Intervention, Scenario
-from motsim.sim.run import Progress
+from motsim.run_options import RunOptions
 from motsim.whatif.projection import Observed, Projection, project
 
 LIFT_KINDS = ("proportion", "mean")
@@ -53,20 +53,33 @@ def observed_effect(
 
 def project_lift(
     df: pd.DataFrame,
-    scenario: Scenario,
+    scenario: Scenario | str,
+    *,
     metric: str,
     maps_to: str,
     variant: str = "variant",
     control: str | None = None,
     kind: str | None = None,
     relative: bool = False,
-    intervention: Intervention | None = None,
+    intervention: Intervention | str | None = None,
     draws: int = 40,
     engine: str | None = None,
-    workers: int | None = None,
-    scheduler: str | None = None,
-    progress: Progress | None = None,
+    sample: int | None = None,
+    months: int | None = None,
+    seed: int | None = None,
+    options: RunOptions | None = None,
 ) -> Projection:
     """What the lift observed on `metric` is worth when it moves the scenario's `maps_to`."""
     observed = observed_effect(df, metric, variant, control, kind, relative)
-    return project(scenario, observed, maps_to, intervention, draws, engine, workers, scheduler, progress)
+    return project(
+        scenario,
+        observed,
+        maps_to=maps_to,
+        intervention=intervention,
+        draws=draws,
+        engine=engine,
+        sample=sample,
+        months=months,
+        seed=seed,
+        options=options,
+    )

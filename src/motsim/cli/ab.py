@@ -24,7 +24,6 @@ from motsim.cli.support import (
     err,
     guarded,
     out,
-    with_bar,
 )
 from motsim.errors import DataError, InputError, Problem
 
@@ -383,15 +382,20 @@ def simulate(
 
     def go() -> None:
         from motsim.ab.insilico import simulate_experiment
-        from motsim.cli.support import load_with
+        from motsim.cli.support import ask, resolved
         from motsim.output.formats import write_text
 
-        sc = load_with(scenario, customers, months, seed)
-        data = with_bar(
+        data = ask(
             "simulating both arms",
-            lambda tick: simulate_experiment(
-                sc, intervention, treatment_share, retained_at or None, engine_name(engine), tick
-            ),
+            simulate_experiment,
+            resolved(scenario),
+            intervention,
+            treatment_share=treatment_share,
+            retained_at=retained_at or None,
+            engine=engine_name(engine),
+            sample=customers,
+            months=months,
+            seed=seed,
         )
         text = data.to_csv()
         if out_file is None:
@@ -458,31 +462,29 @@ def project(
 
     def go() -> None:
         from motsim.ab.lift import project_lift
-        from motsim.cli.support import load_with
+        from motsim.cli.support import RunFlags, ask, resolved
         from motsim.output.formats import to_csv, to_json, write_text
 
-        sc = load_with(scenario, customers, months, seed)
-        costs = sc.intervention(intervention) if intervention else None
         df = read_data(data)
         try:
-            result = with_bar(
+            result = ask(
                 "simulating draws",
-                lambda tick: project_lift(
-                    df,
-                    sc,
-                    metric,
-                    maps_to,
-                    variant,
-                    control,
-                    kind,
-                    relative,
-                    costs,
-                    draws,
-                    engine,
-                    workers,
-                    scheduler,
-                    tick,
-                ),
+                project_lift,
+                df,
+                resolved(scenario),
+                run=RunFlags(workers, scheduler),
+                metric=metric,
+                maps_to=maps_to,
+                variant=variant,
+                control=control,
+                kind=kind,
+                relative=relative,
+                intervention=intervention or None,
+                draws=draws,
+                engine=engine_name(engine),
+                sample=customers,
+                months=months,
+                seed=seed,
             )
         except DataError as exc:
             raise exc.located(str(data)) from None

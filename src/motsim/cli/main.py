@@ -21,22 +21,26 @@ from motsim.cli.support import (
     FormatOpt,
     Months,
     Replications,
+    RunFlags,
     ScenarioArg,
     Scheduler,
     Seed,
+    SetOpt,
     Step,
     Workers,
+    ask,
     emit,
     engine_name,
     err,
     fail,
     guarded,
-    load_with,
     out,
+    resolved,
     with_bar,
 )
 from motsim.errors import InputError, Problem
-from motsim.whatif.rank import LEVERS
+from motsim.run_options import Stage
+from motsim.whatif.steps import LEVERS
 
 app = typer.Typer(
     help="motsim: what is improving one moment of truth in a customer journey worth?\n\n"
@@ -96,55 +100,32 @@ def run(
 
     def go() -> None:
         from motsim.output.formats import print_run, to_csv, to_json, write_text
-        from motsim.sim.eventlog import event_log, parse_degrade
-        from motsim.sim.run import simulate
-        from motsim.whatif.uncertainty import inputs_of
+        from motsim.whatif.questions import run as ask_run
 
-        sc = load_with(scenario, customers, months, seed)
-        changes, day = parse_degrade(degrade)
         if degrade and events is None:
             raise InputError.one("", "degrade", "needs --events (it changes the event log written)")
         if events is not None:
+            from motsim.cli.support import load_with
+            from motsim.sim.eventlog import event_log, parse_degrade
+
+            changes, day = parse_degrade(degrade)
+            sc = load_with(scenario, customers, months, seed)
             log, people = with_bar("writing the event log", lambda tick: event_log(sc, 0, changes, day))
             write_text(events / "events.csv", log.to_csv(index=False))
             write_text(events / "customers.csv", people.to_csv(index=False))
-        results = with_bar(
+        summary = ask(
             "simulating",
-            lambda tick: simulate(sc, replications, engine_name(engine), workers, scheduler, progress=tick),
+            ask_run,
+            resolved(scenario),
+            run=RunFlags(workers, scheduler),
+            replications=replications,
+            engine=engine_name(engine),
+            sample=customers,
+            months=months,
+            seed=seed,
+            attribution=attribution,
+            draws=uncertainty,
         )
-        summary = results.summary()
-        if attribution:
-            from dataclasses import replace
-
-            from motsim.whatif.attribution import churn_caused
-
-            caused = with_bar(
-                "attributing churn",
-                lambda tick: churn_caused(sc, replications, engine_name(engine), workers, scheduler, tick),
-            )
-            moments = {k: replace(m, churn_caused=caused[k]) for k, m in summary.moments.items()}
-            summary = replace(summary, moments=moments)
-        moves_baseline = any(i.owner is None for i in inputs_of(sc))
-        if uncertainty and not moves_baseline:
-            raise InputError.one(
-                "",
-                "uncertainty",
-                "no uncertain input of the scenario moves the baseline (only "
-                "interventions' inputs: use compare or roi)",
-            )
-        draws = (sc.draws if moves_baseline else 0) if uncertainty is None else uncertainty
-        if draws:
-            from dataclasses import replace
-
-            from motsim.whatif.uncertainty import propagate_run
-
-            block = with_bar(
-                "drawing uncertain inputs",
-                lambda tick: propagate_run(
-                    sc, draws, replications or sc.scenario.replications, engine_name(engine), workers, scheduler, tick
-                ),
-            )
-            summary = replace(summary, uncertainty=block)
         emit(summary, fmt, lambda: print_run(summary, out))
         if out_dir is not None:
             from motsim.output.charts import retention_chart
@@ -257,12 +238,7 @@ def compare(
             "--intervention", "-i", help="An intervention declared in the scenario (repeatable; default: all)."
         ),
     ] = [],  # noqa: B006 - typer reads the default, never mutates it
-    set_: Annotated[
-        list[str],
-        typer.Option(
-            "--set", help="An ad-hoc change PATH=VALUE, e.g. moments.onboarding.outcomes.good.p=0.85 (repeatable)."
-        ),
-    ] = [],  # noqa: B006
+    set_: SetOpt = [],  # noqa: B006 - typer reads the default, never mutates it
     replications: Replications = None,
     customers: Customers = None,
     months: Months = None,
@@ -291,26 +267,30 @@ def compare(
     """What-if: the baseline against interventions: Δretention, ΔNPS, ΔCLV, NPV, ROI, payback."""
 
     def go() -> None:
+        from motsim.model.changes import parse_assignments
         from motsim.output.formats import first_look, print_variants
-        from motsim.whatif.compare import compare_named
+        from motsim.whatif.compare import compare as ask_compare
 
-        sc = load_with(scenario, customers, months, seed)
         watching = fmt is Format.table and err.is_terminal  # a person waiting gets a first answer early
-        result = with_bar(
+
+        def stage(s: Stage) -> None:
+            if s.kind == "first_look" and watching:
+                first_look(s.result, s.replications, err)
+
+        result = ask(
             "comparing",
-            lambda tick: compare_named(
-                sc,
-                intervention,
-                set_,
-                replications,
-                engine_name(engine),
-                workers,
-                scheduler,
-                tick,
-                independent,
-                uncertainty,
-                (lambda w, n: first_look(w, n, err)) if watching else None,
-            ),
+            ask_compare,
+            resolved(scenario),
+            intervention or None,
+            run=RunFlags(workers, scheduler, stage, first_look=watching),
+            changes=parse_assignments(set_),
+            replications=replications,
+            engine=engine_name(engine),
+            draws=uncertainty,
+            sample=customers,
+            months=months,
+            seed=seed,
+            independent=independent,
         )
         emit(result, fmt, lambda: print_variants(result.variants, out), out_dir, "compare")
         if out_dir is not None:
@@ -320,8 +300,8 @@ def compare(
                 n: c.variant.retention() for n, c in result.comparisons.items()
             }
             for suffix in ("png", "svg"):
-                retention_chart(curves, out_dir / f"retention.{suffix}", sc.scenario.name)
-            write_input_tornadoes(result.variants, out_dir, sc.economics.currency)
+                retention_chart(curves, out_dir / f"retention.{suffix}", result.baseline.scenario)
+            write_input_tornadoes(result.variants, out_dir, result.currency)
 
     guarded(go)
 
@@ -329,7 +309,10 @@ def compare(
 @app.command()
 def roi(
     scenario: ScenarioArg,
-    intervention: Annotated[str, typer.Option("--intervention", "-i", help="The intervention to price.")],
+    intervention: Annotated[
+        Optional[str], typer.Option("--intervention", "-i", help="The intervention to price (or give --set).")
+    ] = None,
+    set_: SetOpt = [],  # noqa: B006 - typer reads the default, never mutates it
     replications: Replications = None,
     customers: Customers = None,
     months: Months = None,
@@ -354,19 +337,29 @@ def roi(
     ] = None,
     workers: Workers = None,
     engine: EngineOpt = None,
+    scheduler: Scheduler = None,
 ) -> None:
     """Price one intervention: NPV, ROI, payback month, P(NPV > 0) and the break-even effect."""
 
     def go() -> None:
+        from motsim.model.changes import parse_assignments
         from motsim.output.formats import print_pricing, print_variants, to_csv, write_text
-        from motsim.whatif.roi import roi as price
+        from motsim.whatif.roi import roi as ask_roi
 
-        sc = load_with(scenario, customers, months, seed)
-        result = with_bar(
+        result = ask(
             "pricing",
-            lambda tick: price(
-                sc, intervention, replications, engine_name(engine), workers, break_even, tick, uncertainty
-            ),
+            ask_roi,
+            resolved(scenario),
+            intervention,
+            run=RunFlags(workers, scheduler),
+            changes=parse_assignments(set_),
+            replications=replications,
+            engine=engine_name(engine),
+            draws=uncertainty,
+            sample=customers,
+            months=months,
+            seed=seed,
+            break_even=break_even,
         )
         v = result.valuation
 
@@ -387,9 +380,9 @@ def roi(
                     v.npv_by_replication,
                     out_dir / f"npv.{suffix}",
                     f"{result.intervention}: NPV over replications (simulation noise)",
-                    currency=sc.economics.currency,
+                    currency=result.currency,
                 )
-            write_input_tornadoes({result.intervention: v}, out_dir, sc.economics.currency)
+            write_input_tornadoes({result.intervention: v}, out_dir, result.currency)
 
     guarded(go)
 
@@ -429,55 +422,29 @@ def rank_moments(
     """
 
     def go() -> None:
-        from motsim.output.formats import print_rank_uncertainty, with_ci
-        from motsim.whatif.rank import rank
+        from motsim.output.formats import print_ranking
+        from motsim.whatif.rank import rank as ask_rank
 
-        sc = load_with(scenario, customers, months, seed)
-        result = with_bar(
+        result = ask(
             "ranking",
-            lambda tick: rank(
-                sc, step, replications, engine_name(engine), workers, scheduler, tick, uncertainty, tuple(levers)
-            ),
+            ask_rank,
+            resolved(scenario),
+            run=RunFlags(workers, scheduler),
+            step=step,
+            levers=tuple(levers),
+            replications=replications,
+            engine=engine_name(engine),
+            draws=uncertainty,
+            sample=customers,
+            months=months,
+            seed=seed,
         )
-
-        def table() -> None:
-            t = Table(
-                title=f"Moments of truth: ΔCLV per customer of one standard step ({step:.0%}) of each lever",
-                title_justify="left",
-            )
-            for col in (
-                "rank",
-                "moment",
-                "lever: the step",
-                "ΔCLV per customer  [95% CI]",
-                "ΔNPS",
-                "per unit of cost",
-                "tags",
-            ):
-                t.add_column(col, justify="left" if col in ("moment", "lever: the step", "tags") else "right")
-            for k, r in enumerate(result.ranking, 1):
-                per = r.delta_clv_per_cost
-                t.add_row(
-                    str(k),
-                    escape(r.moment),
-                    escape(f"{r.lever}: {r.step}"),
-                    with_ci(r.delta_clv, "money"),
-                    with_ci(r.delta_nps),
-                    "–" if per is None else f"{per:.2f}",
-                    escape(", ".join(r.tags.values())),
-                )
-            out.print(t)
-            for mid, why in result.unranked.items():
-                out.print(f"not ranked: {escape(mid)} — {why}", highlight=False)
-            if result.uncertainty is not None:
-                print_rank_uncertainty(result.uncertainty, out)
-
-        emit(result, fmt, table, out_dir, "rank")
+        emit(result, fmt, lambda: print_ranking(result, out), out_dir, "rank")
         if out_dir is not None:
             from motsim.output.charts import tornado_chart
 
             for suffix in ("png", "svg"):
-                tornado_chart(result.ranking, out_dir / f"tornado.{suffix}", f"{sc.scenario.name}: moments of truth")
+                tornado_chart(result.ranking, out_dir / f"tornado.{suffix}", f"{result.scenario}: moments of truth")
 
     guarded(go)
 
@@ -492,6 +459,7 @@ def report(
         list[str],
         typer.Option("--intervention", "-i", help="Interventions to price (repeatable; default: all declared)."),
     ] = [],  # noqa: B006
+    set_: SetOpt = [],  # noqa: B006 - typer reads the default, never mutates it
     step: Step = 0.10,
     with_rank: Annotated[
         bool, typer.Option("--rank/--no-rank", help="Include the moment-of-truth ranking (one extra run per moment).")
@@ -516,26 +484,26 @@ def report(
     """
 
     def go() -> None:
+        from motsim.model.changes import parse_assignments
         from motsim.output.formats import write_text
         from motsim.output.report import report as build_report
 
         if out_file.is_dir():
             raise InputError(str(out_file), [Problem("", "is a directory; --out names the HTML file to write")])
-        sc = load_with(scenario, customers, months, seed)
-        chosen = [sc.intervention(n) for n in intervention] if intervention else list(sc.interventions)
-        page, data = with_bar(
+        page, data = ask(
             "reporting",
-            lambda tick: build_report(
-                sc,
-                chosen,
-                step if with_rank else None,
-                replications,
-                engine_name(engine),
-                workers,
-                scheduler,
-                tick,
-                uncertainty,
-            ),
+            build_report,
+            resolved(scenario),
+            intervention or None,
+            run=RunFlags(workers, scheduler),
+            changes=parse_assignments(set_),
+            step=step if with_rank else None,
+            replications=replications,
+            engine=engine_name(engine),
+            draws=uncertainty,
+            sample=customers,
+            months=months,
+            seed=seed,
         )
         write_text(out_file, page)
 

@@ -61,7 +61,15 @@ def monitor(
 
         result = with_bar(
             "monitoring",
-            lambda tick: watch(events, customers, reference_until, window, scenario, alpha, replications or 10),
+            lambda tick: watch(
+                events,
+                customers,
+                reference_until=reference_until,
+                window=window,
+                scenario=scenario,
+                alpha=alpha,
+                replications=replications or 10,
+            ),
         )
         emit(result, fmt, lambda: _print_health(result), out_dir, "monitor")
         if out_dir is not None:

@@ -10,7 +10,7 @@ import traceback
 from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 from rich.console import Console
@@ -18,7 +18,8 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from motsim.display import Result
-from motsim.errors import InputError, MotsimError, Problem
+from motsim.errors import InputError, MotsimError, MotsimWarning, Problem
+from motsim.run_options import RunOptions, Stage
 
 # piped output is read by people too (logs, CI): do not squeeze tables into 80 columns
 out = Console() if sys.stdout.isatty() else Console(width=160)
@@ -85,6 +86,14 @@ Draws = Annotated[
     ),
 ]
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="table for people; json or csv for programs.")]
+SetOpt = Annotated[
+    list[str],
+    typer.Option(
+        "--set",
+        help="An ad-hoc change PATH=VALUE priced as one more intervention, e.g. "
+        "moments.onboarding.outcomes.good.p=0.85 (repeatable; VALUE is read as TOML).",
+    ),
+]
 Step = Annotated[
     float, typer.Option("--step", help="Share of probability moved from each moment's worst outcome to its best.")
 ]
@@ -111,7 +120,17 @@ def emit(result: Result, fmt: Format, table: Callable[[], None], out_dir: Path |
 
 
 # library parameters whose flag is not `--` + the name with dashes
-_FLAGS = {"n_per_arm": "--n", "se": "the observed effect", "metrics": "metrics", "levers": "--lever"}
+_FLAGS = {
+    "n_per_arm": "--n",
+    "se": "the observed effect",
+    "metrics": "metrics",
+    "levers": "--lever",
+    "sample": "--customers",
+    "draws": "--uncertainty",
+    "changes": "--set",
+    "interventions": "--intervention",
+    "executor": "--scheduler",
+}
 
 
 def flag(parameter: str) -> str:
@@ -143,9 +162,20 @@ def guarded(fn: Callable[[], None]) -> None:
     and worker processes stopped (they also die with this process, however it dies). The files a
     command writes appear together at its end, or none of them.
     """
+    import warnings
+
     from motsim.output.formats import file_set
 
     signal.signal(signal.SIGTERM, _terminate)
+    shown = warnings.showwarning
+
+    def note(message, category, *rest) -> None:  # motsim's warnings are notes for the user
+        if issubclass(category, MotsimWarning):
+            err.print(f"note: {escape(str(message))}", highlight=False, soft_wrap=True)
+        else:
+            shown(message, category, *rest)
+
+    warnings.showwarning = note
     try:
         with file_set():  # a command's files appear together when it succeeds, or not at all
             fn()
@@ -170,64 +200,120 @@ def guarded(fn: Callable[[], None]) -> None:
 LOG_EVERY_SECONDS = 5.0
 
 
-def progress_bar(label: str):
-    """A rich progress bar on stderr when a person is watching; else a log line every few seconds."""
-    if not sys.stderr.isatty():
-        started = last = time.monotonic()
+class Watcher:
+    """What a person sees while a verb runs: a progress bar on stderr (or, off a terminal, a line every
+    few seconds), relabelled at each stage, with each longer stage announced with its cost.
+    """
 
-        def log(done: int, total: int) -> None:
-            nonlocal last
-            now = time.monotonic()
-            if now - last >= LOG_EVERY_SECONDS or (done == total and now - started >= LOG_EVERY_SECONDS):
-                last = now
-                left = (now - started) * (total - done) / done if done < total else 0.0
-                ahead = f", about {left:.0f} s left" if left >= 1 else ""
-                print(f"{label}: {done}/{total} ({now - started:.0f} s{ahead})", file=sys.stderr, flush=True)
+    def __init__(self, label: str, on_stage: Callable | None = None):
+        self.label = label
+        self.on_stage = on_stage
+        self.bar: Progress | None = None
+        self.started = self.last = time.monotonic()
+        if sys.stderr.isatty():
+            self.bar = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                console=err,
+                transient=True,
+            )
+            self.task = self.bar.add_task(label)
 
-        return None, log
-    bar = Progress(
-        TextColumn(label),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        transient=True,
-    )
-    task = bar.add_task(label)
+    def __enter__(self) -> Watcher:
+        if self.bar:
+            self.bar.start()
+        return self
 
-    def tick(done: int, total: int) -> None:
-        bar.update(task, completed=done, total=total)
+    def __exit__(self, *exc: object) -> None:
+        if self.bar:
+            self.bar.stop()
 
-    return bar, tick
+    def tick(self, done: int, total: int) -> None:
+        """Progress of the current stage."""
+        if self.bar:
+            self.bar.update(self.task, completed=done, total=total)
+            return
+        now = time.monotonic()
+        if now - self.last >= LOG_EVERY_SECONDS or (done == total and now - self.started >= LOG_EVERY_SECONDS):
+            self.last = now
+            left = (now - self.started) * (total - done) / done if 0 < done < total else 0.0
+            # no estimate until one is meaningful: a tenth of the way, or a minute in
+            ahead = (
+                f", about {duration(left)} left"
+                if left >= 1 and (done >= total / 10 or now - self.started > 60)
+                else ""
+            )
+            print(f"{self.label}: {done}/{total} ({now - self.started:.0f} s{ahead})", file=sys.stderr, flush=True)
+
+    def stage(self, stage: Stage) -> None:
+        """A stage of the verb: relabel the bar, announce a long one, pass the rest on."""
+        if stage.kind == "start":
+            self.label = stage.label
+            self.started = self.last = time.monotonic()
+            if self.bar:
+                self.bar.update(self.task, description=stage.label, completed=0, total=stage.replications)
+            if stage.seconds is not None and stage.seconds >= 5:
+                err.print(f"{escape(stage.label)}: about {duration(stage.seconds)} more", highlight=False)
+        if self.on_stage is not None:
+            self.on_stage(stage)
+
+
+def duration(seconds: float) -> str:
+    """Seconds as a person says them: "40 s", "3 min", "1.5 h"."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def ask(label: str, verb: Callable[..., Any], *args: Any, run: RunFlags | None = None, **kwargs: Any) -> Any:
+    """Call one verb under a `Watcher`, with the command's run options (workers, cluster)."""
+    run = run or RunFlags()
+    with Watcher(label, run.on_stage) as watcher:
+        options = RunOptions(
+            workers=run.workers,
+            executor=run.scheduler,
+            progress=watcher.tick,
+            on_stage=watcher.stage,
+            first_look=run.first_look,
+        )
+        return verb(*args, options=options, **kwargs)
+
+
+class RunFlags:
+    """The command line's run flags (`--workers`, `--scheduler`) and how it watches stages."""
+
+    def __init__(
+        self,
+        workers: int | None = None,
+        scheduler: str | None = None,
+        on_stage: Callable | None = None,
+        first_look: bool = False,
+    ):
+        self.workers, self.scheduler, self.on_stage, self.first_look = workers, scheduler, on_stage, first_look
+
+
+def resolved(scenario: str) -> str:
+    """The scenario argument as verbs take it (a path or a bundled name), checked early."""
+    from motsim.model.loading import resolve
+
+    return str(resolve(scenario))
+
+
+def with_bar(label: str, fn: Callable[[Callable[[int, int], None]], Any]) -> Any:
+    """Call fn(tick) under a `Watcher` and return its result (for work that is not a verb with options)."""
+    with Watcher(label) as watcher:
+        return fn(watcher.tick)
 
 
 def load_with(scenario: str, customers: int | None, months: int | None, seed: int | None):
-    """Load a scenario (a path or a bundled name) with the command line's overrides; `-n` is a
-    sample of the scenario's customers (the business), which only sets precision.
+    """A scenario (a path or a bundled name) with the command line's overrides; `-n` is a sample of
+    the scenario's customers (the business), which only sets precision.
     """
-    from motsim.model.changes import sample
-    from motsim.model.loading import load_scenario, resolve
-    from motsim.sim.run import with_overrides
+    from motsim.sim.arguments import scenario_of
 
-    path = resolve(scenario)
-    source = f"{path} (with command-line options)"
-    loaded = with_overrides(load_scenario(path), None, months, seed, source=source)
-    if customers is None:
-        return loaded
-    sampled, notes = sample(loaded, customers, source)
-    for note in notes:
-        err.print(f"note: {escape(note)}", highlight=False)
-    return sampled
-
-
-def with_bar(label: str, fn):
-    """Call fn(tick) under a progress bar (when a person is watching) and return its result."""
-    bar, tick = progress_bar(label)
-    if bar:
-        bar.start()
-    try:
-        return fn(tick)
-    finally:
-        if bar:
-            bar.stop()
+    return scenario_of(scenario, sample=customers, months=months, seed=seed)

@@ -118,6 +118,7 @@ class CompiledScenario:
     annual_discount_rate: float
     moments: tuple[CompiledMoment, ...]
     resources: tuple[CompiledResource, ...]
+    currency: str = ""  # of every money figure (the scenario's economics)
 
     @property
     def horizon_days(self) -> float:
@@ -209,6 +210,7 @@ def compile_scenario(scenario: Scenario) -> CompiledScenario:
         annual_discount_rate=econ.annual_discount_rate,
         moments=moments,
         resources=resources,
+        currency=econ.currency,
     )
 
 

@@ -1139,12 +1139,13 @@ def backtest(log: Log, text: str, seen: int, replications: int = 10) -> Backtest
     retention (with a 95% band for the observed cohort's size), monthly churn, and each moment's
     occurrences per active customer-month and outcome shares over the held-out months.
     """
+    from motsim.run_options import RunOptions
     from motsim.sim.run import simulate, with_overrides
 
     horizon = int(np.max(np.floor(log.observed / DAYS_PER_MONTH)))
     sc = load_text(text, "the fitted scenario")
     sc = with_overrides(sc, customers=min(len(log.ids), 50_000), months=max(horizon, 1))
-    results = simulate(sc, replications, workers=1)
+    results = simulate(sc, replications=replications, options=RunOptions(executor="serial"))
     predicted = np.asarray(results.retention().mean, dtype=float)
     active_sim = np.mean([r.active[:-1] for r in results.replications], axis=0)
     months_seen = np.floor(log.observed / DAYS_PER_MONTH).astype(np.int64)

@@ -17,24 +17,37 @@ from motsim.model.scenario import KEYED, SECTIONS, Failure, Scenario, did_you_me
 
 
 def parse_assignment(text: str) -> tuple[str, Any]:
-    """`path=value` from the command line; the value is read as TOML would (number, bool, string)."""
+    """`PATH=VALUE` from the command line; VALUE is read as a TOML value (a number in any TOML form,
+    `true`/`false`, a quoted string, an inline table or list), and anything TOML cannot read as a
+    value is taken as a bare string (`--set moments.handoff.after=onboarding`).
+    """
+    from motsim.model.loading import tomllib
+
     if "=" not in text:
         raise InputError.one("", "set", f"'{text}' is not PATH=VALUE")
     path, raw = (s.strip() for s in text.split("=", 1))
     if not path:
         raise InputError.one("", "set", f"'{text}' has no path")
-    low = raw.lower()
-    if low in ("true", "false"):
-        return path, low == "true"
-    for cast in (int, float):
-        try:
-            value = cast(raw)
-        except ValueError:
-            continue
-        if not math.isfinite(value):
-            raise InputError.one("", "set", f"'{text}': {raw} is not a finite number")
-        return path, value
-    return path, raw.strip('"').strip("'")
+    if raw.lower() in ("true", "false"):  # as people type them: True, FALSE
+        return path, raw.lower() == "true"
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    if isinstance(value, float) and not math.isfinite(value):
+        raise InputError.one("", "set", f"'{text}': {raw} is not a finite number")
+    return path, value
+
+
+def parse_assignments(texts: list[str]) -> dict[str, Any] | None:
+    """Several `PATH=VALUE` (None when there are none); a path given twice is an error."""
+    out: dict[str, Any] = {}
+    for text in texts:
+        path, value = parse_assignment(text)
+        if path in out:
+            raise InputError.one("", "set", f"'{path}' is set twice")
+        out[path] = value
+    return out or None
 
 
 def apply_changes(scenario: Scenario, changes: dict[str, Any], source: str) -> Scenario:

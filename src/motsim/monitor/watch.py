@@ -39,6 +39,7 @@ from motsim.fit.journey import schedule_of
 from motsim.fit.retention import Z95, Est
 from motsim.model.loading import load_scenario
 from motsim.model.scenario import Intervention, Scenario
+from motsim.run_options import RunOptions
 
 METRICS = ("bad_share", "volume", "wait")
 TAU = {"bad_share": 0.02, "volume": 0.10, "wait": 0.10}  # the smallest shift worth an alarm (relative for the last two)
@@ -254,7 +255,8 @@ def _price(scenario: Scenario, log: Log, mid: str, after: np.ndarray, active: in
         raise InputError.one(scenario.scenario.name, f"moments.{mid}.outcomes", f"has no outcome {sorted(unknown)}")
     changes = {f"moments.{mid}.outcomes.{k}.p": shares.get(k, 0.0) for k in moment.outcomes}
     degraded = Intervention(name=f"{mid} as it is now", changes=changes)
-    result = compare(scenario, [degraded], replications, workers=1, uncertainty=0)  # the price of the change seen
+    # the price of the change seen
+    result = compare(scenario, [degraded], replications=replications, draws=0, options=RunOptions(executor="serial"))
     valuation = result.variants[degraded.name]
     comp = result.comparisons[degraded.name]
     months = scenario.scenario.months
@@ -275,6 +277,7 @@ def _price(scenario: Scenario, log: Log, mid: str, after: np.ndarray, active: in
 def monitor(
     events: tables.Table,
     customers: tables.Table | None = None,
+    *,
     reference_until: float | str | None = None,
     window: float | str = 14,
     scenario: str | Path | None = None,

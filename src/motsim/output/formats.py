@@ -22,10 +22,13 @@ from rich.markup import escape
 from rich.table import Table
 
 if TYPE_CHECKING:
-    from motsim.sim.results import Estimate, RunSummary
-    from motsim.whatif.compare import Valuation, WhatIf
+    from motsim.intervals import Estimate, Quantiles
+    from motsim.sim.results import RunSummary
+    from motsim.whatif.compare import WhatIf
+    from motsim.whatif.propagation import RankUncertainty, RunUncertainty
+    from motsim.whatif.rank import Ranking
     from motsim.whatif.roi import Pricing
-    from motsim.whatif.uncertainty import Quantiles, RankUncertainty, RunUncertainty
+    from motsim.whatif.valuation import Valuation
 
 KEY_MONTHS = (1, 3, 6, 12, 24, 36, 48, 60)
 
@@ -311,6 +314,34 @@ def print_rank_uncertainty(u: RankUncertainty, console: Console) -> None:
     )
     for note in u.notes:
         console.print(f"note: {escape(note)}", highlight=False)
+
+
+def print_ranking(result: Ranking, console: Console) -> None:
+    """The moments of truth: one row per moment and lever, the ones with no lever, and the order's
+    robustness over uncertain inputs.
+    """
+    t = Table(
+        title=f"Moments of truth: ΔCLV per customer of one standard step ({result.step:.0%}) of each lever",
+        title_justify="left",
+    )
+    for col in ("rank", "moment", "lever: the step", "ΔCLV per customer  [95% CI]", "ΔNPS", "per unit of cost", "tags"):
+        t.add_column(col, justify="left" if col in ("moment", "lever: the step", "tags") else "right")
+    for k, r in enumerate(result.ranking, 1):
+        per = r.delta_clv_per_cost
+        t.add_row(
+            str(k),
+            escape(r.moment),
+            escape(f"{r.lever}: {r.step}"),
+            with_ci(r.delta_clv, "money"),
+            with_ci(r.delta_nps),
+            "–" if per is None else f"{per:.2f}",
+            escape(", ".join(r.tags.values())),
+        )
+    console.print(t)
+    for mid, why in result.unranked.items():
+        console.print(f"not ranked: {escape(mid)} — {why}", highlight=False)
+    if result.uncertainty is not None:
+        print_rank_uncertainty(result.uncertainty, console)
 
 
 def first_look(what: WhatIf, replications: int, console: Console) -> None:

@@ -9,19 +9,17 @@ import base64
 import html
 import math
 import tempfile
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from motsim.display import Result
+from motsim.intervals import Estimate
 from motsim.model.scenario import Intervention, Scenario
 from motsim.output.formats import KEY_MONTHS, money, scratch_files
-from motsim.sim.results import Curve, Estimate, RunSummary
-from motsim.sim.run import Progress
-from motsim.whatif.compare import BreakEven, Valuation
+from motsim.sim.results import Curve, RunSummary
+from motsim.whatif.questions import Appraisal, appraise
 from motsim.whatif.rank import Ranking
 from motsim.whatif.roi import Pricing
 
@@ -205,21 +203,6 @@ def _schedule(m: Any) -> str:
     return f"day {m.at_day:g}" if m.at_day is not None else f"month {m.at_month:g}"
 
 
-@dataclass(frozen=True, repr=False)
-class ReportData(Result):
-    """The data behind the report: the baseline, the interventions priced, the ranking."""
-
-    baseline: RunSummary
-    variants: dict[str, Valuation]
-    ranking: Ranking | None
-    pricing: dict[str, Pricing] = field(default_factory=dict, metadata={"skip": True})
-    cash_flows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # intervention → monthly rows
-
-    def rows(self) -> list[dict[str, Any]]:
-        """One row per intervention and metric."""
-        return [row for v in self.variants.values() for row in v.rows()]
-
-
 def _ci(est: Estimate, show: Callable[[float], str]) -> str:
     """The mean, and its interval on a second, smaller line (so that tables stay narrow)."""
     if est.mean is None or math.isnan(est.mean):
@@ -240,7 +223,7 @@ def _html_table(header: list[str], rows: list[list[str]], text: tuple[int, ...] 
     return f'<table class="num"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
-def _answer(sc: Scenario, data: ReportData) -> list[str]:
+def _answer(sc: Scenario, data: Appraisal) -> list[str]:
     """The decision in a few sentences: what to fund, what it is worth, how sure, where the value is."""
     cur, h = sc.economics.currency, sc.scenario
     population = h.population or h.customers
@@ -315,8 +298,9 @@ def _answer(sc: Scenario, data: ReportData) -> list[str]:
     return said
 
 
-def render(sc: Scenario, data: ReportData, curves: dict[str, Curve]) -> str:
+def render(sc: Scenario, data: Appraisal) -> str:
     """The report page as an HTML string: the answer first, then the evidence, then every input."""
+    curves = {"baseline": data.baseline.retention}
     from motsim.output.charts import npv_summary_chart, retention_chart, tornado_chart
 
     b, h, cur = data.baseline, sc.scenario, sc.economics.currency
@@ -365,7 +349,7 @@ def render(sc: Scenario, data: ReportData, curves: dict[str, Curve]) -> str:
     )
 
 
-def _interventions(sc: Scenario, data: ReportData, curves: dict[str, Curve]) -> list[str]:
+def _interventions(sc: Scenario, data: Appraisal, curves: dict[str, Curve]) -> list[str]:
     """What each intervention is worth: the table, the change in retention, and per intervention its
     cash flows, break-evens, NPV at other rates and, with uncertain inputs, its tornado.
     """
@@ -560,51 +544,12 @@ def _ranking(sc: Scenario, ranking: Ranking, tornado_chart: Callable) -> list[st
 
 
 def report(
-    sc: Scenario,
-    interventions: list[Intervention],
-    step: float | None = 0.10,
-    replications: int | None = None,
-    engine: str | None = None,
-    workers: int | None = None,
-    scheduler: str | None = None,
-    progress: Progress | None = None,
-    uncertainty: int | None = None,
-) -> tuple[str, ReportData]:
-    """Run the baseline, the interventions and (unless `step` is None) the ranking in one batch on
-    common random numbers, and the interventions over `uncertainty` parameter sets (default: the
-    scenario's); return the HTML page and the data behind it.
+    scenario: Scenario | str,
+    interventions: Intervention | str | Sequence[Intervention | str] | None = None,
+    **question: Any,
+) -> tuple[str, Appraisal]:
+    """The HTML page and the data behind it: `motsim.appraise(scenario, interventions, **question)`
+    (every keyword of `appraise`: step, replications, draws, sample, options, ...) rendered.
     """
-    from motsim.whatif.compare import compare
-    from motsim.whatif.rank import ranked, standard_steps
-    from motsim.whatif.roi import CashFlows, money_break_evens, npv_at_rates
-
-    steps = standard_steps(sc, step) if step is not None else []
-    # Standard steps are keyed apart so an intervention may share a moment's name.
-    keyed = list(interventions) + [s.model_copy(update={"name": f"\0step:{s.name}"}) for s in steps]
-    w = compare(sc, keyed, replications, engine, workers, scheduler, progress, uncertainty=0)
-    variants = {i.name: w.variants[i.name] for i in interventions}
-    draws = sc.draws if uncertainty is None else uncertainty
-    if draws and interventions:
-        from motsim.whatif.uncertainty import propagate
-
-        reps = replications or sc.scenario.replications
-        blocks = propagate(sc, interventions, draws, reps, engine, workers, scheduler, progress)
-        variants = {k: v.with_uncertainty(blocks[k]) for k, v in variants.items()}
-    ranking = ranked(sc, step, w.base, {s.name: w.comparisons[f"\0step:{s.name}"] for s in steps}) if steps else None
-    pricing = {}
-    for i in interventions:
-        comparison = w.comparisons[i.name]
-        one_off, per_occurrence = money_break_evens(comparison)
-        pricing[i.name] = Pricing(
-            i.name,
-            variants[i.name],
-            False,
-            BreakEven(None, None, None),
-            one_off,
-            per_occurrence,
-            npv_at_rates(comparison),
-            CashFlows.of(comparison),
-        )
-    curves = {"baseline": w.baseline.retention}
-    data = ReportData(w.baseline, variants, ranking, pricing, {k: p.cash_flows.rows() for k, p in pricing.items()})
-    return render(sc, data, curves), data
+    data = appraise(scenario, interventions, **question)
+    return render(data.scenario, data), data

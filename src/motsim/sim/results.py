@@ -16,48 +16,13 @@ from scipy.special import stdtrit
 
 from motsim.display import Result
 from motsim.engine.tally import WAIT_EDGES
+from motsim.intervals import Estimate
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from motsim.engine.compiled import CompiledScenario
     from motsim.engine.tally import ReplicationResult
-
-
-@dataclass(frozen=True, repr=False)
-class Estimate(Result):
-    """A mean over replications with its 95% confidence interval (t distribution)."""
-
-    mean: float
-    ci_low: float
-    ci_high: float
-
-    @classmethod
-    def of(cls, values: np.ndarray | list[float], level: float = 0.95, share: bool = False) -> Estimate:
-        """Mean and t-interval of the values (NaNs dropped; no interval from fewer than two); a
-        `share` keeps its interval inside [0, 1].
-        """
-        x = np.asarray(values, dtype=float)
-        x = x[~np.isnan(x)]
-        if len(x) == 0:
-            return cls(math.nan, math.nan, math.nan)
-        mean = float(x.mean())
-        if len(x) < 2:
-            return cls(mean, math.nan, math.nan)
-        half = float(stdtrit(len(x) - 1, 0.5 + level / 2) * x.std(ddof=1) / math.sqrt(len(x)))
-        low, high = mean - half, mean + half
-        return cls(mean, max(low, 0.0), min(high, 1.0)) if share else cls(mean, low, high)
-
-    @classmethod
-    def missing(cls) -> Estimate:
-        """No estimate (written as nulls)."""
-        return cls(math.nan, math.nan, math.nan)
-
-    def __format__(self, spec: str) -> str:
-        """`f"{est:.1f}"` → "mean [low, high]"."""
-        if math.isnan(self.ci_low):
-            return format(self.mean, spec)
-        return f"{format(self.mean, spec)} [{format(self.ci_low, spec)}, {format(self.ci_high, spec)}]"
 
 
 @dataclass(frozen=True, repr=False)
@@ -172,6 +137,7 @@ class RunSummary(Result):
     interval: str = INTERVAL
     prediction: dict[str, Any] = field(default_factory=dict)
     population: int | None = None  # the business's customers (`customers` may be a sample of them)
+    currency: str = ""  # of every money figure
     uncertainty: Result | None = None  # with uncertain inputs: `whatif.uncertainty.RunUncertainty`
 
     def rows(self) -> list[dict[str, Any]]:
@@ -221,7 +187,7 @@ class RunSummary(Result):
 class Results:
     """Replications of one scenario (or variant), summarised on demand."""
 
-    journey: CompiledScenario
+    compiled: CompiledScenario
     replications: list[ReplicationResult]
     engine: str
     seed: int
@@ -230,7 +196,7 @@ class Results:
     @property
     def months(self) -> int:
         """The horizon in months."""
-        return self.journey.months
+        return self.compiled.months
 
     def retention(self) -> Curve:
         """Share of the initial cohort active at the start of each month."""
@@ -252,8 +218,8 @@ class Results:
         """Per moment: occurrences, outcome shares, mean score, churn it tipped."""
         out: dict[str, MomentSummary] = {}
         reps = self.replications
-        n = self.journey.customers
-        for j, m in enumerate(self.journey.moments):
+        n = self.compiled.customers
+        for j, m in enumerate(self.compiled.moments):
             codes = np.sum([r.codes[j] for r in reps], axis=0)
             total = codes.sum()
             occurrences = np.sum([r.occurrences[j] for r in reps])
@@ -274,8 +240,8 @@ class Results:
     def resources(self) -> dict[str, ResourceSummary]:
         """Per resource: mean wait with its CI, utilisation, abandonment, capacity."""
         out: dict[str, ResourceSummary] = {}
-        horizon = self.journey.horizon_days
-        for k, res in enumerate(self.journey.resources):
+        horizon = self.compiled.horizon_days
+        for k, res in enumerate(self.compiled.resources):
             waits = Estimate.of(
                 [r.wait_minutes[k] / r.served[k] if r.served[k] else math.nan for r in self.replications]
             )
@@ -317,7 +283,7 @@ class Results:
 
     def churn_causes(self) -> dict[str, Estimate]:
         """Churn not tipped by a moment (`baseline`) and `involuntary`, as shares of the cohort."""
-        n = self.journey.customers
+        n = self.compiled.customers
         return {
             "baseline": Estimate.of([r.churn_baseline / n for r in self.replications], share=True),
             "involuntary": Estimate.of([r.churn_involuntary / n for r in self.replications], share=True),
@@ -329,8 +295,8 @@ class Results:
 
         if self._summary is None:
             self._summary = RunSummary(
-                scenario=self.journey.name,
-                customers=self.journey.customers,
+                scenario=self.compiled.name,
+                customers=self.compiled.customers,
                 replications=len(self.replications),
                 months=self.months,
                 seed=self.seed,
@@ -345,7 +311,8 @@ class Results:
                 moments=self.moments(),
                 resources=self.resources(),
                 prediction=self.prediction(),
-                population=self.journey.population,
+                population=self.compiled.population,
+                currency=self.compiled.currency,
             )
         return self._summary
 

@@ -15,10 +15,12 @@ from typing import Any
 
 import numpy as np
 
+from motsim.intervals import Estimate
 from motsim.model.loading import validate
 from motsim.model.scenario import Scenario
-from motsim.sim.results import Estimate
-from motsim.sim.run import Progress, simulate_many
+from motsim.run_options import RunOptions
+from motsim.sim.arguments import replications_of, scenario_of
+from motsim.sim.run import simulate_many
 
 
 def neutral(scenario: Scenario, moment_id: str) -> Scenario:
@@ -43,18 +45,28 @@ def neutral(scenario: Scenario, moment_id: str) -> Scenario:
 
 
 def churn_caused(
-    scenario: Scenario,
+    scenario: Scenario | str,
+    *,
     replications: int | None = None,
     engine: str | None = None,
-    workers: int | None = None,
-    scheduler: str | None = None,
-    progress: Progress | None = None,
+    sample: int | None = None,
+    months: int | None = None,
+    seed: int | None = None,
+    options: RunOptions | None = None,
 ) -> dict[str, Estimate]:
     """Per moment: the share of the cohort whose churn it caused by the horizon (paired counterfactual)."""
-    ids = [m.id for m in scenario.moments]
-    variants = {"baseline": scenario} | {f"\0{mid}": neutral(scenario, mid) for mid in ids}
-    reps = replications or scenario.scenario.replications
-    results = simulate_many(variants, reps, engine, workers, scheduler, progress)
+    sc = scenario_of(scenario, sample=sample, months=months, seed=seed)
+    return churn_caused_in(sc, replications=replications, engine=engine, options=options)
+
+
+def churn_caused_in(
+    sc: Scenario, *, replications: int | None = None, engine: str | None = None, options: RunOptions | None = None
+) -> dict[str, Estimate]:
+    """`churn_caused` on a checked scenario."""
+    ids = [m.id for m in sc.moments]
+    variants = {"baseline": sc} | {f"\0{mid}": neutral(sc, mid) for mid in ids}
+    reps = replications_of(replications, sc)
+    results = simulate_many(variants, replications=reps, engine=engine, options=options)
     churned = np.array([1.0 - r.retention[-1] for r in results["baseline"].replications])
     return {
         mid: Estimate.of(churned - np.array([1.0 - r.retention[-1] for r in results[f"\0{mid}"].replications]))

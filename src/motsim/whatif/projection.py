@@ -18,14 +18,16 @@ import numpy as np
 
 from motsim.display import Result
 from motsim.errors import InputError
+from motsim.intervals import Quantiles
 from motsim.model import economics
 from motsim.model.changes import get_path
 from motsim.model.scenario import Distribution, Intervention, Scenario
 from motsim.model.uncertainty import Input, field_bounds
-from motsim.sim.run import Progress
-from motsim.whatif.uncertainty import price, simulate_points
+from motsim.run_options import RunOptions
+from motsim.sim.arguments import scenario_of
+from motsim.whatif.propagation import simulate_points
+from motsim.whatif.valuation import price
 
-QUANTILES = (0.05, 0.5, 0.95)
 PROJECTED = "projected"  # the intervention a projection prices (its costs, the observed effect)
 
 
@@ -56,26 +58,6 @@ def effect_input(v0: float, maps_to: str, observed: Observed) -> Input:
     if item.kept() <= 0:
         raise InputError.one("", "maps_to", f"'{maps_to}': the effect puts it wholly outside {bounds.describe()}")
     return item
-
-
-@dataclass(frozen=True, repr=False)
-class Spread(Result):
-    """Mean, standard deviation and 5%, 50%, 95% quantiles of a quantity over draws."""
-
-    mean: float | None
-    sd: float | None
-    p5: float | None
-    p50: float | None
-    p95: float | None
-
-    @classmethod
-    def of(cls, x: np.ndarray) -> Spread:
-        """The spread of the finite values of x (all None when there are none)."""
-        x = x[np.isfinite(x)]
-        if not len(x):
-            return cls(None, None, None, None, None)
-        q = [float(np.quantile(x, v)) for v in QUANTILES]
-        return cls(float(x.mean()), float(x.std(ddof=1)) if len(x) > 1 else 0.0, *q)
 
 
 @dataclass(frozen=True, repr=False)
@@ -114,11 +96,11 @@ class Projection(Result):
     customers: int
     months: int
     costs_from: str | None
-    delta_clv: Spread
-    delta_clv_cohort: Spread
-    npv: Spread
-    roi: Spread | None  # None without costs
-    cost_pv: Spread
+    delta_clv: Quantiles
+    delta_clv_cohort: Quantiles
+    npv: Quantiles
+    roi: Quantiles | None  # None without costs
+    cost_pv: Quantiles
     p_npv_positive: float
     npv_at_zero_effect: float
     break_even_effect: float | None  # None: moving that way does not pay
@@ -132,15 +114,17 @@ class Projection(Result):
 
 
 def project(
-    scenario: Scenario,
+    scenario: Scenario | str,
     observed: Observed,
+    *,
     maps_to: str,
-    intervention: Intervention | None = None,
+    intervention: Intervention | str | None = None,
     draws: int = 40,
     engine: str | None = None,
-    workers: int | None = None,
-    scheduler: str | None = None,
-    progress: Progress | None = None,
+    sample: int | None = None,
+    months: int | None = None,
+    seed: int | None = None,
+    options: RunOptions | None = None,
 ) -> Projection:
     """Distribution of ΔCLV per customer, cohort NPV and ROI over `draws` effect sizes.
 
@@ -149,8 +133,11 @@ def project(
     each priced against the baseline on the same random streams (one replication, common to every
     draw, so the spread is the effect's), with the costs of `intervention` (its changes are not used).
     """
-    if draws < 2:
-        raise InputError.one("", "draws", "must be at least 2")
+    scenario = scenario_of(scenario, sample=sample, months=months, seed=seed)
+    if isinstance(intervention, str):
+        intervention = scenario.intervention(intervention)
+    if isinstance(draws, bool) or not isinstance(draws, int) or draws < 2:
+        raise InputError.one("", "draws", f"must be a whole number of at least 2, got {draws!r:.60}")
     if observed.se < 0 or not np.isfinite(observed.se):
         raise InputError.one("", "se", "the observed effect has no usable standard error")
     if observed.scale == "relative" and observed.control == 0:
@@ -160,7 +147,7 @@ def project(
     costs = (intervention or Intervention(name=PROJECTED)).model_copy(
         update={"name": PROJECTED, "changes": {}, "uncertainty": {}}
     )
-    sim = simulate_points(scenario, [costs], draws, 1, engine, workers, scheduler, progress, inputs=[item])
+    sim = simulate_points(scenario, [costs], draws=draws, replications=1, engine=engine, inputs=[item], options=options)
     values = np.array([sim.points[k].values[0] for k in range(draws)])
     effects = (values / v0 - 1) * observed.control if observed.scale == "relative" and v0 else values - v0
     priced = [price(*sim.pair(k, PROJECTED)) for k in range(draws)]
@@ -181,14 +168,14 @@ def project(
         baseline_value=v0,
         draws=draws,
         engine=base.engine,
-        customers=base.journey.customers,
+        customers=base.compiled.customers,
         months=base.months,
         costs_from=intervention.name if intervention else None,
-        delta_clv=Spread.of(d_clv),
-        delta_clv_cohort=Spread.of(d_clv * base.journey.population),
-        npv=Spread.of(npv),
-        roi=Spread.of(roi) if np.all(cost_pv > 0) else None,
-        cost_pv=Spread.of(cost_pv),
+        delta_clv=Quantiles.of(d_clv, sd=True),
+        delta_clv_cohort=Quantiles.of(d_clv * base.compiled.population, sd=True),
+        npv=Quantiles.of(npv, sd=True),
+        roi=Quantiles.of(roi, sd=True) if np.all(cost_pv > 0) else None,
+        cost_pv=Quantiles.of(cost_pv, sd=True),
         p_npv_positive=float(np.mean(npv > 0)),
         npv_at_zero_effect=npv_zero,
         break_even_effect=break_even,

@@ -1,164 +1,95 @@
-"""Moment-of-truth ranking: improve each moment by the same standard step and rank by ΔCLV.
+"""Moment-of-truth ranking: improve each moment by the same standard step of each lever and rank by ΔCLV.
 
-The standard step moves `step` of probability from a moment's worst outcome to its best (in
-the moment's own table and in every segment's override of it). All steps run in one batch on
-common random numbers with the baseline, so the ranking reflects the moments, not noise.
+All steps (`whatif.steps`) run in one batch on common random numbers with the baseline, so the
+ranking reflects the moments, not noise.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from motsim.display import Result
-from motsim.errors import InputError, ModelError
-from motsim.model.scenario import Intervention, Outcomes, Scenario
-from motsim.sim.results import Estimate, Results
-from motsim.sim.run import Progress
-from motsim.whatif.compare import Comparison, compare
+from motsim.errors import InputError
+from motsim.intervals import Estimate
+from motsim.model.scenario import Scenario
+from motsim.run_options import RunOptions, current
+from motsim.sim.arguments import replications_of, scenario_of
+from motsim.sim.results import Results
+from motsim.whatif.compare import run_compare
+from motsim.whatif.steps import LEVERS, SEP, restep, split, standard_steps
+from motsim.whatif.valuation import Comparison
 
 if TYPE_CHECKING:
-    from motsim.whatif.uncertainty import RankUncertainty
+    from motsim.whatif.propagation import RankUncertainty
 
 TAG_KINDS = ("position", "kind", "stage")
 
 
-def _step_changes(prefix: str, outcomes: Outcomes, step: float) -> dict[str, float]:
-    live = {k: o for k, o in outcomes.items() if o.p > 0}
-    if len(outcomes) < 2 or not live:
-        return {}
-    worst = min(live, key=lambda k: live[k].score)
-    best = max(outcomes, key=lambda k: outcomes[k].score)
-    if worst == best or outcomes[worst].score == outcomes[best].score:
-        return {}
-    moved = min(step, outcomes[worst].p)
-    return {
-        f"{prefix}.outcomes.{worst}.p": outcomes[worst].p - moved,
-        f"{prefix}.outcomes.{best}.p": outcomes[best].p + moved,
-    }
-
-
-LEVERS = ("outcomes", "frequency", "failure", "recovery", "capacity")
-SEP = " · "  # between a moment and its lever in a step's name: "support_incident · frequency"
-
-
-def standard_step(scenario: Scenario, moment_id: str, step: float, lever: str = "outcomes") -> Intervention | None:
-    """The intervention 'improve this moment by one standard step of this lever' (None: no such lever).
-
-    The standard steps, each `step` (0.10 by default):
-
-    - outcomes: move `step` of probability from the worst outcome to the best (in the moment and in
-      every segment's override of it);
-    - frequency: a moment that happens at a rate (`rate_per_month`, in the moment and its segment
-      overrides) happens `step` less often (a negative ΔCLV: a moment worth having more often);
-    - failure: `step` less probability of failing (at most all of it);
-    - recovery: `step` more probability of recovering a failure (at most to 1);
-    - capacity: the team the moment queues for gets `step` more agents (at least one).
-    """
-    m = scenario.moment(moment_id)
-    changes: dict[str, float | int] = {}
-    if lever == "outcomes":
-        changes = _step_changes(f"moments.{moment_id}", m.outcomes, step)
-        for s in scenario.segments:
-            override = s.moments.get(moment_id)
-            if override and override.outcomes:
-                changes |= _step_changes(f"segments.{s.id}.moments.{moment_id}", override.outcomes, step)
-        what = f"move {step:.0%} from the worst outcome to the best"
-    elif lever == "frequency":
-        factor = 1 - step
-        what = f"{step:.0%} fewer occurrences"
-        if m.rate_per_month is not None:
-            changes[f"moments.{moment_id}.rate_per_month"] = m.rate_per_month * factor
-            for s in scenario.segments:
-                override = s.moments.get(moment_id)
-                if override and override.rate_per_month is not None:
-                    changes[f"segments.{s.id}.moments.{moment_id}.rate_per_month"] = override.rate_per_month * factor
-    elif lever == "failure" and m.failure is not None and m.failure.p > 0:
-        changes = {f"moments.{moment_id}.failure.p": max(0.0, m.failure.p - step)}
-        what = f"{min(step, m.failure.p):.0%} fewer failures"
-    elif lever == "recovery" and m.failure is not None and m.failure.p > 0 and m.failure.recovery_p < 1:
-        changes = {f"moments.{moment_id}.failure.recovery_p": min(1.0, m.failure.recovery_p + step)}
-        what = f"{min(step, 1 - m.failure.recovery_p):.0%} more failures recovered"
-    elif lever == "capacity" and m.uses is not None:
-        team = next(r for r in scenario.resources if r.id == m.uses)
-        more = max(1, round(team.capacity * step))
-        changes = {f"resources.{team.id}.capacity": team.capacity + more}
-        what = f"team '{team.id}' +{more} agent(s)"
-    if not changes:
-        return None
-    return Intervention(name=f"{moment_id}{SEP}{lever}", description=what, changes=changes)
-
-
-def standard_steps(scenario: Scenario, step: float, levers: tuple[str, ...] = LEVERS) -> list[Intervention]:
-    """One standard step per moment and lever that can improve (a team shared by several moments
-    gets its capacity step once, under the first moment that uses it).
-    """
-    if not 0 < step <= 1:
-        raise InputError.one("", "step", f"must be in (0, 1], got {step}")
-    unknown = set(levers) - set(LEVERS)
-    if unknown:
-        raise InputError.one("", "levers", f"no lever {sorted(unknown)} (there are: {', '.join(LEVERS)})")
-    steps, teams = [], set()
-    for m in scenario.moments:
-        for lever in levers:
-            if lever == "capacity" and m.uses in teams:
-                continue
-            found = standard_step(scenario, m.id, step, lever)
-            if found is not None:
-                steps.append(found)
-                teams |= {m.uses} if lever == "capacity" else set()
-    if not steps:
-        raise ModelError("no moment has a lever to improve (two outcomes that score apart, a rate, a failure, a team)")
-    return steps
-
-
-def split(name: str) -> tuple[str, str]:
-    """(moment, lever) of a standard step's name."""
-    moment, _, lever = name.rpartition(SEP)
-    return moment, lever
-
-
 def rank(
-    scenario: Scenario,
+    scenario: Scenario | str,
+    *,
     step: float = 0.10,
+    levers: Sequence[str] = LEVERS,
     replications: int | None = None,
     engine: str | None = None,
-    workers: int | None = None,
-    scheduler: str | None = None,
-    progress: Progress | None = None,
-    uncertainty: int | None = None,
-    levers: tuple[str, ...] = LEVERS,
+    draws: int | None = None,
+    sample: int | None = None,
+    months: int | None = None,
+    seed: int | None = None,
+    options: RunOptions | None = None,
 ) -> Ranking:
-    """Moments ranked by ΔCLV per customer of a standard step of each lever, with CIs and tag groups;
-    with `uncertainty` parameter sets (default: the scenario's), how the order holds over the inputs.
+    """Moments ranked by ΔCLV per customer of a standard step (`step`, 10%) of each lever, with CIs and
+    sums by tag; with `draws` parameter sets of the scenario's uncertain inputs (None: the scenario's,
+    when an input moves the steps), how the order holds over the inputs.
+
+    Example:
+        >>> ranking = motsim.rank("saas_onboarding", sample=500, replications=2, draws=0)
+        >>> ranking.ranking[0].moment  # doctest: +SKIP
+        'onboarding'
     """
+    sc = scenario_of(scenario, sample=sample, months=months, seed=seed)
+    return run_rank(
+        sc, step=step, levers=tuple(levers), replications=replications, engine=engine, draws=draws, options=options
+    )
+
+
+def run_rank(
+    scenario: Scenario,
+    *,
+    step: float = 0.10,
+    levers: tuple[str, ...] = LEVERS,
+    replications: int | None = None,
+    engine: str | None = None,
+    draws: int | None = None,
+    options: RunOptions | None = None,
+) -> Ranking:
+    """`rank` on a checked scenario."""
+    from motsim.whatif.propagation import draws_of, inputs_of, propagate_rank
+
+    opts = current(options)
     steps = standard_steps(scenario, step, levers)
-    w = compare(scenario, steps, replications, engine, workers, scheduler, progress, uncertainty=0)
-    result = ranked(scenario, step, w.base, w.comparisons, levers)
-    from motsim.whatif.uncertainty import inputs_of, propagate_rank
-
     moves = any(i.owner is None for i in inputs_of(scenario))  # interventions' own inputs move no step
-    if uncertainty and not moves:
-        raise InputError.one("", "uncertainty", "no uncertain input of the scenario moves the moments' steps")
-    draws = (scenario.draws if moves else 0) if uncertainty is None else uncertainty
-    if draws:
-
-        def derive(base: Scenario, name: str) -> Intervention:
-            return standard_step(base, *split(name)[:1], step, split(name)[1]) or Intervention(name=name)
-
+    if draws and not moves:
+        raise InputError.one("", "draws", "no uncertain input of the scenario moves the moments' steps")
+    n_draws = draws_of(draws if moves else 0, scenario, True)
+    reps = replications_of(replications, scenario)
+    w = run_compare(scenario, steps, replications=reps, engine=engine, draws=0, options=opts)
+    result = ranked(scenario, step, w.base, w.comparisons, levers)
+    if n_draws:
         block = propagate_rank(
             scenario,
             steps,
             [r.name for r in result.ranking],
-            derive,
-            draws,
-            replications or scenario.scenario.replications,
-            engine,
-            workers,
-            scheduler,
-            progress,
+            partial(restep, step=step),
+            draws=n_draws,
+            replications=reps,
+            engine=engine,
+            options=opts,
         )
         result = replace(result, uncertainty=block)
     return result
@@ -208,6 +139,7 @@ class Ranking(Result):
     by_tag: dict[str, TagGroup]
     unranked: dict[str, str] = field(default_factory=dict, metadata={"omit_none": True})  # moment → why not
     uncertainty: RankUncertainty | None = None  # the order over uncertain inputs' draws
+    currency: str = ""  # of every money figure
 
     def rows(self) -> list[dict[str, Any]]:
         """One row per moment, the same columns for every moment (tags empty where absent)."""
@@ -272,6 +204,7 @@ def ranked(
         ranking=rows,
         by_tag={k: TagGroup(*v) for k, v in sorted(groups.items(), key=lambda kv: -kv[1][1])},
         unranked={m.id: _why_not(m, levers) for m in scenario.moments if m.id not in ranked_ids},
+        currency=scenario.economics.currency,
     )
 
 

@@ -4,99 +4,38 @@ rates, and its break-even (in effect, with an interval, and in money).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from motsim.display import Result
-from motsim.model import economics
-from motsim.model.scenario import Scenario
-from motsim.sim.results import Estimate
-from motsim.sim.run import Progress
-from motsim.whatif.compare import BreakEven, Comparison, Valuation, break_even, compare
-
-DISCOUNT_RATES = (0.0, 0.05, 0.10, 0.15, 0.20)  # NPV is also shown at these, beside the scenario's
+from motsim.intervals import Estimate
+from motsim.model.changes import get_path
+from motsim.model.scenario import Intervention, Scenario
+from motsim.run_options import RunOptions, Stage, current
+from motsim.sim.arguments import replications_of, scenario_of
+from motsim.sim.results import Results
+from motsim.sim.run import simulate_many
+from motsim.whatif.compare import BASELINE, interventions_of, run_compare
+from motsim.whatif.valuation import (
+    CashFlows,
+    Comparison,
+    Valuation,
+    money_break_evens,
+    npv_at_rates,
+    variant_of,
+)
 
 
 @dataclass(frozen=True)
-class YearFlows:
-    """One year of the cash-flow schedule: sums over its months, and the cumulative at its end."""
+class BreakEven:
+    """The smallest strength at which mean NPV ≥ 0, and a 95% bootstrap interval over replications."""
 
-    first_month: int
-    last_month: int
-    incremental_margin: float
-    costs: dict[str, float]
-    net: float
-    discounted_net: float
-    cumulative: float
-
-
-@dataclass(frozen=True, repr=False)
-class CashFlows(Result):
-    """The intervention's monthly cash-flow schedule for the business (means over replications).
-
-    `incremental_margin` less each cost line is `net`; `discounted_net` uses the scenario's rate and
-    `cumulative` adds it up (it turns positive at the payback month).
-    """
-
-    month: list[int]
-    incremental_margin: list[float]
-    costs: dict[str, list[float]]  # line (one_off, per_customer_month, per_occurrence:MOMENT) → by month
-    net: list[float]
-    discount_factor: list[float]
-    discounted_net: list[float]
-    cumulative: list[float]
-
-    @classmethod
-    def of(cls, comparison: Comparison) -> CashFlows:
-        """The schedule of one comparison."""
-        gain = comparison.gains().mean(axis=0)
-        lines = {k: v.mean(axis=0) for k, v in comparison.cost_lines().items()}
-        net = gain - np.sum(list(lines.values()), axis=0)
-        factor = economics.discount_factors(len(net), comparison.rate)
-        return cls(
-            month=list(range(len(net))),
-            incremental_margin=[float(x) for x in gain],
-            costs={k: [float(x) for x in v] for k, v in lines.items()},
-            net=[float(x) for x in net],
-            discount_factor=[float(x) for x in factor],
-            discounted_net=[float(x) for x in net * factor],
-            cumulative=[float(x) for x in np.cumsum(net * factor)],
-        )
-
-    def by_year(self) -> list[YearFlows]:
-        """The schedule summed over each twelve months (the last year may be shorter)."""
-        out = []
-        for start in range(0, len(self.month), 12):
-            span = slice(start, start + 12)
-            out.append(
-                YearFlows(
-                    first_month=start,
-                    last_month=min(start + 11, len(self.month) - 1),
-                    incremental_margin=sum(self.incremental_margin[span]),
-                    costs={k: sum(v[span]) for k, v in self.costs.items()},
-                    net=sum(self.net[span]),
-                    discounted_net=sum(self.discounted_net[span]),
-                    cumulative=self.cumulative[span][-1],
-                )
-            )
-        return out
-
-    def rows(self) -> list[dict[str, Any]]:
-        """One row per month, every line a column (spreadsheet-ready)."""
-        return [
-            {
-                "month": t,
-                "incremental_margin": self.incremental_margin[t],
-                **{f"cost_{k}": v[t] for k, v in self.costs.items()},
-                "net": self.net[t],
-                "discount_factor": self.discount_factor[t],
-                "discounted_net": self.discounted_net[t],
-                "cumulative_discounted_net": self.cumulative[t],
-            }
-            for t in self.month
-        ]
+    strength: float | None
+    ci_low: float | None
+    ci_high: float | None
 
 
 @dataclass(frozen=True, repr=False)
@@ -111,6 +50,7 @@ class Pricing(Result):
     break_even_cost_per_occurrence: dict[str, Estimate]  # per moment it pays for: the largest unit cost
     npv_by_discount_rate: dict[str, Estimate]  # "0.05" → NPV at that annual rate
     cash_flows: CashFlows = field(metadata={"skip": True})
+    currency: str = ""  # of every money figure
 
     def to_dict(self) -> dict[str, Any]:
         """`{"intervention", ...the valuation..., break-evens, NPV by rate, "cash_flows": rows}`;
@@ -124,6 +64,7 @@ class Pricing(Result):
         out["break_even_cost_per_occurrence"] = {k: v.to_dict() for k, v in self.break_even_cost_per_occurrence.items()}
         out["npv_by_discount_rate"] = {k: v.to_dict() for k, v in self.npv_by_discount_rate.items()}
         out["cash_flows"] = self.cash_flows.rows()
+        out["currency"] = self.currency
         return out
 
     @property
@@ -136,66 +77,181 @@ class Pricing(Result):
         return self.valuation.rows()
 
 
-def money_break_evens(comparison: Comparison) -> tuple[Estimate, dict[str, Estimate]]:
-    """The largest one-off spend, and each per-occurrence unit cost, at which NPV = 0 (others as
-    written). NPV falls one for one with the one-off (paid at month 0) and by the discounted count of
-    occurrences per unit cost, so both are read off each replication's NPV without running again.
+def scaled(scenario: Scenario, intervention: Intervention, strength: float) -> Intervention:
+    """The intervention at a fraction of its effect: numeric changes move `strength` of the way
+    from the baseline value; costs stay (break-even asks how much effect the spend must buy).
     """
-    npv = comparison.npv()
-    intervention = comparison.intervention
-    one_off = Estimate.of(intervention.cost_one_off + npv)
-    per_occurrence = {}
-    rate = comparison.rate
-    for line, flows in comparison.cost_lines().items():
-        kind, _, moment = line.partition(":")
-        if kind != "per_occurrence":
-            continue
-        unit = intervention.cost_per_occurrence[moment]
-        counted = float((economics.present_value(flows, rate) / unit).mean()) if unit > 0 else 0.0
-        if counted > 0:  # mean NPV falls by `counted` per unit of cost: zero at unit + mean NPV / counted
-            e = Estimate.of(npv)
-            per_occurrence[moment] = Estimate(
-                unit + e.mean / counted, unit + e.ci_low / counted, unit + e.ci_high / counted
-            )
-    return one_off, per_occurrence
-
-
-def npv_at_rates(comparison: Comparison, rates: tuple[float, ...] = DISCOUNT_RATES) -> dict[str, Estimate]:
-    """NPV of the same cash flows at several annual discount rates (the scenario's included)."""
-    net = comparison.net_flows()
-    chosen = sorted({*rates, comparison.rate})
-    return {f"{r:g}": Estimate.of(economics.present_value(net, r)) for r in chosen}
+    data = scenario.model_dump(mode="json", exclude_none=True)
+    changes: dict[str, Any] = {}
+    for path, new in intervention.changes.items():
+        old = get_path(data, path.split("."))
+        if isinstance(new, (int, float)) and not isinstance(new, bool) and isinstance(old, (int, float)):
+            value = old + strength * (new - old)
+            changes[path] = round(value) if isinstance(new, int) and isinstance(old, int) else value
+        else:
+            changes[path] = new if strength >= 0.5 else old
+    return intervention.model_copy(update={"changes": changes})
 
 
 def roi(
-    scenario: Scenario,
-    intervention: str,
+    scenario: Scenario | str,
+    intervention: Intervention | str | None = None,
+    *,
+    changes: dict[str, Any] | None = None,
+    costs: dict[str, Any] | None = None,
     replications: int | None = None,
     engine: str | None = None,
-    workers: int | None = None,
-    with_break_even: bool = True,
-    progress: Progress | None = None,
-    uncertainty: int | None = None,
+    draws: int | None = None,
+    sample: int | None = None,
+    months: int | None = None,
+    seed: int | None = None,
+    break_even: bool = True,
+    options: RunOptions | None = None,
 ) -> Pricing:
-    """Price the scenario's intervention named `intervention` (paired with the baseline), over
-    `uncertainty` parameter sets of its uncertain inputs (default: the scenario's).
+    """Price one intervention against the baseline: NPV for the business, ROI, payback month, the monthly
+    cash flows, NPV at other discount rates, break-evens in money and (with `break_even`) in effect.
+
+    `intervention`: a declared one by name or an `Intervention`; or leave it out and give `changes`
+    (and `costs`) as in `compare`. `draws` parameter sets of the uncertain inputs (None: the
+    scenario's) add P(NPV > 0), ranges and the tornado of inputs.
+
+    Example:
+        >>> p = motsim.roi("saas_onboarding", "better onboarding", sample=500, replications=2, draws=0)
+        >>> p.valuation.payback_month  # doctest: +SKIP
+        3
     """
-    chosen = scenario.intervention(intervention)
-    w = compare(scenario, [chosen], replications, engine, workers, None, progress, uncertainty=uncertainty)
-    searched = (
-        break_even(scenario, chosen, replications or scenario.scenario.replications, engine, workers)
-        if with_break_even
-        else BreakEven(None, None, None)
+    sc = scenario_of(scenario, sample=sample, months=months, seed=seed)
+    chosen = interventions_of(sc, None if intervention is None and changes else intervention, changes, costs)
+    if len(chosen) != 1:
+        from motsim.errors import InputError
+
+        raise InputError.one("", "intervention", "roi prices one intervention: name it, or give changes")
+    return run_roi(
+        sc, chosen[0], replications=replications, engine=engine, draws=draws, break_even=break_even, options=options
     )
-    comparison = w.comparisons[chosen.name]
+
+
+def run_roi(
+    scenario: Scenario,
+    intervention: Intervention,
+    *,
+    replications: int | None = None,
+    engine: str | None = None,
+    draws: int | None = None,
+    break_even: bool = True,
+    options: RunOptions | None = None,
+) -> Pricing:
+    """`roi` on a checked scenario and intervention."""
+    opts = current(options)
+    reps = replications_of(replications, scenario)
+    w = run_compare(scenario, [intervention], replications=reps, engine=engine, draws=draws, options=opts)
+    comparison = w.comparisons[intervention.name]
+    searched = BreakEven(None, None, None)
+    if break_even:
+        opts.tell(Stage("start", "finding the break-even effect"))
+        searched = find_break_even(scenario, intervention, w.base, engine=engine, options=opts)
+    return pricing_of(intervention.name, w.variants[intervention.name], comparison, searched, break_even)
+
+
+def pricing_of(
+    name: str, valuation: Valuation, comparison: Comparison, searched: BreakEven, was_searched: bool
+) -> Pricing:
+    """The pricing of an intervention from its comparison (and its break-even, when searched)."""
     one_off, per_occurrence = money_break_evens(comparison)
     return Pricing(
-        chosen.name,
-        w.variants[chosen.name],
-        with_break_even,
+        name,
+        valuation,
+        was_searched,
         searched,
         one_off,
         per_occurrence,
         npv_at_rates(comparison),
         CashFlows.of(comparison),
+        comparison.baseline.compiled.currency,
     )
+
+
+def break_even(
+    scenario: Scenario | str,
+    intervention: Intervention | str,
+    *,
+    replications: int | None = None,
+    engine: str | None = None,
+    sample: int | None = None,
+    months: int | None = None,
+    seed: int | None = None,
+    tolerance: float = 0.02,
+    resamples: int = 2000,
+    options: RunOptions | None = None,
+) -> BreakEven:
+    """The smallest strength (0..1 of the intervention's effect) at which mean NPV ≥ 0, with its 95%
+    bootstrap interval (see `find_break_even`); `strength` None if even the full effect does not pay.
+    """
+    sc = scenario_of(scenario, sample=sample, months=months, seed=seed)
+    (chosen,) = interventions_of(sc, intervention)
+    reps = replications_of(replications, sc)
+    base = simulate_many({BASELINE: sc}, replications=reps, engine=engine, options=options)[BASELINE]
+    return find_break_even(sc, chosen, base, engine=engine, tolerance=tolerance, resamples=resamples, options=options)
+
+
+def find_break_even(
+    scenario: Scenario,
+    intervention: Intervention,
+    base: Results,
+    *,
+    engine: str | None = None,
+    tolerance: float = 0.02,
+    resamples: int = 2000,
+    options: RunOptions | None = None,
+) -> BreakEven:
+    """Bisection over the intervention's strength to `tolerance`, each strength simulated on the
+    baseline's streams and paired with the baseline's replications (run once), and a line through
+    the last bracket; the 95% interval is the crossing of the mean NPV curve through the strengths
+    tried over bootstrap resamples of the replications (the strengths share common random numbers,
+    so each resample is a whole curve).
+    """
+    if not 0 < tolerance < 1:
+        from motsim.errors import InputError
+
+        raise InputError.one("", "tolerance", f"must be between 0 and 1, got {tolerance}")
+    reps = len(base.replications)
+    tried: dict[float, np.ndarray] = {}
+
+    def npv_at(strength: float) -> float:
+        at = scaled(scenario, intervention, strength)
+        variant = simulate_many({at.name: variant_of(scenario, at)}, replications=reps, engine=engine, options=options)
+        tried[strength] = Comparison(at.name, base, variant[at.name], at).npv()
+        return float(tried[strength].mean())
+
+    if npv_at(1.0) < 0:
+        return BreakEven(None, None, None)
+    lo, hi = 0.0, 1.0
+    while hi - lo > tolerance:
+        mid = (lo + hi) / 2
+        if npv_at(mid) >= 0:
+            hi = mid
+        else:
+            lo = mid
+    strengths = np.array(sorted(tried))
+    curves = np.array([tried[x] for x in strengths])  # strengths × replications
+    if len(tried) < 2 or curves.shape[1] < 2:
+        return BreakEven(hi, None, None)
+    picks = np.random.default_rng(scenario.scenario.seed).integers(0, curves.shape[1], (resamples, curves.shape[1]))
+    crossings = np.array([crossing(strengths, curves[:, pick].mean(axis=1)) for pick in picks])
+    low, high = np.quantile(crossings, [0.025, 0.975])
+    point = crossing(strengths, curves.mean(axis=1))  # within the last bracket, read off the line through it
+    return BreakEven(point, float(low), None if not np.isfinite(high) else float(high))
+
+
+def crossing(strengths: np.ndarray, npv: np.ndarray) -> float:
+    """Where a curve of NPV over increasing strengths first turns ≥ 0 (linear between points; 0 if it
+    starts there, +inf if it never does).
+    """
+    above = np.flatnonzero(npv >= 0)
+    if not len(above):
+        return math.inf
+    k = above[0]
+    if k == 0:
+        return float(strengths[0]) if strengths[0] > 0 and npv[0] > 0 else 0.0
+    x0, x1, y0, y1 = strengths[k - 1], strengths[k], npv[k - 1], npv[k]
+    return float(x0 + (x1 - x0) * -y0 / (y1 - y0)) if y1 != y0 else float(x1)

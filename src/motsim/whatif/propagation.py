@@ -21,41 +21,15 @@ import numpy as np
 
 from motsim.display import Result
 from motsim.errors import InputError
-from motsim.model import economics
+from motsim.intervals import Quantiles
 from motsim.model.changes import apply_changes
 from motsim.model.scenario import Intervention, Scenario
 from motsim.model.uncertainty import TORNADO_QUANTILES, Input, apply_costs, collect_inputs, latin_hypercube
+from motsim.run_options import RunOptions, Stage, current
 from motsim.sim.results import Results
-from motsim.sim.run import Progress, simulate_many
-from motsim.whatif.compare import Comparison
-
-
-@dataclass(frozen=True, repr=False)
-class Quantiles(Result):
-    """Mean and 5%, 50%, 95% quantiles of a quantity over parameter draws (None where infinite)."""
-
-    mean: float | None
-    p05: float | None
-    p50: float | None
-    p95: float | None
-
-    @classmethod
-    def of(cls, x: np.ndarray | Sequence[float]) -> Quantiles:
-        """Quantiles of x; +inf (never) counts in the quantiles and makes the mean None; NaNs are dropped."""
-        v = np.asarray(x, dtype=float)
-        v = v[~np.isnan(v)]
-        if not len(v):
-            return cls(None, None, None, None)
-        # "never" sorts last; a quantile that interpolates towards it is never too
-        q = np.quantile(np.where(np.isinf(v), NEVER, v), (0.05, 0.5, 0.95))
-        return cls(_finite(float(v.mean())), *(None if p >= NEVER / 1e3 else float(p) for p in q))
-
-
-NEVER = 1e300
-
-
-def _finite(x: float) -> float | None:
-    return x if math.isfinite(x) else None
+from motsim.sim.run import simulate_many
+from motsim.whatif.steps import split
+from motsim.whatif.valuation import Priced, price
 
 
 @dataclass(frozen=True, repr=False)
@@ -168,17 +142,13 @@ class Batch:
         index = self._add(build, ["variant", point.of(self.inputs, None, False), changes, own])
         return index, apply_costs(declared, point.of(self.inputs, name, True))
 
-    def run(
-        self,
-        replications: int,
-        engine: str | None,
-        workers: int | None,
-        scheduler: str | None,
-        progress: Progress | None,
-    ) -> list[Results]:
+    def run(self, replications: int, engine: str | None, options: RunOptions) -> list[Results]:
         """Every scenario's replications, on the streams of the plain run (common random numbers)."""
         done = simulate_many(
-            {str(k): sc for k, sc in enumerate(self.scenarios)}, replications, engine, workers, scheduler, progress
+            {str(k): sc for k, sc in enumerate(self.scenarios)},
+            replications=replications,
+            engine=engine,
+            options=options,
         )
         return list(done.values())
 
@@ -224,23 +194,25 @@ class Simulated:
 def simulate_points(
     scenario: Scenario,
     interventions: Sequence[Intervention],
+    *,
     draws: int,
     replications: int,
     engine: str | None = None,
-    workers: int | None = None,
-    scheduler: str | None = None,
-    progress: Progress | None = None,
     derive: Derive | None = None,
     inputs: list[Input] | None = None,
+    seconds_per_run: float | None = None,
+    options: RunOptions | None = None,
 ) -> Simulated:
     """Simulate the baseline and each intervention at every parameter set, in one batch (`inputs`:
-    the scenario's uncertain inputs unless given).
+    the scenario's uncertain inputs unless given). With `seconds_per_run` (one replication of one
+    scenario, measured), the stage's start says what it will cost.
     """
+    opts = current(options)
     check_draws(draws)
     inputs = inputs_of(scenario) if inputs is None else inputs
     if not inputs:
         raise InputError.one(
-            "", "uncertainty", "the scenario has no [uncertainty] table and no intervention has one (see the README)"
+            "", "draws", "the scenario has no [uncertainty] table and no intervention has one (see the docs)"
         )
     named = {i.name: i for i in interventions}
     batch = Batch(inputs, scenario, named, derive)
@@ -248,34 +220,11 @@ def simulate_points(
     points = [*sample, centre, *(p for pair in pairs for p in pair)]
     bases = [batch.base(p) for p in points]
     variants = {(k, name): batch.variant(p, name) for k, p in enumerate(points) for name in named}
-    results = batch.run(replications, engine, workers, scheduler, progress)
+    label = f"drawing {draws} parameter sets of the uncertain inputs"
+    seconds = None if seconds_per_run is None else seconds_per_run * len(batch.scenarios) * replications
+    opts.tell(Stage("start", label, replications=len(batch.scenarios) * replications, seconds=seconds))
+    results = batch.run(replications, engine, opts)
     return Simulated(inputs, draws, points, results, bases, variants)
-
-
-@dataclass(frozen=True)
-class Priced:
-    """One intervention at one parameter set: per-replication ΔCLV, NPV and PV(costs), and payback."""
-
-    delta_clv: np.ndarray
-    npv: np.ndarray
-    cost_pv: np.ndarray
-    payback_month: int | None
-
-
-def price(base: Results, variant: Results, intervention: Intervention) -> Priced:
-    """Value an intervention at one parameter set from its simulations."""
-    pair = Comparison(intervention.name, base, variant, intervention)
-    costs = pair.costs()
-    net = pair.net_flows(costs)
-    rate = pair.rate
-    d_clv = np.array([v.clv - b.clv for b, v in pair.pairs()])
-    cumulative = np.cumsum(net * economics.discount_factors(base.months, rate), axis=1).mean(axis=0)
-    return Priced(
-        d_clv,
-        economics.present_value(net, rate),
-        economics.present_value(costs, rate),
-        economics.payback_month(cumulative),
-    )
 
 
 def inputs_of(scenario: Scenario) -> list[Input]:
@@ -283,24 +232,53 @@ def inputs_of(scenario: Scenario) -> list[Input]:
     return collect_inputs(scenario, source=scenario.scenario.name)
 
 
+MAX_DRAWS = 2_000  # parameter sets: beyond this the quantiles' error is far below the simulator's
+
+
 def check_draws(draws: int) -> None:
     """A distribution needs at least two draws to have quantiles."""
-    if draws == 1 or draws < 0:
-        raise InputError.one("", "uncertainty", f"draws must be 0 (off) or at least 2, got {draws}")
+    if isinstance(draws, bool) or not isinstance(draws, int):
+        raise InputError.one("", "draws", f"must be a whole number, got {draws!r:.60}")
+    if draws == 1 or draws < 0 or draws > MAX_DRAWS:
+        raise InputError.one("", "draws", f"must be 0 (off) or between 2 and {MAX_DRAWS:,}, got {draws:,}")
+
+
+def draws_of(draws: int | None, scenario: Scenario, priced: bool = True) -> int:
+    """The parameter sets to draw: as asked (checked; a number needs uncertain inputs to draw from),
+    else the scenario's default (`uncertainty_draws`; 0 when `priced` is False and only interventions'
+    inputs exist, which move nothing in a plain run).
+    """
+    if draws is None:
+        moves = priced or any(i.owner is None for i in inputs_of(scenario))
+        return scenario.draws if moves else 0
+    check_draws(draws)
+    if draws and not inputs_of(scenario):
+        raise InputError.one(
+            "", "draws", "the scenario has no [uncertainty] table and no intervention has one (see the docs)"
+        )
+    return draws
 
 
 def propagate(
     scenario: Scenario,
     interventions: Sequence[Intervention],
+    *,
     draws: int,
     replications: int,
     engine: str | None = None,
-    workers: int | None = None,
-    scheduler: str | None = None,
-    progress: Progress | None = None,
+    seconds_per_run: float | None = None,
+    options: RunOptions | None = None,
 ) -> dict[str, InputUncertainty]:
     """The uncertainty block of each intervention over `draws` parameter sets (see the module)."""
-    sim = simulate_points(scenario, interventions, draws, replications, engine, workers, scheduler, progress)
+    sim = simulate_points(
+        scenario,
+        interventions,
+        draws=draws,
+        replications=replications,
+        engine=engine,
+        seconds_per_run=seconds_per_run,
+        options=options,
+    )
 
     def priced(k: int, name: str) -> Priced:
         return price(*sim.pair(k, name))
@@ -363,15 +341,23 @@ class RunUncertainty(Result):
 
 def propagate_run(
     scenario: Scenario,
+    *,
     draws: int,
     replications: int,
     engine: str | None = None,
-    workers: int | None = None,
-    scheduler: str | None = None,
-    progress: Progress | None = None,
+    seconds_per_run: float | None = None,
+    options: RunOptions | None = None,
 ) -> RunUncertainty:
     """CLV, NPS and retention at the horizon over `draws` parameter sets, and the tornado on CLV."""
-    sim = simulate_points(scenario, [], draws, replications, engine, workers, scheduler, progress)
+    sim = simulate_points(
+        scenario,
+        [],
+        draws=draws,
+        replications=replications,
+        engine=engine,
+        seconds_per_run=seconds_per_run,
+        options=options,
+    )
     clv = np.array([[r.clv for r in sim.base(k).replications] for k in range(draws)])
 
     def mean_clv(k: int) -> float:
@@ -441,19 +427,26 @@ def propagate_rank(
     steps: Sequence[Intervention],
     order: Sequence[str],
     derive: Derive,
+    *,
     draws: int,
     replications: int,
     engine: str | None = None,
-    workers: int | None = None,
-    scheduler: str | None = None,
-    progress: Progress | None = None,
+    seconds_per_run: float | None = None,
+    options: RunOptions | None = None,
 ) -> RankUncertainty:
     """Each moment's standard steps (re-derived from each drawn scenario) over `draws` parameter sets;
     `order` is the plain ranking's order of the steps (`moment · lever`).
     """
-    from motsim.whatif.rank import split
-
-    sim = simulate_points(scenario, steps, draws, replications, engine, workers, scheduler, progress, derive)
+    sim = simulate_points(
+        scenario,
+        steps,
+        draws=draws,
+        replications=replications,
+        engine=engine,
+        derive=derive,
+        seconds_per_run=seconds_per_run,
+        options=options,
+    )
     names = list(order)
     gain = np.array([[price(*sim.pair(k, name)).delta_clv.mean() for name in names] for k in range(draws)])
     ranks = (-gain).argsort(axis=1).argsort(axis=1) + 1  # draws × moments: 1 = first

@@ -12,7 +12,7 @@ from motsim.errors import InputError
 from motsim.model.scenario import Distribution
 from motsim.model.uncertainty import Bounds, Input, collect_inputs
 from motsim.whatif.compare import compare
-from motsim.whatif.uncertainty import design
+from motsim.whatif.propagation import design
 from tests.conftest import write
 
 BASE = """
@@ -50,7 +50,7 @@ def plain_npv(sc, **changes) -> float:
     from motsim.model.changes import apply_changes
 
     sc = apply_changes(sc, changes, "test") if changes else sc
-    return compare(sc, list(sc.interventions), workers=1, uncertainty=0).variants["fix"].npv.mean
+    return compare(sc, list(sc.interventions), draws=0).variants["fix"].npv.mean
 
 
 def lhs_band(dist, n: int, q: float) -> tuple[float, float]:
@@ -63,7 +63,7 @@ def test_npv_linear_in_a_cost_gives_the_analytic_probability_and_quantiles(tmp_p
     mu, sd, n = 60_000.0, 20_000.0, 200
     sc = scenario(tmp_path, f'[uncertainty]\n"interventions.fix.cost_one_off" = {{ normal = [{mu}, {sd}] }}\n')
     gain = plain_npv(sc) + 50_000  # NPV before the one-off (paid at month 0, undiscounted)
-    v = compare(sc, list(sc.interventions), workers=1, uncertainty=n).variants["fix"]
+    v = compare(sc, list(sc.interventions), draws=n).variants["fix"]
     u = v.uncertainty
     cost = stats.norm(mu, sd)
     p = cost.cdf(gain)  # P(NPV > 0) = P(cost < gain); the normal's mass below 0 (0.1%) is truncated away
@@ -83,7 +83,7 @@ def test_npv_linear_in_revenue_matches_two_plain_runs(tmp_path):
     a, b = plain_npv(sc, **{"economics.monthly_revenue": 50.0}), plain_npv(sc, **{"economics.monthly_revenue": 150.0})
     slope = (b - a) / 100.0
     zero = 50.0 - a / slope  # the revenue at which NPV = 0
-    u = compare(sc, list(sc.interventions), workers=1, uncertainty=n).variants["fix"].uncertainty
+    u = compare(sc, list(sc.interventions), draws=n).variants["fix"].uncertainty
     revenue = stats.truncnorm(-mu / sd, np.inf, mu, sd)
     assert abs(u.p_npv_positive - revenue.sf(zero)) <= 1.5 / n
     lo, hi = lhs_band(revenue, n, 0.5)
@@ -100,7 +100,7 @@ def test_zero_width_inputs_reproduce_the_plain_run_exactly(tmp_path):
         '"memory.half_life_months" = { uniform = [12, 12] }\n'
         '"interventions.fix.cost_one_off" = { triangular = [50000, 50000, 50000] }\n',
     )
-    v = compare(sc, list(sc.interventions), workers=1, uncertainty=8).variants["fix"]
+    v = compare(sc, list(sc.interventions), draws=8).variants["fix"]
     u = v.uncertainty
     for q in (u.npv.p05, u.npv.p50, u.npv.p95, u.npv_at_centre):
         assert q == pytest.approx(v.npv.mean, abs=1e-6)
@@ -119,7 +119,7 @@ def test_tornado_puts_the_dominant_input_first_and_covers_only_its_own_intervent
         '[[interventions]]\nname = "other"\nchanges = { "churn.baseline_monthly" = 0.02 }\n'
         "uncertainty = { cost_one_off = { uniform = [0, 1000] } }\n",
     )
-    w = compare(sc, list(sc.interventions), workers=1, uncertainty=6)
+    w = compare(sc, list(sc.interventions), draws=6)
     fix = [s.path for s in w.variants["fix"].uncertainty.tornado]
     assert fix[0] == "economics.monthly_revenue"
     assert "other: cost_one_off" not in fix and "fix: cost_per_customer_month" in fix
@@ -170,12 +170,12 @@ def test_the_table_is_checked_with_lines_and_every_problem_at_once(tmp_path):
 def test_without_uncertain_inputs_there_is_no_probability(tmp_path):
     sc = scenario(tmp_path)
     assert sc.draws == 0
-    v = compare(sc, list(sc.interventions), workers=1).variants["fix"]
+    v = compare(sc, list(sc.interventions)).variants["fix"]
     assert v.p_npv_positive is None and v.uncertainty is None
     with pytest.raises(InputError, match="no \\[uncertainty\\] table"):
-        compare(sc, list(sc.interventions), workers=1, uncertainty=5)
-    with pytest.raises(InputError, match="at least 2"):
-        compare(scenario(tmp_path, '[uncertainty]\n"memory.w_peak" = { uniform = [0.3, 0.5] }\n'), [], uncertainty=1)
+        compare(sc, list(sc.interventions), draws=5)
+    with pytest.raises(InputError, match="between 2 and"):
+        compare(scenario(tmp_path, '[uncertainty]\n"memory.w_peak" = { uniform = [0.3, 0.5] }\n'), [], draws=1)
 
 
 def test_intervention_effect_known_as_a_range_rebalances_its_table(tmp_path):
@@ -184,15 +184,15 @@ def test_intervention_effect_known_as_a_range_rebalances_its_table(tmp_path):
         '[interventions.uncertainty]\n"moments.onboarding.outcomes.good.p" = { triangular = [0.65, 0.8, 0.95] }\n',
     )
     assert sc.draws == 20 and [i.label for i in collect_inputs(sc)] == ["fix: moments.onboarding.outcomes.good.p"]
-    u = compare(sc, list(sc.interventions), workers=1, uncertainty=10).variants["fix"].uncertainty
+    u = compare(sc, list(sc.interventions), draws=10).variants["fix"].uncertainty
     assert u.delta_clv.p05 < u.delta_clv.p50 < u.delta_clv.p95  # a larger effect is worth more
     low, high = u.tornado[0].npv_low, u.tornado[0].npv_high
     assert low < high
     from motsim.whatif.rank import rank
 
-    assert rank(sc, replications=2, workers=1).uncertainty is None  # an intervention's range moves no moment's step
+    assert rank(sc, replications=2).uncertainty is None  # an intervention's range moves no moment's step
     with pytest.raises(InputError, match="moves the moments"):
-        rank(sc, replications=2, workers=1, uncertainty=4)
+        rank(sc, replications=2, draws=4)
 
 
 TWO_MOMENTS = """
@@ -229,7 +229,7 @@ def test_rank_says_how_often_an_uncertain_moment_overtakes_its_twin(tmp_path):
     from motsim.whatif.rank import rank
 
     sc = motsim.load_scenario(write(tmp_path, TWO_MOMENTS))
-    u = rank(sc, workers=1, uncertainty=16, levers=("outcomes",)).uncertainty
+    u = rank(sc, draws=16, levers=("outcomes",)).uncertainty
     b = next(m for m in u.moments if m.moment == "b")
     # b's step is worth more when its bad outcome hurts more than a's (-5): certainly below -7, never above -3
     assert 0.25 - 1 / 16 <= b.p_first <= 0.75 + 1 / 16
@@ -238,10 +238,10 @@ def test_rank_says_how_often_an_uncertain_moment_overtakes_its_twin(tmp_path):
 
 
 def test_run_clv_is_linear_in_revenue_over_the_draws(tmp_path):
-    from motsim.whatif.uncertainty import propagate_run
+    from motsim.whatif.propagation import propagate_run
 
     sc = motsim.load_scenario(write(tmp_path, TWO_MOMENTS.split("[uncertainty]")[0]))
-    clv_at_50 = motsim.simulate(sc, workers=1).clv().mean
+    clv_at_50 = motsim.simulate(sc).clv().mean
     sc = motsim.load_scenario(
         write(
             tmp_path,
@@ -250,7 +250,7 @@ def test_run_clv_is_linear_in_revenue_over_the_draws(tmp_path):
         )
     )
     n = 12
-    u = propagate_run(sc, n, 3, workers=1)
+    u = propagate_run(sc, draws=n, replications=3)
     revenue = stats.uniform(25, 50)
     for name, q in (("p05", 0.05), ("p50", 0.5), ("p95", 0.95)):
         lo, hi = lhs_band(revenue, n, q)

@@ -1,0 +1,138 @@
+"""One vocabulary for a number and its uncertainty, used by every result.
+
+- `Interval`: an estimate with its confidence interval (`estimate`, `ci_low`, `ci_high`, `level`).
+  A fitted parameter writes `{"estimate", "ci_low", "ci_high"}`; `Estimate`, the same interval
+  for a Monte Carlo mean over replications, writes `{"mean", "ci_low", "ci_high"}` (the run's JSON
+  contract) and reads `.mean` as well as `.estimate`.
+- `Quantiles`: a quantity over draws (uncertain inputs, an observed effect): mean, 5%, 50%, 95%
+  (`p05`, `p50`, `p95`) and, where asked, the standard deviation.
+
+A missing bound is None (an interval unbounded that way, or fewer than two values); NaN never
+leaves a result.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from motsim.display import Result
+
+LEVEL = 0.95
+NEVER = 1e300  # "never" (+inf, e.g. no payback) sorts last among draws
+
+
+@dataclass(frozen=True, repr=False)
+class Interval(Result):
+    """An estimate and its confidence interval at `level` (None where a bound is unknown or unbounded)."""
+
+    estimate: float
+    ci_low: float | None
+    ci_high: float | None
+    level: float = field(default=LEVEL, metadata={"skip": True})
+
+    POINT = "estimate"  # the JSON key of the estimate
+
+    def to_dict(self) -> dict[str, Any]:
+        """`{"estimate" (or "mean"), "ci_low", "ci_high"}`: NaN written as null."""
+        return {self.POINT: _plain(self.estimate), "ci_low": _plain(self.ci_low), "ci_high": _plain(self.ci_high)}
+
+    @property
+    def bounds(self) -> tuple[float | None, float | None]:
+        """(low, high), None where unknown."""
+        return _plain(self.ci_low), _plain(self.ci_high)
+
+    @property
+    def known(self) -> bool:
+        """Whether there is an estimate at all."""
+        return _plain(self.estimate) is not None
+
+    def __format__(self, spec: str) -> str:
+        """`f"{x:.1f}"` → "estimate [low, high]" ("–" where unknown)."""
+
+        def f(x: float | None) -> str:
+            return "–" if _plain(x) is None else format(x, spec)
+
+        low, high = self.bounds
+        if low is None and high is None:
+            return f(self.estimate)
+        return f"{f(self.estimate)} [{f(low)}, {f(high)}]"
+
+
+@dataclass(frozen=True, repr=False)
+class Estimate(Interval):
+    """A Monte Carlo mean over replications with its t-interval (`Estimate.of(values)`)."""
+
+    POINT = "mean"
+
+    @property
+    def mean(self) -> float:
+        """The mean over replications (the estimate)."""
+        return self.estimate
+
+    @classmethod
+    def of(cls, values: np.ndarray | Sequence[float], level: float = LEVEL, share: bool = False) -> Estimate:
+        """Mean and t-interval of the values (NaNs dropped; no interval from fewer than two); a
+        `share` keeps its interval inside [0, 1].
+        """
+        from scipy.special import stdtrit
+
+        x = np.asarray(values, dtype=float)
+        x = x[~np.isnan(x)]
+        if len(x) == 0:
+            return cls(math.nan, math.nan, math.nan, level)
+        mean = float(x.mean())
+        if len(x) < 2:
+            return cls(mean, math.nan, math.nan, level)
+        half = float(stdtrit(len(x) - 1, 0.5 + level / 2) * x.std(ddof=1) / math.sqrt(len(x)))
+        low, high = mean - half, mean + half
+        return cls(mean, max(low, 0.0), min(high, 1.0), level) if share else cls(mean, low, high, level)
+
+    @classmethod
+    def missing(cls) -> Estimate:
+        """No estimate (written as nulls)."""
+        return cls(math.nan, math.nan, math.nan)
+
+
+@dataclass(frozen=True, repr=False)
+class Quantiles(Result):
+    """A quantity over draws: its mean and 5%, 50%, 95% quantiles (None where infinite or absent),
+    and its standard deviation when asked for (`sd=True` in `of`).
+    """
+
+    mean: float | None
+    p05: float | None
+    p50: float | None
+    p95: float | None
+    sd: float | None = field(default=None, metadata={"omit_none": True})
+
+    @classmethod
+    def of(cls, x: np.ndarray | Sequence[float], sd: bool = False) -> Quantiles:
+        """Quantiles of x; +inf ("never") counts in the quantiles and makes the mean None; NaNs dropped."""
+        v = np.asarray(x, dtype=float)
+        v = v[~np.isnan(v)]
+        if not len(v):
+            return cls(None, None, None, None)
+        # "never" sorts last; a quantile that interpolates towards it is never too
+        q = np.quantile(np.where(np.isinf(v), NEVER, v), (0.05, 0.5, 0.95))
+        spread = None
+        if sd:
+            finite = v[np.isfinite(v)]
+            spread = float(finite.std(ddof=1)) if len(finite) > 1 else 0.0
+        return cls(_finite(float(v.mean())), *(None if p >= NEVER / 1e3 else float(p) for p in q), spread)
+
+
+def _finite(x: float) -> float | None:
+    return x if math.isfinite(x) else None
+
+
+def _plain(x: Any) -> Any:
+    """A bound as JSON has it: numpy scalars to Python, NaN to None."""
+    if x is None:
+        return None
+    x = float(x)
+    return None if math.isnan(x) else x
