@@ -12,8 +12,8 @@ import math
 from typing import Any
 
 from motsim.errors import InputError, Problem
-from motsim.model.loading import validate
 from motsim.model.scenario import KEYED, SECTIONS, Failure, Scenario, did_you_mean
+from motsim.model.source import validate_as
 
 
 def parse_assignment(text: str) -> tuple[str, Any]:
@@ -21,7 +21,7 @@ def parse_assignment(text: str) -> tuple[str, Any]:
     `true`/`false`, a quoted string, an inline table or list), and anything TOML cannot read as a
     value is taken as a bare string (`--set moments.handoff.after=onboarding`).
     """
-    from motsim.model.loading import tomllib
+    from motsim.model.source import tomllib
 
     if "=" not in text:
         raise InputError.one("", "set", f"'{text}' is not PATH=VALUE")
@@ -71,7 +71,7 @@ def apply_changes(scenario: Scenario, changes: dict[str, Any], source: str) -> S
         raise InputError(source, problems)
     for table_path, changed in touched.items():
         _rebalance(get_path(data, list(table_path)), changed)
-    return validate(data, source, interventions=False)
+    return validate_as(Scenario, data, source)
 
 
 def settable(data: dict, path: str) -> str | None:

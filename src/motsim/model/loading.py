@@ -1,74 +1,28 @@
-"""Reading scenario files: TOML → validated Scenario, with errors that name file, field and line."""
+"""Reading scenario files: TOML → validated Scenario, with every problem naming file, field and line.
+
+`validate` checks the schema, what names what, every intervention's changes and the uncertain
+inputs, all at once (`model.source` reads the text and words the problems).
+"""
 
 from __future__ import annotations
 
-import re
-import sys
-import typing
-from collections.abc import Iterable
-from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
-
-from pydantic import BaseModel, ValidationError
+from typing import Any
 
 from motsim.errors import InputError, Problem
-from motsim.model.scenario import REFERENCES, Scenario, annotation_types, cross_references, did_you_mean
-
-M = TypeVar("M", bound=BaseModel)
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
-
-
-def bundled_dir() -> Path:
-    """Folder of the scenarios shipped with motsim (installed package or source checkout)."""
-    packaged = Path(str(resources.files("motsim"))) / "scenarios"
-    if packaged.is_dir():
-        return packaged
-    return Path(__file__).resolve().parents[3] / "scenarios"
-
-
-def bundled_scenarios() -> dict[str, Path]:
-    """Bundled scenario names → files."""
-    folder = bundled_dir()
-    return {p.stem: p for p in sorted(folder.glob("*.toml"))} if folder.is_dir() else {}
-
-
-def resolve(name_or_path: str | Path) -> Path:
-    """A path to an existing file, or the file of a bundled scenario with that name."""
-    path = Path(name_or_path)
-    if path.is_file():
-        return path
-    bundled = bundled_scenarios()
-    if str(name_or_path) in bundled:
-        return bundled[str(name_or_path)]
-    if path.exists():
-        raise InputError(str(path), [Problem("", "is not a file")])
-    names = ", ".join(bundled) or "none"
-    raise InputError(str(path), [Problem("", f"no such file, and no bundled scenario of that name (bundled: {names})")])
-
-
-def read_toml(path: Path) -> tuple[dict[str, Any], str]:
-    """Parsed TOML and its text; syntax errors become InputError with the line."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark from Windows editors is not content
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(str(path), [Problem("", f"cannot be read: {exc}")]) from None
-    return parse_toml(text, str(path)), text
-
-
-def parse_toml(text: str, source: str) -> dict[str, Any]:
-    """Parsed TOML text; syntax errors become InputError with the line."""
-    try:
-        return tomllib.loads(text.lstrip("\ufeff"))
-    except tomllib.TOMLDecodeError as exc:
-        line = getattr(exc, "lineno", None)
-        raise InputError(source, [Problem("", f"TOML syntax error: {exc}", line)]) from None
-    except RecursionError:
-        raise InputError(source, [Problem("", "TOML nested too deeply to read")]) from None
+from motsim.model.changes import apply_changes, settable
+from motsim.model.scenario import Scenario
+from motsim.model.source import (  # noqa: F401 - where callers have always found them
+    bundled_dir,
+    bundled_scenarios,
+    locate_line,
+    parse_toml,
+    read_toml,
+    resolve,
+    tomllib,
+    validate_as,
+)
+from motsim.model.uncertainty import collect_inputs
 
 
 def load_text(text: str, source: str) -> Scenario:
@@ -96,8 +50,6 @@ def validate(data: dict[str, Any], source: str, text: str = "", interventions: b
         raise InputError(source, [*exc.problems, *(_path_problems(data, text) if interventions else [])]) from None
     if not interventions:
         return scenario
-    from motsim.model.changes import apply_changes
-
     problems: list[Problem] = []
     for k, intervention in enumerate(scenario.interventions):
         try:
@@ -109,8 +61,6 @@ def validate(data: dict[str, Any], source: str, text: str = "", interventions: b
                 Problem(f"{where}.{p.field}" if p.field else where, p.message, p.line or line) for p in exc.problems
             ]
     if not problems:
-        from motsim.model.uncertainty import collect_inputs
-
         try:
             collect_inputs(scenario, text, source)
         except InputError as exc:
@@ -124,8 +74,6 @@ def _path_problems(data: dict[str, Any], text: str) -> list[Problem]:
     """Dotted paths (interventions' changes, uncertainty tables) that name nothing in the raw data:
     checked even when the schema fails, so that a misspelt path is listed with everything else.
     """
-    from motsim.model.changes import settable
-
     found = []
     rows = data.get("interventions") if isinstance(data.get("interventions"), list) else []
     tables = [(("uncertainty",), "uncertainty", data.get("uncertainty"))]
@@ -144,179 +92,3 @@ def _path_problems(data: dict[str, Any], text: str) -> list[Problem]:
             if why:
                 found.append(Problem(f"{label}.{path}", why, locate_line(text, (*loc, path))))
     return found
-
-
-def validate_as(model: type[M], data: dict[str, Any], source: str, text: str = "") -> M:
-    """Validate raw TOML data as a pydantic model; every problem (with its line) in one InputError.
-
-    For a scenario, what names what (`after`, `uses`, segment overrides, shares) is checked beside
-    the schema, so that both kinds of problem come at once, each on its own line.
-    """
-    references = []
-    if model is Scenario:
-        references = [
-            Problem(_field_path(loc, data), why, locate_line(text, loc)) for loc, why in cross_references(data)
-        ]
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise InputError(source, [*problems_of(exc, data, text), *references]) from None
-
-
-def problems_of(exc: ValidationError, data: dict[str, Any], text: str) -> Iterable[Problem]:
-    """Translate pydantic errors into field paths a scenario author recognises."""
-    seen: set[tuple[str, str]] = set()
-    for err in exc.errors():
-        if (
-            err["type"] in ("dict_type", "model_type")
-            and not isinstance(err.get("input"), dict)
-            and _is_union_branch(err["loc"])
-        ):
-            continue  # the other branch of a number-or-table field explains the problem better
-        if REFERENCES in err["msg"]:
-            continue  # itemised by `cross_references`, each at its own line
-        loc = _clean_loc(err["loc"])
-        message = _message(err)
-        if err["type"] == "extra_forbidden":
-            message += did_you_mean(loc[-1], _known_keys(loc[:-1]))
-        field = _field_path(loc, data)
-        if (field, message) in seen:
-            continue
-        seen.add((field, message))
-        yield Problem(field, message, locate_line(text, loc))
-
-
-def _known_keys(loc: tuple) -> list[str]:
-    """The keys the schema allows at a location (for "did you mean"); [] where it cannot tell."""
-    candidates: list[Any] = [Scenario]
-    for part in loc:
-        models = [c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)]
-        containers = [c for c in candidates if typing.get_origin(c) in (list, dict)]
-        if models and isinstance(part, str) and part in models[0].model_fields:
-            candidates = annotation_types(models[0].model_fields[part].annotation)[0]
-        elif containers:
-            candidates = annotation_types(typing.get_args(containers[0])[-1])[0]
-        else:
-            return []
-    models = [c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)]
-    return list(models[0].model_fields) if models else []
-
-
-def _is_union_branch(loc: tuple) -> bool:
-    return any(isinstance(p, str) and p[:1].isupper() for p in loc)
-
-
-def _clean_loc(loc: tuple) -> tuple:
-    # pydantic adds the union member tried ("constrained-float", "BetaPropensity") into the location.
-    return tuple(
-        p
-        for p in loc
-        if not (isinstance(p, str) and (p[:1].isupper() or "-" in p or p in {"float", "int", "bool", "str"}))
-    )
-
-
-def _message(err: dict) -> str:
-    msg = err["msg"]
-    if err["type"] == "extra_forbidden":
-        return "unknown key"
-    if err["type"] == "missing":
-        at = err["loc"][-1] if err["loc"] else None
-        if isinstance(at, int):  # a list one number short: { normal = [50] }
-            return f"the list is too short: its number {at + 1} is missing"
-        return "required key is missing"
-    for prefix in ("Value error, ", "Assertion failed, "):
-        if msg.startswith(prefix):
-            msg = msg[len(prefix) :]
-    if "input" in err and err["type"] not in ("model_type", "dict_type") and not isinstance(err["input"], dict):
-        msg = f"{msg} (got {err['input']!r})"
-    return msg
-
-
-def _field_path(loc: tuple, data: Any) -> str:
-    """moments[2] becomes moments[2] (onboarding) so the author sees which one."""
-    parts: list[str] = []
-    node = data
-    for p in loc:
-        if isinstance(p, int):
-            label = f"[{p}]"
-            if isinstance(node, list) and p < len(node) and isinstance(node[p], dict):
-                ident = node[p].get("id") or node[p].get("name")
-                if ident:
-                    label += f" ({ident})"
-            parts.append(label)
-        else:
-            parts.append(("." if parts else "") + str(p))
-        try:
-            node = node[p]
-        except (KeyError, IndexError, TypeError):
-            node = None
-    return "".join(parts)
-
-
-_HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?")
-
-
-def locate_line(text: str, loc: tuple) -> int | None:
-    """Best-effort line number of a field in TOML text (1-based), or None."""
-    if not text or not loc:
-        return None
-    lines = text.splitlines()
-    start, end = 0, len(lines)
-    table: list[str] = []
-    i = 0
-    while i < len(loc):
-        part = loc[i]
-        nxt = loc[i + 1] if i + 1 < len(loc) else None
-        name = ".".join(table + [str(part)])
-        hits = [n for n in range(start, end) if _is_header(lines[n], name, array=True)] if isinstance(nxt, int) else []
-        if isinstance(nxt, int) and not hits:
-            loc = loc[: i + 1]  # an inline list (normal = [50]): its item is on the key's line
-        elif isinstance(nxt, int):  # array of tables: the nxt-th [[table]] header
-            if nxt >= len(hits):
-                return None
-            start = hits[nxt]
-            end = next(
-                (n for n in range(start + 1, len(lines)) if _HEADER.match(lines[n]) and not _within(lines[n], name)),
-                len(lines),
-            )
-            table = [name]
-            i += 2
-            continue
-        key = str(part)
-        name = ".".join(table + [key])
-        rest = loc[i:]
-        if len(rest) > 1 and all(isinstance(x, str) for x in rest):  # a dotted sub-table: [a.b.c]
-            whole = ".".join(table + [str(x) for x in rest])
-            hit = next((n for n in range(start, end) if _is_header(lines[n], whole, array=False)), None)
-            if hit is not None:
-                return hit + 1
-        for n in range(start, end):
-            if _is_header(lines[n], name, array=False):
-                start = n
-                table = [name]
-                break
-            if re.match(rf'^\s*"?{re.escape(key)}"?\s*=', lines[n]) or re.search(
-                rf'[{{,]\s*"?{re.escape(key)}"?\s*=', lines[n]
-            ):
-                if i == len(loc) - 1:
-                    return n + 1
-                start = n
-                end = n + 1 if "=" in lines[n] and "{" in lines[n] else end
-                table = table + [key]
-                break
-        else:
-            return start + 1 if start else None
-        i += 1
-    return start + 1
-
-
-def _is_header(line: str, name: str, array: bool) -> bool:
-    m = _HEADER.match(line)
-    if not m:
-        return False
-    return m.group(1).replace(" ", "") == name and (line.strip().startswith("[[") == array)
-
-
-def _within(line: str, name: str) -> bool:
-    m = _HEADER.match(line)
-    return bool(m) and m.group(1).replace(" ", "").startswith(name + ".")

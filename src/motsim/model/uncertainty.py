@@ -209,7 +209,7 @@ def collect_inputs(scenario: Scenario, text: str = "", source: str = "") -> list
     scenario has, the distribution has mass within its bounds, and its 5%, 50% and 95% values give a
     valid scenario. Every problem goes into one InputError (with lines when `text` is given).
     """
-    from motsim.model.loading import locate_line
+    from motsim.model.source import locate_line
 
     problems: list[Problem] = []
     found: list[Input] = []

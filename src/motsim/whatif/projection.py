@@ -108,6 +108,14 @@ class Projection(Result):
     by_draw: list[Draw]
     notes: list[str] = field(default_factory=list)  # e.g. how much of the effect's distribution was truncated
 
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON contract; each spread also keeps its old key `p5` (= `p05`) for one release."""
+        out = super().to_dict()
+        for key in ("delta_clv", "delta_clv_cohort", "npv", "roi", "cost_pv"):
+            if isinstance(out.get(key), dict):
+                out[key]["p5"] = out[key]["p05"]  # deprecated alias, gone in 0.3
+        return out
+
     def rows(self) -> list[dict[str, Any]]:
         """One row per draw."""
         return [d.to_dict() for d in self.by_draw]

@@ -29,43 +29,7 @@ from motsim.run_options import RunOptions, Stage, current
 from motsim.sim.results import Results
 from motsim.sim.run import simulate_many
 from motsim.whatif.steps import split
-from motsim.whatif.valuation import Priced, price
-
-
-@dataclass(frozen=True, repr=False)
-class Swing(Result):
-    """One input's tornado bar: the answer with that input at its 5% and its 95% value."""
-
-    path: str
-    value_low: float
-    value_high: float
-    npv_low: float
-    npv_high: float
-
-    @property
-    def swing(self) -> float:
-        """How far the answer moves between the input's 5% and 95% values."""
-        return abs(self.npv_high - self.npv_low)
-
-
-@dataclass(frozen=True, repr=False)
-class InputUncertainty(Result):
-    """What the inputs' uncertainty does to one intervention's value (the `uncertainty` block)."""
-
-    draws: int
-    delta_clv: Quantiles
-    npv: Quantiles
-    roi: Quantiles | None  # None without costs
-    payback_month: Quantiles  # None quantiles: never within the horizon
-    p_npv_positive: float
-    share_from_inputs: float | None  # of the NPV variance; None with one replication
-    tornado: list[Swing]  # by swing, largest first
-    npv_at_centre: float  # every input at its median: where the tornado's bars meet
-    notes: list[str] = field(default_factory=list)
-
-    def rows(self) -> list[dict[str, Any]]:
-        """One row per tornado bar."""
-        return [s.to_dict() for s in self.tornado]
+from motsim.whatif.valuation import InputUncertainty, Priced, Swing, price
 
 
 @dataclass(frozen=True)

@@ -8,21 +8,18 @@ runs the simulator.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from motsim.display import Result
 from motsim.engine.tally import ReplicationResult
 from motsim.errors import InputError
-from motsim.intervals import Estimate
+from motsim.intervals import Estimate, Quantiles
 from motsim.model import economics
 from motsim.model.changes import apply_changes
 from motsim.model.scenario import Intervention, Scenario
 from motsim.sim.results import Curve, Results
-
-if TYPE_CHECKING:
-    from motsim.whatif.propagation import InputUncertainty
 
 DISCOUNT_RATES = (0.0, 0.05, 0.10, 0.15, 0.20)  # NPV is also shown at these, beside the scenario's
 
@@ -143,6 +140,42 @@ class Comparison:
             p_npv_positive=None,
             npv_by_replication=[float(x) for x in npv],
         )
+
+
+@dataclass(frozen=True, repr=False)
+class Swing(Result):
+    """One input's tornado bar: the answer with that input at its 5% and its 95% value."""
+
+    path: str
+    value_low: float
+    value_high: float
+    npv_low: float
+    npv_high: float
+
+    @property
+    def swing(self) -> float:
+        """How far the answer moves between the input's 5% and 95% values."""
+        return abs(self.npv_high - self.npv_low)
+
+
+@dataclass(frozen=True, repr=False)
+class InputUncertainty(Result):
+    """What the inputs' uncertainty does to one intervention's value (the `uncertainty` block)."""
+
+    draws: int
+    delta_clv: Quantiles
+    npv: Quantiles
+    roi: Quantiles | None  # None without costs
+    payback_month: Quantiles  # None quantiles: never within the horizon
+    p_npv_positive: float
+    share_from_inputs: float | None  # of the NPV variance; None with one replication
+    tornado: list[Swing]  # by swing, largest first
+    npv_at_centre: float  # every input at its median: where the tornado's bars meet
+    notes: list[str] = field(default_factory=list)
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per tornado bar."""
+        return [s.to_dict() for s in self.tornado]
 
 
 @dataclass(frozen=True, repr=False)
