@@ -247,7 +247,7 @@ def test_uncertainty_json_contract(tmp_path):
     swings = [abs(t["npv_high"] - t["npv_low"]) for t in u["tornado"]]
     assert {"path", "npv_low", "npv_high"} <= set(u["tornado"][0]) and swings == sorted(swings, reverse=True)
     table = invoke("roi", str(path), "-i", "cut", "-n", 500, "-r", 2, "-u", 4, "--no-break-even")
-    assert "P(NPV > 0)" in table.stdout and "cut: cost_one_off" in table.stdout
+    assert "chance it pays (NPV > 0)" in table.stdout and "cut: one-off cost" in table.stdout
     bad = invoke("roi", str(path), "-i", "cut", "-n", 500, "-u", 1)
     assert bad.exit_code == 2 and "--uncertainty" in bad.stderr
 

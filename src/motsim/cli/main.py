@@ -292,7 +292,13 @@ def compare(
             seed=seed,
             independent=independent,
         )
-        emit(result, fmt, lambda: print_variants(result.variants, out), out_dir, "compare")
+        emit(
+            result,
+            fmt,
+            lambda: print_variants(result.variants, out, result.currency, result.baseline.population),
+            out_dir,
+            "compare",
+        )
         if out_dir is not None:
             from motsim.output.charts import retention_chart
 
@@ -364,7 +370,7 @@ def roi(
         v = result.valuation
 
         def table() -> None:
-            print_variants({result.intervention: v}, out)
+            print_variants({result.intervention: v}, out, result.currency, result.population)
             print_pricing(result, out)
 
         emit(result, fmt, table, out_dir, "roi")
@@ -511,7 +517,7 @@ def report(
             from motsim.output.formats import print_variants
 
             if data.variants:
-                print_variants(data.variants, out)
+                print_variants(data.variants, out, data.currency, data.baseline.population)
             out.print(f"wrote {escape(str(out_file))} ({len(page) / 1e6:.1f} MB, self-contained)", highlight=False)
 
         emit(data, fmt, table)

@@ -361,6 +361,9 @@ class Distribution(Strict):
     lognormal: Optional[tuple[float, Annotated[float, Field(ge=0.0)]]] = Field(
         None, description="[mu, sigma] of the logarithm: a positive quantity known within a factor."
     )
+    label: Optional[str] = Field(
+        None, max_length=120, description="What a reader calls this input (default: words from its path)."
+    )
 
     @model_validator(mode="after")
     def _one(self) -> Distribution:

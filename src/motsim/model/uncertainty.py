@@ -135,6 +135,14 @@ class Input:
         return self.path if self.owner is None else f"{self.owner}: {self.path}"
 
     @property
+    def title(self) -> str:
+        """What a reader calls it: the scenario's `label`, else words from its path."""
+        from motsim.model.words import path_words
+
+        own = self.distribution.label
+        return (f"{self.owner}: {own}" if self.owner else own) if own else path_words(self.path, self.owner)
+
+    @property
     def is_cost(self) -> bool:
         """Whether it is an intervention's cost (priced without simulating again)."""
         return self.path.split(".")[0] in COST_FIELDS

@@ -53,7 +53,7 @@ def _save(fig, path: Path) -> None:
 def _money_axis(axis, currency: str) -> None:
     """Money ticks with separators, 1.2M / 250k and the currency: no '1e6' offset on any chart."""
     axis.set_major_locator(MaxNLocator(nbins=5 if currency else 7))  # money labels are wide: fewer ticks
-    axis.set_major_formatter(FuncFormatter(lambda x, _: money(x, currency, compact=True)))
+    axis.set_major_formatter(FuncFormatter(lambda x, _: money(x, currency)))
 
 
 def tornado_chart(ranking: list[RankedMoment], path: Path, title: str, currency: str = "") -> None:
@@ -161,7 +161,7 @@ def inputs_tornado_chart(block: InputUncertainty, path: Path, title: str, curren
         ax.barh([y], [s.npv_high - centre], left=centre, color="tab:blue", label="input at its 95%" if y == 0 else None)
     ax.axvline(centre, color="black", linewidth=0.8)
     ax.axvline(0, color="tab:red", linewidth=0.8, linestyle=":")
-    ax.set_yticks(range(len(rows)), [s.path.replace(": ", ":\n", 1) for s in rows])  # intervention: path
+    ax.set_yticks(range(len(rows)), [(s.label or s.path).replace(": ", ":\n", 1) for s in rows])  # intervention: path
     ax.set_xlabel("NPV (dotted: zero; solid: every input at its median)")
     _money_axis(ax.xaxis, currency)
     ax.set_title(title)

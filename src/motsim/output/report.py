@@ -363,8 +363,8 @@ def _interventions(sc: Scenario, data: Appraisal, curves: dict[str, Curve]) -> l
                 _esc(name),
                 _ci(v.delta_clv, lambda x: money(x, cur)),
                 _ci(v.delta_nps, lambda x: f"{x:+.1f}"),
-                _ci(v.cost_pv, lambda x: money(x, cur, compact=True)),
-                _ci(v.npv, lambda x: money(x, cur, compact=True)),
+                _ci(v.cost_pv, lambda x: money(x, cur)),
+                _ci(v.npv, lambda x: money(x, cur)),
                 _ci(v.roi, lambda x: f"{x:.0%}"),
                 "not within the horizon" if v.payback_month is None else str(v.payback_month),
                 "–" if v.uncertainty is None else f"{v.uncertainty.p_npv_positive:.0%}",
@@ -425,7 +425,7 @@ def _cash_flows(pricing: Pricing, cur: str) -> list[str]:
         [
             f"year {k} (months {year.first_month}–{year.last_month})",
             *(
-                money(x, cur, compact=True)
+                money(x, cur)
                 for x in (
                     year.incremental_margin,
                     *(-year.costs[line] for line in lines),

@@ -257,7 +257,8 @@ def propagate(
         for k in sim.relevant(name):
             low, high = (priced(t, name).npv.mean() for t in sim.tornado_points(k))
             lo_at, hi_at = (sim.points[t].values[k] for t in sim.tornado_points(k))
-            tornado.append(Swing(sim.inputs[k].label, lo_at, hi_at, float(low), float(high)))
+            item = sim.inputs[k]
+            tornado.append(Swing(item.label, lo_at, hi_at, float(low), float(high), item.title))
         tornado.sort(key=lambda s: -s.swing)
         out[name] = InputUncertainty(
             draws=draws,
@@ -283,6 +284,7 @@ class ClvSwing(Result):
     value_high: float
     clv_low: float
     clv_high: float
+    label: str = ""  # the input in words (the scenario's label, else words from its path)
 
 
 @dataclass(frozen=True, repr=False)
@@ -332,7 +334,12 @@ def propagate_run(
         lo, hi = sim.tornado_points(k)
         tornado.append(
             ClvSwing(
-                sim.inputs[k].label, sim.points[lo].values[k], sim.points[hi].values[k], mean_clv(lo), mean_clv(hi)
+                sim.inputs[k].label,
+                sim.points[lo].values[k],
+                sim.points[hi].values[k],
+                mean_clv(lo),
+                mean_clv(hi),
+                sim.inputs[k].title,
             )
         )
     tornado.sort(key=lambda s: -abs(s.clv_high - s.clv_low))

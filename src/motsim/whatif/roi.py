@@ -51,6 +51,7 @@ class Pricing(Result):
     npv_by_discount_rate: dict[str, Estimate]  # "0.05" → NPV at that annual rate
     cash_flows: CashFlows = field(metadata={"skip": True})
     currency: str = ""  # of every money figure
+    population: int | None = field(default=None, metadata={"skip": True})  # the business's customers
 
     def to_dict(self) -> dict[str, Any]:
         """`{"intervention", ...the valuation..., break-evens, NPV by rate, "cash_flows": rows}`;
@@ -168,6 +169,7 @@ def pricing_of(
         npv_at_rates(comparison),
         CashFlows.of(comparison),
         comparison.baseline.compiled.currency,
+        comparison.baseline.compiled.population,
     )
 
 

@@ -151,6 +151,7 @@ class Swing(Result):
     value_high: float
     npv_low: float
     npv_high: float
+    label: str = ""  # the input in words (the scenario's label, else words from its path)
 
     @property
     def swing(self) -> float:
