@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from scipy.special import stdtrit
 
-from motsim.display import Result
+from motsim.display import Result, one_line
 from motsim.engine.tally import WAIT_EDGES
 from motsim.intervals import Estimate
 
@@ -191,7 +191,23 @@ class Results:
     replications: list[ReplicationResult]
     engine: str
     seed: int
+    numbers: list[int] | None = None  # each replication's stream number (None: 0, 1, 2, ...)
     _summary: RunSummary | None = field(default=None, init=False, repr=False)
+
+    @property
+    def streams(self) -> list[int]:
+        """Each replication's stream number (its random numbers are keyed by it)."""
+        return list(range(len(self.replications))) if self.numbers is None else list(self.numbers)
+
+    def __repr__(self) -> str:
+        return one_line(
+            self,
+            scenario=repr(self.compiled.name),
+            customers=self.compiled.customers,
+            months=self.months,
+            replications=len(self.replications),
+            engine=self.engine,
+        )
 
     @property
     def months(self) -> int:

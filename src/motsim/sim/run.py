@@ -6,6 +6,8 @@ so the numbers are the same wherever they ran.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from motsim import engine as engines
 from motsim.engine.compiled import CompiledScenario, compile_scenario
 from motsim.model.changes import apply_changes
@@ -88,12 +90,13 @@ def simulate_many(
     independent: bool = False,
     first: int = 0,
     variant_key: int = 0,
+    streams: dict[str, Sequence[int]] | None = None,
     options: RunOptions | None = None,
 ) -> dict[str, Results]:
     """Several variants in one batch of work: common random numbers unless `independent`.
 
     Replications `first` to `replications` − 1 run (each keyed by its number, so running them in
-    two batches gives the same numbers as one).
+    two batches gives the same numbers as one); `streams` names other replication numbers per variant.
     """
     from motsim.sim.cost import check_fits, estimate
 
@@ -101,7 +104,7 @@ def simulate_many(
     whole(replications, "replications", optional=False)
     engine = engine_of(engine)
     jobs: list[Task] = []
-    meta: list[tuple[str, CompiledScenario, str, int]] = []
+    meta: list[tuple[str, CompiledScenario, str, int, list[int]]] = []
     for v, (label, sc) in enumerate(scenarios.items()):
         compiled = compile_scenario(sc)
         name = engines.choose(engine or sc.scenario.engine, compiled)
@@ -109,14 +112,15 @@ def simulate_many(
             workers = opts.workers or default_workers(compiled.customers * compiled.months * replications)
             check_fits(estimate(sc, replications, name, min(workers, replications)))
         key = v if independent else variant_key
-        meta.append((label, compiled, name, sc.scenario.seed))
-        jobs += [Task(name, compiled, sc.scenario.seed, key, r) for r in range(first, replications)]
-    done = execute(jobs, opts)
-    n = replications - first
-    return {
-        label: Results(compiled, done[v * n : (v + 1) * n], name, seed)
-        for v, (label, compiled, name, seed) in enumerate(meta)
-    }
+        numbers = list(streams[label]) if streams and label in streams else list(range(first, replications))
+        meta.append((label, compiled, name, sc.scenario.seed, numbers))
+        jobs += [Task(name, compiled, sc.scenario.seed, key, r) for r in numbers]
+    done = iter(execute(jobs, opts))
+    out = {}
+    for label, compiled, name, seed, numbers in meta:
+        reps = [next(done) for _ in numbers]
+        out[label] = Results(compiled, reps, name, seed, None if numbers == list(range(len(numbers))) else numbers)
+    return out
 
 
 def _remote(opts: RunOptions) -> bool:

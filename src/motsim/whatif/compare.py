@@ -150,7 +150,9 @@ def run_compare(
         early = simulate_many(variants, **{**batch, "replications": FIRST_LOOK})
         opts.tell(Stage("first_look", "a first look", _what_if(early, interventions, independent), FIRST_LOOK))
         rest = simulate_many(variants, **batch, first=FIRST_LOOK)
-        results = {k: replace(r, replications=r.replications + rest[k].replications) for k, r in early.items()}
+        results = {
+            k: replace(r, replications=r.replications + rest[k].replications, numbers=None) for k, r in early.items()
+        }
     else:
         results = simulate_many(variants, **batch)
     what = _what_if(results, interventions, independent)
@@ -161,7 +163,7 @@ def run_compare(
             scenario,
             interventions,
             draws=n_draws,
-            replications=reps,
+            plain=what.comparisons,
             engine=engine,
             seconds_per_run=per_run,
             options=opts,

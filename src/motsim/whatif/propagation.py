@@ -1,12 +1,14 @@
-"""Uncertain inputs carried into every answer: draws, quantiles, P(NPV > 0) and the tornado.
+"""Uncertain inputs carried into every answer: quantiles, P(NPV > 0) with its own error, the tornado.
 
 `N` parameter sets are drawn from the scenario's and the interventions' `[uncertainty]` tables
-(a Latin hypercube over the distributions, truncated to each field's bounds). Every parameter
-set runs the baseline and each variant with the same replications on the same random streams
-(common random numbers across variants *and* parameter sets), so the spread over draws is the
-inputs', not the simulator's. Parameter sets differing only in an intervention's costs are
-priced on one simulation. The tornado moves one input at a time to its 5% and 95% values with
-the others at their medians.
+(a Latin hypercube over the distributions, truncated to each field's bounds). Each set runs the
+baseline and each variant on a few replications (`replications_per_set`: about twice the plain
+run's work in all) on the streams of the plain run's first replications — common random numbers
+across variants, sets and the plain run. Each set's answer is the plain run's mean plus the set's
+paired difference from it, and a metamodel over the inputs (`whatif.metamodel`) separates what
+the inputs do from simulation noise: quantiles, P(NPV > 0) with its Monte Carlo interval, the
+tornado (each input at its 5% and 95% value, the others at their medians) and the centre are all
+read off it. Parameter sets differing only in an intervention's costs are priced on one simulation.
 """
 
 from __future__ import annotations
@@ -28,8 +30,12 @@ from motsim.model.uncertainty import TORNADO_QUANTILES, Input, apply_costs, coll
 from motsim.run_options import RunOptions, Stage, current
 from motsim.sim.results import Results
 from motsim.sim.run import simulate_many
+from motsim.whatif.metamodel import EVALUATION_POINTS, Surface, fit_surface, share_from_inputs
 from motsim.whatif.steps import split
-from motsim.whatif.valuation import InputUncertainty, Priced, Swing, price
+from motsim.whatif.valuation import Comparison, InputUncertainty, Swing, price
+
+BUDGET = 2.0  # the parameter sets' replications, in plain runs: the uncertainty phase costs about this much
+TOO_WIDE = 0.5  # a P(NPV > 0) interval this wide cannot tell whether it pays
 
 
 @dataclass(frozen=True)
@@ -43,19 +49,15 @@ class Point:
         return {i.path: v for i, v in zip(inputs, self.values, strict=True) if i.owner == owner and i.is_cost == costs}
 
 
-def design(inputs: Sequence[Input], draws: int, seed: int) -> tuple[list[Point], Point, list[tuple[Point, Point]]]:
-    """The Latin-hypercube draws, the centre (every input at its median) and each input's
-    (5%, 95%) pair with the others at the centre.
-    """
+def design(inputs: Sequence[Input], draws: int, seed: int) -> np.ndarray:
+    """Draws × inputs values: a Latin hypercube over the inputs' (truncated) distributions."""
     u = latin_hypercube(len(inputs), draws, seed)
-    columns = [i.quantile(u[:, k]) for k, i in enumerate(inputs)]
-    sample = [Point(tuple(float(c[d]) for c in columns)) for d in range(draws)]
-    centre = tuple(float(i.quantile(0.5)) for i in inputs)
-    pairs = []
-    for k, i in enumerate(inputs):
-        ends = [Point(centre[:k] + (float(i.quantile(q)),) + centre[k + 1 :]) for q in TORNADO_QUANTILES]
-        pairs.append((ends[0], ends[1]))
-    return sample, Point(centre), pairs
+    return np.column_stack([i.quantile(u[:, k]) for k, i in enumerate(inputs)]) if inputs else np.empty((draws, 0))
+
+
+def replications_per_set(draws: int, replications: int) -> int:
+    """Replications of each parameter set: the sets together cost about `BUDGET` plain runs."""
+    return max(1, min(replications, round(BUDGET * replications / max(draws, 1))))
 
 
 Derive = Callable[[Scenario, str], Intervention]
@@ -63,10 +65,11 @@ Derive = Callable[[Scenario, str], Intervention]
 
 @dataclass
 class Batch:
-    """Simulations of every distinct scenario the parameter sets need, run once each.
+    """Simulations of every distinct scenario the parameter sets need, each on the streams asked of it.
 
     `derive(base, name)` gives the intervention `name` for a drawn baseline (the declared one for
-    `compare`; for `rank`, the moment's standard step from the drawn outcome tables).
+    `compare`; for `rank`, the moment's standard step from the drawn outcome tables). Scenarios
+    the plain run already simulated (inputs that did not move them, costs alone) are not run again.
     """
 
     inputs: list[Input]
@@ -75,6 +78,8 @@ class Batch:
     derive: Derive | None = None
     _keys: dict[str, int] = field(default_factory=dict)
     scenarios: list[Scenario] = field(default_factory=list)
+    known: dict[int, Results] = field(default_factory=dict)  # scenario → the plain run's replications
+    wanted: dict[int, set[int]] = field(default_factory=dict)  # scenario → streams to simulate
 
     def _add(self, build: Callable[[], Scenario], key: Any) -> int:
         text = json.dumps(key, sort_keys=True, default=str)
@@ -106,45 +111,62 @@ class Batch:
         index = self._add(build, ["variant", point.of(self.inputs, None, False), changes, own])
         return index, apply_costs(declared, point.of(self.inputs, name, True))
 
-    def run(self, replications: int, engine: str | None, options: RunOptions) -> list[Results]:
-        """Every scenario's replications, on the streams of the plain run (common random numbers)."""
+    def know(self, plain_base: Results, plain: dict[str, Results]) -> None:
+        """The plain run's simulations: the baseline and each intervention with no input moved."""
+        self.known[self._add(lambda: self.scenario, ["base", {}])] = plain_base
+        for name, results in plain.items():
+            declared = self.interventions[name] if self.derive is None else self.derive(self.scenario, name)
+            changes = dict(declared.changes)
+            key = ["variant", {}, changes, {}]
+            index = self._add(lambda c=changes, n=name: apply_changes(self.scenario, c, f"intervention '{n}'"), key)
+            self.known[index] = results
+
+    def need(self, index: int, streams: Sequence[int]) -> None:
+        """Ask for a scenario's replications on these streams."""
+        self.wanted.setdefault(index, set()).update(streams)
+
+    def run(self, engine: str | None, options: RunOptions) -> dict[int, Results]:
+        """Every scenario's replications on the streams asked of it (the plain run's where known)."""
+        todo = {
+            str(k): self.scenarios[k]
+            for k, streams in self.wanted.items()
+            if k not in self.known or not streams <= set(range(len(self.known[k].replications)))
+        }
         done = simulate_many(
-            {str(k): sc for k, sc in enumerate(self.scenarios)},
-            replications=replications,
+            todo,
+            replications=1 + max((max(self.wanted[int(k)]) for k in todo), default=0),
             engine=engine,
+            streams={k: sorted(self.wanted[int(k)]) for k in todo},
             options=options,
         )
-        return list(done.values())
+        return self.known | {int(k): r for k, r in done.items()}
 
 
 @dataclass(frozen=True)
 class Simulated:
-    """Every parameter set simulated: the draws, then the centre, then each input's (5%, 95%) pair."""
+    """Every parameter set simulated, each on its own streams (`streams[k]`)."""
 
     inputs: list[Input]
     draws: int
     points: list[Point]
-    results: list[Results]
-    _bases: list[int]  # per point: its baseline's simulation
-    _variants: dict[tuple[int, str], tuple[int, Intervention]]  # (point, name) → simulation, intervention
+    streams: list[list[int]]  # per point: the replication streams it ran on
+    runs: dict[int, Results]  # per scenario: its replications (indexed by stream)
+    _bases: list[int]  # per point: its baseline's scenario
+    _variants: dict[tuple[int, str], tuple[int, Intervention]]  # (point, name) → scenario, intervention
+
+    def _at(self, index: int, k: int) -> Results:
+        run = self.runs[index]
+        by_stream = dict(zip(run.streams, run.replications, strict=True))
+        return Results(run.compiled, [by_stream[j] for j in self.streams[k]], run.engine, run.seed)
 
     def base(self, k: int) -> Results:
         """The baseline's replications at point k."""
-        return self.results[self._bases[k]]
+        return self._at(self._bases[k], k)
 
     def pair(self, k: int, name: str) -> tuple[Results, Results, Intervention]:
         """(baseline, variant, intervention with its costs) at point k."""
         v, intervention = self._variants[(k, name)]
-        return self.base(k), self.results[v], intervention
-
-    def tornado_points(self, k: int) -> tuple[int, int]:
-        """The points of input k at its 5% and 95% values."""
-        return self.draws + 1 + 2 * k, self.draws + 2 + 2 * k
-
-    @property
-    def centre(self) -> int:
-        """The point with every input at its median."""
-        return self.draws
+        return self.base(k), self._at(v, k), intervention
 
     def relevant(self, name: str | None) -> list[int]:
         """The inputs that can move an intervention's answer (the scenario's and its own)."""
@@ -154,6 +176,11 @@ class Simulated:
         """What was truncated, for the inputs relevant to `name`."""
         return [n for n in (self.inputs[k].note() for k in self.relevant(name)) if n]
 
+    def theta(self, name: str | None) -> np.ndarray:
+        """Sets × relevant inputs: the values each set drew."""
+        cols = self.relevant(name)
+        return np.array([[p.values[k] for k in cols] for p in self.points]).reshape(len(self.points), len(cols))
+
 
 def simulate_points(
     scenario: Scenario,
@@ -161,15 +188,21 @@ def simulate_points(
     *,
     draws: int,
     replications: int,
+    plain: tuple[Results, dict[str, Results]] | None = None,
     engine: str | None = None,
     derive: Derive | None = None,
     inputs: list[Input] | None = None,
     seconds_per_run: float | None = None,
     options: RunOptions | None = None,
 ) -> Simulated:
-    """Simulate the baseline and each intervention at every parameter set, in one batch (`inputs`:
-    the scenario's uncertain inputs unless given). With `seconds_per_run` (one replication of one
-    scenario, measured), the stage's start says what it will cost.
+    """Simulate the baseline and each intervention at `draws` parameter sets, in one batch (`inputs`:
+    the scenario's uncertain inputs unless given), each on `replications` replications.
+
+    With `plain` (the plain run's baseline and each intervention's results), set k runs on the plain
+    run's streams k·r, k·r + 1, ... (wrapping), so that sets pair with the plain run on different
+    streams and the plain run's own simulations are reused; without it every set runs on the first
+    `replications` streams. With `seconds_per_run` (one replication of one scenario, measured), the
+    stage's start says its cost.
     """
     opts = current(options)
     check_draws(draws)
@@ -180,15 +213,85 @@ def simulate_points(
         )
     named = {i.name: i for i in interventions}
     batch = Batch(inputs, scenario, named, derive)
-    sample, centre, pairs = design(inputs, draws, scenario.scenario.seed)
-    points = [*sample, centre, *(p for pair in pairs for p in pair)]
+    pool = replications
+    if plain is not None:
+        batch.know(*plain)
+        pool = len(plain[0].replications)
+    points = [Point(tuple(float(v) for v in row)) for row in design(inputs, draws, scenario.scenario.seed)]
+    streams = [[(k * replications + i) % pool for i in range(replications)] for k in range(draws)]
     bases = [batch.base(p) for p in points]
     variants = {(k, name): batch.variant(p, name) for k, p in enumerate(points) for name in named}
+    for k in range(draws):
+        batch.need(bases[k], streams[k])
+        for name in named:
+            batch.need(variants[(k, name)][0], streams[k])
     label = f"drawing {draws} parameter sets of the uncertain inputs"
-    seconds = None if seconds_per_run is None else seconds_per_run * len(batch.scenarios) * replications
-    opts.tell(Stage("start", label, replications=len(batch.scenarios) * replications, seconds=seconds))
-    results = batch.run(replications, engine, opts)
-    return Simulated(inputs, draws, points, results, bases, variants)
+    work = sum(
+        len(wanted - set(range(len(batch.known[i].replications) if i in batch.known else 0)))
+        for i, wanted in batch.wanted.items()
+    )
+    seconds = None if seconds_per_run is None else seconds_per_run * work
+    opts.tell(Stage("start", label, replications=work, seconds=seconds))
+    runs = batch.run(engine, opts)
+    return Simulated(inputs, draws, points, streams, runs, bases, variants)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Where a metamodel is read: many inputs drawn (no simulation), their medians and 5%/95% values."""
+
+    theta: np.ndarray  # points × relevant inputs
+    median: np.ndarray
+    ends: list[tuple[float, float]]  # per relevant input: (5%, 95%) values
+    seed: int
+
+    @classmethod
+    def of(cls, inputs: Sequence[Input], seed: int) -> Evaluation:
+        """The evaluation points of some inputs."""
+        return cls(
+            design(inputs, EVALUATION_POINTS, seed + 1),
+            np.array([float(i.quantile(0.5)) for i in inputs]),
+            [tuple(float(i.quantile(q)) for q in TORNADO_QUANTILES) for i in inputs],  # type: ignore[misc]
+            seed,
+        )
+
+    def swing(self, surface: Surface, k: int) -> tuple[float, float]:
+        """The metamodel with input k at its 5% and 95% values, the others at their medians."""
+        at = np.tile(self.median, (2, 1))
+        at[:, k] = self.ends[k]
+        low, high = surface.predict(at)
+        return float(low), float(high)
+
+    def centre(self, surface: Surface) -> float:
+        """The metamodel with every input at its median."""
+        return float(surface.predict(self.median[None, :])[0])
+
+
+def controlled(
+    plain: np.ndarray, sets: np.ndarray, streams: list[list[int]]
+) -> tuple[np.ndarray, np.ndarray | None, float]:
+    """Each set's answer by the control variate (the plain run's mean plus the set's paired difference
+    from it on the shared streams), each set's noise variance (None with one replication a set) and
+    the variance of the shift every set shares (the plain mean's error).
+
+    `plain`: the plain run's answer by replication (R); `sets`: sets × r replications on `streams`.
+    """
+    r = sets.shape[1]
+    diff = sets - plain[np.array(streams)]
+    y = plain.mean() + diff.mean(axis=1)
+    noise = diff.var(axis=1, ddof=1) / r if r >= 2 else None
+    common = float(plain.var(ddof=1) / len(plain)) if len(plain) >= 2 else 0.0
+    return y, noise, common
+
+
+def over_inputs(
+    plain: np.ndarray, sets: np.ndarray, sim: Simulated, name: str | None, where: Evaluation, seed: int
+) -> tuple[Surface, np.ndarray]:
+    """The metamodel of one answer (of the inputs relevant to `name`) and its values over `where`."""
+    theta = sim.theta(name)
+    y, noise, common = controlled(plain, sets, sim.streams)
+    surface = fit_surface(theta, y, noise, common)
+    return surface, surface.over_inputs(where.theta, seed)
 
 
 def inputs_of(scenario: Scenario) -> list[Input]:
@@ -228,49 +331,65 @@ def propagate(
     interventions: Sequence[Intervention],
     *,
     draws: int,
-    replications: int,
+    plain: dict[str, Comparison],
     engine: str | None = None,
     seconds_per_run: float | None = None,
     options: RunOptions | None = None,
 ) -> dict[str, InputUncertainty]:
-    """The uncertainty block of each intervention over `draws` parameter sets (see the module)."""
+    """The uncertainty block of each intervention over `draws` parameter sets (see the module);
+    `plain` holds each intervention's comparison at the inputs as written (its replications are
+    the control variate).
+    """
+    first = next(iter(plain.values()))
+    reps = len(first.baseline.replications)
+    r = replications_per_set(draws, reps)
     sim = simulate_points(
         scenario,
         interventions,
         draws=draws,
-        replications=replications,
+        replications=r,
+        plain=(first.baseline, {k: c.variant for k, c in plain.items()}),
         engine=engine,
         seconds_per_run=seconds_per_run,
         options=options,
     )
-
-    def priced(k: int, name: str) -> Priced:
-        return price(*sim.pair(k, name))
-
+    seed = scenario.scenario.seed
     out = {}
     for i in interventions:
         name = i.name
-        drawn = [priced(k, name) for k in range(draws)]
-        npv = np.array([p.npv for p in drawn])  # draws × replications
-        cost_pv = np.array([p.cost_pv.mean() for p in drawn])
+        where = Evaluation.of([sim.inputs[k] for k in sim.relevant(name)], seed)
+        drawn = [price(*sim.pair(k, name)) for k in range(draws)]
+        base = plain[name]
+        npv_plain = base.npv()
+        npv_fit, npv = over_inputs(npv_plain, np.array([p.npv for p in drawn]), sim, name, where, seed)
+        _, d_clv = over_inputs(base.delta_clv(), np.array([p.delta_clv for p in drawn]), sim, name, where, seed + 1)
+        cost_fit = fit_surface(sim.theta(name), np.array([p.cost_pv.mean() for p in drawn]), None, 0.0)
+        cost = cost_fit.predict(where.theta)
+        chance, low, high = npv_fit.probability_positive(where.theta, seed + 2)
         tornado = []
-        for k in sim.relevant(name):
-            low, high = (priced(t, name).npv.mean() for t in sim.tornado_points(k))
-            lo_at, hi_at = (sim.points[t].values[k] for t in sim.tornado_points(k))
-            item = sim.inputs[k]
-            tornado.append(Swing(item.label, lo_at, hi_at, float(low), float(high), item.title))
-        tornado.sort(key=lambda s: -s.swing)
+        for k, item in enumerate(sim.inputs[j] for j in sim.relevant(name)):
+            npv_low, npv_high = where.swing(npv_fit, k)
+            tornado.append(Swing(item.label, *where.ends[k], npv_low, npv_high, item.title))
+        tornado.sort(key=lambda sw: -sw.swing)
+        notes = sim.notes(name)
+        if high - low > TOO_WIDE:
+            notes.append(
+                f"too few parameter sets to tell whether it pays: the chance lies between {low:.0%} and {high:.0%} "
+                "(ask for more draws)"
+            )
         out[name] = InputUncertainty(
             draws=draws,
-            delta_clv=Quantiles.of([p.delta_clv.mean() for p in drawn]),
-            npv=Quantiles.of(npv.mean(axis=1)),
-            roi=Quantiles.of(npv.mean(axis=1) / cost_pv) if np.all(cost_pv > 0) else None,
+            delta_clv=Quantiles.of(d_clv),
+            npv=Quantiles.of(npv),
+            roi=Quantiles.of(npv / cost) if np.all(cost > 0) else None,
             payback_month=Quantiles.of([math.inf if p.payback_month is None else p.payback_month for p in drawn]),
-            p_npv_positive=float(np.mean(npv.mean(axis=1) > 0)),
-            share_from_inputs=share_from_inputs(npv),
+            p_npv_positive=chance,
+            share_from_inputs=share_from_inputs(npv, float(npv_plain.var(ddof=1))) if reps > 1 else None,
             tornado=tornado,
-            npv_at_centre=float(priced(sim.centre, name).npv.mean()),
-            notes=sim.notes(name),
+            npv_at_centre=where.centre(npv_fit),
+            notes=notes,
+            p_npv_positive_ci=[low, high],
+            replications_per_set=r,
         )
     return out
 
@@ -299,6 +418,7 @@ class RunUncertainty(Result):
     tornado: list[ClvSwing]
     clv_at_centre: float
     notes: list[str] = field(default_factory=list)
+    replications_per_set: int = 1  # each parameter set's replications (on the plain run's first streams)
 
     def rows(self) -> list[dict[str, Any]]:
         """One row per tornado bar."""
@@ -309,62 +429,53 @@ def propagate_run(
     scenario: Scenario,
     *,
     draws: int,
-    replications: int,
+    plain: Results,
     engine: str | None = None,
     seconds_per_run: float | None = None,
     options: RunOptions | None = None,
 ) -> RunUncertainty:
-    """CLV, NPS and retention at the horizon over `draws` parameter sets, and the tornado on CLV."""
+    """CLV, NPS and retention at the horizon over `draws` parameter sets, and the tornado on CLV;
+    `plain` is the run at the inputs as written (its replications are the control variate).
+    """
+    reps = len(plain.replications)
+    r = replications_per_set(draws, reps)
     sim = simulate_points(
         scenario,
         [],
         draws=draws,
-        replications=replications,
+        replications=r,
+        plain=(plain, {}),
         engine=engine,
         seconds_per_run=seconds_per_run,
         options=options,
     )
-    clv = np.array([[r.clv for r in sim.base(k).replications] for k in range(draws)])
+    seed = scenario.scenario.seed
+    where = Evaluation.of([sim.inputs[k] for k in sim.relevant(None)], seed)
 
-    def mean_clv(k: int) -> float:
-        return float(np.mean([r.clv for r in sim.base(k).replications]))
+    def answer(of: Callable[[Any], float], salt: int) -> tuple[Surface, np.ndarray, np.ndarray]:
+        at_plain = np.array([of(x) for x in plain.replications])
+        sets = np.array([[of(x) for x in sim.base(k).replications] for k in range(draws)])
+        return (*over_inputs(at_plain, sets, sim, None, where, seed + salt), at_plain)
 
+    clv_fit, clv, clv_plain = answer(lambda x: x.clv, 0)
+    _, nps, _ = answer(lambda x: x.nps[-1], 1)
+    _, retention, _ = answer(lambda x: x.retention[-1], 2)
     tornado = []
-    for k in sim.relevant(None):
-        lo, hi = sim.tornado_points(k)
-        tornado.append(
-            ClvSwing(
-                sim.inputs[k].label,
-                sim.points[lo].values[k],
-                sim.points[hi].values[k],
-                mean_clv(lo),
-                mean_clv(hi),
-                sim.inputs[k].title,
-            )
-        )
-    tornado.sort(key=lambda s: -abs(s.clv_high - s.clv_low))
+    for k, item in enumerate(sim.inputs[j] for j in sim.relevant(None)):
+        low, high = where.swing(clv_fit, k)
+        tornado.append(ClvSwing(item.label, *where.ends[k], low, high, item.title))
+    tornado.sort(key=lambda sw: -abs(sw.clv_high - sw.clv_low))
     return RunUncertainty(
         draws=draws,
-        clv=Quantiles.of(clv.mean(axis=1)),
-        nps=Quantiles.of([np.mean([r.nps[-1] for r in sim.base(k).replications]) for k in range(draws)]),
-        retention=Quantiles.of([np.mean([r.retention[-1] for r in sim.base(k).replications]) for k in range(draws)]),
-        share_from_inputs=share_from_inputs(clv),
+        clv=Quantiles.of(clv),
+        nps=Quantiles.of(nps),
+        retention=Quantiles.of(np.clip(retention, 0.0, 1.0)),
+        share_from_inputs=share_from_inputs(clv, float(clv_plain.var(ddof=1))) if reps > 1 else None,
         tornado=tornado,
-        clv_at_centre=mean_clv(sim.centre),
+        clv_at_centre=where.centre(clv_fit),
         notes=sim.notes(None),
+        replications_per_set=r,
     )
-
-
-def share_from_inputs(values: np.ndarray) -> float | None:
-    """Of the variance of a draws × replications array, the part between draws (the inputs'):
-    Var(draw means) / (Var(draw means) + mean variance within a draw). None with one replication.
-    """
-    if values.shape[1] < 2:
-        return None
-    between = float(values.mean(axis=1).var(ddof=1))
-    within = float(values.var(axis=1, ddof=1).mean())
-    total = between + within
-    return between / total if total > 0 else 0.0
 
 
 @dataclass(frozen=True, repr=False)
@@ -385,8 +496,9 @@ class RankUncertainty(Result):
     draws: int
     moments: list[MomentSpread]  # in the order of the plain ranking
     top: list[str]  # the plain ranking's top steps, `moment · lever` (up to three)
-    p_top_order_kept: float  # share of draws ranking those moments first, in that order
+    p_top_order_kept: float  # share of the inputs' draws ranking those moments first, in that order
     notes: list[str] = field(default_factory=list)
+    replications_per_set: int = 1  # each parameter set's replications (on the plain run's first streams)
 
     def rows(self) -> list[dict[str, Any]]:
         """One row per moment."""
@@ -400,27 +512,46 @@ def propagate_rank(
     derive: Derive,
     *,
     draws: int,
-    replications: int,
+    plain: dict[str, Comparison],
     engine: str | None = None,
     seconds_per_run: float | None = None,
     options: RunOptions | None = None,
 ) -> RankUncertainty:
     """Each moment's standard steps (re-derived from each drawn scenario) over `draws` parameter sets;
-    `order` is the plain ranking's order of the steps (`moment · lever`).
+    `order` is the plain ranking's order of the steps (`moment · lever`), `plain` their comparisons
+    at the inputs as written.
     """
+    first = next(iter(plain.values()))
+    reps = len(first.baseline.replications)
+    r = replications_per_set(draws, reps)
     sim = simulate_points(
         scenario,
         steps,
         draws=draws,
-        replications=replications,
+        replications=r,
+        plain=(first.baseline, {k: c.variant for k, c in plain.items()}),
         engine=engine,
         derive=derive,
         seconds_per_run=seconds_per_run,
         options=options,
     )
+    seed = scenario.scenario.seed
+    where = Evaluation.of([sim.inputs[k] for k in sim.relevant(None)], seed)
     names = list(order)
-    gain = np.array([[price(*sim.pair(k, name)).delta_clv.mean() for name in names] for k in range(draws)])
-    ranks = (-gain).argsort(axis=1).argsort(axis=1) + 1  # draws × moments: 1 = first
+    gain = np.column_stack(
+        [
+            over_inputs(
+                plain[name].delta_clv(),
+                np.array([price(*sim.pair(k, name)).delta_clv for k in range(draws)]),
+                sim,
+                None,
+                where,
+                seed + j,
+            )[1]
+            for j, name in enumerate(names)
+        ]
+    )  # evaluation points × steps
+    ranks = (-gain).argsort(axis=1).argsort(axis=1) + 1  # 1 = first
     top = names[: min(3, len(names))]
     kept = np.all(ranks[:, : len(top)] == np.arange(1, len(top) + 1), axis=1)
     return RankUncertainty(
@@ -434,4 +565,5 @@ def propagate_rank(
         top=top,
         p_top_order_kept=float(kept.mean()),
         notes=sim.notes(None),
+        replications_per_set=r,
     )

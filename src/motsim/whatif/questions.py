@@ -74,9 +74,7 @@ def run(
         summary = replace(summary, moments={k: replace(m, churn_caused=caused[k]) for k, m in summary.moments.items()})
     if n_draws:
         opts.tell(Stage("answer", "the answer at the inputs as written", summary))
-        block = propagate_run(
-            sc, draws=n_draws, replications=reps, engine=engine, seconds_per_run=per_run, options=opts
-        )
+        block = propagate_run(sc, draws=n_draws, plain=results, engine=engine, seconds_per_run=per_run, options=opts)
         summary = replace(summary, uncertainty=block)
     return summary
 
@@ -133,7 +131,9 @@ def appraise(
     keyed = chosen + [s.model_copy(update={"name": f"\0step:{s.name}"}) for s in steps]
     reps = replications_of(replications, sc)
     n_draws = draws_of(draws, sc, bool(chosen))
+    started = time.monotonic()
     w = run_compare(sc, keyed, replications=reps, engine=engine, draws=0, options=opts)
+    elapsed = time.monotonic() - started
     ranking = (
         ranked(sc, step, w.base, {s.name: w.comparisons[f"\0step:{s.name}"] for s in steps}, tuple(levers))
         if step is not None
@@ -145,7 +145,10 @@ def appraise(
 
         plain = _appraisal(sc, w, chosen, variants, ranking)
         opts.tell(Stage("answer", "the answer at the inputs as written", plain))
-        blocks = propagate(sc, chosen, draws=n_draws, replications=reps, engine=engine, options=opts)
+        per_run = elapsed / (len(keyed) + 1) / reps
+        blocks = propagate(
+            sc, chosen, draws=n_draws, plain=w.comparisons, engine=engine, seconds_per_run=per_run, options=opts
+        )
         variants = {k: v.with_uncertainty(blocks[k]) for k, v in variants.items()}
     return _appraisal(sc, w, chosen, variants, ranking)
 

@@ -6,6 +6,7 @@ ranking reflects the moments, not noise.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -78,7 +79,9 @@ def run_rank(
         raise InputError.one("", "draws", "no uncertain input of the scenario moves the moments' steps")
     n_draws = draws_of(draws if moves else 0, scenario, True)
     reps = replications_of(replications, scenario)
+    started = time.monotonic()
     w = run_compare(scenario, steps, replications=reps, engine=engine, draws=0, options=opts)
+    per_run = (time.monotonic() - started) / (len(steps) + 1) / reps
     result = ranked(scenario, step, w.base, w.comparisons, levers)
     if n_draws:
         block = propagate_rank(
@@ -87,8 +90,9 @@ def run_rank(
             [r.name for r in result.ranking],
             partial(restep, step=step),
             draws=n_draws,
-            replications=reps,
+            plain=w.comparisons,
             engine=engine,
+            seconds_per_run=per_run,
             options=opts,
         )
         result = replace(result, uncertainty=block)

@@ -103,6 +103,10 @@ class Comparison:
         """Replications × months: the population's incremental margin less the intervention's costs (undiscounted)."""
         return self.gains() - (self.costs() if costs is None else costs)
 
+    def delta_clv(self) -> np.ndarray:
+        """Per replication: the change in CLV per initial customer."""
+        return np.array([v.clv - b.clv for b, v in self.pairs()])
+
     def npv(self) -> np.ndarray:
         """Per replication: NPV of the incremental margin less the intervention's costs."""
         return economics.present_value(self.net_flows(), self.rate)
@@ -115,7 +119,7 @@ class Comparison:
 
     def _value(self) -> Valuation:
         n = self.baseline.compiled.population
-        d_clv = np.array([v.clv - b.clv for b, v in self.pairs()])
+        d_clv = self.delta_clv()
         monthly_costs = self.costs()
         net = self.net_flows(monthly_costs)
         npv = economics.present_value(net, self.rate)
@@ -138,6 +142,7 @@ class Comparison:
             payback_month=economics.payback_month(mean_cumulative),
             cumulative_net_value=[float(x) for x in mean_cumulative],
             p_npv_positive=None,
+            p_npv_positive_ci=None,
             npv_by_replication=[float(x) for x in npv],
         )
 
@@ -168,11 +173,13 @@ class InputUncertainty(Result):
     npv: Quantiles
     roi: Quantiles | None  # None without costs
     payback_month: Quantiles  # None quantiles: never within the horizon
-    p_npv_positive: float
-    share_from_inputs: float | None  # of the NPV variance; None with one replication
+    p_npv_positive: float  # over the inputs, simulation noise removed (see `whatif.metamodel`)
+    p_npv_positive_ci: list[float]  # its 95% Monte Carlo interval
+    share_from_inputs: float | None  # of one replication's NPV variance; None with one replication
     tornado: list[Swing]  # by swing, largest first
     npv_at_centre: float  # every input at its median: where the tornado's bars meet
     notes: list[str] = field(default_factory=list)
+    replications_per_set: int = 1  # each parameter set's replications (on the plain run's first streams)
 
     def rows(self) -> list[dict[str, Any]]:
         """One row per tornado bar."""
@@ -197,12 +204,15 @@ class Valuation(Result):
     payback_month: int | None
     cumulative_net_value: list[float]
     p_npv_positive: float | None  # over uncertain inputs' draws; None without them (noise is not risk)
+    p_npv_positive_ci: list[float] | None  # its 95% Monte Carlo interval; None without uncertain inputs
     npv_by_replication: list[float]
     uncertainty: InputUncertainty | None = None  # what uncertain inputs do to the answer
 
     def with_uncertainty(self, block: InputUncertainty) -> Valuation:
         """This valuation with its uncertainty block (and the probability it gives)."""
-        return replace(self, uncertainty=block, p_npv_positive=block.p_npv_positive)
+        return replace(
+            self, uncertainty=block, p_npv_positive=block.p_npv_positive, p_npv_positive_ci=block.p_npv_positive_ci
+        )
 
     METRICS = ("delta_clv", "delta_clv_cohort", "delta_nps", "npv", "roi", "cost_pv")
 
@@ -342,7 +352,7 @@ def price(base: Results, variant: Results, intervention: Intervention) -> Priced
     costs = pair.costs()
     net = pair.net_flows(costs)
     rate = pair.rate
-    d_clv = np.array([v.clv - b.clv for b, v in pair.pairs()])
+    d_clv = pair.delta_clv()
     cumulative = np.cumsum(net * economics.discount_factors(base.months, rate), axis=1).mean(axis=0)
     return Priced(
         d_clv,
