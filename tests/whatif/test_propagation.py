@@ -1,8 +1,6 @@
 """Uncertain inputs: analytic probabilities and quantiles where NPV is linear in one input,
 exact reproduction at zero width, the tornado's order, bounds, and the checks on the table."""
 
-import math
-
 import numpy as np
 import pytest
 from scipy import stats
@@ -282,3 +280,27 @@ def test_a_distribution_one_number_short_says_so(tmp_path):
         scenario(tmp_path, '[uncertainty]\n"economics.monthly_revenue" = { normal = [100] }\n')
     (problem,) = err.value.problems
     assert problem.field.endswith("normal[1]") and "too short" in problem.message and problem.line
+
+
+@pytest.mark.slow
+def test_the_chance_it_pays_covers_the_analytic_one_at_its_stated_rate_at_any_sample(tmp_path):
+    # NPV = the gain (uncertain only through simulation noise) less a one-off cost known as a narrow normal:
+    # the noise is large against the input's effect, so a probability read off raw draws would swing
+    big = BASE.replace("customers = 1500", "customers = 6000").replace("cost_one_off = 50000", "cost_one_off = 0")
+    exact = compare(motsim.load_scenario(write(tmp_path, big)), "fix", replications=40, draws=0).variants["fix"]
+    gain = exact.npv.mean  # the expected gain for the business, to within its own (small) error
+    cost = stats.norm(round(gain) - 6000, 15_000)  # a cost a little under the gain
+    truth = cost.cdf(gain)
+    assert 0.55 < truth < 0.75  # a real question, not a certainty
+    table = f'[uncertainty]\n"interventions.fix.cost_one_off" = {{ normal = [{cost.mean():.0f}, 15000] }}\n'
+    sc = motsim.load_scenario(write(tmp_path, big + table))
+    covered, runs = 0, 0
+    for sample in (500, 1500, 6000):
+        for seed in range(10, 20):
+            v = compare(sc, "fix", sample=sample, seed=seed, replications=4, draws=40).variants["fix"]
+            low, high = v.p_npv_positive_ci
+            covered += low <= truth <= high
+            runs += 1
+    assert v.p_npv_positive_ci == v.uncertainty.p_npv_positive_ci
+    # 95% intervals: 25 or more of 30 unless the coverage is off (P(X <= 24 | 30, 0.95) = 1.6%)
+    assert covered >= 25, f"{covered} of {runs}"

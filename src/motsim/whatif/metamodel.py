@@ -41,6 +41,7 @@ class Surface:
     lack_of_fit: float  # sd of what the inputs move but the metamodel misses
     common_sd: float  # sd of the shift every set shares (the plain mean's error)
     noise_sd: float  # sd of one set's answer from simulation noise (after the control variate)
+    common_df: float = math.inf  # degrees of freedom of common_sd (replications − 1): a t-distributed shift
 
     def features(self, theta: np.ndarray) -> np.ndarray:
         """The regression's columns for inputs theta (n × inputs)."""
@@ -73,7 +74,10 @@ class Surface:
         rng = np.random.default_rng(seed)
         point = p(self.beta, 0.0)
         betas = rng.multivariate_normal(self.beta, self.cov, RESAMPLES, method="eigh")
-        shifts = rng.standard_normal(RESAMPLES) * self.common_sd
+        unit = (
+            rng.standard_normal(RESAMPLES) if math.isinf(self.common_df) else rng.standard_t(self.common_df, RESAMPLES)
+        )
+        shifts = unit * self.common_sd
         draws = np.array([p(b, s) for b, s in zip(betas, shifts, strict=True)])
         low, high = np.quantile(draws, [0.025, 0.975])
         return point, float(min(low, point)), float(max(high, point))
@@ -84,12 +88,14 @@ def fit_surface(
     y: np.ndarray,
     noise_var: np.ndarray | None,
     common_var: float,
+    common_df: float = math.inf,
 ) -> Surface:
     """The metamodel of y (one value per set) over the sets' inputs theta (sets × inputs).
 
     `noise_var`: each set's noise variance (from its replications), or None when a set has one
     replication (then the residual is taken as noise and no lack of fit is claimed);
-    `common_var`: the variance of the shift every set shares.
+    `common_var`: the variance of the shift every set shares, estimated with `common_df` degrees of
+    freedom.
     """
     theta = np.atleast_2d(np.asarray(theta, dtype=float))
     y = np.asarray(y, dtype=float)
@@ -119,6 +125,7 @@ def fit_surface(
         math.sqrt(lack),
         math.sqrt(max(common_var, 0.0)),
         math.sqrt(noise),
+        common_df,
     )
 
 

@@ -290,7 +290,7 @@ def over_inputs(
     """The metamodel of one answer (of the inputs relevant to `name`) and its values over `where`."""
     theta = sim.theta(name)
     y, noise, common = controlled(plain, sets, sim.streams)
-    surface = fit_surface(theta, y, noise, common)
+    surface = fit_surface(theta, y, noise, common, max(len(plain) - 1, 1))
     return surface, surface.over_inputs(where.theta, seed)
 
 
