@@ -37,6 +37,7 @@ class Stage:
     result: Any = None
     replications: int | None = None
     seconds: float | None = None
+    skip: str | None = None  # the parameter that turns this stage off (set to 0), e.g. "draws"
 
 
 @dataclass(frozen=True)

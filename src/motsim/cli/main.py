@@ -15,6 +15,7 @@ from motsim.cli.fit import fit
 from motsim.cli.monitor import register as register_monitor
 from motsim.cli.support import (
     Customers,
+    Delivery,
     Draws,
     EngineOpt,
     Format,
@@ -29,12 +30,12 @@ from motsim.cli.support import (
     Step,
     Workers,
     ask,
-    emit,
     engine_name,
     err,
     fail,
     guarded,
     out,
+    out_files,
     resolved,
     with_bar,
 )
@@ -99,25 +100,24 @@ def run(
     """Simulate a scenario: retention, CLV, NPS, the moments that tipped churn, resource waits."""
 
     def go() -> None:
-        from motsim.output.formats import print_run, to_csv, to_json, write_text
+        from motsim.output.formats import print_run, print_run_uncertainty, write_run_files
         from motsim.whatif.questions import run as ask_run
 
         if degrade and events is None:
             raise InputError.one("", "degrade", "needs --events (it changes the event log written)")
         if events is not None:
-            from motsim.cli.support import load_with
-            from motsim.sim.eventlog import event_log, parse_degrade
-
-            changes, day = parse_degrade(degrade)
-            sc = load_with(scenario, customers, months, seed)
-            log, people = with_bar("writing the event log", lambda tick: event_log(sc, 0, changes, day))
-            write_text(events / "events.csv", log.to_csv(index=False))
-            write_text(events / "customers.csv", people.to_csv(index=False))
+            write_event_log(scenario, customers, months, seed, events, degrade)
+        delivery = Delivery(
+            fmt,
+            lambda s: print_run(s, out),
+            None if out_dir is None else lambda s, partial: write_run_files(s, out_dir, partial, fmt is Format.table),
+            lambda s: print_run_uncertainty(s.uncertainty, out, s.currency),
+        )
         summary = ask(
             "simulating",
             ask_run,
             resolved(scenario),
-            run=RunFlags(workers, scheduler),
+            run=RunFlags(workers, scheduler, delivery=delivery),
             replications=replications,
             engine=engine_name(engine),
             sample=customers,
@@ -126,16 +126,7 @@ def run(
             attribution=attribution,
             draws=uncertainty,
         )
-        emit(summary, fmt, lambda: print_run(summary, out))
-        if out_dir is not None:
-            from motsim.output.charts import retention_chart
-
-            write_text(out_dir / "results.json", to_json(summary) + "\n")
-            write_text(out_dir / "retention.csv", to_csv(summary.retention_rows()))
-            write_text(out_dir / "moments.csv", to_csv(summary.moment_rows()))
-            retention_chart({summary.scenario: summary.retention}, out_dir / "retention.png", summary.scenario)
-            if fmt is Format.table:
-                out.print(f"wrote results.json, retention.csv, moments.csv, retention.png to {escape(str(out_dir))}")
+        delivery.final(summary)
 
     guarded(go)
 
@@ -217,6 +208,19 @@ def schema() -> None:
     print(json.dumps(Scenario.model_json_schema(), indent=2))
 
 
+def write_event_log(scenario: str, customers, months, seed, events: Path, degrade: list[str]) -> None:
+    """One replication's event log (des), as `fit journey` reads it: events.csv and customers.csv."""
+    from motsim.cli.support import load_with
+    from motsim.output.formats import write_text
+    from motsim.sim.eventlog import event_log, parse_degrade
+
+    changes, day = parse_degrade(degrade)
+    sc = load_with(scenario, customers, months, seed)
+    log, people = with_bar("writing the event log", lambda tick: event_log(sc, 0, changes, day))
+    write_text(events / "events.csv", log.to_csv(index=False))
+    write_text(events / "customers.csv", people.to_csv(index=False))
+
+
 def write_input_tornadoes(variants: dict, out_dir: Path, currency: str) -> None:
     """With uncertain inputs, each variant's tornado of inputs as inputs-NAME.png (and .svg)."""
     from motsim.output.charts import inputs_tornado_chart
@@ -268,7 +272,7 @@ def compare(
 
     def go() -> None:
         from motsim.model.changes import parse_assignments
-        from motsim.output.formats import first_look, print_variants
+        from motsim.output.formats import first_look, print_input_uncertainty, print_variants
         from motsim.whatif.compare import compare as ask_compare
 
         watching = fmt is Format.table and err.is_terminal  # a person waiting gets a first answer early
@@ -277,12 +281,29 @@ def compare(
             if s.kind == "first_look" and watching:
                 first_look(s.result, s.replications, err)
 
+        def table(w) -> None:
+            pending = delivery.plain is w  # the uncertain inputs follow: no "not computed" line
+            print_variants(w.variants, out, w.currency, w.baseline.population, say_missing=not pending)
+
+        def more(w) -> None:
+            blocks = {n: v.uncertainty for n, v in w.variants.items() if v.uncertainty is not None}
+            print_input_uncertainty(blocks, out, w.currency, w.baseline.population)
+
+        def charts(w, folder: Path) -> None:
+            from motsim.output.charts import retention_chart
+
+            curves = {"baseline": w.baseline.retention} | {n: c.variant.retention() for n, c in w.comparisons.items()}
+            for suffix in ("png", "svg"):
+                retention_chart(curves, folder / f"retention.{suffix}", w.baseline.scenario)
+            write_input_tornadoes(w.variants, folder, w.currency)
+
+        delivery = Delivery(fmt, table, out_files(out_dir, "compare", charts), more)
         result = ask(
             "comparing",
             ask_compare,
             resolved(scenario),
             intervention or None,
-            run=RunFlags(workers, scheduler, stage, first_look=watching),
+            run=RunFlags(workers, scheduler, stage, first_look=watching, delivery=delivery),
             changes=parse_assignments(set_),
             replications=replications,
             engine=engine_name(engine),
@@ -292,22 +313,7 @@ def compare(
             seed=seed,
             independent=independent,
         )
-        emit(
-            result,
-            fmt,
-            lambda: print_variants(result.variants, out, result.currency, result.baseline.population),
-            out_dir,
-            "compare",
-        )
-        if out_dir is not None:
-            from motsim.output.charts import retention_chart
-
-            curves = {"baseline": result.baseline.retention} | {
-                n: c.variant.retention() for n, c in result.comparisons.items()
-            }
-            for suffix in ("png", "svg"):
-                retention_chart(curves, out_dir / f"retention.{suffix}", result.baseline.scenario)
-            write_input_tornadoes(result.variants, out_dir, result.currency)
+        delivery.final(result)
 
     guarded(go)
 
@@ -349,15 +355,39 @@ def roi(
 
     def go() -> None:
         from motsim.model.changes import parse_assignments
-        from motsim.output.formats import print_pricing, print_variants, to_csv, write_text
+        from motsim.output.formats import print_input_uncertainty, print_pricing, print_variants, to_csv, write_text
         from motsim.whatif.roi import roi as ask_roi
 
+        def table(p) -> None:
+            pending = delivery.plain is p  # the uncertain inputs follow: no "not computed" line
+            print_variants({p.intervention: p.valuation}, out, p.currency, p.population, say_missing=not pending)
+            print_pricing(p, out)
+
+        def more(p) -> None:
+            print_input_uncertainty({p.intervention: p.valuation.uncertainty}, out, p.currency, p.population)
+
+        def charts(p, folder: Path) -> None:
+            from motsim.output.charts import npv_chart, payback_chart
+
+            v = p.valuation
+            write_text(folder / "cashflow.csv", to_csv(p.cash_flows.rows()))
+            for suffix in ("png", "svg"):
+                payback_chart(v.cumulative_net_value, v.payback_month, folder / f"payback.{suffix}", p.intervention)
+                npv_chart(
+                    v.npv_by_replication,
+                    folder / f"npv.{suffix}",
+                    f"{p.intervention}: NPV over replications (simulation noise)",
+                    currency=p.currency,
+                )
+            write_input_tornadoes({p.intervention: v}, folder, p.currency)
+
+        delivery = Delivery(fmt, table, out_files(out_dir, "roi", charts), more)
         result = ask(
             "pricing",
             ask_roi,
             resolved(scenario),
             intervention,
-            run=RunFlags(workers, scheduler),
+            run=RunFlags(workers, scheduler, delivery=delivery),
             changes=parse_assignments(set_),
             replications=replications,
             engine=engine_name(engine),
@@ -367,28 +397,7 @@ def roi(
             seed=seed,
             break_even=break_even,
         )
-        v = result.valuation
-
-        def table() -> None:
-            print_variants({result.intervention: v}, out, result.currency, result.population)
-            print_pricing(result, out)
-
-        emit(result, fmt, table, out_dir, "roi")
-        if out_dir is not None:
-            from motsim.output.charts import npv_chart, payback_chart
-
-            write_text(out_dir / "cashflow.csv", to_csv(result.cash_flows.rows()))
-            for suffix in ("png", "svg"):
-                payback_chart(
-                    v.cumulative_net_value, v.payback_month, out_dir / f"payback.{suffix}", result.intervention
-                )
-                npv_chart(
-                    v.npv_by_replication,
-                    out_dir / f"npv.{suffix}",
-                    f"{result.intervention}: NPV over replications (simulation noise)",
-                    currency=result.currency,
-                )
-            write_input_tornadoes({result.intervention: v}, out_dir, result.currency)
+        delivery.final(result)
 
     guarded(go)
 
@@ -428,14 +437,26 @@ def rank_moments(
     """
 
     def go() -> None:
-        from motsim.output.formats import print_ranking
+        from motsim.output.formats import print_rank_uncertainty, print_ranking
         from motsim.whatif.rank import rank as ask_rank
 
+        def charts(r, folder: Path) -> None:
+            from motsim.output.charts import tornado_chart
+
+            for suffix in ("png", "svg"):
+                tornado_chart(r.ranking, folder / f"tornado.{suffix}", f"{r.scenario}: moments of truth", r.currency)
+
+        delivery = Delivery(
+            fmt,
+            lambda r: print_ranking(r, out),
+            out_files(out_dir, "rank", charts),
+            lambda r: print_rank_uncertainty(r.uncertainty, out, r.currency),
+        )
         result = ask(
             "ranking",
             ask_rank,
             resolved(scenario),
-            run=RunFlags(workers, scheduler),
+            run=RunFlags(workers, scheduler, delivery=delivery),
             step=step,
             levers=tuple(levers),
             replications=replications,
@@ -445,12 +466,7 @@ def rank_moments(
             months=months,
             seed=seed,
         )
-        emit(result, fmt, lambda: print_ranking(result, out), out_dir, "rank")
-        if out_dir is not None:
-            from motsim.output.charts import tornado_chart
-
-            for suffix in ("png", "svg"):
-                tornado_chart(result.ranking, out_dir / f"tornado.{suffix}", f"{result.scenario}: moments of truth")
+        delivery.final(result)
 
     guarded(go)
 
@@ -491,17 +507,40 @@ def report(
 
     def go() -> None:
         from motsim.model.changes import parse_assignments
-        from motsim.output.formats import write_text
-        from motsim.output.report import report as build_report
+        from motsim.output.formats import print_input_uncertainty, print_variants, write_text
+        from motsim.output.report import render
+        from motsim.whatif.questions import appraise
 
         if out_file.is_dir():
             raise InputError(str(out_file), [Problem("", "is a directory; --out names the HTML file to write")])
-        page, data = ask(
+
+        def table(data) -> None:
+            if data.variants:
+                print_variants(data.variants, out, data.currency, data.baseline.population)
+
+        def more(data) -> None:
+            blocks = {n: v.uncertainty for n, v in data.variants.items() if v.uncertainty is not None}
+            if blocks:
+                print_input_uncertainty(blocks, out, data.currency, data.baseline.population)
+
+        def page(data, partial: bool) -> None:
+            text = render(data.scenario, data, partial=partial)
+            write_text(out_file, text)
+            if fmt is Format.table:
+                out.print(
+                    f"wrote {escape(str(out_file))} ({len(text) / 1e6:.1f} MB, self-contained"
+                    + (", partial: without the uncertain inputs" if partial else "")
+                    + ")",
+                    highlight=False,
+                )
+
+        delivery = Delivery(fmt, table, page, more)
+        data = ask(
             "reporting",
-            build_report,
+            appraise,
             resolved(scenario),
             intervention or None,
-            run=RunFlags(workers, scheduler),
+            run=RunFlags(workers, scheduler, delivery=delivery),
             changes=parse_assignments(set_),
             step=step if with_rank else None,
             replications=replications,
@@ -511,16 +550,7 @@ def report(
             months=months,
             seed=seed,
         )
-        write_text(out_file, page)
-
-        def table() -> None:
-            from motsim.output.formats import print_variants
-
-            if data.variants:
-                print_variants(data.variants, out, data.currency, data.baseline.population)
-            out.print(f"wrote {escape(str(out_file))} ({len(page) / 1e6:.1f} MB, self-contained)", highlight=False)
-
-        emit(data, fmt, table)
+        delivery.final(data)
 
     guarded(go)
 

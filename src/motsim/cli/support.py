@@ -119,6 +119,92 @@ def emit(result: Result, fmt: Format, table: Callable[[], None], out_dir: Path |
         write_text(out_dir / f"{name}.csv", to_csv(result.rows()))
 
 
+class Delivery:
+    """How a command hands over its answer: printed (table, JSON or CSV) and, with --out, written.
+
+    When a verb has its plain answer before a long stage (the uncertain inputs), a person at a table
+    sees that answer at once and then only what the long stage adds (`more`); if the command is
+    interrupted then, the plain answer is what it prints and writes (`files(result, partial=True)`).
+    """
+
+    _current: Delivery | None = None
+
+    def __init__(
+        self,
+        fmt: Format,
+        table: Callable[[Any], None],
+        files: Callable[[Any, bool], None] | None = None,
+        more: Callable[[Any], None] | None = None,
+    ):
+        self.fmt, self.table, self.files, self.more = fmt, table, files, more
+        self.plain: Any = None
+        self.shown = False
+        Delivery._current = self
+
+    def stage(self, stage: Stage) -> None:
+        """Keep (and at a table, show) the plain answer while a longer stage runs."""
+        if stage.kind != "answer":
+            return
+        self.plain = stage.result
+        if self.fmt is Format.table:
+            self.table(stage.result)
+            self.shown = True
+
+    def final(self, result: Result) -> None:
+        """The finished answer: what is not on screen yet, and every file."""
+        if self.shown and self.more is not None:
+            self.more(result)
+        else:
+            emit(result, self.fmt, lambda: self.table(result))
+        if self.files is not None:
+            self.files(result, False)
+
+    def interrupted(self) -> None:
+        """Ctrl-C: hand over the plain answer, if there is one, as partial."""
+        from motsim.output.formats import file_set, to_csv, to_json
+
+        if self.plain is None:
+            return
+        if self.fmt is Format.json:
+            print(to_json({**self.plain.to_dict(), "partial": True}))
+        elif self.fmt is Format.csv:
+            sys.stdout.write(to_csv(self.plain.rows()))
+        if self.files is not None:
+            with file_set():
+                self.files(self.plain, True)
+        err.print(
+            "interrupted while drawing the uncertain inputs: the answer at the inputs as written is above"
+            + (" and in the files written (marked partial)" if self.files is not None else ""),
+            highlight=False,
+        )
+
+
+def out_files(out_dir: Path | None, name: str, extra: Callable[[Any, Path], None] | None = None):
+    """The `files` of a `Delivery` for `--out DIR`: NAME.json, NAME.csv, what `extra` writes, and a
+    PARTIAL.txt when the answer was cut short (None without --out).
+    """
+    if out_dir is None:
+        return None
+
+    def write(result: Any, partial: bool) -> None:
+        from motsim.output.formats import to_csv, to_json, write_text
+
+        write_text(out_dir / f"{name}.json", to_json(result) + "\n")
+        write_text(out_dir / f"{name}.csv", to_csv(result.rows()))
+        if extra is not None:
+            extra(result, out_dir)
+        if partial:
+            write_text(out_dir / "PARTIAL.txt", PARTIAL)
+
+    return write
+
+
+PARTIAL = (
+    "motsim was interrupted while it drew the uncertain inputs: these files hold the answer at the inputs as "
+    "written, without the uncertainty.\n"
+)
+
+
 # library parameters whose flag is not `--` + the name with dashes
 _FLAGS = {
     "n_per_arm": "--n",
@@ -180,6 +266,8 @@ def guarded(fn: Callable[[], None]) -> None:
         with file_set():  # a command's files appear together when it succeeds, or not at all
             fn()
     except (KeyboardInterrupt, Terminated) as exc:
+        if Delivery._current is not None:
+            Delivery._current.interrupted()
         err.print("interrupted" if isinstance(exc, KeyboardInterrupt) else "terminated", highlight=False)
         sys.stdout.flush()
         os._exit(130 if isinstance(exc, KeyboardInterrupt) else 143)  # no waiting on pool threads
@@ -256,7 +344,8 @@ class Watcher:
             if self.bar:
                 self.bar.update(self.task, description=stage.label, completed=0, total=stage.replications)
             if stage.seconds is not None and stage.seconds >= 5:
-                err.print(f"{escape(stage.label)}: about {duration(stage.seconds)} more", highlight=False)
+                how = f" ({flag(stage.skip)} 0 skips it; Ctrl-C keeps what is done)" if stage.skip else ""
+                err.print(f"{escape(stage.label)}: about {duration(stage.seconds)} more{how}", highlight=False)
         if self.on_stage is not None:
             self.on_stage(stage)
 
@@ -285,7 +374,7 @@ def ask(label: str, verb: Callable[..., Any], *args: Any, run: RunFlags | None =
 
 
 class RunFlags:
-    """The command line's run flags (`--workers`, `--scheduler`) and how it watches stages."""
+    """The command line's run flags (`--workers`, `--scheduler`) and who else watches the stages."""
 
     def __init__(
         self,
@@ -293,8 +382,11 @@ class RunFlags:
         scheduler: str | None = None,
         on_stage: Callable | None = None,
         first_look: bool = False,
+        delivery: Delivery | None = None,
     ):
-        self.workers, self.scheduler, self.on_stage, self.first_look = workers, scheduler, on_stage, first_look
+        self.workers, self.scheduler, self.first_look = workers, scheduler, first_look
+        watchers = [w for w in (on_stage, delivery.stage if delivery else None) if w is not None]
+        self.on_stage = (lambda s: [w(s) for w in watchers]) if watchers else None
 
 
 def resolved(scenario: str) -> str:

@@ -259,6 +259,22 @@ def _print_resources(s: RunSummary, console: Console) -> None:
     console.print(rt)
 
 
+def write_run_files(s: RunSummary, out_dir: Path, partial: bool = False, say: bool = False) -> None:
+    """`run --out`: results.json, retention.csv, moments.csv and retention.png (PARTIAL.txt when cut short)."""
+    from motsim.output.charts import retention_chart
+
+    write_text(out_dir / "results.json", to_json(s) + "\n")
+    write_text(out_dir / "retention.csv", to_csv(s.retention_rows()))
+    write_text(out_dir / "moments.csv", to_csv(s.moment_rows()))
+    retention_chart({s.scenario: s.retention}, out_dir / "retention.png", s.scenario)
+    if partial:
+        write_text(out_dir / "PARTIAL.txt", "interrupted while drawing the uncertain inputs: without them\n")
+    if say:
+        Console(stderr=True).print(
+            f"wrote results.json, retention.csv, moments.csv, retention.png to {escape(str(out_dir))}", highlight=False
+        )
+
+
 def print_run_uncertainty(u: RunUncertainty, console: Console, currency: str = "") -> None:
     """What the uncertain inputs do to the baseline, and which of them moves CLV most."""
     t = Table(
@@ -369,7 +385,11 @@ def business(population: int | None) -> str:
 
 
 def print_variants(
-    variants: dict[str, Valuation], console: Console, currency: str = "", population: int | None = None
+    variants: dict[str, Valuation],
+    console: Console,
+    currency: str = "",
+    population: int | None = None,
+    say_missing: bool = True,
 ) -> None:
     """The interventions against the baseline and, with uncertain inputs, what they do to the answer."""
     t = Table(
@@ -396,7 +416,7 @@ def print_variants(
         )
     console.print(t)
     blocks = {name: v.uncertainty for name, v in variants.items() if v.uncertainty is not None}
-    if not blocks:
+    if not blocks and say_missing:
         console.print(
             escape(
                 "P(NPV > 0): not computed — a probability needs uncertain inputs (an [uncertainty] table, "
@@ -405,7 +425,8 @@ def print_variants(
             highlight=False,
         )
         return
-    print_input_uncertainty(blocks, console, currency, population)
+    if blocks:
+        print_input_uncertainty(blocks, console, currency, population)
 
 
 def print_input_uncertainty(

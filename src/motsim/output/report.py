@@ -298,8 +298,10 @@ def _answer(sc: Scenario, data: Appraisal) -> list[str]:
     return said
 
 
-def render(sc: Scenario, data: Appraisal) -> str:
-    """The report page as an HTML string: the answer first, then the evidence, then every input."""
+def render(sc: Scenario, data: Appraisal, partial: bool = False) -> str:
+    """The report page as an HTML string: the answer first, then the evidence, then every input
+    (`partial`: interrupted before the uncertain inputs were drawn, and said so).
+    """
     curves = {"baseline": data.baseline.retention}
     from motsim.output.charts import npv_summary_chart, retention_chart, tornado_chart
 
@@ -307,6 +309,7 @@ def render(sc: Scenario, data: Appraisal) -> str:
     population = h.population or h.customers
     body = [
         f"<h1>{_esc(h.name)}</h1>",
+        '<p class="note"><b>Partial:</b> interrupted before the uncertain inputs were drawn.</p>' if partial else "",
         f"<p>{_esc(h.description or '')}</p>",
         '<section class="answer"><h2>The answer</h2>',
         *_answer(sc, data),

@@ -231,7 +231,7 @@ def simulate_points(
         for i, wanted in batch.wanted.items()
     )
     seconds = None if seconds_per_run is None else seconds_per_run * work
-    opts.tell(Stage("start", label, replications=work, seconds=seconds))
+    opts.tell(Stage("start", label, replications=work, seconds=seconds, skip="draws"))
     runs = batch.run(engine, opts)
     return Simulated(inputs, draws, points, streams, runs, bases, variants)
 

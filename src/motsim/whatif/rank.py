@@ -18,7 +18,7 @@ from motsim.display import Result
 from motsim.errors import InputError
 from motsim.intervals import Estimate
 from motsim.model.scenario import Scenario
-from motsim.run_options import RunOptions, current
+from motsim.run_options import RunOptions, Stage, current
 from motsim.sim.arguments import replications_of, scenario_of
 from motsim.sim.results import Results
 from motsim.whatif.compare import run_compare
@@ -84,6 +84,7 @@ def run_rank(
     per_run = (time.monotonic() - started) / (len(steps) + 1) / reps
     result = ranked(scenario, step, w.base, w.comparisons, levers)
     if n_draws:
+        opts.tell(Stage("answer", "the ranking at the inputs as written", result))
         block = propagate_rank(
             scenario,
             steps,

@@ -5,7 +5,8 @@ rates, and its break-even (in effect, with an interval, and in money).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -143,15 +144,33 @@ def run_roi(
     options: RunOptions | None = None,
 ) -> Pricing:
     """`roi` on a checked scenario and intervention."""
+    from motsim.whatif.propagation import draws_of, propagate
+
     opts = current(options)
     reps = replications_of(replications, scenario)
-    w = run_compare(scenario, [intervention], replications=reps, engine=engine, draws=draws, options=opts)
+    n_draws = draws_of(draws, scenario, True)
+    started = time.monotonic()
+    w = run_compare(scenario, [intervention], replications=reps, engine=engine, draws=0, options=opts)
+    per_run = (time.monotonic() - started) / (2 * reps)
     comparison = w.comparisons[intervention.name]
     searched = BreakEven(None, None, None)
     if break_even:
         opts.tell(Stage("start", "finding the break-even effect"))
         searched = find_break_even(scenario, intervention, w.base, engine=engine, options=opts)
-    return pricing_of(intervention.name, w.variants[intervention.name], comparison, searched, break_even)
+    plain = pricing_of(intervention.name, w.variants[intervention.name], comparison, searched, break_even)
+    if not n_draws:
+        return plain
+    opts.tell(Stage("answer", "the answer at the inputs as written", plain))
+    (block,) = propagate(
+        scenario,
+        [intervention],
+        draws=n_draws,
+        plain=w.comparisons,
+        engine=engine,
+        seconds_per_run=per_run,
+        options=opts,
+    ).values()
+    return replace(plain, valuation=plain.valuation.with_uncertainty(block))
 
 
 def pricing_of(
