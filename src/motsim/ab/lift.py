@@ -4,23 +4,11 @@ from __future__ import annotations
 
 import pandas as pd
 
-from motsim.ab.analysis import Metric, analyze
-from motsim.errors import DataError, InputError
+from motsim.ab.analysis import Metric, analyze, metric_kind
+from motsim.errors import DataError
 from motsim.model.scenario import Intervention, Scenario
 from motsim.run_options import RunOptions
 from motsim.whatif.projection import Observed, Projection, project
-
-LIFT_KINDS = ("proportion", "mean")
-
-
-def metric_kind(df: pd.DataFrame, column: str, kind: str | None = None) -> str:
-    """`kind` if given, else "proportion" for a 0/1 column and "mean" for anything else."""
-    if kind is not None:
-        if kind not in LIFT_KINDS:
-            raise InputError.one("", "kind", f"'{kind}': choose {' or '.join(LIFT_KINDS)}")
-        return kind
-    values = df[column] if column in df.columns else None
-    return "proportion" if values is not None and values.dropna().isin([0, 1]).all() else "mean"
 
 
 def observed_effect(
@@ -32,7 +20,7 @@ def observed_effect(
     relative: bool = False,
 ) -> Observed:
     """The treatment's effect on `metric` with its standard error; the data must have two arms."""
-    analysis = analyze(df, variant, [Metric(metric, metric_kind(df, metric, kind), metric)], control)
+    analysis = analyze(df, variant, [Metric(metric, metric_kind(df, metric, kind), metric)], control=control)
     if len(analysis.metrics) != 1:
         raise DataError(
             f"column '{variant}': projection compares one treatment arm with the control; "

@@ -25,7 +25,7 @@ from motsim.cli.support import (
     guarded,
     out,
 )
-from motsim.errors import DataError, InputError, Problem
+from motsim.errors import DataError, InputError
 
 if TYPE_CHECKING:
     from motsim.ab.analysis import Analysis, Effect
@@ -84,7 +84,8 @@ def _metrics(
             col, _, cov = spec.partition(":")
             taken = any(m.name == col for m in found)
             name = f"{col} (CUPED on {cov})" if cov and taken else col
-            found.append(Metric(name, kind, col, covariate=cov or None, margin=margins.get(name, margins.get(col))))
+            covs = tuple(c.strip() for c in cov.split(",") if c.strip())
+            found.append(Metric(name, kind, col, covariates=covs, margin=margins.get(name, margins.get(col))))
     for num, den in _pairs(ratio, "/", "--ratio", "NUMERATOR/DENOMINATOR"):
         found.append(Metric(f"{num}/{den}", "ratio", num, denominator=den, margin=margins.get(f"{num}/{den}")))
     if nps:
@@ -95,15 +96,23 @@ def _metrics(
 
 
 def read_data(path: Path):
-    """A CSV as a DataFrame; unreadable files are input errors naming the file."""
-    import pandas as pd
+    """A CSV or Parquet file (by extension) as a DataFrame, read as `fit` reads; unreadable files
+    are errors naming the file.
+    """
+    from motsim.fit.data import read
 
-    if not path.is_file():
-        raise InputError(str(path), [Problem("", "no such file")])
+    return read(path)[0]
+
+
+def _floats(text: str, flag: str, count: int | None = None) -> tuple[float, ...]:
+    """Comma-separated numbers from a flag's value (exactly `count` of them when given)."""
     try:
-        return pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise InputError(str(path), [Problem("", f"not a readable CSV ({exc})")]) from None
+        values = tuple(float(x) for x in text.split(","))
+    except ValueError:
+        values = ()
+    if not values or (count is not None and len(values) != count) or not all(map(math.isfinite, values)):
+        raise InputError.one("", flag, f"'{text}': expected {count or 'some'} comma-separated numbers")
+    return values
 
 
 def _unit(method: str):
@@ -130,6 +139,15 @@ def _pct(x: float) -> str:
     return "–" if x is None or x != x else f"{x:+.1%}"
 
 
+def _label(name: str, m: Effect) -> str:
+    """A row's name that says what its numbers are: a survival share at its horizon, adjusted means."""
+    if m.survival is not None:
+        return f"{name}: still a customer at {m.survival.horizon:g} (Kaplan-Meier)"
+    if m.adjustment is not None and "CUPED" not in name:
+        return f"{name} (adjusted for {', '.join(m.adjustment.covariates)})"
+    return name
+
+
 def _rows(metrics: dict[str, Effect], segment: str = "") -> list[list[str]]:
     body = []
     for k, m in metrics.items():
@@ -139,7 +157,7 @@ def _rows(metrics: dict[str, Effect], segment: str = "") -> list[list[str]]:
         body.append(
             [
                 *([escape(segment)] if segment else []),
-                escape(k),
+                escape(_label(k, m)),
                 f"{m.control:.4g}",
                 f"{m.treatment:.4g}",
                 f"{unit(m.effect)} [{unit(lo)}, {unit(hi)}]",
@@ -152,15 +170,127 @@ def _rows(metrics: dict[str, Effect], segment: str = "") -> list[list[str]]:
     return body
 
 
+def _p_or_dash(x: float | None) -> str:
+    return "–" if x is None or x != x else _p(x)
+
+
+def _readings(result: Analysis) -> list[tuple[str, list[str], list[list[str]]]]:
+    """The always-valid and Bayesian readings as tables (none when not asked for)."""
+    level = f"{1 - result.alpha:.0%}"
+    tables = []
+    seq = [(k, m) for k, m in result.metrics.items() if m.sequential is not None]
+    if seq:
+        rows = []
+        for k, m in seq:
+            unit = _unit(m.method)
+            s_ = m.sequential
+            rows.append(
+                [escape(_label(k, m)), f"{unit(m.effect)} [{unit(s_.ci_low)}, {unit(s_.ci_high)}]", _p(s_.pvalue)]
+            )
+        title = f"Peeking-safe: always-valid {level} intervals, tuned for {result.sequential_tuning:,.0f} customers"
+        tables.append((title, ["metric", f"effect [always-valid {level}]", "p (always valid)"], rows))
+    bayes = [(k, m) for k, m in result.metrics.items() if m.bayesian is not None]
+    if bayes:
+        prior = result.bayesian_prior
+        said = "flat prior" if prior == "flat" else f"prior normal({prior['mean']:+.1%}, {prior['sd']:.1%}) on relative"
+        rows = []
+        for k, m in bayes:
+            b, a, unit = m.bayesian, m.bayesian_absolute, _unit(m.method)
+            rows.append(
+                [
+                    escape(_label(k, m)),
+                    _pct(b.chance_to_win).lstrip("+"),
+                    "–" if b.expected_loss != b.expected_loss else f"{b.expected_loss:.2%}",
+                    f"[{_pct(b.ci_low)}, {_pct(b.ci_high)}]",
+                    f"[{unit(a.ci_low)}, {unit(a.ci_high)}]",
+                ]
+            )
+        head = ["metric", "chance to beat control", "expected loss if shipped", f"relative {level} credible"]
+        head.append(f"effect {level} credible")
+        tables.append((f"Bayesian ({said})", head, rows))
+    return tables
+
+
+def _sequence_tables(result: Analysis) -> list[tuple[str, list[str], list[list[str]]]]:
+    """One table per metric: its looks over time."""
+    level = f"{1 - result.alpha:.0%}"
+    tables = []
+    for k, looks in (result.sequence or {}).items():
+        unit = _unit(result.metrics[k].method)
+        bayes = any(look.chance_to_win is not None for look in looks)
+        head = [result.by or "", "customers (control / treatment)", f"effect [{level} CI]", "p"]
+        head += [f"effect [always-valid {level}]", "p (always valid)"] + (["chance to win"] if bayes else [])
+        rows = [
+            [
+                look.period,
+                f"{look.n_control:,} / {look.n_treatment:,}",
+                f"{unit(look.effect)} [{unit(look.ci_low)}, {unit(look.ci_high)}]",
+                _p(look.pvalue),
+                f"[{unit(look.seq_ci_low)}, {unit(look.seq_ci_high)}]",
+                _p(look.seq_pvalue),
+                *([_pct(look.chance_to_win).lstrip("+")] if bayes else []),
+            ]
+            for look in looks
+        ]
+        tables.append((f"{escape(k)} by {result.by} (each look: everyone who entered by then)", head, rows))
+    return tables
+
+
+def _notes(result: Analysis) -> list[str]:
+    """What the numbers mean, in words."""
+    n_tests = len(result.metrics) + sum(len(v.metrics) for v in (result.segments or {}).values())
+    notes = [
+        "control, treatment: each arm's rate or mean (an adjusted metric's at the covariates' pooled mean); "
+        f"effect: treatment − control with its {1 - result.alpha:.0%} CI; relative: effect ÷ control; "
+        f"p: two-sided p-value of no effect; p ({result.correction}): corrected across the {n_tests} tests"
+    ]
+    for k, m in result.metrics.items():
+        a = m.adjustment
+        if a is not None and a.variance_reduction > 0:
+            notes.append(
+                f"{k}: the covariates removed {a.variance_reduction:.0%} of the effect's variance "
+                f"(as if the test had {1 / (1 - a.variance_reduction):.1f}× the customers); unadjusted means "
+                f"{a.control_unadjusted:.4g} and {a.treatment_unadjusted:.4g}"
+            )
+    if any(m.sequential for m in result.metrics.values()) or result.sequence:
+        notes.append(
+            "always-valid: holds at every look, so results may be read daily and the test stopped once it "
+            "excludes 0; the fixed-horizon CI and p are valid only at the end planned in advance"
+        )
+    if any(m.bayesian for m in result.metrics.values()):
+        notes.append(
+            "chance to beat control: the probability that the treatment is higher, given the data and the prior — "
+            "not a p-value (a p-value is a probability about data when there is no effect) and not protected "
+            "against peeking; expected loss: the average relative drop if you ship it and it is in fact worse"
+        )
+    for k, m in result.survival_metrics().items():
+        sv = m.survival
+        lo, hi = sv.hazard_ratio_ci
+        p = _p(m.pvalue).replace("<", "< ") if m.pvalue < 1e-16 else "= " + _p(m.pvalue)
+        notes.append(
+            f"{k}: survival at {sv.horizon:g} is the Kaplan-Meier estimate; log-rank p {p}; "
+            f"Cox hazard ratio {sv.hazard_ratio:.3f} [{lo:.3f}, {hi:.3f}] (below 1: treatment customers churn less)"
+        )
+    return notes
+
+
 def _print_analysis(result: Analysis, fmt: AbFormat) -> None:
     header = ["metric", "control", "treatment", "effect [CI]", "relative [CI]", "p", f"p ({result.correction})", ""]
-    tables = [("", header, _rows(result.metrics))]
+    level = f"{1 - result.alpha:.0%}"
+    tables = [
+        (
+            f"Treatment vs control '{escape(result.control)}' ({level} CIs, α = {result.alpha})",
+            header,
+            _rows(result.metrics),
+        )
+    ]
     if result.segments is not None:
         seg_rows = [r for s, v in result.segments.items() for r in _rows(v.metrics, f"{result.segment}={s}")]
         tables.append((f"By segment (corrected across segments, {result.correction})", ["segment", *header], seg_rows))
+    tables += _readings(result) + _sequence_tables(result)
     if fmt is AbFormat.markdown:
         for title, head, body in tables:
-            print(f"{title}\n" if title else "", end="")
+            print(f"{title}\n")
             print("| " + " | ".join(head) + " |\n|" + "---|" * len(head))
             for r in body:
                 print("| " + " | ".join(r) + " |")
@@ -168,30 +298,20 @@ def _print_analysis(result: Analysis, fmt: AbFormat) -> None:
     else:
         srm = result.srm
         out.print(f"sample-ratio check: p = {srm.pvalue:.3g}, counts {escape(str(srm.counts))}", highlight=False)
-        level = f"{1 - result.alpha:.0%}"
         for title, head, body in tables:
-            t = Table(
-                *head,
-                title=title or f"Treatment vs control '{escape(result.control)}' ({level} CIs, α = {result.alpha})",
-                title_justify="left",
-            )
+            t = Table(*map(escape, head), title=title, title_justify="left")
             for r in body:
                 t.add_row(*r)
             out.print(t)
-    for k, m in result.survival_metrics().items():
-        sv = m.survival
-        lo, hi = sv.hazard_ratio_ci
-        p = _p(m.pvalue).replace("<", "< ") if m.pvalue < 1e-16 else "= " + _p(m.pvalue)
-        print(
-            f"{k}: survival at {sv.horizon:g} is the Kaplan-Meier estimate; log-rank p {p}; "
-            f"Cox hazard ratio {sv.hazard_ratio:.3f} [{lo:.3f}, {hi:.3f}] (below 1: treatment customers churn less)"
-        )
+    for note in _notes(result):
+        print(note)
 
 
 @ab.command()
 def analyze(
     data: Path = typer.Argument(
-        ..., help="CSV: one row per customer, or one row per arm (and segment) with count, COL_sum, COL_sum_sq."
+        ...,
+        help="CSV or Parquet: one row per customer, or one row per arm (and segment) with count, COL_sum, COL_sum_sq.",
     ),
     variant: Optional[str] = typer.Option(
         None, "--variant", help="Column naming each customer's arm (default: the experiment file's, else 'variant')."
@@ -206,9 +326,11 @@ def analyze(
         help="Experiment file (TOML): metrics, columns, covariates, margins, correction, split. Flags add to it.",
     ),
     proportion: list[str] = typer.Option(
-        [], "--proportion", help="A 0/1 column (COL or COL:COVARIATE for CUPED); repeatable."
+        [], "--proportion", help="A 0/1 column (COL, or COL:COVARIATE[,COVARIATE] for CUPED); repeatable."
     ),
-    mean: list[str] = typer.Option([], "--mean", help="A numeric column (COL or COL:COVARIATE for CUPED); repeatable."),
+    mean: list[str] = typer.Option(
+        [], "--mean", help="A numeric column (COL, or COL:COVARIATE[,COVARIATE] for CUPED); repeatable."
+    ),
     ratio: list[str] = typer.Option([], "--ratio", help="Ratio of means NUM/DEN (e.g. orders/sessions); repeatable."),
     nps: Optional[str] = typer.Option(None, "--nps", help="A 0..10 likelihood-to-recommend column."),
     survival: list[str] = typer.Option(
@@ -230,16 +352,50 @@ def analyze(
         None, "--correction", help="holm (default), bh (Benjamini-Hochberg) or none."
     ),
     alpha: Optional[float] = typer.Option(None, "--alpha", help="Significance level (default 0.05)."),
+    covariates: Optional[str] = typer.Option(
+        None,
+        "--covariates",
+        help="Pre-period columns A,B,C adjusting every proportion and mean (regression adjustment, CUPED with "
+        "several); customers missing a value are kept, with a missing indicator.",
+    ),
+    sequential: bool = typer.Option(
+        False, "--sequential", help="Also give always-valid (peeking-safe) intervals and p-values."
+    ),
+    sequential_tuning: Optional[float] = typer.Option(
+        None,
+        "--sequential-tuning",
+        help="Total customers (both arms) at which the always-valid interval is tightest: the sample you expect "
+        "(default 5000, as GrowthBook). Implies --sequential.",
+    ),
+    bayesian: bool = typer.Option(
+        False, "--bayesian", help="Also give the chance to beat control, expected loss and credible intervals."
+    ),
+    prior: Optional[str] = typer.Option(
+        None,
+        "--prior",
+        help="Normal prior MEAN,SD on the relative effect, e.g. 0,0.1 (default flat). Implies --bayesian.",
+    ),
+    by: Optional[str] = typer.Option(
+        None,
+        "--by",
+        help="day or week: the results at each look over time, from a 'date' (or 'day') column dating each "
+        "customer's entry, always-valid beside fixed.",
+    ),
     fmt: AbFormat = typer.Option(AbFormat.table, "--format", "-f"),
     out_dir: Optional[Path] = typer.Option(
-        None, "--out", "-o", help="Write analysis.json, forest.png and, for survival metrics, survival.png here."
+        None,
+        "--out",
+        "-o",
+        help="Write analysis.json, forest.png, for survival metrics survival.png and with --by sequence.csv and "
+        "sequence.png here.",
     ),
 ) -> None:
     """Is the lift real, how big, how sure: every metric, each arm against the control.
 
     Sample-ratio mismatch is checked first; p-values are corrected across metrics (Holm by
     default). Proportions: pooled z-test, Wald CI of the difference; means: Welch t-test;
-    relative effects: delta method on the log ratio.
+    relative effects: delta method on the log ratio. --sequential adds always-valid results
+    (asymptotic confidence sequences, as GrowthBook); --bayesian the chance to win (as gbstats).
     """
 
     def go() -> None:
@@ -261,16 +417,23 @@ def analyze(
             a.strip(): _number(w, "--split") for a, w in _pairs(split, "=", "--split", "ARM=WEIGHT")
         } or spec.split
         variant_col = variant or spec.variant or "variant"
+        shared = tuple(c.strip() for c in covariates.split(",") if c.strip()) if covariates else tuple(spec.covariates)
         try:
             result = run_analysis(
                 df,
                 variant_col,
                 metrics,
-                control or spec.control,
-                alpha if alpha is not None else spec.alpha,
-                correction or spec.correction,
-                planned,
-                segment or spec.segment,
+                control=control or spec.control,
+                alpha=alpha if alpha is not None else spec.alpha,
+                correction=correction or spec.correction,
+                planned=planned,
+                segment=segment or spec.segment,
+                covariates=shared,
+                sequential=sequential or spec.sequential,
+                sequential_tuning=sequential_tuning if sequential_tuning is not None else spec.sequential_tuning,
+                bayesian=bayesian or spec.bayesian,
+                prior=_floats(prior, "--prior", 2) if prior else spec.prior,
+                by=by,
             )
         except DataError as exc:
             raise exc.located(str(data)) from None
@@ -284,17 +447,20 @@ def analyze(
         if fmt is AbFormat.json:
             print(to_json(result))
         elif fmt is AbFormat.csv:
-            sys.stdout.write(to_csv(result.rows()))
+            sys.stdout.write(to_csv(result.sequence_rows() if by else result.rows()))
         else:
             _print_analysis(result, fmt)
         if out_dir is not None:
-            from motsim.output.charts import forest_chart, survival_chart
+            from motsim.output.charts import forest_chart, sequence_chart, survival_chart
 
             write_text(out_dir / "analysis.json", to_json(result) + "\n")
             forest_chart(result.metrics, out_dir / "forest.png")
             curves = {k: m.survival.km for k, m in result.survival_metrics().items()}
             if curves:
                 survival_chart(curves, out_dir / "survival.png")
+            if result.sequence:
+                write_text(out_dir / "sequence.csv", to_csv(result.sequence_rows()))
+                sequence_chart(result.sequence, out_dir / "sequence.png", result.by or "", result.alpha)
 
     guarded(go)
 
