@@ -465,11 +465,56 @@ def analyze(
     guarded(go)
 
 
+PLAN_WORDS = {
+    "metric": "metric",
+    "column": "column",
+    "baseline": "baseline (control's rate, mean, or share of promoters)",
+    "sd": "standard deviation (both arms pooled)",
+    "baseline_nps": "baseline NPS",
+    "alpha": "significance level α (two-sided)",
+    "ratio": "treatment size ÷ control size",
+    "n_per_arm": "customers in the control arm",
+    "mde": "smallest effect to detect (absolute)",
+    "power": "power: the chance to detect that effect",
+    "mde_relative": "smallest effect, relative to the baseline",
+    "n_total": "customers in both arms",
+    "days": "days at the given traffic",
+    "n_control": "customers so far, control",
+    "n_treatment": "customers so far, treatment",
+    "days_so_far": "days so far",
+    "traffic_per_day": "customers a day so far (both arms)",
+    "target_power": "power planned",
+    "power_now": "power reached today for the planned effect",
+    "mde_now": "smallest effect detectable today (at the planned power)",
+    "mde_now_relative": "smallest effect detectable today, relative",
+    "n_per_arm_needed": "control customers needed for the planned power",
+    "customers_more": "customers still needed (both arms)",
+    "days_more": "days still needed at today's traffic",
+}
+
+
+def _plan_table(result: Any, title: str, solved: str | None) -> Table:
+    """A plan as words and numbers, the solved quantity marked."""
+    t = Table("quantity", "value", title=title, title_justify="left")
+    for k, v in result.to_dict().items():
+        shown = (
+            _pct(v).lstrip("+")
+            if k in ("mde_relative", "mde_now_relative", "power", "power_now", "target_power")
+            else None
+        )
+        t.add_row(PLAN_WORDS.get(k, k) + (" (solved)" if k == solved else ""), shown or _plan_value(v))
+    return t
+
+
 @ab.command(name="plan")
 def ab_plan(
-    metric: str = typer.Option(..., "--metric", help="proportion, mean or nps."),
-    baseline: float = typer.Option(
-        ..., "--baseline", help="Control's rate (proportion), mean (mean), or share of promoters (nps)."
+    metric: Optional[str] = typer.Option(
+        None, "--metric", help="proportion, mean or nps (with --running: default 0/1 is a proportion, else a mean)."
+    ),
+    baseline: Optional[float] = typer.Option(
+        None,
+        "--baseline",
+        help="Control's rate (proportion), mean (mean), or share of promoters (nps); --running reads it.",
     ),
     mde: Optional[float] = typer.Option(
         None, "--mde", help="Minimum detectable effect (absolute; relative with --relative). Omit to solve for it."
@@ -486,12 +531,25 @@ def ab_plan(
     traffic: Optional[float] = typer.Option(
         None, "--traffic", help="Customers entering the experiment per day: also report the days needed."
     ),
+    running: Optional[Path] = typer.Option(
+        None,
+        "--running",
+        help="A running test's data (CSV or Parquet, as ab analyze reads): power reached, MDE today, days to the "
+        "planned power at the traffic of its 'date'/'day' column.",
+    ),
+    column: Optional[str] = typer.Option(None, "--column", help="With --running: the metric's column."),
+    variant: str = typer.Option("variant", "--variant", help="With --running: the column naming each arm."),
+    control: Optional[str] = typer.Option(None, "--control", help="With --running: the control arm's value."),
     fmt: Format = typer.Option(Format.table, "--format", "-f"),
 ) -> None:
-    """Sample size per arm, or the MDE for a given sample, or the power; and days at a traffic."""
+    """Sample size per arm, or the MDE for a given sample, or the power; and days at a traffic.
+
+    With --running DATA --column COL: where a running test stands against its plan.
+    """
 
     def go() -> None:
         from motsim.ab.planning import plan
+        from motsim.ab.running import running_plan
         from motsim.output.formats import to_csv, to_json
 
         if relative and mde is not None and abs(mde) >= 1:
@@ -499,16 +557,52 @@ def ab_plan(
                 f"note: --mde {mde:g} --relative is a {mde:.0%} change; for {mde:g}% give {mde / 100:g}",
                 highlight=False,
             )
-        result = plan(metric, baseline, mde, relative, alpha, power, ratio, n, sd, detractors, traffic)
+        if running is not None:
+            if column is None:
+                raise InputError.one("", "column", "--running needs --column, the metric's column in the data")
+            df = read_data(running)
+            try:
+                result = running_plan(
+                    df,
+                    column,
+                    variant=variant,
+                    control=control,
+                    kind=metric,
+                    mde=mde,
+                    relative=relative,
+                    alpha=alpha,
+                    power=power if power is not None else 0.8,
+                    traffic_per_day=traffic,
+                )
+            except DataError as exc:
+                raise exc.located(str(running)) from None
+            title, solved = f"The running test on '{escape(column)}' against its plan", None
+        else:
+            if metric is None or baseline is None:
+                raise InputError.one("", "metric", "give --metric and --baseline (or --running DATA --column COL)")
+            result = plan(
+                metric,
+                baseline,
+                mde=mde,
+                relative=relative,
+                alpha=alpha,
+                power=power,
+                ratio=ratio,
+                n_per_arm=n,
+                sd=sd,
+                detractors=detractors,
+                traffic_per_day=traffic,
+            )
+            solved = "n_per_arm" if n is None else ("power" if power is None and mde is not None else "mde")
+            title = f"Plan for a {metric} metric"
         if fmt is Format.json:
             print(to_json(result))
         elif fmt is Format.csv:
             sys.stdout.write(to_csv([result]))
         else:
-            t = Table("quantity", "value", title=f"Plan for a {metric} metric", title_justify="left")
-            for k, v in result.to_dict().items():
-                t.add_row(k, _plan_value(v))
-            out.print(t)
+            out.print(_plan_table(result, title, solved))
+            if running is not None and result.mde is None:
+                print("give --mde (the effect the test was planned to detect) for the power reached and days left")
 
     guarded(go)
 
