@@ -17,6 +17,7 @@ from motsim.cli.support import (
     EngineOpt,
     Format,
     FormatOpt,
+    Replications,
     Scheduler,
     Seed,
     Workers,
@@ -29,6 +30,7 @@ from motsim.errors import DataError, InputError
 
 if TYPE_CHECKING:
     from motsim.ab.analysis import Analysis, Effect
+    from motsim.ab.holdout import Holdout
     from motsim.whatif.projection import Projection
 
 ab = typer.Typer(
@@ -810,3 +812,122 @@ def _print_projection(r: Projection) -> None:
     )
     for note in r.notes:
         out.print(f"note: {escape(note)}", highlight=False)
+
+
+@ab.command()
+def holdout(
+    scenario: str = typer.Argument(..., help=SCENARIO_HELP),
+    intervention: str = typer.Option(..., "--intervention", "-i", help="The CX change the holdout measures."),
+    shares: str = typer.Option(
+        "0.01,0.02,0.05,0.1,0.2", "--shares", help="Shares of customers held out to compare, comma-separated."
+    ),
+    months: str = typer.Option("3,6,12,24", "--months-held", help="Months held out to compare, comma-separated."),
+    alpha: float = typer.Option(0.05, "--alpha", help="Significance level of the holdout's tests."),
+    effect_sd: float = typer.Option(
+        0.5,
+        "--effect-sd",
+        help="How unsure the change's size is before the holdout: the SD of its true gain as a share of the "
+        "simulated gain (0.5: it may well be half or one and a half times as large).",
+    ),
+    customers: Optional[int] = typer.Option(
+        None, "--customers", "-n", help="Customers to simulate: a sample of the business (default: the scenario's)."
+    ),
+    replications: Replications = None,
+    seed: Seed = None,
+    workers: Workers = None,
+    engine: EngineOpt = None,
+    scheduler: Scheduler = None,
+    fmt: FormatOpt = Format.table,
+    out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="Write holdout.json and holdout.csv here."),
+) -> None:
+    """Plan a long-term holdout of a CX change: share × months → power, NPV forgone, value of knowing.
+
+    The power to see the change's effect on retention (log-rank) and on value (accrued per customer),
+    what holding customers out costs in NPV forgone (from the simulator), and the expected value of
+    the information for the decision to keep or roll back the change. Analyse the holdout's data with
+    `motsim ab analyze DATA --survival tenure:churned --mean value`; carry it to lifetime value with
+    `motsim ab project`.
+    """
+
+    def go() -> None:
+        from motsim.ab.holdout import plan_holdout
+        from motsim.cli.support import RunFlags, ask, resolved
+        from motsim.output.formats import to_csv, to_json, write_text
+
+        result = ask(
+            "simulating the holdout",
+            plan_holdout,
+            resolved(scenario),
+            intervention,
+            run=RunFlags(workers, scheduler),
+            shares=_floats(shares, "--shares"),
+            months=[int(m) for m in _floats(months, "--months-held")],
+            alpha=alpha,
+            effect_sd=effect_sd,
+            replications=replications,
+            engine=engine_name(engine),
+            sample=customers,
+            seed=seed,
+        )
+        if fmt is Format.json:
+            print(to_json(result))
+        elif fmt is Format.csv:
+            sys.stdout.write(to_csv(result.rows()))
+        else:
+            _print_holdout(result)
+        if out_dir is not None:
+            write_text(out_dir / "holdout.json", to_json(result) + "\n")
+            write_text(out_dir / "holdout.csv", to_csv(result.rows()))
+
+    guarded(go)
+
+
+def _print_holdout(r: Holdout) -> None:
+    from motsim.output.formats import money
+
+    cash = lambda x: money(x, r.currency, compact=True)  # noqa: E731
+    t = Table(
+        "held out",
+        "months",
+        "customers held out",
+        "retention power (log-rank)",
+        "retained, treated − held out",
+        "value power",
+        "cost: NPV forgone",
+        "value of knowing",
+        "net",
+        title=f"Holding customers out of '{escape(r.intervention)}': {r.customers:,} customers, simulated on "
+        f"{r.sample:,} × {r.replications} replications ({r.engine})",
+        title_justify="left",
+    )
+    for c in r.cells:
+        t.add_row(
+            f"{c.share:.0%}",
+            str(c.months),
+            f"{c.held_out:,}",
+            f"{c.retention_power:.0%}",
+            f"{100 * c.retention_effect:+.2f} pp",
+            f"{c.value_power:.0%}",
+            cash(c.cost),
+            cash(c.value_of_information),
+            cash(c.net),
+        )
+    out.print(t)
+    print(
+        f"power: the chance the holdout's test (α = {r.alpha:g}) sees the effect — log-rank on survival through "
+        "the months held, or the value each customer accrued by then; cost: the NPV the held-out customers "
+        "forgo (the change's gain while held out, and those who leave for good meanwhile); value of knowing: "
+        "what measuring the change is expected to add to the keep-or-roll-back decision after the holdout, "
+        f"its size known to ±{r.effect_sd:.0%} (1 SD) beforehand (--effect-sd); the change's NPV with "
+        f"everyone treated: {cash(r.npv)}"
+    )
+    if r.best is None:
+        print(
+            "no holdout here is worth its cost: the change is likely enough to pay that knowing adds less than it costs"
+        )
+    else:
+        b = r.best
+        print(
+            f"worth it: hold out {b.share:.0%} for {b.months} months ({b.held_out:,} customers) — value of knowing "
+            f"{cash(b.value_of_information)} against {cash(b.cost)} forgone; retention power {b.retention_power:.0%}"
+        )
