@@ -222,3 +222,16 @@ def test_projection_says_why_its_worth_bends_at_a_rebalanced_probability(tmp_pat
     )
     notes = json.loads(res.stdout)["notes"]
     assert any("used up 'bad'" in n and "above 0.85" in n for n in notes), notes
+
+
+def test_simulated_entry_days_let_a_test_be_read_day_by_day(tmp_path):
+    from motsim.ab.analysis import analyze
+    from motsim.ab.insilico import simulate_experiment
+
+    data = simulate_experiment("fitness_club", "buddy induction", sample=1400, months=3, entry_days=7)
+    assert data["day"].tolist() == sorted(data["day"]) and data["day"].value_counts().to_dict() == {
+        d: 200 for d in range(1, 8)
+    }
+    looks = analyze(data, "variant", ["value"], by="day").sequence["value"]
+    assert [look.period for look in looks] == [str(d) for d in range(1, 8)]
+    assert looks[-1].n_control + looks[-1].n_treatment == 1400

@@ -628,6 +628,12 @@ def simulate(
     retained_at: list[int] = typer.Option(
         [], "--retained-at", help="Months for retained_M columns (repeatable; default 3, 6, 12 and the horizon)."
     ),
+    entry_days: Optional[int] = typer.Option(
+        None,
+        "--entry-days",
+        help="Spread customers' entry over this many days (a 'day' column), to read the test look by look "
+        "with ab analyze --by day.",
+    ),
     engine: EngineOpt = None,
     out_file: Optional[Path] = typer.Option(None, "--out", "-o", help="CSV to write (default: standard output)."),
 ) -> None:
@@ -658,6 +664,7 @@ def simulate(
             sample=customers,
             months=months,
             seed=seed,
+            entry_days=entry_days,
         )
         text = data.to_csv()
         if out_file is None:
