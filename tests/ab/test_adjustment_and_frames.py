@@ -67,11 +67,13 @@ def test_missing_pre_period_customers_are_kept_and_adjusted_by_their_own_group()
 
 @pytest.mark.slow
 def test_regression_adjustment_is_unbiased_and_covers_on_simulated_data():
-    # 1,000 experiments of 1,000 customers, a known effect of 0.8: the mean estimate is within 3 Monte
-    # Carlo SEs of it and the 95% CI covers it in [0.93, 0.97] of them (a 95% rate has SD 0.0069).
+    # 2,000 experiments of 1,000 customers, a known effect of 0.8. θ fitted on both arms pooled (as
+    # CUPED and gbstats do) carries a bias of about −effect·k/n (k = 3 regressors: visits, spend
+    # before, its missing indicator): 0.0024 here, far below the Monte Carlo error. The mean estimate is
+    # within 3 Monte Carlo SEs plus that bias; the 95% CI covers in [0.935, 0.965] (a 95% rate has SD 0.0049).
     rng = np.random.default_rng(3)
     estimates, covered, ses, raw_ses = [], 0, [], []
-    for _ in range(1000):
+    for _ in range(2000):
         df = _pre_period(rng, 1000, 0.8)
         m = experiment.analyze(df, "variant", ["spend"], covariates=["visits", "spend_before"]).metrics["spend"]
         estimates.append(m.effect)
@@ -79,10 +81,11 @@ def test_regression_adjustment_is_unbiased_and_covers_on_simulated_data():
         ses.append(m.se)
         raw_ses.append(m.se / np.sqrt(1 - m.adjustment.variance_reduction))
     estimates = np.array(estimates)
-    assert abs(estimates.mean() - 0.8) < 3 * estimates.std(ddof=1) / np.sqrt(1000)
-    assert 0.93 <= covered / 1000 <= 0.97
+    print(f"mean {estimates.mean():.4f} ± {estimates.std(ddof=1) / np.sqrt(2000):.4f}, coverage {covered / 2000:.3f}")
+    assert abs(estimates.mean() - 0.8) < 3 * estimates.std(ddof=1) / np.sqrt(2000) + 0.8 * 3 / 1000
+    assert 0.935 <= covered / 2000 <= 0.965
     # the reported SE is the spread of the estimates, and far below the unadjusted one
-    assert np.mean(ses) == pytest.approx(estimates.std(ddof=1), rel=0.08)
+    assert np.mean(ses) == pytest.approx(estimates.std(ddof=1), rel=0.06)
     assert np.mean(ses) < 0.6 * np.mean(raw_ses)
 
 

@@ -235,3 +235,29 @@ def test_simulated_entry_days_let_a_test_be_read_day_by_day(tmp_path):
     looks = analyze(data, "variant", ["value"], by="day").sequence["value"]
     assert [look.period for look in looks] == [str(d) for d in range(1, 8)]
     assert looks[-1].n_control + looks[-1].n_treatment == 1400
+
+
+def test_project_prints_its_table(tmp_path):
+    data = tmp_path / "d.csv"
+    rng = np.random.default_rng(3)
+    pd.DataFrame({"variant": ["control", "treatment"] * 200, "y": (rng.random(400) < 0.6).astype(int)}).to_csv(
+        data, index=False
+    )
+    res = _run(
+        "ab",
+        "project",
+        str(data),
+        "--scenario",
+        "fitness_club",
+        "--metric",
+        "y",
+        "-n",
+        "300",
+        "-m",
+        "6",
+        "--maps-to",
+        "segments.first_timer.moments.induction.outcomes.welcomed.p",
+        "--draws",
+        "3",
+    )
+    assert "ΔCLV per customer" in res.stdout and "P(NPV > 0)" in res.stdout

@@ -252,3 +252,18 @@ def test_bad_sequential_or_bayesian_requests_exit_2(tmp_path, extra, message):
     _data(6, 200).to_csv(path, index=False)
     res = CliRunner().invoke(app, ["ab", "analyze", str(path), "--proportion", "converted", *extra])
     assert res.exit_code == 2 and message in res.output and "Traceback" not in res.output, res.output
+
+
+def test_experiment_file_asks_what_the_flags_ask(tmp_path):
+    path = tmp_path / "d.csv"
+    _data(7, 1500).to_csv(path, index=False)
+    (tmp_path / "exp.toml").write_text(
+        'covariates = ["before"]\nsequential = true\nsequential_tuning = 3000\nbayesian = true\nprior = [0, 0.1]\n\n'
+        '[[metrics]]\nkind = "mean"\ncolumn = "spend"\n\n[[metrics]]\nkind = "proportion"\ncolumn = "converted"\n'
+    )
+    run = CliRunner().invoke
+    from_file = run(app, ["ab", "analyze", str(path), "-e", str(tmp_path / "exp.toml"), "-f", "json"])
+    flags = ["--mean", "spend", "--proportion", "converted", "--covariates", "before", "--sequential-tuning", "3000"]
+    from_flags = run(app, ["ab", "analyze", str(path), *flags, "--prior", "0,0.1", "-f", "json"])
+    assert from_file.exit_code == 0 and from_flags.exit_code == 0, from_file.output + from_flags.output
+    assert json.loads(from_file.stdout) == json.loads(from_flags.stdout)

@@ -244,7 +244,8 @@ def _notes(result: Analysis) -> list[str]:
     notes = [
         "control, treatment: each arm's rate or mean (an adjusted metric's at the covariates' pooled mean); "
         f"effect: treatment − control with its {1 - result.alpha:.0%} CI; relative: effect ÷ control; "
-        f"p: two-sided p-value of no effect; p ({result.correction}): corrected across the {n_tests} tests"
+        f"p: two-sided p-value of no effect; p ({result.correction}): corrected across the {n_tests} "
+        + ("test" if n_tests == 1 else "tests")
     ]
     for k, m in result.metrics.items():
         a = m.adjustment
@@ -805,7 +806,7 @@ def _print_projection(r: Projection) -> None:
         rows.append(("ROI", r.roi))
     for label, s in rows:
         fmt_ = (lambda x: f"{x:+.1%}") if label == "ROI" else (lambda x: f"{x:+,.2f}")
-        t.add_row(label, *(fmt_(x) if x is not None else "–" for x in (s.mean, s.p5, s.p50, s.p95)))
+        t.add_row(label, *(fmt_(x) if x is not None else "–" for x in (s.mean, s.p05, s.p50, s.p95)))
     out.print(t)
     be = r.break_even_effect
     out.print(
