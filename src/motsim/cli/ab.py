@@ -893,7 +893,7 @@ def holdout(
 def _print_holdout(r: Holdout) -> None:
     from motsim.output.formats import money
 
-    cash = lambda x: money(x, r.currency, compact=True)  # noqa: E731
+    cash = lambda x: money(x, r.currency)  # noqa: E731
     t = Table(
         "held out",
         "months",
