@@ -112,6 +112,8 @@ def test_cli_holdout_table_and_json(tmp_path):
         (["--months-held", "99"], "beyond the scenario's horizon"),
         (["--effect-sd", "-1"], "--effect-sd"),
         (["--shares", "a"], "--shares"),
+        (["--months-held", "3.5"], "whole number of months"),
+        (["-i", "nope"], "buddy induction"),
     ],
 )
 def test_bad_holdout_requests_exit_2(extra, message):

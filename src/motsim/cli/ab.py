@@ -869,7 +869,7 @@ def holdout(
             intervention,
             run=RunFlags(workers, scheduler),
             shares=_floats(shares, "--shares"),
-            months=[int(m) for m in _floats(months, "--months-held")],
+            months=list(_floats(months, "--months-held")),
             alpha=alpha,
             effect_sd=effect_sd,
             replications=replications,
