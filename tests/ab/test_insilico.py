@@ -179,3 +179,85 @@ def test_bad_projection_requests_exit_2(tmp_path):
     ):
         res = CliRunner().invoke(app, base + extra)
         assert res.exit_code == 2 and message in res.output and "Traceback" not in res.output, res.output
+
+
+@pytest.mark.parametrize("moment, outcome", [("onboarding", "good"), ("handoff", "warm"), ("handoff", "cold")])
+def test_projection_bends_where_the_models_own_rebalance_uses_an_outcome_up(moment, outcome):
+    from motsim.ab.lift import kinks
+    from motsim.model.changes import apply_changes
+
+    sc = load_scenario("saas_onboarding")
+    path = f"moments.{moment}.outcomes.{outcome}.p"
+    table = next(m for m in sc.model_dump(mode="json")["moments"] if m["id"] == moment)["outcomes"]
+    bends = kinks(table, outcome)
+    assert bends  # each scenario outcome here has others to take from
+    for at, name in bends:
+        after = {
+            v: next(m for m in apply_changes(sc, {path: v}, "test").moments if m.id == moment).outcomes[name].p
+            for v in (at - 0.01, at + 0.01)
+        }
+        assert after[at - 0.01] > 0 and after[at + 0.01] == pytest.approx(0, abs=1e-12)
+
+
+@pytest.mark.slow
+def test_projection_says_why_its_worth_bends_at_a_rebalanced_probability(tmp_path):
+    data = tmp_path / "ab.csv"
+    _run("ab", "simulate", "saas_onboarding", "-i", "better onboarding", "-n", "3000", "-o", str(data))
+    res = _run(
+        "ab",
+        "project",
+        str(data),
+        "--scenario",
+        "saas_onboarding",
+        "--metric",
+        "onboarding_good",
+        "--maps-to",
+        "moments.onboarding.outcomes.good.p",
+        "-n",
+        "1000",
+        "--draws",
+        "16",
+        "-f",
+        "json",
+    )
+    notes = json.loads(res.stdout)["notes"]
+    assert any("used up 'bad'" in n and "above 0.85" in n for n in notes), notes
+
+
+def test_simulated_entry_days_let_a_test_be_read_day_by_day(tmp_path):
+    from motsim.ab.analysis import analyze
+    from motsim.ab.insilico import simulate_experiment
+
+    data = simulate_experiment("fitness_club", "buddy induction", sample=1400, months=3, entry_days=7)
+    assert data["day"].tolist() == sorted(data["day"]) and data["day"].value_counts().to_dict() == {
+        d: 200 for d in range(1, 8)
+    }
+    looks = analyze(data, "variant", ["value"], by="day").sequence["value"]
+    assert [look.period for look in looks] == [str(d) for d in range(1, 8)]
+    assert looks[-1].n_control + looks[-1].n_treatment == 1400
+
+
+def test_project_prints_its_table(tmp_path):
+    data = tmp_path / "d.csv"
+    rng = np.random.default_rng(3)
+    pd.DataFrame({"variant": ["control", "treatment"] * 200, "y": (rng.random(400) < 0.6).astype(int)}).to_csv(
+        data, index=False
+    )
+    res = _run(
+        "ab",
+        "project",
+        str(data),
+        "--scenario",
+        "fitness_club",
+        "--metric",
+        "y",
+        "-n",
+        "300",
+        "-m",
+        "6",
+        "--maps-to",
+        "segments.first_timer.moments.induction.outcomes.welcomed.p",
+        "--draws",
+        "3",
+    )
+    assert "ΔCLV per customer" in res.stdout and "P(NPV > 0)" in res.stdout

@@ -6,10 +6,26 @@ test, and the relative effect's CI by the delta method on the log ratio.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from scipy import stats
+
+
+@dataclass(frozen=True)
+class ArmStat:
+    """What one arm's estimate gives the sequential and Bayesian engines: its value (adjusted, for a
+    regression-adjusted metric), the unadjusted value, the variance of the estimate, the customers.
+    """
+
+    value: float
+    raw: float
+    var: float
+    n: int
+
+
+ARMS = "_arms"  # a test's private key: each arm's ArmStat, read by the sequential and Bayesian engines
 
 
 def z_quantile(alpha: float) -> float:
@@ -33,8 +49,12 @@ def relative(c: float, t: float, var_c: float, var_t: float, alpha: float) -> tu
     return float(t / c - 1), [float(np.exp(log_ratio - z * se) - 1), float(np.exp(log_ratio + z * se) - 1)]
 
 
-def z_result(c: float, t: float, var_c: float, var_t: float, alpha: float, method: str) -> dict[str, Any]:
-    """Difference t − c of two independent estimates with a normal (z) test and CI."""
+def z_result(
+    c: float, t: float, var_c: float, var_t: float, alpha: float, method: str, n: tuple[int, int] = (0, 0)
+) -> dict[str, Any]:
+    """Difference t − c of two independent estimates with a normal (z) test and CI; `n` is each
+    arm's customers (control, treatment), kept with the estimates for the sequential engine.
+    """
     se = float(np.sqrt(var_c + var_t))
     z = z_quantile(alpha)
     p = float(2 * stats.norm.sf(abs(t - c) / se)) if se > 0 else 1.0
@@ -49,4 +69,5 @@ def z_result(c: float, t: float, var_c: float, var_t: float, alpha: float, metho
         "pvalue": p,
         "se": se,
         "method": method,
+        ARMS: (ArmStat(float(c), float(c), float(var_c), n[0]), ArmStat(float(t), float(t), float(var_t), n[1])),
     }

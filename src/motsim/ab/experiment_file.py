@@ -6,6 +6,9 @@ covariates and margins, the correction, the planned split. Command-line flags ad
     correction = "holm"          # holm | bh | none
     segment = "segment"          # optional breakdown
     split = { control = 1, treatment = 1 }
+    covariates = ["spend_before"]  # optional: adjust every proportion and mean (regression adjustment)
+    sequential = true            # optional: always-valid results (sequential_tuning = 20000)
+    bayesian = true              # optional: chance to win, expected loss (prior = [0, 0.1])
 
     [[metrics]]
     name = "retained at 12 months"
@@ -41,6 +44,9 @@ class MetricSpec(BaseModel):
     column: str = Field(..., description="The metric's column (numerator of a ratio, tenure for survival).")
     denominator: Optional[str] = Field(None, description="A ratio's denominator column.")
     covariate: Optional[str] = Field(None, description="Pre-period column for CUPED (proportion or mean).")
+    covariates: list[str] = Field(
+        default_factory=list, description="Pre-period columns for regression adjustment (CUPED with several)."
+    )
     event: Optional[str] = Field(None, description="Survival: 1 if the customer churned, 0 if censored.")
     margin: Optional[PositiveFloat] = Field(
         None, description="Non-inferiority margin (one-sided test against −margin)."
@@ -52,7 +58,7 @@ class MetricSpec(BaseModel):
             raise ValueError("a ratio needs a denominator, and only a ratio has one")
         if (self.kind == "survival") != (self.event is not None):
             raise ValueError("a survival metric needs an event column, and only survival has one")
-        if self.covariate and self.kind not in ("proportion", "mean"):
+        if (self.covariate or self.covariates) and self.kind not in ("proportion", "mean"):
             raise ValueError("a covariate (CUPED) applies to proportion and mean metrics")
         return self
 
@@ -60,7 +66,14 @@ class MetricSpec(BaseModel):
         """The metric this entry declares."""
         default = f"{self.column}/{self.denominator}" if self.kind == "ratio" else self.column
         return Metric(
-            self.name or default, self.kind, self.column, self.denominator, self.covariate, self.event, self.margin
+            self.name or default,
+            self.kind,
+            self.column,
+            self.denominator,
+            self.covariate,
+            self.event,
+            self.margin,
+            tuple(self.covariates),
         )
 
 
@@ -76,6 +89,17 @@ class ExperimentSpec(BaseModel):
     segment: Optional[str] = Field(None, description="Column to break every metric down by.")
     split: Optional[dict[str, PositiveFloat]] = Field(
         None, description="Planned split for the sample-ratio check (weights by arm)."
+    )
+    covariates: list[str] = Field(
+        default_factory=list, description="Pre-period columns adjusting every proportion and mean metric."
+    )
+    sequential: bool = Field(False, description="Also give always-valid (peeking-safe) results.")
+    sequential_tuning: Optional[PositiveFloat] = Field(
+        None, description="Total customers at which the confidence sequence is tightest (default 5000)."
+    )
+    bayesian: bool = Field(False, description="Also give the chance to win, expected loss and credible intervals.")
+    prior: Optional[tuple[float, PositiveFloat]] = Field(
+        None, description="Normal prior [mean, sd] on the relative effect (default flat)."
     )
     metrics: list[MetricSpec] = Field(default_factory=list)
 

@@ -76,13 +76,18 @@ def simulate_experiment(
     sample: int | None = None,
     months: int | None = None,
     seed: int | None = None,
+    entry_days: int | None = None,
     options: RunOptions | None = None,
 ) -> pd.DataFrame:
     """Per-customer data of an A/B test of `intervention` on the scenario's cohort (its size — or a
     `sample` of it —, horizon and seed): variant, then `customer_frame`'s columns, in customer order.
+    With `entry_days`, each customer also gets a `day` (1..entry_days, in customer order, as traffic
+    enters a test) so the test can be read look by look (`analyze(..., by="day")`).
     """
     scenario = scenario_of(scenario, sample=sample, months=months, seed=seed)
     opts = current(options)
+    if entry_days is not None and (isinstance(entry_days, bool) or not isinstance(entry_days, int) or entry_days < 1):
+        raise InputError.one("", "entry_days", f"must be a whole number of days ≥ 1 (got {entry_days!r})")
     if not 0 < treatment_share < 1:
         raise InputError.one("", "treatment_share", f"must be between 0 and 1 (got {treatment_share})")
     chosen = scenario.intervention(intervention)
@@ -108,4 +113,6 @@ def simulate_experiment(
     # each customer from the world of their arm (columns of both worlds; blank where one has none)
     data = pd.concat([frames[0][~treated], frames[1][treated]]).sort_index()
     data.insert(0, "variant", np.where(treated, TREATMENT, CONTROL))
+    if entry_days is not None:
+        data.insert(1, "day", 1 + np.arange(len(data)) * entry_days // len(data))
     return data

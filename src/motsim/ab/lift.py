@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import numpy as np
 import pandas as pd
 
-from motsim.ab.analysis import Metric, analyze
-from motsim.errors import DataError, InputError
+from motsim.ab.analysis import Metric, analyze, metric_kind
+from motsim.errors import DataError
+from motsim.model.changes import get_path
 from motsim.model.scenario import Intervention, Scenario
 from motsim.run_options import RunOptions
+from motsim.sim.arguments import scenario_of
 from motsim.whatif.projection import Observed, Projection, project
-
-LIFT_KINDS = ("proportion", "mean")
-
-
-def metric_kind(df: pd.DataFrame, column: str, kind: str | None = None) -> str:
-    """`kind` if given, else "proportion" for a 0/1 column and "mean" for anything else."""
-    if kind is not None:
-        if kind not in LIFT_KINDS:
-            raise InputError.one("", "kind", f"'{kind}': choose {' or '.join(LIFT_KINDS)}")
-        return kind
-    values = df[column] if column in df.columns else None
-    return "proportion" if values is not None and values.dropna().isin([0, 1]).all() else "mean"
 
 
 def observed_effect(
@@ -32,7 +25,7 @@ def observed_effect(
     relative: bool = False,
 ) -> Observed:
     """The treatment's effect on `metric` with its standard error; the data must have two arms."""
-    analysis = analyze(df, variant, [Metric(metric, metric_kind(df, metric, kind), metric)], control)
+    analysis = analyze(df, variant, [Metric(metric, metric_kind(df, metric, kind), metric)], control=control)
     if len(analysis.metrics) != 1:
         raise DataError(
             f"column '{variant}': projection compares one treatment arm with the control; "
@@ -71,7 +64,7 @@ def project_lift(
 ) -> Projection:
     """What the lift observed on `metric` is worth when it moves the scenario's `maps_to`."""
     observed = observed_effect(df, metric, variant, control, kind, relative)
-    return project(
+    result = project(
         scenario,
         observed,
         maps_to=maps_to,
@@ -83,3 +76,52 @@ def project_lift(
         seed=seed,
         options=options,
     )
+    note = rebalance_note(scenario_of(scenario), maps_to, result)
+    return replace(result, notes=[*result.notes, note]) if note else result
+
+
+def kinks(outcomes: dict[str, dict], moved: str) -> list[tuple[float, str]]:
+    """Where raising outcome `moved`'s probability changes what it takes from: the rebalance (as
+    `--set` and uncertain inputs do it) takes from the worst-scored other outcome until it is used
+    up, then from the next; each (value of `moved` at which one is used up, its name).
+    """
+    at = outcomes[moved]["p"]
+    out = []
+    for name in sorted((n for n in outcomes if n != moved), key=lambda n: outcomes[n]["score"]):
+        at += outcomes[name]["p"]
+        if outcomes[name]["p"] > 0 and at < 1 - 1e-12:
+            out.append((at, name))
+    return out
+
+
+def rebalance_note(scenario: Scenario, maps_to: str, result: Projection) -> str | None:
+    """Why the draws' worth bends where an outcome probability's rebalance runs out of its worst
+    outcome (the quantiles bunch there); None when `maps_to` is no outcome probability or no draw
+    reaches a bend.
+    """
+    parts = maps_to.split(".")
+    if len(parts) < 4 or parts[-1] != "p" or parts[-3] != "outcomes":
+        return None
+    outcomes = get_path(scenario.model_dump(mode="json", exclude_none=True), parts[:-2])
+    values = np.array([d.value for d in result.by_draw])
+    npv = np.array([d.npv for d in result.by_draw])
+    for at, name in kinks(outcomes, parts[-2]):
+        below, above = values <= at, values > at
+        if not above.any() or not below.any():
+            continue
+        rest = [n for n in outcomes if n not in (parts[-2], name)]
+        slopes = [
+            np.polyfit(values[side], npv[side], 1)[0] / 100 if side.sum() > 2 else None for side in (below, above)
+        ]
+        said = (
+            f" (NPV {round(slopes[0]):+,d} per point below it, {round(slopes[1]):+,d} above)"
+            if None not in slopes
+            else ""
+        )
+        return (
+            f"{int(above.sum())} of {len(values)} draws put {maps_to} above {at:.4g}, where the rebalance has "
+            f"used up '{name}' ({outcomes[name]['p']:g}) and takes from {', '.join(repr(n) for n in rest)}: each "
+            f"point above replaces a different outcome, so the value bends there{said}; the quantiles bunch "
+            "at the bend"
+        )
+    return None

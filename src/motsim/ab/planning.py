@@ -85,6 +85,7 @@ def _scale(metric: str, baseline: float, sd: float | None, detractors: float | N
 def plan(
     metric: str,
     baseline: float,
+    *,
     mde: float | None = None,
     relative: bool = False,
     alpha: float = 0.05,

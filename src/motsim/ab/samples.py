@@ -151,13 +151,13 @@ def _numeric(df: pd.DataFrame, column: str, kind: str) -> np.ndarray:
         raise DataError(
             f"column '{column}': non-numeric value {df[column][bad].iloc[0]!r} in row {int(bad.idxmax()) + 2}"
         )
-    if values.isna().any():
+    if values.isna().any() and kind != "covariate":  # a covariate's gaps are customers without a pre-period
         raise DataError(
             f"column '{column}': {int(values.isna().sum())} missing value(s), "
             f"first in row {int(values.isna().idxmax()) + 2}"
         )
-    if not np.isfinite(values).all():
-        first = int(np.flatnonzero(~np.isfinite(values.to_numpy()))[0])
+    if np.isinf(values).any():
+        first = int(np.flatnonzero(np.isinf(values.to_numpy()))[0])
         raise DataError(f"column '{column}': infinite value in row {first + 2}")
     if (values.abs() > MAX_VALUE).any():
         first = int(np.flatnonzero((values.abs() > MAX_VALUE).to_numpy())[0])
@@ -231,12 +231,12 @@ def samples(
             for (s, a), row in numeric.groupby([segs.to_numpy(), arms.to_numpy()]):
                 out.setdefault(s, {})[a] = Totals(a, f"{segment}={s}", row.iloc[0])
         return out
-    columns: dict[str, np.ndarray] = {}
+    kinds: dict[str, str] = {}
     for m in metrics:
         for col, kind in m.columns().items():
-            if col in columns:
-                continue
-            columns[col] = _numeric(df, col, kind)
+            if kinds.get(col, "covariate") == "covariate":  # a column some metric reads needs every value
+                kinds[col] = kind
+    columns = {col: _numeric(df, col, kind) for col, kind in kinds.items()}
     names = sorted(arms.unique())
     masks = {a: (arms == a).to_numpy() for a in names}
     out[None] = {a: Customers(a, None, columns, masks[a]) for a in names}

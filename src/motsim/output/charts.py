@@ -306,3 +306,40 @@ def control_chart(moment: str, health: MomentHealth, reference_until: float, pat
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower right", framealpha=0.9)
     _save(fig, path)
+
+
+def sequence_chart(sequence: dict[str, list], path: Path, by: str, alpha: float = 0.05) -> None:
+    """An experiment's looks over time, one panel per metric: the effect, its fixed-horizon CI
+    (valid only at a planned end) and the always-valid confidence sequence (valid at every look).
+    """
+    fig, axes = plt.subplots(len(sequence), 1, figsize=(8, 3.2 * len(sequence) + 0.6), dpi=110, squeeze=False)
+    level = f"{1 - alpha:.0%}"
+    for ax, (name, looks) in zip(axes[:, 0], sequence.items(), strict=True):
+        x = np.arange(len(looks))
+        ax.fill_between(
+            x,
+            [lk.seq_ci_low for lk in looks],
+            [lk.seq_ci_high for lk in looks],
+            alpha=0.2,
+            color="tab:blue",
+            label=f"always-valid {level} (read any day)",
+        )
+        ax.plot(
+            x,
+            [lk.ci_low for lk in looks],
+            color="tab:orange",
+            linestyle="--",
+            linewidth=1,
+            label=f"fixed-horizon {level} CI (valid at the planned end only)",
+        )
+        ax.plot(x, [lk.ci_high for lk in looks], color="tab:orange", linestyle="--", linewidth=1)
+        ax.plot(x, [lk.effect for lk in looks], color="tab:blue", linewidth=2, label="effect")
+        ax.axhline(0, color="black", linewidth=0.8)
+        step = max(1, len(looks) // 8)
+        ax.set_xticks(x[::step], [lk.period for lk in looks][::step], fontsize=8)
+        ax.set_title(name, loc="left", fontsize=10)
+        ax.set_xlabel(f"look ({by}: everyone who entered by then)")
+        ax.grid(alpha=0.3)
+        ax.set_ylabel("treatment − control")
+    axes[-1, 0].legend(loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=3, fontsize=8, frameon=False)
+    _save(fig, path)
