@@ -142,7 +142,7 @@ def _write_out(result, out_dir: Path) -> None:
     write_text(out_dir / "monitor.json", to_json(result) + "\n")
     write_text(out_dir / "monitor.csv", to_csv(_safe_rows(result)))
     for mid, m in result.moments.items():
-        control_chart(mid, m, result.reference_until, out_dir / f"control-{m.index}.png")
+        control_chart(mid, m, result.reference_until, out_dir / f"control-{m.index}.png", result.volume_unit)
 
 
 def _change(m) -> str:

@@ -363,13 +363,16 @@ def _incidents(
         allowed = (rel >= first) & (rel <= t)
         if first > 0:
             allowed[0] = False
-        score = np.where(allowed[:, None], log_w + terms[:, :, t], -np.inf)
+        # the incident's start: the test with the most evidence (unweighted: the restart nearest the onset)
+        score = np.where(allowed[:, None], terms[:, :, t], -np.inf)
         j, k = np.unravel_index(int(np.argmax(score)), score.shape)
         metric = names[k]
-        # "still shifted" is the alarm's lower 95% bound (its estimate is inflated by having crossed
-        # the line: winner's curse), at least half the estimate
+        # "still shifted": the largest lower 95% bound of the shift over the tests started so far (an
+        # estimate is inflated by having crossed the line, and diluted by the calm days before the
+        # incident in a test started earlier), at least half the alarm's own estimate
         d_a, v_a = float(tested[metric].d[j, t]), float(tested[metric].v[j, t])
-        shift = max(d_a - Z95 * math.sqrt(v_a), d_a / 2)
+        lows = tested[metric].d[:, t] - Z95 * np.sqrt(tested[metric].v[:, t])
+        shift = max(float(np.max(np.where(allowed, lows, -np.inf))), d_a / 2)
         # each later day's variance at the incident's spread (a calm day's own spread would understate it)
         tst = tested[metric]
         later = tst.day_units[t + 1 :]

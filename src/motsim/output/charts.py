@@ -274,7 +274,9 @@ def backtest_chart(backtest: Backtest, path: Path, title: str) -> None:
     _save(fig, path)
 
 
-def control_chart(moment: str, health: MomentHealth, reference_until: float, path: Path) -> None:
+def control_chart(
+    moment: str, health: MomentHealth, reference_until: float, path: Path, volume_unit: str = "per active customer-day"
+) -> None:
     """A moment's metric by window against the reference: the incident's start, its alarm and its end marked.
 
     The metric is the one that alarmed (the bad-outcome share when none did); the share gets the
@@ -286,7 +288,7 @@ def control_chart(moment: str, health: MomentHealth, reference_until: float, pat
     label = {
         "bad_share": "share of bad outcomes",
         "score": "mean score",
-        "volume": "occurrences per active customer-day",
+        "volume": f"occurrences {volume_unit}",
         "wait": "mean wait (minutes)",
     }[metric]
     fig, ax = plt.subplots(figsize=(8.5, 4.4), dpi=110)
