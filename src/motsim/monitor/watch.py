@@ -199,7 +199,7 @@ def _series(daily: Daily, j: int, bad: np.ndarray) -> dict[str, Series]:
         out["score"] = Series("normal", -1.0, daily.score_sum[j].sum(axis=1), n, daily.score_sq[j], daily.score_cu[j])
     if daily.at_a_rate[j]:
         out["volume"] = Series("poisson", 1.0, n, daily.exposure.astype(float))
-    if daily.has_wait and daily.wait_n[j].sum() > 0:
+    if daily.has_wait and daily.wait_sum[j].sum() > 0:  # a moment that never waits has no queue to watch
         out["wait"] = Series("normal", 1.0, daily.wait_sum[j], daily.wait_n[j], daily.wait_sq[j], daily.wait_cu[j])
     return out
 
@@ -481,16 +481,24 @@ def _watch(
                 change,
             )
         )
-    notes = [m.replace("_", " ") for m, t in tested.items() if t.no_variance]
+    flat = [m.replace("_", " ") for m, t in tested.items() if t.no_variance]
+    since = float(series["bad_share"].a[cut:].sum())
     if episodes:
         latest = episodes[-1]
         change, metric = latest.change, latest.metric
+    elif since == 0:
+        change, metric = Est(None, None, None), "bad_share"  # nothing to compare yet
     else:
         t = tested["bad_share"]
         change, _ = _est(t.d[0, last], t.v[0, last], 1.0)
         metric = "bad_share"
-    if change.ci_low is None and metric.replace("_", " ") not in notes:
-        notes.append(metric.replace("_", " "))
+        if change.ci_low is None and "bad share" not in flat:
+            flat.append("bad share")
+    notes = []
+    if flat:
+        notes.append("no variance: " + ", ".join(flat) + " (every occurrence the same, so any change is certain)")
+    if since == 0:
+        notes.append("no occurrences since the reference period")
     ref = slice(0, cut)
     n0 = float(series["bad_share"].a[ref].sum())
     reference = {
@@ -518,7 +526,7 @@ def _watch(
         index=j + 1,
         incident_start_day=episodes[-1].start_day if episodes else None,
         end_day=episodes[-1].end_day if episodes else None,
-        note=("no variance in the reference: " + ", ".join(notes) + " (every occurrence the same)") if notes else None,
+        note="; ".join(notes) or None,
         reference=reference,
         bad_outcomes=[o for o, b in zip(daily.outcomes, bad, strict=True) if b],
         episodes=episodes,
