@@ -176,14 +176,14 @@ def _print_health(result) -> None:
         f"restarted every {result.window_days:g} days (false alarms ≤ {result.alpha:g} per moment over the period)",
         title_justify="left",
     )
+
+    def money(x: float | None) -> str:
+        return number(x, "money", result.currency)
+
     for mid in [*result.alarms, *[m for m in result.moments if m not in result.alarms]]:
         m = result.moments[mid]
         v = m.value_at_risk_per_month
-        var = (
-            "–"
-            if v is None
-            else f"{number(v.estimate, 'money')} [{number(v.ci_low, 'money')}, {number(v.ci_high, 'money')}]"
-        )
+        var = "–" if v is None else f"{money(v.estimate)} [{money(v.ci_low)}, {money(v.ci_high)}]"
         status = {"alarm": "[bold red]ALARM[/bold red]", "ended": "ended", "ok": "ok"}[m.status]
         if mid in result.new_alarms:
             status += " [bold](new)[/bold]"

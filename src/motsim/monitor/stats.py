@@ -39,6 +39,7 @@ import math
 import numpy as np
 from scipy.special import log_ndtr
 
+Z95 = 1.959963984540054  # the two-sided 95% normal quantile
 SCALES = (4.0, 8.0)  # mixing scales, in units of the reference's own standard error
 SINCE_REFERENCE = 0.7  # the weight of the test since the reference's end; the rest goes to restarts
 END_EVIDENCE = math.log(100.0)  # log(1/β) of the CUSUM that says an incident has ended

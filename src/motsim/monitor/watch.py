@@ -38,11 +38,12 @@ from motsim.display import Result
 from motsim.errors import DataError, InputError, Problem
 from motsim.fit import data as tables
 from motsim.fit.eventlog import read_log
-from motsim.fit.retention import Z95, Est
+from motsim.intervals import Estimate, Interval
 from motsim.model.loading import load_scenario
 from motsim.model.scenario import Intervention, Scenario
 from motsim.monitor import stats
 from motsim.monitor.daily import Daily, from_log, load_state, save_state, window_days
+from motsim.monitor.stats import Z95
 from motsim.run_options import RunOptions
 
 METRICS = ("bad_share", "score", "volume", "wait")
@@ -75,7 +76,7 @@ class Episode(Result):
     start_day: float
     alarm_day: float
     end_day: float | None
-    change: Est  # of `metric` from start_day to end_day (or the last day)
+    change: Interval  # of `metric` from start_day to end_day (or the last day)
     new: bool = False  # not reported by an earlier run on the same state
 
 
@@ -86,10 +87,10 @@ class MomentHealth(Result):
     alarm: bool  # an incident is going on (caught and not ended)
     first_alarm_day: float | None  # the end of the day the first incident was caught (the log's day units)
     metric: str  # what alarmed (the latest incident), or "bad_share" when nothing did
-    change: Est  # of `metric`: over the latest incident, else since the reference period
-    value_at_risk_per_month: Est | None
-    churn_added: Est | None = field(default=None, metadata={"omit_none": True})
-    delta_clv: Est | None = field(default=None, metadata={"omit_none": True})
+    change: Interval  # of `metric`: over the latest incident, else since the reference period
+    value_at_risk_per_month: Interval | None
+    churn_added: Interval | None = field(default=None, metadata={"omit_none": True})
+    delta_clv: Interval | None = field(default=None, metadata={"omit_none": True})
     status: str = "ok"  # ok | alarm | ended
     index: int = 0  # the moment's number: its chart is control-INDEX.png (names from data never become paths)
     incident_start_day: float | None = None
@@ -113,6 +114,7 @@ class Health(Result):
     alpha: float
     last_day: float
     volume_unit: str
+    currency: str = ""  # the pricing scenario's, for value at risk
     method: str = (
         "always-valid two-sample tests against the reference (its uncertainty carried), restarted at every "
         "window, weekday by weekday; a moment that does not change alarms falsely with probability at most "
@@ -412,12 +414,12 @@ def _bad_outcomes(daily: Daily, j: int, scenario: Scenario | None, source: str) 
     return np.array([counts[i] > 0 and scores.get(o, 0.0) < 0 for i, o in enumerate(daily.outcomes)], dtype=bool)
 
 
-def _est(d: float, v: float, scale: float) -> tuple[Est, bool]:
+def _est(d: float, v: float, scale: float) -> tuple[Interval, bool]:
     """A change with its 95% CI in the metric's units; (…, True) when it has no variance (no interval)."""
     if not v > 0:
-        return Est(float(d) * scale, None, None), True
+        return Interval(float(d) * scale, None, None), True
     lo, hi = (d - Z95 * math.sqrt(v)) * scale, (d + Z95 * math.sqrt(v)) * scale
-    return Est(float(d) * scale, float(min(lo, hi)), float(max(lo, hi))), False
+    return Interval(float(d) * scale, float(min(lo, hi)), float(max(lo, hi))), False
 
 
 def _mean(x: float, n: float) -> float | None:
@@ -487,7 +489,7 @@ def _watch(
         latest = episodes[-1]
         change, metric = latest.change, latest.metric
     elif since == 0:
-        change, metric = Est(None, None, None), "bad_share"  # nothing to compare yet
+        change, metric = Interval(None, None, None), "bad_share"  # nothing to compare yet
     else:
         t = tested["bad_share"]
         change, _ = _est(t.d[0, last], t.v[0, last], 1.0)
@@ -537,7 +539,6 @@ def _watch(
 
 def _price(scenario: Scenario, mid: str, shares: dict[str, float], active: float, replications: int) -> dict:
     """ΔCLV, value at risk per month and churn added if the moment stays as it has been since the incident began."""
-    from motsim.sim.results import Estimate
     from motsim.whatif.compare import compare
 
     moment = next((m for m in scenario.moments if m.id == mid), None)
@@ -557,11 +558,11 @@ def _price(scenario: Scenario, mid: str, shares: dict[str, float], active: float
     lost = np.array([(b.active[-1] - v.active[-1]) / b.customers for b, v in comp.pairs()])
     churn = Estimate.of(lost * active)
     return {
-        "delta_clv": Est(d_clv.mean, d_clv.ci_low, d_clv.ci_high),
-        "value_at_risk_per_month": Est(
+        "delta_clv": Interval(d_clv.mean, d_clv.ci_low, d_clv.ci_high),
+        "value_at_risk_per_month": Interval(
             -d_clv.mean * active / months, -d_clv.ci_high * active / months, -d_clv.ci_low * active / months
         ),
-        "churn_added": Est(churn.mean, churn.ci_low, churn.ci_high),
+        "churn_added": Interval(churn.mean, churn.ci_low, churn.ci_high),
     }
 
 
@@ -694,6 +695,7 @@ def monitor(
         alpha,
         float(daily.last_day + 1),
         "per active customer-day" if daily.per_customer else "per day",
+        sc.economics.currency if sc is not None else "",
         state=text,
     )
 
