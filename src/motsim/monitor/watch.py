@@ -3,7 +3,7 @@
 The log is turned into per-moment daily aggregates (`motsim.monitor.daily`) and split into a
 reference period and the days after it. Each day, four things are compared with the reference,
 day of the week by day of the week (weekly seasonality is the reference's, not an alarm): the
-share of bad outcomes (outcomes whose mean score is below 0), the mean score, the volume
+share of bad outcomes (outcomes whose mean score in the reference period is below 0), the mean score, the volume
 (occurrences per active customer-day, for moments that happen at a rate; a scheduled moment's
 volume follows its calendar) and, when the log has `wait_minutes`, the mean wait.
 
@@ -395,14 +395,18 @@ def _incidents(
 # --- the verb ----------------------------------------------------------------------------------------
 
 
-def _bad_outcomes(daily: Daily, j: int, scenario: Scenario | None, source: str) -> np.ndarray:
-    """A boolean mask over outcomes: those of the moment whose mean score is below 0 (from the log, else
-    the scenario).
+def _bad_outcomes(daily: Daily, j: int, cut: int, scenario: Scenario | None, source: str) -> np.ndarray:
+    """A boolean mask over outcomes: those of the moment whose mean score is below 0 in the reference
+    period (an outcome first seen later: in all its occurrences so far), from the log, else the scenario.
+    Fixed by the reference, so that a later day never reclassifies an outcome behind an alarm already raised.
     """
     counts = daily.counts[j].sum(axis=0)
     if daily.has_score:
+        ref_n, ref_sum = daily.counts[j, :cut].sum(axis=0), daily.score_sum[j, :cut].sum(axis=0)
+        n = np.where(ref_n > 0, ref_n, counts)
+        total = np.where(ref_n > 0, ref_sum, daily.score_sum[j].sum(axis=0))
         with np.errstate(divide="ignore", invalid="ignore"):
-            mean = daily.score_sum[j].sum(axis=0) / counts
+            mean = total / n
         return (counts > 0) & (mean < 0)
     if scenario is None:
         raise DataError(
@@ -457,7 +461,7 @@ def _watch(
     daily: Daily, j: int, cut: int, every: int, alpha: float, half_life: float, scenario, source: str
 ) -> tuple[MomentHealth, list[Incident]]:
     """One moment: its tests, incidents, change, windows."""
-    bad = _bad_outcomes(daily, j, scenario, source)
+    bad = _bad_outcomes(daily, j, cut, scenario, source)
     series = _series(daily, j, bad)
     weekday = (daily.first_day + np.arange(daily.days)) % 7
     starts = np.arange(cut, daily.days, every)
