@@ -1,10 +1,10 @@
 """Moment health: has a moment changed, since when, is it still going on, and what does it cost?
 
 The log is turned into per-moment daily aggregates (`motsim.monitor.daily`) and split into a
-reference period and the days after it. Each day, four things are compared with the reference,
-day of the week by day of the week (weekly seasonality is the reference's, not an alarm): the
-share of bad outcomes (outcomes whose mean score in the reference period is below 0), the mean score, the volume
-(occurrences per active customer-day, for moments that happen at a rate; a scheduled moment's
+reference period and the days after it. Each day, four things are compared with the reference:
+the share of bad outcomes (outcomes whose mean score in the reference period is below 0), the mean
+score, the volume (occurrences per active customer-day, for moments that happen at a rate, compared
+weekday by weekday so that a weekly rhythm is the reference's, not an alarm; a scheduled moment's
 volume follows its calendar) and, when the log has `wait_minutes`, the mean wait.
 
 **The alarm** (`motsim.monitor.stats`): for each metric, an always-valid two-sample test against
