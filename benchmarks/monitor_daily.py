@@ -119,6 +119,7 @@ def main() -> None:
         "daily_run_seconds": round(daily, 1),
         "daily_run_last_day": last_day,
         "peak_memory_gib": round(peak, 2),
+        "load_average_1_5_15_min": [round(x, 1) for x in os.getloadavg()],  # a shared machine: other jobs ran too
         "preparing_seconds": round(prepared, 1),
     }
     out = HERE / "results" / "monitor_daily.json"

@@ -133,22 +133,31 @@ def caught(events: pd.DataFrame, reference_until: int, change_day: int, within: 
     return hit[0].metric if hit else None
 
 
+def lasting_change_caught(seed: int, n: int, per_week: int, before: float, after: float, reference: int, within: int):
+    """Share of n logs whose bad share steps from `before` to `after` at the reference's end that alarm in time."""
+    rng = np.random.default_rng(seed)
+    days = reference + within
+    got = [
+        caught(
+            moment_log(rng, "m", per_week=per_week, bad=step(before, after, reference), days=days),
+            *[reference] * 2,
+            within,
+        )
+        for _ in range(n)
+    ]
+    return np.mean([g not in (None, "early") for g in got])
+
+
 @pytest.mark.slow
 def test_ten_to_twenty_five_percent_at_fifty_a_week_caught_within_four_weeks():
-    rng = np.random.default_rng(1)
-    n = 200
-    got = [caught(moment_log(rng, "m", per_week=50, bad=step(0.10, 0.25, 28), days=56), 28, 28, 28) for _ in range(n)]
-    rate = np.mean([g not in (None, "early") for g in got])
-    assert at_least(rate, 0.90, n), rate
+    rate = lasting_change_caught(1, 200, per_week=50, before=0.10, after=0.25, reference=28, within=28)
+    assert at_least(rate, 0.90, 200), rate
 
 
 @pytest.mark.slow
 def test_zero_to_a_third_at_thirty_a_week_caught_within_three_weeks():
-    rng = np.random.default_rng(2)
-    n = 150
-    got = [caught(moment_log(rng, "m", per_week=30, bad=step(0.0, 0.33, 14), days=35), 14, 14, 21) for _ in range(n)]
-    rate = np.mean([g not in (None, "early") for g in got])
-    assert at_least(rate, 0.85, n), rate
+    rate = lasting_change_caught(2, 150, per_week=30, before=0.0, after=0.33, reference=14, within=21)
+    assert at_least(rate, 0.85, 150), rate
 
 
 @pytest.mark.slow
