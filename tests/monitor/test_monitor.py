@@ -307,3 +307,11 @@ def test_names_from_data_never_become_paths_formulas_or_nan(tmp_path):
     assert "no variance" in same["note"]
     table = CliRunner().invoke(app, ["monitor", str(tmp_path / "events.csv"), "--reference-until", "28"])
     assert "nan%" not in table.stdout and "no variance" in table.stdout
+
+
+def test_a_moment_first_seen_after_the_reference_is_not_compared_with_nothing():
+    rng = np.random.default_rng(10)
+    old = moment_log(rng, "old", per_week=40, bad=0.1, days=70)
+    new = moment_log(rng, "new", per_week=40, bad=0.1, days=70).query("day >= 40")
+    m = motsim.monitor(pd.concat([old, new]), reference_until=28).moments["new"]
+    assert m.status == "ok" and m.change.estimate is None and "no occurrences in the reference" in m.note

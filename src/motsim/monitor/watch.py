@@ -471,7 +471,10 @@ def _watch(
     tested = {
         m: _test(s, cut, starts, weekday if s.kind == "poisson" else np.zeros_like(weekday)) for m, s in series.items()
     }
-    incidents, whole = _incidents(tested, starts, cut, weights, alpha)
+    if series["bad_share"].a[:cut].sum() > 0:
+        incidents, whole = _incidents(tested, starts, cut, weights, alpha)
+    else:  # a moment first seen after the reference has nothing to be compared with
+        incidents, whole = [], np.zeros(daily.days - cut)
     last = daily.days - 1 - cut
     episodes = []
     for inc in incidents:
@@ -487,13 +490,15 @@ def _watch(
                 change,
             )
         )
-    flat = [m.replace("_", " ") for m, t in tested.items() if t.no_variance]
+    ref = slice(0, cut)
+    n0 = float(series["bad_share"].a[ref].sum())
     since = float(series["bad_share"].a[cut:].sum())
+    flat = [m.replace("_", " ") for m, t in tested.items() if t.no_variance] if n0 else []
     if episodes:
         latest = episodes[-1]
         change, metric = latest.change, latest.metric
-    elif since == 0:
-        change, metric = Interval(None, None, None), "bad_share"  # nothing to compare yet
+    elif since == 0 or n0 == 0:
+        change, metric = Interval(None, None, None), "bad_share"  # nothing to compare
     else:
         t = tested["bad_share"]
         change, _ = _est(t.d[0, last], t.v[0, last], 1.0)
@@ -503,10 +508,10 @@ def _watch(
     notes = []
     if flat:
         notes.append("no variance: " + ", ".join(flat) + " (every occurrence the same, so any change is certain)")
-    if since == 0:
+    if n0 == 0:
+        notes.append("no occurrences in the reference period: nothing to compare with")
+    elif since == 0:
         notes.append("no occurrences since the reference period")
-    ref = slice(0, cut)
-    n0 = float(series["bad_share"].a[ref].sum())
     reference = {
         "occurrences": int(n0),
         "bad_share": _mean(float(series["bad_share"].x[ref].sum()), n0),
