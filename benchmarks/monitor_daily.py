@@ -8,7 +8,9 @@ thin enough to write quickly but with every (moment, day, outcome) cell filled, 
 history would fill it; then times the daily run on one new day: a Parquet partition of `--per-day`
 events (200 M over 730 days ≈ 274,000 a day) and the customers table of `--customers` rows (needed
 for the active base behind volumes and value at risk). It times the command as a scheduler runs it
-(a new process: imports included) and reports the peak memory. Writes benchmarks/results/monitor_daily.json.
+(a new process: imports included), its CPU time (the wall clock of an idle machine: the 2 cores
+here are shared with other jobs, whose load is recorded) and the peak memory.
+Writes benchmarks/results/monitor_daily.json.
 
 Run: python benchmarks/monitor_daily.py [--customers 10000000] [--per-day 274000]
 """
@@ -96,6 +98,7 @@ def main() -> None:
         check=False, stdout=subprocess.DEVNULL,
     )  # fmt: skip
     first = time.perf_counter() - first
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     daily = time.perf_counter()
     run = subprocess.run(
         [*motsim, str(work / "day.parquet"), "--customers", str(work / "customers_next.parquet"), "--state",
@@ -103,6 +106,8 @@ def main() -> None:
         check=False, capture_output=True, text=True,
     )  # fmt: skip
     daily = time.perf_counter() - daily
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     assert run.returncode in (0, 1), run.stderr
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024**2
     last_day = json.loads(run.stdout)["last_day"]
@@ -117,6 +122,7 @@ def main() -> None:
         "state_mb": round((work / "state.json").stat().st_size / 1e6, 2),
         "first_run_seconds": round(first, 1),
         "daily_run_seconds": round(daily, 1),
+        "daily_run_cpu_seconds": round(cpu, 1),  # user + system: what an idle machine's wall clock would show
         "daily_run_last_day": last_day,
         "peak_memory_gib": round(peak, 2),
         "load_average_1_5_15_min": [round(x, 1) for x in os.getloadavg()],  # a shared machine: other jobs ran too
