@@ -79,7 +79,9 @@ def main() -> None:
                     "ratio": round(uncertain / plain, 2),
                 }
             )
-            print(f"{command:24s} -u 0: {plain:6.1f} s   -u {args.draws}: {uncertain:6.1f} s   ×{uncertain / plain:.2f}")
+            print(
+                f"{command:24s} -u 0: {plain:6.1f} s   -u {args.draws}: {uncertain:6.1f} s   ×{uncertain / plain:.2f}"
+            )
     out = {
         "scenario": args.scenario,
         "draws": args.draws,

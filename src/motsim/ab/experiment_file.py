@@ -29,7 +29,7 @@ from typing import Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, model_validator
 
-from motsim.ab.analysis import Metric
+from motsim.ab.metric import Metric
 from motsim.errors import InputError, Problem
 from motsim.model.loading import read_toml, validate_as
 

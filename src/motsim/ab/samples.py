@@ -21,7 +21,7 @@ from motsim.errors import DataError
 from motsim.model.word_of_mouth import nps_counts
 
 if TYPE_CHECKING:
-    from motsim.ab.analysis import Metric
+    from motsim.ab.metric import Metric
 
 MAX_VALUE = 1e150  # beyond this a value's square overflows a double
 

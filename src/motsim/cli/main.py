@@ -100,7 +100,8 @@ def run(
     """Simulate a scenario: retention, CLV, NPS, the moments that tipped churn, resource waits."""
 
     def go() -> None:
-        from motsim.output.formats import print_run, print_run_uncertainty, write_run_files
+        from motsim.output.files import write_run_files
+        from motsim.output.formats import print_run, print_run_uncertainty
         from motsim.whatif.questions import run as ask_run
 
         if degrade and events is None:
@@ -221,18 +222,6 @@ def write_event_log(scenario: str, customers, months, seed, events: Path, degrad
     write_text(events / "customers.csv", people.to_csv(index=False))
 
 
-def write_input_tornadoes(variants: dict, out_dir: Path, currency: str) -> None:
-    """With uncertain inputs, each variant's tornado of inputs as inputs-NAME.png (and .svg)."""
-    from motsim.output.charts import inputs_tornado_chart
-
-    for k, (name, v) in enumerate(variants.items(), 1):
-        if v.uncertainty is not None and v.uncertainty.tornado:
-            for suffix in ("png", "svg"):
-                inputs_tornado_chart(
-                    v.uncertainty, out_dir / f"inputs-{k}.{suffix}", f"{name}: which assumption matters", currency
-                )
-
-
 @app.command()
 def compare(
     scenario: ScenarioArg,
@@ -290,12 +279,13 @@ def compare(
             print_input_uncertainty(blocks, out, w.currency, w.baseline.population)
 
         def charts(w, folder: Path) -> None:
+            from motsim.output import files
             from motsim.output.charts import retention_chart
 
             curves = {"baseline": w.baseline.retention} | {n: c.variant.retention() for n, c in w.comparisons.items()}
             for suffix in ("png", "svg"):
                 retention_chart(curves, folder / f"retention.{suffix}", w.baseline.scenario)
-            write_input_tornadoes(w.variants, folder, w.currency)
+            files.write_input_tornadoes(w.variants, folder, w.currency)
 
         delivery = Delivery(fmt, table, out_files(out_dir, "compare", charts), more)
         result = ask(
@@ -367,6 +357,7 @@ def roi(
             print_input_uncertainty({p.intervention: p.valuation.uncertainty}, out, p.currency, p.population)
 
         def charts(p, folder: Path) -> None:
+            from motsim.output import files
             from motsim.output.charts import npv_chart, payback_chart
 
             v = p.valuation
@@ -379,7 +370,7 @@ def roi(
                     f"{p.intervention}: NPV over replications (simulation noise)",
                     currency=p.currency,
                 )
-            write_input_tornadoes({p.intervention: v}, folder, p.currency)
+            files.write_input_tornadoes({p.intervention: v}, folder, p.currency)
 
         delivery = Delivery(fmt, table, out_files(out_dir, "roi", charts), more)
         result = ask(

@@ -274,37 +274,62 @@ def backtest_chart(backtest: Backtest, path: Path, title: str) -> None:
     _save(fig, path)
 
 
-def control_chart(moment: str, health: MomentHealth, reference_until: float, path: Path) -> None:
-    """A moment's bad-outcome share by window against the reference and its 95% band; the alarm marked."""
-    fig, ax = plt.subplots(figsize=(8, 4.2), dpi=110)
-    w = [x for x in health.windows if x.bad_share is not None]
+def control_chart(
+    moment: str, health: MomentHealth, reference_until: float, path: Path, volume_unit: str = "per active customer-day"
+) -> None:
+    """A moment's metric by window against the reference: the incident's start, its alarm and its end marked.
+
+    The metric is the one that alarmed (the bad-outcome share when none did); the share gets the
+    reference's 95% band for each window's size. Names from data are shown as text (no mathtext),
+    control characters visible, at most 60 characters.
+    """
+    metric = health.metric
+    value = {"bad_share": "bad_share", "score": "mean_score", "volume": "volume", "wait": "wait"}[metric]
+    label = {
+        "bad_share": "share of bad outcomes",
+        "score": "mean score",
+        "volume": f"occurrences {volume_unit}",
+        "wait": "mean wait (minutes)",
+    }[metric]
+    fig, ax = plt.subplots(figsize=(8.5, 4.4), dpi=110)
+    w = [x for x in health.windows if getattr(x, value) is not None]
     mid = [(x.start_day + x.end_day) / 2 for x in w]
-    p0 = health.reference.get("bad_share")
-    if p0 is not None and p0 == p0 and w:
-        half = [Z95 * math.sqrt(max(p0 * (1 - p0), 0.0) / max(x.occurrences, 1)) for x in w]
-        ax.fill_between(
-            mid,
-            [p0 - h for h in half],
-            [p0 + h for h in half],
-            color="tab:green",
-            alpha=0.15,
-            label="reference ± 95% for the window's size",
-        )
-        ax.axhline(p0, color="tab:green", linewidth=1.2, label=f"reference share {p0:.1%}")
-    ax.plot(mid, [x.bad_share for x in w], "o-", color="black", markersize=3.5, label="bad-outcome share")
-    if health.first_alarm_day is not None:
-        ax.axvline(
-            health.first_alarm_day,
-            color="tab:red",
-            linestyle="--",
-            label=f"alarm ({health.metric.replace('_', ' ')}), day {health.first_alarm_day:g}",
-        )
-    ax.set_xlabel(f"calendar day (reference period until day {reference_until:g})")
-    ax.set_ylabel("share of bad outcomes")
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0%}"))
-    ax.set_title(f"{moment}: " + ("ALARM" if health.alarm else "no alarm"))
+    ref = health.reference.get(value)
+    if ref is not None and w:
+        if metric == "bad_share":
+            half = [Z95 * math.sqrt(max(ref * (1 - ref), 0.0) / max(x.occurrences, 1)) for x in w]
+            ax.fill_between(
+                mid,
+                [ref - h for h in half],
+                [ref + h for h in half],
+                color="tab:green",
+                alpha=0.15,
+                label="reference ± 95% for the window's size",
+            )
+        ax.axhline(ref, color="tab:green", linewidth=1.2, label=f"reference ({_metric_text(metric, ref)})")
+    ax.plot(mid, [getattr(x, value) for x in w], "o-", color="black", markersize=3.5, label=label + " by window")
+    ax.axvline(reference_until, color="grey", linewidth=0.8)
+    for e in health.episodes:
+        end = e.end_day if e.end_day is not None else max((x.end_day for x in health.windows), default=e.alarm_day)
+        ax.axvspan(e.start_day, end, color="tab:red", alpha=0.08)
+        ax.axvline(e.start_day, color="tab:orange", linestyle=":", linewidth=1.4)
+        ax.axvline(e.alarm_day, color="tab:red", linestyle="--", linewidth=1.4)
+        if e.end_day is not None:
+            ax.axvline(e.end_day, color="tab:blue", linestyle="--", linewidth=1.4)
+    if health.episodes:  # one legend entry per kind of mark
+        ax.plot([], [], color="tab:orange", linestyle=":", label="incident start (the test's start)")
+        ax.plot([], [], color="tab:red", linestyle="--", label="alarm")
+        if any(e.end_day is not None for e in health.episodes):
+            ax.plot([], [], color="tab:blue", linestyle="--", label="incident ended")
+    ax.set_xlabel(f"calendar day (reference period before day {reference_until:g}, grey line)")
+    ax.set_ylabel(label)
+    if metric == "bad_share":
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0%}"))
+    status = {"alarm": "ALARM (going on)", "ended": "incident ended", "ok": "no alarm"}.get(health.status, "")
+    ax.set_title(f"{_plain(moment)}: {status}", parse_math=False)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right", framealpha=0.9)
+    for text in ax.legend(fontsize=8, loc="best", framealpha=0.9).get_texts():
+        text.set_parse_math(False)
     _save(fig, path)
 
 
@@ -343,3 +368,13 @@ def sequence_chart(sequence: dict[str, list], path: Path, by: str, alpha: float 
         ax.set_ylabel("treatment − control")
     axes[-1, 0].legend(loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=3, fontsize=8, frameon=False)
     _save(fig, path)
+
+
+def _metric_text(metric: str, value: float) -> str:
+    return f"{value:.1%}" if metric == "bad_share" else f"{value:.3g}"
+
+
+def _plain(name: str, limit: int = 60) -> str:
+    """A name from data as chart text: control characters visible, at most `limit` characters."""
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in name)
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -259,22 +259,6 @@ def _print_resources(s: RunSummary, console: Console) -> None:
     console.print(rt)
 
 
-def write_run_files(s: RunSummary, out_dir: Path, partial: bool = False, say: bool = False) -> None:
-    """`run --out`: results.json, retention.csv, moments.csv and retention.png (PARTIAL.txt when cut short)."""
-    from motsim.output.charts import retention_chart
-
-    write_text(out_dir / "results.json", to_json(s) + "\n")
-    write_text(out_dir / "retention.csv", to_csv(s.retention_rows()))
-    write_text(out_dir / "moments.csv", to_csv(s.moment_rows()))
-    retention_chart({s.scenario: s.retention}, out_dir / "retention.png", s.scenario)
-    if partial:
-        write_text(out_dir / "PARTIAL.txt", "interrupted while drawing the uncertain inputs: without them\n")
-    if say:
-        Console(stderr=True).print(
-            f"wrote results.json, retention.csv, moments.csv, retention.png to {escape(str(out_dir))}", highlight=False
-        )
-
-
 def print_run_uncertainty(u: RunUncertainty, console: Console, currency: str = "") -> None:
     """What the uncertain inputs do to the baseline, and which of them moves CLV most."""
     t = Table(
