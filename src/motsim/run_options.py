@@ -53,7 +53,9 @@ class RunOptions:
     - `on_stage`: called with each `Stage` (a stage starts, a first look, the plain answer);
     - `batch`: replications per task sent to an executor (None: a few tasks per worker);
     - `first_look`: with `on_stage`, `compare` first runs a couple of replications and passes that early
-      answer (`Stage("first_look")`) while the rest run (the final numbers are the same).
+      answer (`Stage("first_look")`) while the rest run (the final numbers are the same);
+    - `cache`: keep replications already simulated in this process and reuse them when the same
+      scenario, engine, seed and stream come again (a baseline shared by many questions; default on).
     """
 
     workers: int | None = None
@@ -62,6 +64,7 @@ class RunOptions:
     on_stage: Callable[[Stage], None] | None = None
     batch: int | None = None
     first_look: bool | None = None
+    cache: bool | None = None
 
     def __post_init__(self) -> None:
         from motsim.errors import InputError

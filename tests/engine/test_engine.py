@@ -45,9 +45,10 @@ def small_saas():
 
 def test_same_seed_same_results_and_workers_do_not_matter():
     sc = small_saas()
-    one = motsim.simulate(sc, replications=4).to_dict()
-    again = motsim.simulate(sc, replications=4).to_dict()
-    two = motsim.simulate(sc, replications=4, options=motsim.RunOptions(workers=2)).to_dict()
+    fresh = motsim.RunOptions(cache=False)  # every run simulates: nothing reused from the one before
+    one = motsim.simulate(sc, replications=4, options=fresh).to_dict()
+    again = motsim.simulate(sc, replications=4, options=fresh).to_dict()
+    two = motsim.simulate(sc, replications=4, options=motsim.RunOptions(workers=2, cache=False)).to_dict()
     assert one == again == two
 
 

@@ -79,10 +79,12 @@ def test_results_do_not_depend_on_the_slice_size(monkeypatch):
 def test_dask_local_cluster_gives_identical_numbers():
     distributed = pytest.importorskip("dask.distributed")
     sc = with_overrides(motsim.load_scenario("healthcare_visit"), customers=1500, months=8)
-    local = simulate(sc, replications=3)
-    pooled = simulate(sc, replications=3, options=motsim.RunOptions(workers=2))
+    local = simulate(sc, replications=3, options=motsim.RunOptions(cache=False))
+    pooled = simulate(sc, replications=3, options=motsim.RunOptions(workers=2, cache=False))
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        remote = simulate(sc, replications=3, options=motsim.RunOptions(executor=cluster.scheduler_address))
+        remote = simulate(
+            sc, replications=3, options=motsim.RunOptions(executor=cluster.scheduler_address, cache=False)
+        )
     for other in (pooled, remote):
         for a, b in zip(local.replications, other.replications, strict=True):
             assert (

@@ -14,7 +14,8 @@ def small():
 
 
 def numbers(**options) -> dict:
-    return motsim.simulate(small(), replications=4, options=motsim.RunOptions(**options)).to_dict()
+    """The numbers of a run that simulates every replication (nothing reused from an earlier call)."""
+    return motsim.simulate(small(), replications=4, options=motsim.RunOptions(cache=False, **options)).to_dict()
 
 
 def test_every_executor_gives_the_same_numbers():
@@ -62,3 +63,20 @@ def test_an_executor_that_is_none_of_the_kinds_is_refused():
     with pytest.raises(InputError, match="no option"):
         with motsim.options(wrokers=2):
             pass
+
+
+def test_replications_already_simulated_are_reused_and_change_nothing():
+    from motsim.sim import run
+
+    sc = small()
+    run._CACHE.clear()
+    first = motsim.simulate(sc, replications=3, options=motsim.RunOptions(executor="serial"))
+    assert len(run._CACHE) == 3
+    ticks = []
+    again = motsim.simulate(sc, replications=4, options=motsim.RunOptions(progress=lambda d, t: ticks.append((d, t))))
+    assert ticks == [(4, 4)]  # one replication ran: the three reused count as done
+    assert again.replications[:3] == first.replications[:3] and again.replications[:3][0] is first.replications[0]
+    fresh = motsim.simulate(sc, replications=4, options=motsim.RunOptions(cache=False))
+    assert fresh.to_dict() == again.to_dict()
+    other_seed = motsim.simulate(sc, replications=1, seed=99)
+    assert other_seed.replications[0] is not first.replications[0]

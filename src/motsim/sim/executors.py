@@ -60,6 +60,7 @@ def default_workers(work: int) -> int:
 def execute(tasks: Sequence[Task], options: RunOptions | None = None) -> list[ReplicationResult]:
     """Run tasks where the options say and return their results in task order."""
     opts = current(options)
+    _check_kind(opts.executor)
     if not tasks:
         return []
     with contextlib.ExitStack() as stack:
@@ -112,8 +113,13 @@ def _executor(opts: RunOptions, tasks: Sequence[Task], stack: contextlib.ExitSta
         return client.get_executor(pure=False), _dask_slots(client)
     if hasattr(chosen, "get_executor"):  # a Dask Client
         return chosen.get_executor(pure=False), _dask_slots(chosen)
-    if isinstance(chosen, Executor):
-        return chosen, getattr(chosen, "_max_workers", None) or os.cpu_count() or 1
+    return chosen, getattr(chosen, "_max_workers", None) or os.cpu_count() or 1
+
+
+def _check_kind(chosen: Any) -> None:
+    """An executor of a kind `execute` knows (an input error otherwise)."""
+    if chosen is None or isinstance(chosen, (str, Executor)) or hasattr(chosen, "get_executor"):
+        return
     raise InputError.one(
         "",
         "executor",

@@ -6,10 +6,14 @@ so the numbers are the same wherever they ran.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+from collections import OrderedDict
 from collections.abc import Sequence
 
 from motsim import engine as engines
 from motsim.engine.compiled import CompiledScenario, compile_scenario
+from motsim.engine.tally import ReplicationResult
 from motsim.model.changes import apply_changes
 from motsim.model.scenario import Scenario
 from motsim.run_options import RunOptions, current
@@ -104,7 +108,9 @@ def simulate_many(
     whole(replications, "replications", optional=False)
     engine = engine_of(engine)
     jobs: list[Task] = []
-    meta: list[tuple[str, CompiledScenario, str, int, list[int]]] = []
+    meta: list[tuple[str, CompiledScenario, str, int, list[int], str | None]] = []
+    keep = opts.cache is not False
+    found: dict[tuple, ReplicationResult] = {}
     for v, (label, sc) in enumerate(scenarios.items()):
         compiled = compile_scenario(sc)
         name = engines.choose(engine or sc.scenario.engine, compiled)
@@ -113,14 +119,46 @@ def simulate_many(
             check_fits(estimate(sc, replications, name, min(workers, replications)))
         key = v if independent else variant_key
         numbers = list(streams[label]) if streams and label in streams else list(range(first, replications))
-        meta.append((label, compiled, name, sc.scenario.seed, numbers))
-        jobs += [Task(name, compiled, sc.scenario.seed, key, r) for r in numbers]
+        content = _content(sc, name) if keep else None
+        meta.append((label, compiled, name, sc.scenario.seed, numbers, content))
+        for r in numbers:
+            hit = _CACHE.get((content, key, r)) if keep else None
+            if hit is not None:
+                found[(content, key, r)] = hit
+            else:
+                jobs.append(Task(name, compiled, sc.scenario.seed, key, r))
+    reused = len(found)
+    if reused and opts.progress is not None:  # reused replications count as done
+        progress = opts.progress
+        opts = dataclasses.replace(opts, progress=lambda d, t: progress(d + reused, t + reused))
+        if not jobs:
+            progress(reused, reused)
     done = iter(execute(jobs, opts))
     out = {}
-    for label, compiled, name, seed, numbers in meta:
-        reps = [next(done) for _ in numbers]
+    for v, (label, compiled, name, seed, numbers, content) in enumerate(meta):
+        key = v if independent else variant_key
+        reps = [found[(content, key, r)] if (content, key, r) in found else next(done) for r in numbers]
+        if keep:
+            for r, res in zip(numbers, reps, strict=True):
+                _remember((content, key, r), res)
         out[label] = Results(compiled, reps, name, seed, None if numbers == list(range(len(numbers))) else numbers)
     return out
+
+
+CACHE_SIZE = 4096  # replications kept for reuse (each holds months × moments tallies, never customers)
+_CACHE: OrderedDict[tuple, ReplicationResult] = OrderedDict()
+
+
+def _content(scenario: Scenario, engine: str) -> str:
+    """What decides a replication's numbers besides its stream: the scenario as validated and the engine."""
+    return hashlib.sha256(f"{engine}\0{scenario.model_dump_json()}".encode()).hexdigest()
+
+
+def _remember(key: tuple, result: ReplicationResult) -> None:
+    _CACHE[key] = result
+    _CACHE.move_to_end(key)
+    while len(_CACHE) > CACHE_SIZE:
+        _CACHE.popitem(last=False)
 
 
 def _remote(opts: RunOptions) -> bool:
