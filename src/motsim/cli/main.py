@@ -41,7 +41,7 @@ from motsim.cli.support import (
 )
 from motsim.errors import InputError, Problem
 from motsim.run_options import Stage
-from motsim.whatif.steps import LEVERS
+from motsim.whatif.levers import LEVERS
 
 app = typer.Typer(
     help="motsim: what is improving one moment of truth in a customer journey worth?\n\n"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from motsim.errors import InputError, ModelError
 from motsim.model.scenario import Intervention, Outcomes, Scenario
+from motsim.whatif.levers import LEVERS
 
 
 def _step_changes(prefix: str, outcomes: Outcomes, step: float) -> dict[str, float]:
@@ -26,7 +27,6 @@ def _step_changes(prefix: str, outcomes: Outcomes, step: float) -> dict[str, flo
     }
 
 
-LEVERS = ("outcomes", "frequency", "failure", "recovery", "capacity")
 SEP = " · "  # between a moment and its lever in a step's name: "support_incident · frequency"
 
 
