@@ -38,6 +38,7 @@ _LAZY = {
     # how to run
     "RunOptions": "motsim.run_options",
     "options": "motsim.run_options",
+    "progress": "motsim.output.watching",
     # what they take and return
     "Scenario": "motsim.model.scenario",
     "Intervention": "motsim.model.scenario",
@@ -90,6 +91,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from motsim.model.loading import load_scenario
     from motsim.model.scenario import Intervention, Scenario
     from motsim.output.report import report
+    from motsim.output.watching import progress
     from motsim.run_options import RunOptions, options
     from motsim.sim.results import Results, RunSummary
     from motsim.sim.run import simulate
