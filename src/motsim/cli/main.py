@@ -30,12 +30,12 @@ from motsim.cli.support import (
     Step,
     Workers,
     ask,
-    engine_name,
     err,
     fail,
     guarded,
     out,
     out_files,
+    question,
     resolved,
     with_bar,
 )
@@ -119,13 +119,8 @@ def run(
             ask_run,
             resolved(scenario),
             run=RunFlags(workers, scheduler, delivery=delivery),
-            replications=replications,
-            engine=engine_name(engine),
-            sample=customers,
-            months=months,
-            seed=seed,
+            **question(customers, replications, months, seed, engine, uncertainty),
             attribution=attribution,
-            draws=uncertainty,
         )
         delivery.final(summary)
 
@@ -295,12 +290,7 @@ def compare(
             intervention or None,
             run=RunFlags(workers, scheduler, stage, first_look=watching, delivery=delivery),
             changes=parse_assignments(set_),
-            replications=replications,
-            engine=engine_name(engine),
-            draws=uncertainty,
-            sample=customers,
-            months=months,
-            seed=seed,
+            **question(customers, replications, months, seed, engine, uncertainty),
             independent=independent,
         )
         delivery.final(result)
@@ -380,12 +370,7 @@ def roi(
             intervention,
             run=RunFlags(workers, scheduler, delivery=delivery),
             changes=parse_assignments(set_),
-            replications=replications,
-            engine=engine_name(engine),
-            draws=uncertainty,
-            sample=customers,
-            months=months,
-            seed=seed,
+            **question(customers, replications, months, seed, engine, uncertainty),
             break_even=break_even,
         )
         delivery.final(result)
@@ -450,12 +435,7 @@ def rank_moments(
             run=RunFlags(workers, scheduler, delivery=delivery),
             step=step,
             levers=tuple(levers),
-            replications=replications,
-            engine=engine_name(engine),
-            draws=uncertainty,
-            sample=customers,
-            months=months,
-            seed=seed,
+            **question(customers, replications, months, seed, engine, uncertainty),
         )
         delivery.final(result)
 
@@ -534,12 +514,7 @@ def report(
             run=RunFlags(workers, scheduler, delivery=delivery),
             changes=parse_assignments(set_),
             step=step if with_rank else None,
-            replications=replications,
-            engine=engine_name(engine),
-            draws=uncertainty,
-            sample=customers,
-            months=months,
-            seed=seed,
+            **question(customers, replications, months, seed, engine, uncertainty),
         )
         delivery.final(data)
 

@@ -389,6 +389,25 @@ class RunFlags:
         self.on_stage = (lambda s: [w(s) for w in watchers]) if watchers else None
 
 
+def question(
+    customers: int | None,
+    replications: int | None,
+    months: int | None,
+    seed: int | None,
+    engine: Engine | None,
+    draws: int | None = None,
+) -> dict[str, Any]:
+    """The command line's what-to-compute flags as a verb's keywords (`-n` is a sample of the business)."""
+    return {
+        "sample": customers,
+        "replications": replications,
+        "months": months,
+        "seed": seed,
+        "engine": engine_name(engine),
+        "draws": draws,
+    }
+
+
 def resolved(scenario: str) -> str:
     """The scenario argument as verbs take it (a path or a bundled name), checked early."""
     from motsim.model.loading import resolve

@@ -147,7 +147,13 @@ def appraise(
         opts.tell(Stage("answer", "the answer at the inputs as written", plain))
         per_run = elapsed / (len(keyed) + 1) / reps
         blocks = propagate(
-            sc, chosen, draws=n_draws, plain=w.comparisons, engine=engine, seconds_per_run=per_run, options=opts
+            sc,
+            chosen,
+            draws=n_draws,
+            plain={i.name: w.comparisons[i.name] for i in chosen},
+            engine=engine,
+            seconds_per_run=per_run,
+            options=opts,
         )
         variants = {k: v.with_uncertainty(blocks[k]) for k, v in variants.items()}
     return _appraisal(sc, w, chosen, variants, ranking)
