@@ -186,7 +186,7 @@ def test_no_interventions_still_names_the_moment_that_matters_most():
     )
     assert d.verdict == "no_interventions" and d.intervention is None and d.npv is None
     k = d.key_moment
-    assert (k.moment, k.lever, k.next_moment) == ("onboarding", "outcomes", "renewal · failure")
+    assert (k.moment, k.lever, k.next_moment, k.next_lever) == ("onboarding", "outcomes", "renewal", "failure")
     assert k.times_next == pytest.approx(3.0)
     assert k.delta_clv_business.mean == pytest.approx(30.0 * 10_000)  # for the business, not the sample
     assert k.delta_clv_business.ci_low == pytest.approx(29.0 * 10_000)

@@ -66,7 +66,8 @@ class KeyMoment(Result):
     step: str  # what the step does, in words
     delta_clv: Estimate  # per customer
     delta_clv_business: Estimate  # for the business (per customer × the business's customers)
-    next_moment: str | None  # the runner-up step's label (`moment` or `moment · lever`)
+    next_moment: str | None  # the runner-up step's moment
+    next_lever: str | None  # ... and lever
     times_next: float | None  # how many times the runner-up's ΔCLV (None: the runner-up is worth nothing)
 
     @classmethod
@@ -83,7 +84,8 @@ class KeyMoment(Result):
             step=first.step,
             delta_clv=d,
             delta_clv_business=Estimate(d.mean * population, d.ci_low * population, d.ci_high * population),
-            next_moment=None if runner is None else runner.label,
+            next_moment=None if runner is None else runner.moment,
+            next_lever=None if runner is None else runner.lever,
             times_next=d.mean / runner.delta_clv.mean if worth_more else None,
         )
 
