@@ -241,3 +241,35 @@ def test_no_chart_legend_sits_over_its_data(monkeypatch, tmp_path):
     for title, shared, gap in keys:
         assert shared < 1, f"a legend over the data of '{title}'"
         assert gap >= 0, f"the key runs into the title '{title}'"
+
+
+def _answer_of(page):
+    return page[page.index("The answer") : page.index("motsim ", page.index("The answer"))]
+
+
+@pytest.mark.parametrize(
+    ("npvs", "paying", "says", "never"),
+    [
+        ((200_000.0, -5_000.0), 17, ["Fund <b>“a”</b>", "17 of 20 parameter sets", "Next best: “b”"], ["disagree"]),
+        ((200_000.0,), 6, ["Fund <b>“a”</b>", "Most parameter sets disagree: it pays in 6 of 20"], ["Next best"]),
+        ((-20_000.0, -90_000.0), 2, ["Fund none: none of the 2 interventions", "closest is <b>“a”</b>"], ["disagree"]),
+        ((-20_000.0,), 15, ["the intervention does not pay", "Most parameter sets disagree: it pays in 15 of 20"], []),
+        ((), 0, ["No interventions to price", "The moment that matters most is <b>onboarding</b>"], ["Total cost"]),
+    ],
+)
+def test_the_answer_says_the_decision_of_constructed_data(fixture_scenario, npvs, paying, says, never):
+    from dataclasses import replace
+
+    from motsim.output.report import render
+    from tests.whatif.test_decision import appraisal, moment, ranking, uncertainty, valuation
+
+    sc = fixture_scenario("constant_churn")
+    variants = [
+        valuation(name, npv, uncertainty=uncertainty(paying / 20)) for name, npv in zip("abc", npvs, strict=False)
+    ]
+    data = replace(appraisal(variants, ranking=ranking(moment("onboarding", "outcomes", 30.0))), scenario=sc)
+    answer = _answer_of(render(sc, data))
+    for text in says:
+        assert text in answer, text
+    for text in never:
+        assert text not in answer, text

@@ -39,7 +39,7 @@ def valuation(name, npv, half=1_000.0, cost_pv=50_000.0, payback=6, uncertainty=
         npv=est(npv, half),
         roi=est(npv / cost_pv, half / cost_pv),
         payback_month=payback,
-        cumulative_net_value=[],
+        cumulative_net_value=[npv * (t - (payback or 0)) / (MONTHS - 1 - (payback or 0)) for t in range(MONTHS)],
         p_npv_positive=None if uncertainty is None else uncertainty.p_npv_positive,
         npv_by_replication=[],
         uncertainty=uncertainty,

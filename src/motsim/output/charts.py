@@ -114,7 +114,8 @@ def payback_chart(cumulative: list[float], payback: int | None, path: Path, titl
     ax.axhline(0, color="black", linewidth=0.8)
     if payback is not None:
         ax.axvline(payback, color="tab:green", linestyle="--")
-        ax.plot([payback], [cumulative[payback]], "o", color="tab:green")
+        if payback < len(cumulative):
+            ax.plot([payback], [cumulative[payback]], "o", color="tab:green")
         title = f"{title}: pays back in month {payback}"
     else:
         title = f"{title}: does not pay back within {len(cumulative)} months"

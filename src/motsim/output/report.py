@@ -184,6 +184,8 @@ def answer(d: Decision, untested: str = "none") -> dict[str, Any]:
             "top": c.top_input,
             "top_low": m(c.top_npv_low),
             "top_high": m(c.top_npv_high),
+            # most parameter sets disagree with the verdict taken at the inputs as written
+            "against": (c.paying * 2 < c.draws) if d.verdict == "fund" else (c.paying * 2 > c.draws),
         }
     return out
 
