@@ -130,7 +130,8 @@ def test_report_with_uncertain_inputs_says_the_chance_and_the_assumption_that_ma
     assert u is not None and u.tornado[0].path == "cut: cost_one_off"  # a range of 2.5M outweighs ±4% revenue
     answer = page[page.index("The answer") : page.index("Interventions: what they are worth")]
     paying = round(u.p_npv_positive * 8)
-    assert f"{paying} of 8 parameter sets" in answer and f"{paying} of 8" in answer  # the sentence and the figure
+    assert f"about <b>{paying} of 8 parameter sets</b>" in answer and f"a chance of {u.p_npv_positive:.0%}" in answer
+    assert f'<dd class="value">{u.p_npv_positive:.0%}</dd>' in answer  # the key figure
     # what was uncertain and what moves it most, in words: never a dotted path
     assert "<b>cut: one-off cost</b>" in answer and "monthly revenue" in answer
     assert "cost_one_off" not in answer and "economics." not in answer
@@ -251,9 +252,14 @@ def _answer_of(page):
     ("npvs", "paying", "says", "never"),
     [
         ((200_000.0, -5_000.0), 17, ["Fund <b>“a”</b>", "17 of 20 parameter sets", "Next best: “b”"], ["disagree"]),
-        ((200_000.0,), 6, ["Fund <b>“a”</b>", "Most parameter sets disagree: it pays in 6 of 20"], ["Next best"]),
+        (
+            (200_000.0,),
+            6,
+            ["Fund <b>“a”</b>", "Most parameter sets disagree: the chance it pays is 30%"],
+            ["Next best"],
+        ),
         ((-20_000.0, -90_000.0), 2, ["Fund none: none of the 2 interventions", "closest is <b>“a”</b>"], ["disagree"]),
-        ((-20_000.0,), 15, ["the intervention does not pay", "Most parameter sets disagree: it pays in 15 of 20"], []),
+        ((-20_000.0,), 15, ["the intervention does not pay", "chance it pays is 75%, about 15 of 20"], []),
         ((), 0, ["No interventions to price", "The moment that matters most is <b>onboarding</b>"], ["Total cost"]),
     ],
 )

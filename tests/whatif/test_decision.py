@@ -26,7 +26,7 @@ def est(mean, half=None):
 
 
 def valuation(name, npv, half=1_000.0, cost_pv=50_000.0, payback=6, uncertainty=None):
-    return Valuation(
+    v = Valuation(
         name=name,
         description="",
         changes={},
@@ -40,10 +40,11 @@ def valuation(name, npv, half=1_000.0, cost_pv=50_000.0, payback=6, uncertainty=
         roi=est(npv / cost_pv, half / cost_pv),
         payback_month=payback,
         cumulative_net_value=[npv * (t - (payback or 0)) / (MONTHS - 1 - (payback or 0)) for t in range(MONTHS)],
-        p_npv_positive=None if uncertainty is None else uncertainty.p_npv_positive,
+        p_npv_positive=None,
+        p_npv_positive_ci=None,
         npv_by_replication=[],
-        uncertainty=uncertainty,
     )
+    return v if uncertainty is None else v.with_uncertainty(uncertainty)
 
 
 def flows(one_off=30_000.0, per_month=1_000.0):
@@ -129,6 +130,7 @@ def uncertainty(p, draws=20):
         roi=None,
         payback_month=Quantiles(6.0, 4.0, 6.0, 9.0),
         p_npv_positive=p,
+        p_npv_positive_ci=[p - 0.1, min(1.0, p + 0.1)],
         share_from_inputs=0.9,
         tornado=tornado,
         npv_at_centre=200_000.0,
@@ -201,7 +203,8 @@ def test_a_runner_up_worth_nothing_gives_no_ratio():
 def test_with_uncertain_inputs_the_chance_is_counted_in_parameter_sets_and_names_what_was_uncertain():
     d = decide(appraisal([valuation("cut", 200_000.0, uncertainty=uncertainty(0.85))]))
     c = d.chance
-    assert (c.paying, c.draws) == (17, 20)
+    assert (c.chance, c.chance_low, c.chance_high) == (0.85, 0.75, 0.95)
+    assert (c.paying, c.draws) == (17, 20)  # about 17 of the 20 parameter sets
     assert c.inputs == ["monthly revenue", "cut: one-off cost"]  # in words, the largest swing first
     assert (c.top_input, c.top_npv_low, c.top_npv_high) == ("monthly revenue", 80_000.0, 320_000.0)
     assert (c.npv_p05, c.npv_p95) == (-20_000.0, 400_000.0)
@@ -209,7 +212,7 @@ def test_with_uncertain_inputs_the_chance_is_counted_in_parameter_sets_and_names
     assert out["chance"]["paying"] == 17 and out["verdict"] == "fund" and out["currency"] == "GBP"
     assert {"npv", "total_cost", "cost_lines", "one_off_break_even", "key_moment"} <= set(out)
     table = {r["metric"]: r["mean"] for r in d.table()}
-    assert table["chance_it_pays"] == "85.0%" and table["npv"].startswith("£200")
+    assert table["chance_it_pays"] == "85.0% [75.0%, 95.0%]" and table["npv"].startswith("£200")
 
 
 def test_total_cost_of_a_real_appraisal_matches_the_closed_form_of_every_cost_line(fixture_scenario):

@@ -178,6 +178,8 @@ def answer(d: Decision, untested: str = "none") -> dict[str, Any]:
         out["chance"] = {
             "paying": c.paying,
             "draws": c.draws,
+            "chance": f"{c.chance:.0%}",
+            "interval": _share_range(c.chance_low, c.chance_high),
             "inputs": "; ".join(c.inputs),
             "low": m(c.npv_p05),
             "high": m(c.npv_p95),
@@ -185,7 +187,7 @@ def answer(d: Decision, untested: str = "none") -> dict[str, Any]:
             "top_low": m(c.top_npv_low),
             "top_high": m(c.top_npv_high),
             # most parameter sets disagree with the verdict taken at the inputs as written
-            "against": (c.paying * 2 < c.draws) if d.verdict == "fund" else (c.paying * 2 > c.draws),
+            "against": (c.chance < 0.5) if d.verdict == "fund" else (c.chance > 0.5),
         }
     return out
 
@@ -216,11 +218,14 @@ def _figures(d: Decision, m: Show, untested: str) -> list[dict[str, Any]]:
 
 
 def _how_sure(d: Decision, untested: str) -> dict[str, Any]:
-    if d.chance is not None:
+    c = d.chance
+    if c is not None:
+        interval = _share_range(c.chance_low, c.chance_high)
         return {
             "label": "Chance it pays",
-            "value": f"{d.chance.paying} of {d.chance.draws}",
-            "detail": "parameter sets of the uncertain inputs",
+            "value": f"{c.chance:.0%}",
+            "detail": f"about {c.paying} of {c.draws} parameter sets"
+            + (f" (95% interval {interval})" if interval else ""),
         }
     if d.interval_includes_loss or d.interval_includes_gain:
         return {
@@ -262,6 +267,10 @@ def _line_words(line: str) -> str:
     return {"one_off": "one-off", "per_customer_month": "per customer-month"}.get(kind, f"per {moment}")
 
 
+def _share_range(low: float | None, high: float | None) -> str:
+    return "" if low is None or high is None else f"{low:.0%} to {high:.0%}"
+
+
 def _mean(est: Estimate | None) -> float | None:
     return None if est is None else est.mean
 
@@ -300,7 +309,10 @@ def _interventions(data: Appraisal, population: int, m: Show) -> dict[str, Any]:
                     _cell(v.npv, m),
                     _cell(v.roi, lambda x: f"{x:.0%}"),
                     {"value": "not within the horizon" if v.payback_month is None else str(v.payback_month), "ci": ""},
-                    {"value": DASH if u is None else f"{round(u.p_npv_positive * u.draws)} of {u.draws}", "ci": ""},
+                    {
+                        "value": DASH if u is None else f"{u.p_npv_positive:.0%}",
+                        "ci": "" if u is None else _share_range(*(list(u.p_npv_positive_ci or []) + [None, None])[:2]),
+                    },
                 ],
             }
         )

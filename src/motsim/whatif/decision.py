@@ -28,14 +28,18 @@ Verdict = Literal["fund", "none_pays", "no_interventions"]
 
 @dataclass(frozen=True, repr=False)
 class Chance(Result):
-    """Over the uncertain inputs: in how many parameter sets the intervention pays, what was uncertain
-    (the inputs in words, the largest swing first) and the assumption that moves its NPV most.
+    """Over the uncertain inputs: the chance the intervention pays (with its 95% interval), as about
+    how many of the parameter sets drawn, what was uncertain (the inputs in words, the largest swing
+    first) and the assumption that moves its NPV most.
     """
 
     draws: int  # parameter sets drawn
-    paying: int  # of them, those in which NPV > 0
+    chance: float  # P(NPV > 0) over the inputs, simulation noise removed
+    chance_low: float | None  # its 95% interval
+    chance_high: float | None
+    paying: int  # about this many of the draws pay: the chance × draws, rounded ("17 of 20 parameter sets")
     inputs: list[str]  # what was uncertain, in words
-    npv_p05: float | None  # NPV over the parameter sets: 5% and 95% quantiles
+    npv_p05: float | None  # NPV over the inputs: 5% and 95% quantiles
     npv_p95: float | None
     top_input: str | None  # the assumption that moves it most (None: no input moves it)
     top_npv_low: float | None  # NPV with that input at its 5% value, the others at their medians
@@ -45,8 +49,12 @@ class Chance(Result):
     def of(cls, block: InputUncertainty) -> Chance:
         """The chance an intervention pays, from its uncertainty block."""
         top = block.tornado[0] if block.tornado else None
+        low, high = (list(block.p_npv_positive_ci or []) + [None, None])[:2]
         return cls(
             draws=block.draws,
+            chance=block.p_npv_positive,
+            chance_low=low,
+            chance_high=high,
             paying=round(block.p_npv_positive * block.draws),
             inputs=[s.label or s.path for s in block.tornado],
             npv_p05=block.npv.p05,
@@ -143,8 +151,10 @@ class Decision(Result):
         if self.payback_month is not None:
             rows.append({"metric": "payback_month", "mean": self.payback_month, "ci_low": None, "ci_high": None})
         if self.chance is not None:
-            p = self.chance.paying / self.chance.draws
-            rows.append({"metric": "chance_it_pays", "mean": p, "ci_low": None, "ci_high": None})
+            c = self.chance
+            rows.append(
+                {"metric": "chance_it_pays", "mean": c.chance, "ci_low": c.chance_low, "ci_high": c.chance_high}
+            )
         return [{"intervention": self.intervention, **r} for r in rows]
 
 
