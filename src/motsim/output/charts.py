@@ -143,7 +143,7 @@ def npv_chart(npv: list[float], path: Path, title: str, over: str = "replication
 
 def npv_summary_chart(variants: dict[str, Valuation], path: Path, currency: str = "") -> None:
     """Each intervention's NPV: the bar and its 95% Monte Carlo CI; with uncertain inputs, the 5%–95%
-    range over them as a grey line behind it.
+    range over them as a grey line under it.
     """
     names = list(variants)[::-1]
     fig, ax = plt.subplots(figsize=(8, 0.6 * len(names) + 1.6), dpi=110)
@@ -153,7 +153,7 @@ def npv_summary_chart(variants: dict[str, Valuation], path: Path, currency: str 
         if u is not None and u.npv.p05 is not None and u.npv.p95 is not None:
             label = "5%–95% over uncertain inputs" if y == 0 else None
             ax.plot(
-                [u.npv.p05, u.npv.p95], [y, y], color="0.6", linewidth=7, solid_capstyle="butt", label=label, zorder=0.5
+                [u.npv.p05, u.npv.p95], [y - 0.32] * 2, color="0.45", linewidth=3, solid_capstyle="butt", label=label
             )
         color = "tab:green" if v.npv.mean >= 0 else "tab:red"
         ax.barh([y], [v.npv.mean], height=0.45, color=color)
