@@ -153,7 +153,7 @@ def answer(d: Decision, untested: str = "none") -> dict[str, Any]:
     out: dict[str, Any] = {
         "verdict": d.verdict,
         "name": d.intervention,
-        "count": d.interventions,
+        "count": d.interventions_priced,
         "months": d.months,
         "population": f"{d.population:,}",
         "customers": f"{d.customers:,}",

@@ -122,7 +122,7 @@ class Decision(Result):
     planned_one_off: float | None
     chance: Chance | None  # over the uncertain inputs (None without them: noise is not risk)
     key_moment: KeyMoment | None  # from the ranking (None without one)
-    interventions: int  # how many were appraised
+    interventions_priced: int  # how many were appraised
     customers: int  # simulated
     population: int  # the business's customers (money is for them)
     months: int  # the horizon
@@ -192,7 +192,7 @@ def decide(appraisal: Appraisal) -> Decision:
     population = b.population or b.customers
     key_moment = KeyMoment.of(appraisal.ranking, population) if appraisal.ranking else None
     facts: dict[str, Any] = {
-        "interventions": len(appraisal.variants),
+        "interventions_priced": len(appraisal.variants),
         "customers": b.customers,
         "population": population,
         "months": b.months,
