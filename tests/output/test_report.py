@@ -196,11 +196,11 @@ def test_break_evens_that_cannot_be_reached_are_said_in_words():
         break_even_one_off=Estimate(-12_000.0, -15_000.0, -9_000.0),
         break_even_cost_per_occurrence={"onboarding": Estimate(-2.76, -3.1, -2.4), "renewal": Estimate(40.0, 35, 45)},
     )
-    said = break_evens(pricing, lambda x: money(x, "GBP"))
+    said = break_evens(pricing, lambda x: money(x, "GBP"), {"onboarding": 3.0, "renewal": 25.0})
     assert said == [
         "it does not pay even with nothing spent up front: it misses by £12K",
         "it does not pay even at no cost per onboarding: no cost per onboarding is low enough",
-        "it pays at a cost of up to £40 per renewal",
+        "it pays at a cost of up to £40 per renewal (planned: £25)",
     ]
 
 

@@ -297,6 +297,7 @@ def _interventions(data: Appraisal, population: int, m: Show) -> dict[str, Any]:
     """
     rows, each = [], []
     points = partial(_signed, digits=1)
+    units = {i.name: dict(i.cost_per_occurrence) for i in (data.scenario.interventions if data.scenario else [])}
     for name, v in data.variants.items():
         u = v.uncertainty
         rows.append(
@@ -322,7 +323,7 @@ def _interventions(data: Appraisal, population: int, m: Show) -> dict[str, Any]:
                 "name": name,
                 "description": v.description,
                 "changes": [_change(data.scenario, path, value) for path, value in v.changes.items()],
-                "cash": None if pricing is None else _cash_flows(pricing, m),
+                "cash": None if pricing is None else _cash_flows(pricing, m, units.get(name, {})),
                 "payback_chart": _png(
                     lambda p, v=v, name=name: charts.payback_chart(
                         v.cumulative_net_value, v.payback_month, p, name, data.currency
@@ -372,7 +373,7 @@ def _value(x: Any) -> str:
     return _plain(x) if isinstance(x, (int, float)) else str(x)
 
 
-def _cash_flows(pricing: Pricing, m: Show) -> dict[str, Any]:
+def _cash_flows(pricing: Pricing, m: Show, units: dict[str, float]) -> dict[str, Any]:
     """The cash-flow schedule by year, the costs' present values, NPV at other rates and the break-evens in words."""
     cf = pricing.cash_flows
     lines = list(cf.costs)
@@ -400,12 +401,15 @@ def _cash_flows(pricing: Pricing, m: Show) -> dict[str, Any]:
         "costs": [f"{m(v)} {_line_words(k)}" for k, v in pv.items() if abs(v) > 0.005],
         "total": m(pricing.valuation.cost_pv.mean),
         "rates": ", ".join(f"{float(r):.0%}: {m(e.mean)}" for r, e in pricing.npv_by_discount_rate.items()),
-        "break_evens": break_evens(pricing, m),
+        "break_evens": break_evens(pricing, m, units),
     }
 
 
-def break_evens(pricing: Pricing, m: Show) -> list[str]:
-    """The break-evens in money, in words: the largest spend at which it still pays, or that none makes it pay."""
+def break_evens(pricing: Pricing, m: Show, units: dict[str, float] | None = None) -> list[str]:
+    """The break-evens in money, in words: the largest spend at which it still pays, or that none makes it pay
+    (`units`: the cost per occurrence as planned, by moment).
+    """
+    units = units or {}
     one_off = pricing.break_even_one_off
     said = [
         f"the largest one-off spend at which it still pays is {m(one_off.mean)}"
@@ -416,6 +420,7 @@ def break_evens(pricing: Pricing, m: Show) -> list[str]:
     for moment, e in pricing.break_even_cost_per_occurrence.items():
         said.append(
             f"it pays at a cost of up to {m(e.mean)} per {moment}"
+            + (f" (planned: {m(units[moment])})" if moment in units else "")
             if e.mean >= 0
             else f"it does not pay even at no cost per {moment}: no cost per {moment} is low enough"
         )
