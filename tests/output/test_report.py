@@ -145,20 +145,25 @@ def test_report_with_uncertain_inputs_says_the_chance_and_the_assumption_that_ma
     }
 
 
-def test_the_data_keeps_the_appraisal_and_adds_the_decision_the_page_states(run):
+def test_the_page_states_the_decision_of_the_data_it_prints(run):
+    from motsim.display import money
+
     path, data = run
     page = path.read_text(encoding="utf-8")
-    assert list(data)[:6] == ["baseline", "variants", "ranking", "cash_flows", "currency", "decision"]
-    d = data["decision"]
+    assert list(data) == ["baseline", "variants", "ranking", "cash_flows", "currency"]  # the appraisal, unchanged
     variants = data["variants"]
     best = max(variants, key=lambda k: variants[k]["npv"]["mean"])
-    assert d["intervention"] == best and d["verdict"] == ("fund" if variants[best]["npv"]["mean"] > 0 else "none_pays")
-    assert d["total_cost"] == variants[best]["cost_pv"]  # the present value of every cost line, not the one-off
-    assert sum(d["cost_lines"].values()) == pytest.approx(d["total_cost"]["mean"])
-    assert d["cost_lines"]["one_off"] == 250_000 and d["cost_lines"]["per_occurrence:onboarding"] > 0
     answer = page[page.index("The answer") : page.index("Interventions: what they are worth")]
-    assert "Total cost, PV" in answer and "$250K one-off + $" in answer and " per onboarding" in answer
-    assert (d["customers"], d["population"]) == (600, 10_000)
+    verdict = f"Fund <b>“{best}”</b>" if variants[best]["npv"]["mean"] > 0 else f"closest is <b>“{best}”</b>"
+    assert verdict in answer
+    # the total cost is the present value of every cost line (the one-off and each onboarding's), not the one-off
+    rows = data["cash_flows"][best]
+    one_off = sum(r["cost_one_off"] * r["discount_factor"] for r in rows)
+    onboarding = sum(r["cost_per_occurrence:onboarding"] * r["discount_factor"] for r in rows)
+    assert one_off == 250_000 and onboarding > 0
+    assert variants[best]["cost_pv"]["mean"] == pytest.approx(one_off + onboarding)
+    total = f'<dt>Total cost, PV</dt><dd class="value">{money(one_off + onboarding, "USD")}</dd>'
+    assert total in answer and f"$250K one-off + {money(onboarding, 'USD')} per onboarding" in answer
     assert "Simulated on a sample of 600 of the business’s 10,000 customers" in answer
     assert "money is for the business" in answer and "team &#39;support&#39;" in answer  # its team rounded to whole
 
@@ -279,3 +284,26 @@ def test_the_answer_says_the_decision_of_constructed_data(fixture_scenario, npvs
         assert text in answer, text
     for text in never:
         assert text not in answer, text
+
+
+def test_an_answer_without_a_chance_says_why(fixture_scenario):
+    from dataclasses import replace
+
+    from motsim.model.scenario import Distribution
+    from motsim.output.report import render
+    from tests.whatif.test_decision import appraisal, valuation
+
+    plain = fixture_scenario("constant_churn")
+    uncertain = plain.model_copy(update={"uncertainty": {"economics.monthly_revenue": Distribution(normal=(50, 2))}})
+    data = appraisal([valuation("cut", 200_000.0)])
+    said = {
+        (name, interrupted): _answer_of(render(sc, replace(data, scenario=sc), partial=interrupted))
+        for name, sc in (("plain", plain), ("uncertain", uncertain))
+        for interrupted in (False, True)
+    }
+    assert "No input is marked uncertain" in said["plain", False] and "inputs untested" in said["plain", False]
+    assert "uncertain inputs were not drawn (no draws asked for)" in said["uncertain", False]
+    assert "No input is marked uncertain" not in said["uncertain", False]
+    for name in ("plain", "uncertain"):
+        page = said[name, True]
+        assert "Interrupted before the uncertain inputs were drawn" in page and "inputs not drawn" in page
