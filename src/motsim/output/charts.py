@@ -36,12 +36,48 @@ def retention_chart(curves: dict[str, Curve], path: Path, title: str) -> None:
         if not math.isnan(c.ci_low[-1]):
             ax.fill_between(c.month, c.ci_low, c.ci_high, alpha=0.25)
     ax.set_xlabel("month")
-    ax.set_ylabel("share of the cohort active")
+    ax.set_ylabel("share of the cohort still a customer")
     ax.set_ylim(0, 1.02)
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0%}"))
     ax.set_title(title)
     ax.grid(alpha=0.3)
-    ax.legend()
+    if len(curves) > 1:
+        _key(ax)
     _save(fig, path)
+
+
+def _key(ax) -> None:
+    """The legend as a key in a row above the plot (under its title), never over the data."""
+    handles, labels = ax.get_legend_handles_labels()
+    if not handles:
+        return
+    columns = min(len(handles), 3)
+    ax.legend(
+        loc="lower left",
+        bbox_to_anchor=(0, 1.0),
+        ncol=columns,
+        frameon=False,
+        fontsize=8,
+        borderaxespad=0.2,
+        handlelength=1.5,
+    )
+    if ax.get_title():
+        rows = -(-len(handles) // columns)
+        ax.set_title(ax.get_title(), pad=6 + 15 * rows)
+
+
+LEVER_WORDS = {
+    "outcomes": "better outcomes",
+    "frequency": "less often",
+    "failure": "fewer failures",
+    "recovery": "more failures recovered",
+    "capacity": "more agents",
+}
+
+
+def step_label(moment: str, lever: str) -> str:
+    """A standard step as a reader names it: the moment for its outcomes, else the moment and the lever in words."""
+    return moment if lever == "outcomes" else f"{moment}: {LEVER_WORDS.get(lever, lever)}"
 
 
 def _save(fig, path: Path) -> None:
@@ -63,7 +99,7 @@ def tornado_chart(ranking: list[RankedMoment], path: Path, title: str, currency:
     means = np.nan_to_num([r.delta_clv.mean for r in rows])
     low = np.nan_to_num(means - [r.delta_clv.ci_low for r in rows])
     high = np.nan_to_num([r.delta_clv.ci_high for r in rows] - means)
-    ax.barh([r.label for r in rows], means, xerr=[low, high], color="tab:blue", capsize=4)
+    ax.barh([step_label(r.moment, r.lever) for r in rows], means, xerr=[low, high], color="tab:blue", capsize=4)
     ax.axvline(0, color="black", linewidth=0.8)
     ax.set_xlabel("ΔCLV per customer of one standard step (95% CI)")
     _money_axis(ax.xaxis, currency)
@@ -72,13 +108,17 @@ def tornado_chart(ranking: list[RankedMoment], path: Path, title: str, currency:
 
 
 def payback_chart(cumulative: list[float], payback: int | None, path: Path, title: str, currency: str = "") -> None:
-    """Cumulative discounted net value of an intervention by month, with its payback month."""
+    """Cumulative discounted net value of an intervention by month; the payback month marked and named in the title."""
     fig, ax = plt.subplots(figsize=(8, 4.5), dpi=110)
     ax.plot(range(len(cumulative)), cumulative, linewidth=2)
     ax.axhline(0, color="black", linewidth=0.8)
     if payback is not None:
-        ax.axvline(payback, color="tab:green", linestyle="--", label=f"payback: month {payback}")
-        ax.legend()
+        ax.axvline(payback, color="tab:green", linestyle="--")
+        if payback < len(cumulative):
+            ax.plot([payback], [cumulative[payback]], "o", color="tab:green")
+        title = f"{title}: pays back in month {payback}"
+    else:
+        title = f"{title}: does not pay back within {len(cumulative)} months"
     ax.set_xlabel("month")
     ax.set_ylabel("cumulative discounted net value")
     _money_axis(ax.yaxis, currency)
@@ -103,7 +143,7 @@ def npv_chart(npv: list[float], path: Path, title: str, over: str = "replication
 
 def npv_summary_chart(variants: dict[str, Valuation], path: Path, currency: str = "") -> None:
     """Each intervention's NPV: the bar and its 95% Monte Carlo CI; with uncertain inputs, the 5%–95%
-    range over them as a grey line behind it.
+    range over them as a grey line under it.
     """
     names = list(variants)[::-1]
     fig, ax = plt.subplots(figsize=(8, 0.6 * len(names) + 1.6), dpi=110)
@@ -112,7 +152,9 @@ def npv_summary_chart(variants: dict[str, Valuation], path: Path, currency: str 
         u = v.uncertainty
         if u is not None and u.npv.p05 is not None and u.npv.p95 is not None:
             label = "5%–95% over uncertain inputs" if y == 0 else None
-            ax.plot([u.npv.p05, u.npv.p95], [y, y], color="0.6", linewidth=7, solid_capstyle="butt", label=label)
+            ax.plot(
+                [u.npv.p05, u.npv.p95], [y - 0.32] * 2, color="0.45", linewidth=3, solid_capstyle="butt", label=label
+            )
         color = "tab:green" if v.npv.mean >= 0 else "tab:red"
         ax.barh([y], [v.npv.mean], height=0.45, color=color)
         if not math.isnan(v.npv.ci_low):
@@ -130,8 +172,7 @@ def npv_summary_chart(variants: dict[str, Valuation], path: Path, currency: str 
     ax.set_xlabel("NPV for the business, net of the intervention's costs")
     _money_axis(ax.xaxis, currency)
     ax.grid(axis="x", alpha=0.3)
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(loc="best", fontsize=8)
+    _key(ax)
     _save(fig, path)
 
 
@@ -147,7 +188,7 @@ def delta_retention_chart(curves: dict[str, Curve], path: Path) -> None:
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("Δ retention against the baseline (points)")
     ax.grid(alpha=0.3)
-    ax.legend()
+    _key(ax)
     _save(fig, path)
 
 
@@ -165,7 +206,7 @@ def inputs_tornado_chart(block: InputUncertainty, path: Path, title: str, curren
     ax.set_xlabel("NPV (dotted: zero; solid: every input at its median)")
     _money_axis(ax.xaxis, currency)
     ax.set_title(title)
-    ax.legend(loc="best", fontsize=8)
+    _key(ax)
     _save(fig, path)
 
 

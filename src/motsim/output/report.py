@@ -1,434 +1,387 @@
-"""One self-contained HTML page for a finance reader: the baseline, each intervention priced,
-the moment-of-truth ranking, every chart embedded (PNG as data URIs), the scenario's
-assumptions, and how to read each chart. Opens offline; no scripts, no external files.
+"""One self-contained HTML page for a finance reader: the decision first (what to fund, what it is
+worth, what it costs in total, when it pays back, how sure we are), then the evidence, then every
+input in plain words.
+
+Python prepares a small view model — formatted strings and charts as PNG data URIs — from an
+`Appraisal` and its `Decision` (`motsim.whatif.decision.decide`); the jinja2 template
+`templates/report.html.j2` (autoescaped) lays it out with `templates/report.css` inlined, so the
+page opens offline as one file: no scripts, no external files.
 """
 
 from __future__ import annotations
 
 import base64
-import html
 import math
 import tempfile
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, fields
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from motsim.display import DASH, money, number
 from motsim.intervals import Estimate
-from motsim.model.scenario import Intervention, Scenario
-from motsim.output.formats import KEY_MONTHS, money, scratch_files
-from motsim.sim.results import Curve, RunSummary
+from motsim.model.scenario import Intervention, Moment, Scenario, Segment
+from motsim.model.words import path_words
+from motsim.output import charts
+from motsim.output.formats import KEY_MONTHS, scratch_files
+from motsim.whatif.decision import Decision, decide, present_value_by_line
 from motsim.whatif.questions import Appraisal, appraise
 from motsim.whatif.rank import Ranking
 from motsim.whatif.roi import Pricing
 
-STYLE = """
-body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:1060px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
-h1{margin-bottom:.2em}h2{border-bottom:2px solid #ddd;padding-bottom:.2em;margin-top:2em}
-table{border-collapse:collapse;margin:.8em 0;font-size:.92em}th,td{border:1px solid #ccc;padding:.3em .5em;text-align:right}
-th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}
-figure{margin:1em 0}figure img{max-width:100%;border:1px solid #eee}figcaption,.how{color:#555;font-size:.9em}
-.how{background:#f8f8f0;border-left:4px solid #cc9;padding:.4em .8em}.note{color:#666;font-size:.88em}
-table.num td{white-space:nowrap}table.num .t{white-space:normal;text-align:left}.ci{color:#777;font-size:.82em}
-.answer{background:#f2f7f2;border:1px solid #cdc;border-radius:6px;padding:.2em 1.2em .6em;font-size:1.05em}
-.answer h2{border:none;margin-top:.6em}code{font-size:.9em;background:#f3f3f3;padding:0 .2em}
-"""
+Show = Callable[[Any], str]
+STAGES = {
+    "zmot": "zero moment of truth",
+    "fmot": "first moment of truth",
+    "smot": "second moment of truth",
+    "umot": "ultimate moment of truth",
+}
 
 
-def _esc(x: Any) -> str:
-    return html.escape(str(x))
+@dataclass(frozen=True, repr=False)
+class ReportData(Appraisal):
+    """The report's data (`motsim report --format json`): the appraisal, and the decision the page states."""
+
+    decision: Decision | None = None
 
 
-def _table(header: list[str], rows: list[list[Any]]) -> str:
-    head = "".join(f"<th>{_esc(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{_esc(c)}</td>" for c in r) + "</tr>" for r in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+def report(
+    scenario: Scenario | str,
+    interventions: Intervention | str | Sequence[Intervention | str] | None = None,
+    **question: Any,
+) -> tuple[str, ReportData]:
+    """The HTML page and the data behind it: `motsim.appraise(scenario, interventions, **question)`
+    (every keyword of `appraise`: step, replications, draws, sample, options, ...), its decision
+    (`decide`), rendered.
+    """
+    data = appraise(scenario, interventions, **question)
+    decided = ReportData(**{f.name: getattr(data, f.name) for f in fields(data)}, decision=decide(data))
+    return render(data.scenario, decided), decided
 
 
-def _figure(draw: Callable[[Path], None], alt: str, how: str) -> str:
-    """Render a chart to PNG and embed it as a data URI, with its reading guide."""
-    with tempfile.TemporaryDirectory() as tmp, scratch_files():
-        path = Path(tmp) / "chart.png"
-        draw(path)
-        data = base64.b64encode(path.read_bytes()).decode("ascii")
-    return (
-        f'<figure><img alt="{_esc(alt)}" src="data:image/png;base64,{data}">'
-        f'<figcaption>{_esc(alt)}</figcaption></figure><p class="how"><b>How to read it.</b> {_esc(how)}</p>'
-    )
-
-
-def _assumptions(sc: Scenario) -> str:
-    """Every effective input a reader must accept for the numbers to hold (segment overrides included)."""
-    econ, churn, h = sc.economics, sc.churn, sc.scenario
-    cur = econ.currency
-    population = h.population or h.customers
-    general = [
-        [
-            "customers",
-            f"{population:,} (the business)"
-            + (f", simulated as a sample of {h.customers:,}" if population != h.customers else ""),
-        ],
-        ["horizon and runs", f"{h.months} months, {h.replications} replications, seed {h.seed}"],
-        [
-            "revenue and margin",
-            f"{money(econ.monthly_revenue, cur)} per customer-month at {econ.gross_margin:.0%} gross margin"
-            + (" (segments override it: see below)" if any(s.monthly_revenue is not None for s in sc.segments) else ""),
-        ],
-        ["discount rate", f"{econ.annual_discount_rate:.1%} a year"],
-        ["churn", _fields(churn)],
-        ["memory", _fields(sc.memory)],
-        ["recovery", _fields(sc.recovery)],
-        ["word of mouth", _fields(sc.word_of_mouth)],
-    ]
-    parts = ["<h3>Economics and behaviour</h3>", _table(["assumption", "value"], general)]
-    if sc.segments:
-        parts += [
-            "<h3>Segments (effective values: the segment's own, or the scenario's where it has none)</h3>",
-            _table(
-                ["segment", "share", "revenue / month", "margin", "baseline churn", "sensitivity", "moment overrides"],
-                [_segment_row(sc, s) for s in sc.segments],
-            ),
-        ]
-    rows = []
-    for m in sc.moments:
-        outcomes = "; ".join(f"{k}: p={o.p:g}, score={o.score:+g}" for k, o in m.outcomes.items())
-        rows.append([m.id, _schedule(m), outcomes, _moment_extras(m, cur)])
-    parts += ["<h3>Moments</h3>", _table(["moment", "when", "outcomes", "other"], rows)]
-    if sc.resources:
-        parts += [
-            "<h3>Resources</h3>",
-            _table(
-                ["resource", "capacity", "service minutes", "service level"],
-                [
-                    [r.id, r.capacity, _fields(r.service_minutes), f"answered within {r.service_level_minutes:g} min"]
-                    for r in sc.resources
-                ],
-            ),
-        ]
-    uncertain = [(path, dist) for path, dist in sc.uncertainty.items()] + [
-        (f"{i.name}: {path}", dist) for i in sc.interventions for path, dist in i.uncertainty.items()
-    ]
-    if uncertain:
-        parts += [
-            "<h3>Uncertain inputs</h3>",
-            _table(["input", "distribution"], [[path, str(dist)] for path, dist in uncertain]),
-        ]
-    if sc.interventions:
-        parts += [
-            "<h3>Interventions and their costs</h3>",
-            _table(
-                ["intervention", "changes", "one-off", "per customer-month", "per occurrence"],
-                [
-                    [
-                        i.name,
-                        ", ".join(f"{k} = {v}" for k, v in i.changes.items()),
-                        money(i.cost_one_off, cur),
-                        money(i.cost_per_customer_month, cur),
-                        ", ".join(f"{k}: {money(v, cur)}" for k, v in i.cost_per_occurrence.items()) or "–",
-                    ]
-                    for i in sc.interventions
-                ],
-            ),
-        ]
-    return "\n".join(parts)
-
-
-def _segment_row(sc: Scenario, s: Any) -> list[str]:
-    econ, churn, cur = sc.economics, sc.churn, sc.economics.currency
-
-    def own(value: Any, default: Any, show: Callable[[Any], str]) -> str:
-        return show(value) if value is not None else f"{show(default)} (scenario)"
-
-    overrides = "; ".join(
-        f"{mid}: " + ", ".join(f"{k} = {v}" for k, v in o.model_dump(exclude_none=True).items())
-        for mid, o in s.moments.items()
-    )
-    return [
-        s.id,
-        f"{s.share:.0%}",
-        own(s.monthly_revenue, econ.monthly_revenue, lambda v: money(v, cur)),
-        own(s.gross_margin, econ.gross_margin, lambda v: f"{v:.0%}"),
-        own(s.baseline_monthly, churn.baseline_monthly, _churn_text),
-        own(s.experience_sensitivity, churn.experience_sensitivity, lambda v: f"{v:g}"),
-        overrides or "–",
-    ]
-
-
-def _churn_text(baseline: Any) -> str:
-    if isinstance(baseline, (int, float)):
-        return f"{baseline:.2%} a month"
-    a, b = baseline.beta
-    return f"Beta({a:g}, {b:g}) per {baseline.period_months} month(s)"
-
-
-def _moment_extras(m: Any, cur: str) -> str:
-    extra = []
-    if m.failure:
-        f = m.failure
-        extra.append(
-            f"fails p={f.p:g}, recovered {f.recovery_p:.0%} (score {f.recovered_score:+g}, "
-            f"else {f.unrecovered_score:+g})"
-        )
-    if m.defect_p:
-        extra.append(f"a bad outcome ends the relationship with p={m.defect_p:g}")
-    if m.uses:
-        extra.append(f"queues for {m.uses}")
-    if m.patience_minutes is not None:
-        extra.append(f"gives up after {m.patience_minutes:g} min")
-    if m.wait_penalty_per_minute:
-        extra.append(f"score −{m.wait_penalty_per_minute:g} per minute waited")
-    if m.scope == "cohort":
-        extra.append(f"hits {m.reach:.0%} of customers at once")
-    if m.cost:
-        extra.append(f"costs {money(m.cost, cur)} each")
-    tags = [getattr(m, k) for k in ("stage", "position", "kind") if getattr(m, k)]
-    if tags:
-        extra.append("tags: " + ", ".join(tags))
-    return "; ".join(extra) or "–"
-
-
-def _fields(model: Any) -> str:
-    data = model.model_dump(exclude_none=True) if hasattr(model, "model_dump") else model
-    return ", ".join(f"{k} = {v}" for k, v in data.items()) if isinstance(data, dict) else str(data)
-
-
-def _schedule(m: Any) -> str:
-    if m.after:
-        return f"after {m.after} (+{m.delay_days:g} days)"
-    if m.rate_per_month is not None:
-        return f"{m.rate_per_month:g} a month" + (" (cohort-wide)" if m.scope == "cohort" else "")
-    if m.every_months is not None:
-        return f"every {m.every_months:g} months"
-    return f"day {m.at_day:g}" if m.at_day is not None else f"month {m.at_month:g}"
-
-
-def _ci(est: Estimate, show: Callable[[float], str]) -> str:
-    """The mean, and its interval on a second, smaller line (so that tables stay narrow)."""
-    if est.mean is None or math.isnan(est.mean):
-        return "–"
-    if math.isnan(est.ci_low):
-        return _esc(show(est.mean))
-    return f'{_esc(show(est.mean))}<br><span class="ci">{_esc(show(est.ci_low))} to {_esc(show(est.ci_high))}</span>'
-
-
-def _html_table(header: list[str], rows: list[list[str]], text: tuple[int, ...] = (0,)) -> str:
-    """A table of numbers whose cells are already HTML; the `text` columns are left-aligned and wrap."""
-
-    def cell(k: int, c: str, tag: str) -> str:
-        return f'<{tag} class="t">{c}</{tag}>' if k in text else f"<{tag}>{c}</{tag}>"
-
-    head = "".join(cell(k, _esc(h), "th") for k, h in enumerate(header))
-    body = "".join("<tr>" + "".join(cell(k, c, "td") for k, c in enumerate(r)) + "</tr>" for r in rows)
-    return f'<table class="num"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
-
-
-def _answer(sc: Scenario, data: Appraisal) -> list[str]:
-    """The decision in a few sentences: what to fund, what it is worth, how sure, where the value is."""
-    cur, h = sc.economics.currency, sc.scenario
-    population = h.population or h.customers
-    said = []
-    if data.variants:
-        order = sorted(data.variants.items(), key=lambda kv: -np.nan_to_num(kv[1].npv.mean, nan=-np.inf))
-        name, best = order[0]
-        npv = best.npv
-        if npv.mean > 0:
-            roi = "" if best.roi.mean is None or math.isnan(best.roi.mean) else f", ROI {best.roi.mean:.0%}"
-            payback = (
-                "does not pay back within the horizon"
-                if best.payback_month is None
-                else f"pays back in month {best.payback_month}"
-            )
-            text = (
-                f"<b>Fund “{_esc(name)}”.</b> NPV {_esc(money(npv.mean, cur))} for {population:,} customers over "
-                f"{h.months} months{roi}; it {payback}."
-            )
-            if not math.isnan(npv.ci_low) and npv.ci_low < 0:
-                text += " Its 95% interval still includes a loss: run more replications (-r) before deciding."
-            if len(order) > 1:
-                runner, second = order[1]
-                text += f" Next best: “{_esc(runner)}” at {_esc(money(second.npv.mean, cur))}."
-        else:
-            text = (
-                f"<b>None of the {len(order)} intervention(s) pays back within {h.months} months at these costs.</b> "
-                f"The closest, “{_esc(name)}”, has NPV {_esc(money(npv.mean, cur))}."
-            )
-        pricing = data.pricing.get(name)
-        if pricing is not None:
-            one_off = pricing.break_even_one_off.mean
-            planned = money(sc.intervention(name).cost_one_off, cur)
-            text += (
-                f" It would still pay with a one-off spend of up to {_esc(money(one_off, cur))} (planned: "
-                f"{_esc(planned)})."
-                if one_off >= 0
-                else f" Even with nothing spent up front it misses by {_esc(money(-one_off, cur))}."
-            )
-        said.append(f"<p>{text}</p>")
-        u = best.uncertainty
-        if u is not None:
-            top = u.tornado[0] if u.tornado else None
-            line = (
-                f"Over the uncertain inputs ({u.draws} parameter sets) the chance it pays is "
-                f"<b>{u.p_npv_positive:.0%}</b>; NPV lies between {_esc(money(u.npv.p05, cur))} and "
-                f"{_esc(money(u.npv.p95, cur))} (5%–95%)."
-            )
-            if top is not None:
-                line += (
-                    f" The assumption that moves it most is <code>{_esc(top.path)}</code> (NPV "
-                    f"{_esc(money(top.npv_low, cur))} at its 5% value, {_esc(money(top.npv_high, cur))} at its 95%)."
-                )
-            said.append(f"<p>{line}</p>")
-        else:
-            said.append(
-                '<p class="note">No input is marked uncertain, so no probability of paying back is given: the '
-                "intervals are simulation noise only. Add an <code>[uncertainty]</code> table to the scenario to "
-                "carry your guesses into the answer.</p>"
-            )
-    if data.ranking and data.ranking.ranking:
-        r = data.ranking.ranking
-        first = r[0]
-        text = (
-            f"The moment that matters most is <b>{_esc(first.moment)}</b>: one standard step of its "
-            f"{_esc(first.lever)} ({_esc(first.step)}) is worth {_esc(money(first.delta_clv.mean, cur))} per "
-            f"customer ({_esc(money(first.delta_clv.mean * population, cur))} for the business)"
-        )
-        if len(r) > 1 and r[1].delta_clv.mean > 0:
-            text += f", {first.delta_clv.mean / r[1].delta_clv.mean:.1f}× the next, {_esc(r[1].label)}"
-        said.append(f"<p>{text}.</p>")
-    return said
-
-
-def render(sc: Scenario, data: Appraisal, partial: bool = False) -> str:
+def render(sc: Scenario, data: Appraisal, partial: bool = False, decision: Decision | None = None) -> str:
     """The report page as an HTML string: the answer first, then the evidence, then every input
-    (`partial`: interrupted before the uncertain inputs were drawn, and said so).
+    (`partial`: interrupted before the uncertain inputs were drawn, and said so; `decision`: the
+    data's own, else `decide(data)`).
     """
-    curves = {"baseline": data.baseline.retention}
-    from motsim.output.charts import npv_summary_chart, retention_chart, tornado_chart
+    env = _environment()
+    css, _, _ = env.loader.get_source(env, "report.css")  # type: ignore[union-attr]
+    from markupsafe import Markup
 
-    b, h, cur = data.baseline, sc.scenario, sc.economics.currency
-    population = h.population or h.customers
-    body = [
-        f"<h1>{_esc(h.name)}</h1>",
-        '<p class="note"><b>Partial:</b> interrupted before the uncertain inputs were drawn.</p>' if partial else "",
-        f"<p>{_esc(h.description or '')}</p>",
-        '<section class="answer"><h2>The answer</h2>',
-        *_answer(sc, data),
-    ]
-    if data.variants:
-        body.append(
-            _figure(
-                lambda p: npv_summary_chart(data.variants, p, cur),
-                "NPV of each intervention for the business",
-                "Bars are each intervention's NPV (green pays, red loses) with its 95% Monte Carlo interval; a grey line "
-                "behind a bar is the 5%–95% range over the uncertain inputs, when the scenario has any.",
-            )
-        )
-    body += [
-        "</section>",
-        f'<p class="note">motsim {_esc(b.motsim_version)} · engine {_esc(b.engine)} · {b.customers:,} customers '
-        f"simulated for a business of {population:,} · {b.months} months × {b.replications} replications · seed "
-        f"{b.seed}. Money is for the business; a range written “a to b” is a 95% Monte Carlo confidence interval of "
-        "the expected value (it narrows with more replications; one real cohort scatters wider). Interventions are "
-        "compared with the baseline on common random numbers, so their differences reflect the change, not noise.</p>",
-    ]
-    if data.variants:
-        body += _interventions(sc, data, curves)
-    body += _baseline(b, curves, h.name, cur, retention_chart)
-    if data.ranking:
-        body += _ranking(sc, data.ranking, tornado_chart)
-    body += [
-        "<h2>Assumptions: every input behind these numbers</h2>",
-        "<p>The numbers above hold under these inputs; change them in the scenario file and run again.</p>",
-        _assumptions(sc),
-        '<h2>Model in brief</h2><p class="note">Customers remember a journey by its peak and its end, not its average '
-        "(negative moments weigh more); a failure recovered well can leave them happier than none (the recovery "
-        "paradox), but not after a second failure; remembered experience shifts each customer's churn hazard; "
-        "promoters refer and detractors deter. CLV is the discounted margin of survivors less the cost to serve. "
-        "Numbers are illustrative unless the scenario is calibrated (<code>motsim fit</code>).</p>",
-    ]
-    return (
-        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{_esc(h.name)} — motsim report</title>'
-        f"<style>{STYLE}</style></head><body>{''.join(body)}</body></html>\n"
+    decision = decision or getattr(data, "decision", None) or decide(data)
+    page = view(sc, data, decision, interrupted=partial)
+    return env.get_template("report.html.j2").render(css=Markup(css), **page)
+
+
+@cache
+def _environment() -> Any:
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("motsim.output", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
     )
 
 
-def _interventions(sc: Scenario, data: Appraisal, curves: dict[str, Curve]) -> list[str]:
-    """What each intervention is worth: the table, the change in retention, and per intervention its
-    cash flows, break-evens, NPV at other rates and, with uncertain inputs, its tornado.
+def view(sc: Scenario, data: Appraisal, decision: Decision, interrupted: bool = False) -> dict[str, Any]:
+    """What the template lays out: every number already formatted, every chart a data URI
+    (`interrupted`: before the uncertain inputs were drawn).
     """
-    from motsim.output.charts import delta_retention_chart, inputs_tornado_chart, payback_chart
-
-    cur = sc.economics.currency
-    rows = []
-    for name, v in data.variants.items():
-        rows.append(
-            [
-                _esc(name),
-                _ci(v.delta_clv, lambda x: money(x, cur)),
-                _ci(v.delta_nps, lambda x: f"{x:+.1f}"),
-                _ci(v.cost_pv, lambda x: money(x, cur)),
-                _ci(v.npv, lambda x: money(x, cur)),
-                _ci(v.roi, lambda x: f"{x:.0%}"),
-                "not within the horizon" if v.payback_month is None else str(v.payback_month),
-                "–" if v.uncertainty is None else f"{v.uncertainty.p_npv_positive:.0%}",
-            ]
-        )
-    out = [
-        "<h2>Interventions: what they are worth</h2>",
-        _html_table(
-            ["intervention", "ΔCLV per customer", "ΔNPS", "cost (PV)", "NPV", "ROI", "payback month", "P(NPV > 0)"],
-            rows,
-        ),
-        '<p class="how"><b>How to read it.</b> ΔCLV is the change in discounted margin per starting customer; NPV is '
-        "the business's incremental discounted margin less the intervention's discounted costs; ROI is NPV over the "
-        "costs' present value; the payback month is the first month the cumulative discounted net value turns "
-        "positive. P(NPV &gt; 0) is the share of the uncertain inputs' parameter sets in which it pays (– without "
-        "uncertain inputs: simulation noise is not risk). Referral value is reported apart and is not in NPV.</p>",
-        _figure(
-            lambda p: delta_retention_chart({n: v.delta_retention for n, v in data.variants.items()}, p),
-            "Change in retention against the baseline, by month",
-            "Each line is how many more customers (in percentage points of the starting cohort) an intervention keeps "
-            "each month, paired with the baseline on common random numbers; the band is its 95% interval.",
-        ),
-    ]
-    for name, v in data.variants.items():
-        out += [f"<h3>{_esc(name)}</h3>", f"<p>{_esc(v.description or '')}</p>"]
-        pricing = data.pricing.get(name)
-        if pricing is not None:
-            out += _cash_flows(pricing, cur)
-        out.append(
-            _figure(
-                lambda p, v=v, name=name: payback_chart(v.cumulative_net_value, v.payback_month, p, name, cur),
-                f"{name}: cumulative discounted net value by month",
-                "The line starts below zero by the up-front cost and climbs as the extra margin arrives; where it "
-                "crosses zero (dashed line) the intervention has paid back. A line that never crosses does not pay "
-                "back within the horizon.",
-            )
-        )
-        u = v.uncertainty
-        if u is not None and u.tornado:
-            out.append(
-                _figure(
-                    lambda p, u=u, name=name: inputs_tornado_chart(u, p, f"{name}: which assumption matters", cur),
-                    f"{name}: NPV with each uncertain input at its 5% and 95% value",
-                    "Each bar moves one input from its 5% to its 95% value with the others at their medians; the "
-                    "longest bar is the assumption to pin down first. A bar crossing the dotted zero line is an "
-                    "input that alone can decide whether the intervention pays.",
-                )
-            )
-            out += [f'<p class="note">{_esc(n)}</p>' for n in u.notes]
+    b, h = data.baseline, sc.scenario
+    m = partial(money, currency=decision.currency)
+    out: dict[str, Any] = {
+        "title": h.name,
+        "description": h.description,
+        "partial": interrupted,
+        "answer": answer(decision, _untested(sc, interrupted)) | {"teams": _team_notes(sc) if decision.sample else []},
+        "run": {
+            "version": b.motsim_version,
+            "engine": b.engine,
+            "customers": f"{b.customers:,}",
+            "population": f"{decision.population:,}",
+            "sample": decision.sample,
+            "months": b.months,
+            "replications": b.replications,
+            "seed": b.seed,
+        },
+        "npv_chart": None,
+        "interventions": None,
+        "baseline": _baseline(b, m),
+        "ranking": None if data.ranking is None else _ranking(sc, data.ranking, decision.population, m),
+        "assumptions": assumptions(sc, data),
+    }
+    if data.variants:
+        out["npv_chart"] = _png(lambda p: charts.npv_summary_chart(data.variants, p, decision.currency))
+        out["interventions"] = _interventions(data, decision.population, m)
     return out
 
 
-def _cash_flows(pricing: Pricing, cur: str) -> list[str]:
-    """The cash-flow schedule by year, NPV at other discount rates and the break-evens in money."""
+def _team_notes(sc: Scenario) -> list[str]:
+    """What scaling the teams to the sample did, when a team cannot be scaled whole."""
+    from motsim.model.changes import sample
+
+    return sample(sc, sc.scenario.customers, sc.scenario.name)[1]
+
+
+def _png(draw: Callable[[Path], None]) -> str:
+    """A chart drawn to PNG, as a data URI."""
+    with tempfile.TemporaryDirectory() as tmp, scratch_files():
+        path = Path(tmp) / "chart.png"
+        draw(path)
+        return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+
+
+# --- the answer -------------------------------------------------------------------------------
+
+
+def _untested(sc: Scenario, interrupted: bool) -> str:
+    """Why an answer has no chance over the uncertain inputs: none declared, skipped (no draws) or interrupted."""
+    if interrupted:
+        return "interrupted"
+    return "skipped" if sc.uncertainty or any(i.uncertainty for i in sc.interventions) else "none"
+
+
+def answer(d: Decision, untested: str = "none") -> dict[str, Any]:
+    """The decision in words and key figures (`untested`: why there is no chance over the inputs, when there
+    is none: "none" declared, "skipped" or "interrupted").
+    """
+    m = partial(money, currency=d.currency)
+    out: dict[str, Any] = {
+        "verdict": d.verdict,
+        "name": d.intervention,
+        "count": d.interventions_priced,
+        "months": d.months,
+        "population": f"{d.population:,}",
+        "customers": f"{d.customers:,}",
+        "sample": d.sample,
+        "figures": [],
+        "includes_loss": d.interval_includes_loss,
+        "includes_gain": d.interval_includes_gain,
+        "runner_up": None if d.runner_up is None else {"name": d.runner_up, "npv": m(_mean(d.runner_up_npv))},
+        "headroom": None,
+        "chance": None,
+        "moment": _key_moment(d, m),
+        "untested": untested,
+    }
+    if d.intervention is None:
+        return out
+    out["figures"] = _figures(d, m, untested)
+    be = d.one_off_break_even
+    if be is not None and be.known:
+        out["headroom"] = {"bears": be.mean >= 0, "amount": m(abs(be.mean)), "planned": m(d.planned_one_off)}
+    c = d.chance
+    if c is not None:
+        out["chance"] = {
+            "paying": c.paying,
+            "draws": c.draws,
+            "chance": f"{c.chance:.0%}",
+            "interval": _share_range(c.chance_low, c.chance_high),
+            "inputs": "; ".join(c.inputs),
+            "low": m(c.npv_p05),
+            "high": m(c.npv_p95),
+            "top": c.top_input,
+            "top_low": m(c.top_npv_low),
+            "top_high": m(c.top_npv_high),
+            # most parameter sets disagree with the verdict taken at the inputs as written
+            "against": (c.chance < 0.5) if d.verdict == "fund" else (c.chance > 0.5),
+        }
+    return out
+
+
+def _figures(d: Decision, m: Show, untested: str) -> list[dict[str, Any]]:
+    """The key figures of the intervention to fund (or the closest): NPV, total cost, ROI, payback, how sure."""
+    npv, cost = d.npv, d.total_cost
+    lines = [f"{m(v)} {_line_words(k)}" for k, v in d.cost_lines.items() if abs(v) > 0.005]
+    return [
+        {"label": "NPV for the business", "value": m(_mean(npv)), "detail": _range(npv, m, "95% interval ")},
+        {
+            "label": "Total cost, PV",
+            "value": m(_mean(cost)),
+            "detail": " + ".join(lines) if len(lines) > 1 else (lines[0] if lines else "no cost"),
+        },
+        {
+            "label": "ROI",
+            "value": DASH if d.roi is None else f"{d.roi.mean:.0%}",
+            "detail": "NPV ÷ total cost" if d.roi is not None else "no cost to return on",
+        },
+        {
+            "label": "Pays back",
+            "value": "never" if d.payback_month is None else f"month {d.payback_month}",
+            "detail": f"{'not ' if d.payback_month is None else ''}within the {d.months}-month horizon",
+        },
+        _how_sure(d, untested),
+    ]
+
+
+def _how_sure(d: Decision, untested: str) -> dict[str, Any]:
+    c = d.chance
+    if c is not None:
+        interval = _share_range(c.chance_low, c.chance_high)
+        return {
+            "label": "Chance it pays",
+            "value": f"{c.chance:.0%}",
+            "detail": f"about {c.paying} of {c.draws} parameter sets"
+            + (f" (95% interval {interval})" if interval else ""),
+        }
+    if d.interval_includes_loss or d.interval_includes_gain:
+        return {
+            "label": "How sure",
+            "value": "not yet",
+            "detail": "its 95% interval crosses zero: more replications",
+            "words": True,
+        }
+    return {
+        "label": "How sure",
+        "value": "inputs untested" if untested == "none" else "inputs not drawn",
+        "words": True,
+        "detail": {
+            "none": "no input is marked uncertain",
+            "skipped": "the uncertain inputs were skipped (no draws)",
+            "interrupted": "interrupted before the uncertain inputs were drawn",
+        }[untested],
+    }
+
+
+def _key_moment(d: Decision, m: Show) -> dict[str, str] | None:
+    k = d.key_moment
+    if k is None:
+        return None
+    return {
+        "moment": k.moment,
+        "step": k.step,
+        "label": charts.step_label(k.moment, k.lever),
+        "per_customer": m(k.delta_clv.mean),
+        "business": m(k.delta_clv_business.mean),
+        "times": None if k.times_next is None else f"{k.times_next:.1f}",
+        "next": None if k.next_moment is None else charts.step_label(k.next_moment, k.next_lever or ""),
+    }
+
+
+def _line_words(line: str) -> str:
+    """A cost line as a reader names it."""
+    kind, _, moment = line.partition(":")
+    return {"one_off": "one-off", "per_customer_month": "per customer-month"}.get(kind, f"per {moment}")
+
+
+def _share_range(low: float | None, high: float | None) -> str:
+    return "" if low is None or high is None else f"{low:.0%} to {high:.0%}"
+
+
+def _mean(est: Estimate | None) -> float | None:
+    return None if est is None else est.mean
+
+
+def _range(est: Estimate | None, show: Show, prefix: str = "") -> str:
+    """`prefix low to high`, empty when there is no interval."""
+    if est is None or not est.known:
+        return ""
+    low, high = est.bounds
+    return "" if low is None or high is None else f"{prefix}{show(low)} to {show(high)}"
+
+
+def _cell(est: Estimate, show: Show) -> dict[str, str]:
+    """A table cell: the mean, and its interval on a second, smaller line (so that tables stay narrow)."""
+    return {"value": show(est.mean) if est.known else DASH, "ci": _range(est, show)}
+
+
+# --- the evidence -----------------------------------------------------------------------------
+
+
+def _interventions(data: Appraisal, population: int, m: Show) -> dict[str, Any]:
+    """Each intervention: the summary table, the change in retention, and per intervention its costs,
+    cash flows, break-evens, payback and, with uncertain inputs, its tornado.
+    """
+    rows, each = [], []
+    points = partial(_signed, digits=1)
+    units = {i.name: dict(i.cost_per_occurrence) for i in (data.scenario.interventions if data.scenario else [])}
+    for name, v in data.variants.items():
+        u = v.uncertainty
+        rows.append(
+            {
+                "name": name,
+                "cells": [
+                    _cell(v.delta_clv, m),
+                    _cell(v.delta_nps, points),
+                    _cell(v.cost_pv, m),
+                    _cell(v.npv, m),
+                    _cell(v.roi, lambda x: f"{x:.0%}"),
+                    {"value": "not within the horizon" if v.payback_month is None else str(v.payback_month), "ci": ""},
+                    {
+                        "value": DASH if u is None else f"{u.p_npv_positive:.0%}",
+                        "ci": "" if u is None else _share_range(*(list(u.p_npv_positive_ci or []) + [None, None])[:2]),
+                    },
+                ],
+            }
+        )
+        pricing = data.pricing.get(name)
+        each.append(
+            {
+                "name": name,
+                "description": v.description,
+                "changes": [_change(data.scenario, path, value) for path, value in v.changes.items()],
+                "cash": None if pricing is None else _cash_flows(pricing, m, units.get(name, {})),
+                "payback_chart": _png(
+                    lambda p, v=v, name=name: charts.payback_chart(
+                        v.cumulative_net_value, v.payback_month, p, name, data.currency
+                    )
+                ),
+                "tornado_chart": None
+                if u is None or not u.tornado
+                else _png(
+                    lambda p, u=u, name=name: charts.inputs_tornado_chart(
+                        u, p, f"{name}: which assumption matters", data.currency
+                    )
+                ),
+                "notes": [] if u is None else u.notes,
+            }
+        )
+    return {
+        "population": f"{population:,}",
+        "rows": rows,
+        "delta_chart": _png(
+            lambda p: charts.delta_retention_chart({n: v.delta_retention for n, v in data.variants.items()}, p)
+        ),
+        "each": each,
+    }
+
+
+def _signed(x: float, digits: int = 1) -> str:
+    return f"{x:+.{digits}f}"
+
+
+def _change(sc: Scenario | None, path: str, value: Any) -> str:
+    """One change of an intervention in words: what, from what, to what."""
+    was = None
+    if sc is not None:
+        from motsim.model.changes import get_path
+
+        try:
+            was = get_path(sc.model_dump(mode="json", exclude_none=True), path.split("."))
+        except (KeyError, IndexError, TypeError):
+            was = None
+    shown = _value(value)
+    return f"{path_words(path)}, from {_value(was)} to {shown}" if was is not None else f"{path_words(path)} = {shown}"
+
+
+def _value(x: Any) -> str:
+    if isinstance(x, bool):
+        return "yes" if x else "no"
+    return _plain(x) if isinstance(x, (int, float)) else str(x)
+
+
+def _cash_flows(pricing: Pricing, m: Show, units: dict[str, float]) -> dict[str, Any]:
+    """The cash-flow schedule by year, the costs' present values, NPV at other rates and the break-evens in words."""
     cf = pricing.cash_flows
     lines = list(cf.costs)
     rows = [
         [
             f"year {k} (months {year.first_month}–{year.last_month})",
             *(
-                money(x, cur)
+                m(x)
                 for x in (
                     year.incremental_margin,
                     *(-year.costs[line] for line in lines),
@@ -440,119 +393,341 @@ def _cash_flows(pricing: Pricing, cur: str) -> list[str]:
         ]
         for k, year in enumerate(cf.by_year(), 1)
     ]
-    names = {"one_off": "one-off", "per_customer_month": "per customer-month"}
-    header = [
-        "period",
-        "incremental margin",
-        *(names.get(k, k.replace("per_occurrence:", "per ") + " occurrence") for k in lines),
-        "net",
-        "discounted net",
-        "cumulative",
-    ]
-    rates = ", ".join(f"{float(r):.0%}: {money(e.mean, cur)}" for r, e in pricing.npv_by_discount_rate.items())
+    header = ["period", "incremental margin", *(_line_words(k) for k in lines), "net", "discounted net", "cumulative"]
+    pv = present_value_by_line(pricing)
+    return {
+        "header": header,
+        "rows": rows,
+        "costs": [f"{m(v)} {_line_words(k)}" for k, v in pv.items() if abs(v) > 0.005],
+        "total": m(pricing.valuation.cost_pv.mean),
+        "rates": ", ".join(f"{float(r):.0%}: {m(e.mean)}" for r, e in pricing.npv_by_discount_rate.items()),
+        "break_evens": break_evens(pricing, m, units),
+    }
+
+
+def break_evens(pricing: Pricing, m: Show, units: dict[str, float] | None = None) -> list[str]:
+    """The break-evens in money, in words: the largest spend at which it still pays, or that none makes it pay
+    (`units`: the cost per occurrence as planned, by moment).
+    """
+    units = units or {}
     one_off = pricing.break_even_one_off
-    money_be = (
-        f"the largest one-off spend at which it still pays is {money(one_off.mean, cur)} "
-        f"({money(one_off.ci_low, cur)} to {money(one_off.ci_high, cur)})"
+    said = [
+        f"the largest one-off spend at which it still pays is {m(one_off.mean)}"
+        + (f" ({_range(one_off, m)})" if _range(one_off, m) else "")
         if one_off.mean >= 0
-        else f"even with no one-off spend NPV misses by {money(-one_off.mean, cur)}"
-    )
-    per = "; ".join(
-        f"the largest cost per {m} occurrence at which it pays is {money(e.mean, cur)}"
-        for m, e in pricing.break_even_cost_per_occurrence.items()
-    )
-    return [
-        _html_table(header, rows),
-        f'<p class="note">Cash flows for the business, means over replications (costs negative). NPV by annual '
-        f"discount rate: {_esc(rates)}. Break-even: {_esc(money_be)}{'; ' + _esc(per) if per else ''}. "
-        "The monthly schedule is in the report's data (<code>--format json</code>, <code>cash_flows</code>) and "
-        "<code>motsim roi --out DIR</code> writes it as cashflow.csv.</p>",
+        else f"it does not pay even with nothing spent up front: it misses by {m(-one_off.mean)}"
     ]
+    for moment, e in pricing.break_even_cost_per_occurrence.items():
+        said.append(
+            f"it pays at a cost of up to {m(e.mean)} per {moment}"
+            + (f" (planned: {m(units[moment])})" if moment in units else "")
+            if e.mean >= 0
+            else f"it does not pay even at no cost per {moment}: no cost per {moment} is low enough"
+        )
+    return said
 
 
-def _baseline(b: RunSummary, curves: dict[str, Curve], title: str, cur: str, retention_chart: Callable) -> list[str]:
+def _baseline(b: Any, m: Show) -> dict[str, Any]:
     ret = b.retention
     last = len(ret.month) - 1
     months = list(dict.fromkeys([t for t in KEY_MONTHS if t < last] + [last]))
     rows = [
-        ["CLV per customer (discounted margin over the horizon)", _ci(b.clv, lambda x: money(x, cur))],
-        ["NPS at the horizon", _ci(b.nps, lambda x: f"{x:+.1f}")],
-        [
-            "referral value per customer (shown apart, not in CLV)",
-            _ci(b.referral_value_per_customer, lambda x: money(x, cur)),
-        ],
-    ] + [[f"retention at month {t}", _ci(ret.at(t), lambda x: f"{x:.1%}")] for t in months]
-    return [
-        "<h2>The baseline</h2>",
-        _html_table(["measure", "estimate (95% CI)"], [[_esc(r[0]), r[1]] for r in rows]),
-        _figure(
-            lambda p: retention_chart({"baseline": curves["baseline"]}, p, title),
-            "Retention of the baseline, with its 95% band",
-            "The share of the starting cohort still a customer at the start of each month. The interventions' "
-            "differences from it are in the chart of Δ retention above.",
-        ),
+        ("CLV per customer (discounted margin over the horizon)", _cell(b.clv, m)),
+        ("NPS at the horizon", _cell(b.nps, _signed)),
+        ("referral value per customer (shown apart, not in CLV)", _cell(b.referral_value_per_customer, m)),
+        *((f"retention at month {t}", _cell(ret.at(t), lambda x: f"{x:.1%}")) for t in months),
     ]
+    return {
+        "rows": [{"name": name, "cell": cell} for name, cell in rows],
+        "chart": _png(lambda p: charts.retention_chart({"baseline": ret}, p, "Baseline retention")),
+    }
 
 
-def _ranking(sc: Scenario, ranking: Ranking, tornado_chart: Callable) -> list[str]:
-    cur = sc.economics.currency
+def _ranking(sc: Scenario, ranking: Ranking, population: int, m: Show) -> dict[str, Any]:
     rows = [
-        [
-            str(k),
-            _esc(r.moment),
-            _esc(f"{r.lever}: {r.step}"),
-            _ci(r.delta_clv, lambda x: money(x, cur)),
-            _ci(r.delta_nps, lambda x: f"{x:+.1f}"),
-            "–" if r.delta_clv_per_cost is None else f"{r.delta_clv_per_cost:.2f}",
-            _esc(", ".join(r.tags.values())),
-        ]
+        {
+            "rank": k,
+            "moment": r.moment,
+            "lever": charts.LEVER_WORDS.get(r.lever, r.lever),
+            "cells": [
+                _cell(r.delta_clv, m),
+                {"value": m(r.delta_clv.mean * population), "ci": ""},
+                _cell(r.delta_nps, _signed),
+                {"value": DASH if r.delta_clv_per_cost is None else f"{r.delta_clv_per_cost:.2f}", "ci": ""},
+            ],
+            "tags": ", ".join(STAGES.get(t, t) for t in r.tags.values()),
+        }
         for k, r in enumerate(ranking.ranking, 1)
     ]
-    out = [
-        "<h2>Moments of truth: where to invest</h2>",
-        f"<p>Each moment improved by the same standard step ({ranking.step:.0%}) of each lever it has: its outcomes "
-        "(that much probability moved from the worst outcome to the best), how often it happens (a moment at a rate, "
-        "that much less often: negative when the moment is worth having more often), its failures (that much fewer), their recovery (that much "
-        "more) and the team it queues for (that many more agents, at least one).</p>",
-        _html_table(
-            [
-                "rank",
-                "moment",
-                "lever: the step",
-                "ΔCLV per customer",
-                "ΔNPS",
-                "ΔCLV per unit of cost to serve",
-                "tags",
-            ],
-            rows,
-            (1, 2, 6),
+    return {
+        "step": f"{ranking.step:.0%}",
+        "population": f"{population:,}",
+        "rows": rows,
+        "unranked": [f"{m_id} ({why})" for m_id, why in ranking.unranked.items()],
+        "chart": _png(
+            lambda p: charts.tornado_chart(
+                ranking.ranking, p, f"{sc.scenario.name}: moments of truth", ranking.currency
+            )
         ),
-    ]
-    if ranking.unranked:
-        out.append(
-            '<p class="note">Not ranked: '
-            + "; ".join(f"{_esc(m)} ({_esc(why)})" for m, why in ranking.unranked.items())
-            + ".</p>"
-        )
-    out.append(
-        _figure(
-            lambda p: tornado_chart(ranking.ranking, p, f"{sc.scenario.name}: moments of truth", cur),
-            "ΔCLV per customer of one standard step, by moment",
-            "Bars are sorted by what the same improvement is worth at each moment; whiskers are 95% confidence "
-            "intervals. The moments at the top are the journey's moments of truth. Two moments whose whiskers overlap "
-            "cannot be told apart at this number of replications.",
-        )
-    )
-    return out
+    }
 
 
-def report(
-    scenario: Scenario | str,
-    interventions: Intervention | str | Sequence[Intervention | str] | None = None,
-    **question: Any,
-) -> tuple[str, Appraisal]:
-    """The HTML page and the data behind it: `motsim.appraise(scenario, interventions, **question)`
-    (every keyword of `appraise`: step, replications, draws, sample, options, ...) rendered.
+# --- the assumptions, in plain words -----------------------------------------------------------
+
+
+def assumptions(sc: Scenario, data: Appraisal) -> dict[str, Any]:
+    """Every effective input a reader must accept for the numbers to hold, in words (segment overrides,
+    teams, uncertain inputs and the interventions' costs included).
     """
-    data = appraise(scenario, interventions, **question)
-    return render(data.scenario, data), data
+    econ, h = sc.economics, sc.scenario
+    m = partial(money, currency=econ.currency)
+    population = h.population or h.customers
+    general = [
+        (
+            "customers",
+            f"{population:,} (the business)"
+            + (
+                f", simulated as a sample of {h.customers:,} with teams scaled to it; money and counts are for the business"
+                if population != h.customers
+                else ", all simulated"
+            ),
+        ),
+        ("horizon and runs", f"{h.months} months, {data.baseline.replications} replications, seed {h.seed}"),
+        (
+            "revenue and margin",
+            f"{m(econ.monthly_revenue)} per customer-month at {econ.gross_margin:.0%} gross margin"
+            + (
+                " (segments have their own: see below)"
+                if any(s.monthly_revenue is not None for s in sc.segments)
+                else ""
+            ),
+        ),
+        ("discount rate", f"{econ.annual_discount_rate:.1%} a year"),
+        ("churn", churn_words(sc)),
+        ("memory", memory_words(sc)),
+        ("failures recovered", recovery_words(sc)),
+        ("word of mouth", word_of_mouth_words(sc)),
+    ]
+    return {
+        "general": general,
+        "segments": [_segment_row(sc, s) for s in sc.segments],
+        "moments": [[mo.id, _schedule(mo), _outcomes(mo.outcomes), _moment_extras(mo, m)] for mo in sc.moments],
+        "resources": [
+            [
+                r.id,
+                f"{r.capacity} agent{'s' if r.capacity != 1 else ''}",
+                _service(r.service_minutes),
+                f"answered within {r.service_level_minutes:g} min",
+            ]
+            for r in sc.resources
+        ],
+        "uncertain": _uncertain(sc),
+        "interventions": _intervention_rows(sc, data, m),
+    }
+
+
+def churn_words(sc: Scenario) -> str:
+    """How customers leave, in words."""
+    churn = sc.churn
+    base = churn.baseline_monthly
+    if isinstance(base, (int, float)):
+        text = f"A customer with a neutral memory leaves with a chance of {base:.2%} a month"
+    else:
+        a, b = base.beta
+        per = "a month" if base.period_months == 1 else f"per {base.period_months} months"
+        text = (
+            f"Customers differ: each one's chance of leaving with a neutral memory is drawn from Beta({a:g}, {b:g}), "
+            f"{a / (a + b):.1%} {per} on average"
+        )
+    if churn.renewal_moment:
+        text += f", decided only at each {churn.renewal_moment} (compounded over the months since the last)"
+    s = churn.experience_sensitivity
+    if s > 0:
+        text += (
+            f". Each point of remembered experience (scores run from −10 to +10) multiplies the odds of leaving by "
+            f"{math.exp(-s):.2f} when better and {math.exp(s):.2f} when worse"
+        )
+    else:
+        text += ". Remembered experience does not change it"
+    if churn.involuntary_monthly:
+        text += f"; {churn.involuntary_monthly:.2%} a month leave whatever their experience (failed payments, moves)"
+    return text + "."
+
+
+def memory_words(sc: Scenario) -> str:
+    """How customers remember the journey, in words."""
+    mem = sc.memory
+    rest = max(0.0, 1 - mem.w_peak - mem.w_end)
+    return (
+        f"Customers remember the journey by its most intense moment ({mem.w_peak:.0%}; a bad moment counts "
+        f"{mem.negativity_bias:g}× as intense when choosing it) and its latest moment ({mem.w_end:.0%}); the average "
+        f"of all moments gets the remaining {rest:.0%}. The most intense moment fades, halving every "
+        f"{mem.half_life_months:g} months."
+    )
+
+
+def recovery_words(sc: Scenario) -> str:
+    """The service recovery paradox as the scenario sets it, in words."""
+    r = sc.recovery
+    if not r.paradox or r.paradox_max_failures == 0:
+        return "A recovered failure is at best neutral: it never leaves a customer happier than no failure at all."
+    which = "the first failure only" if r.paradox_max_failures == 1 else f"the first {r.paradox_max_failures} failures"
+    return (
+        "A recovered failure can leave a customer happier than none (the service recovery paradox), for "
+        f"{which}; after that a recovery is at best neutral."
+    )
+
+
+def word_of_mouth_words(sc: Scenario) -> str:
+    """Likelihood to recommend and referrals, in words."""
+    w = sc.word_of_mouth
+    text = (
+        f"At a neutral memory a customer's likelihood to recommend is {w.ltr_at_neutral:g} out of 10, "
+        f"{w.ltr_per_point:g} more per point of remembered experience (customers alike differ by "
+        f"{w.ltr_noise_sd:g}). "
+    )
+    if not w.referral_rate and not w.deterrence_rate:
+        return text + "No referrals or deterrence are modelled."
+    return text + (
+        f"Each promoter brings {w.referral_rate:g} new customers a month and each detractor turns away "
+        f"{w.deterrence_rate:g} prospects a month; their value is shown apart, not in CLV or NPV."
+    )
+
+
+def _churn_text(baseline: Any) -> str:
+    if isinstance(baseline, (int, float)):
+        return f"{baseline:.2%} a month"
+    a, b = baseline.beta
+    per = "a month" if baseline.period_months == 1 else f"per {baseline.period_months} months"
+    return f"Beta({a:g}, {b:g}): {a / (a + b):.1%} {per} on average"
+
+
+def _segment_row(sc: Scenario, s: Segment) -> list[str]:
+    econ, churn = sc.economics, sc.churn
+    m = partial(money, currency=econ.currency)
+
+    def own(value: Any, default: Any, show: Show) -> str:
+        return show(value) if value is not None else f"{show(default)} (as the scenario)"
+
+    overrides = "; ".join(
+        f"{mid}: "
+        + ", ".join(
+            _outcomes(o.outcomes)
+            if k == "outcomes"
+            else f"{path_words(f'moments.{mid}.{k}').split(': ', 1)[-1]} {_value(getattr(o, k))}"
+            for k in o.model_dump(exclude_none=True)
+        )
+        for mid, o in s.moments.items()
+    )
+    return [
+        s.id,
+        f"{s.share:.0%}",
+        own(s.monthly_revenue, econ.monthly_revenue, m),
+        own(s.gross_margin, econ.gross_margin, lambda v: f"{v:.0%}"),
+        own(s.baseline_monthly, churn.baseline_monthly, _churn_text),
+        own(s.experience_sensitivity, churn.experience_sensitivity, lambda v: f"{v:g}"),
+        overrides or DASH,
+    ]
+
+
+def _outcomes(outcomes: dict[str, Any]) -> str:
+    return ", ".join(f"{k} {o.p:.0%} (score {o.score:+g})" for k, o in outcomes.items())
+
+
+def _moment_extras(mo: Moment, m: Show) -> str:
+    extra = []
+    if mo.failure:
+        f = mo.failure
+        extra.append(
+            f"fails {f.p:.0%} of the time, {f.recovery_p:.0%} of failures recovered (score {f.recovered_score:+g} "
+            f"recovered, {f.unrecovered_score:+g} not)"
+        )
+    if mo.defect_p:
+        extra.append(f"a bad outcome ends the relationship {mo.defect_p:.0%} of the time")
+    if mo.uses:
+        extra.append(f"queues for {mo.uses}")
+    if mo.patience_minutes is not None:
+        extra.append(f"gives up after {mo.patience_minutes:g} min")
+    if mo.wait_penalty_per_minute:
+        extra.append(f"score −{mo.wait_penalty_per_minute:g} per minute waited")
+    if mo.scope == "cohort":
+        extra.append(f"hits {mo.reach:.0%} of customers at once")
+    if mo.cost:
+        extra.append(f"costs {m(mo.cost)} each")
+    tags = [STAGES.get(t, t) for t in (mo.stage, mo.position, mo.kind) if t]
+    if tags:
+        extra.append("tags: " + ", ".join(tags))
+    return "; ".join(extra) or DASH
+
+
+def _schedule(mo: Moment) -> str:
+    if mo.after:
+        which = f" ({', '.join(mo.after_outcomes)})" if mo.after_outcomes else ""
+        return (
+            f"{mo.delay_days:g} days after each {mo.after}{which}" if mo.delay_days else f"after each {mo.after}{which}"
+        )
+    start = (
+        f"day {mo.at_day:g}" if mo.at_day is not None else (f"month {mo.at_month:g}" if mo.at_month is not None else "")
+    )
+    if mo.rate_per_month is not None:
+        return f"{mo.rate_per_month:g} times a month on average" + (
+            " (all customers at once)" if mo.scope == "cohort" else ""
+        )
+    if mo.every_months is not None:
+        every = "every month" if mo.every_months == 1 else f"every {mo.every_months:g} months"
+        return f"{every} from {start}" if start else every
+    return f"once, at {start} after joining"
+
+
+def _service(s: Any) -> str:
+    if s.fixed is not None:
+        return f"always {s.fixed:g} min"
+    if s.exponential is not None:
+        return f"{s.exponential:g} min on average (exponential)"
+    mean, sd = s.lognormal
+    return f"{mean:g} min on average, typically ±{sd:g} (lognormal)"
+
+
+def _uncertain(sc: Scenario) -> list[list[str]]:
+    """Each uncertain input: what a reader calls it, its distribution in words, and its path."""
+    if not sc.uncertainty and not any(i.uncertainty for i in sc.interventions):
+        return []
+    from motsim.whatif.propagation import inputs_of
+
+    return [[i.title, _distribution(i.distribution), i.label] for i in inputs_of(sc)]
+
+
+def _distribution(d: Any) -> str:
+    """A distribution as a reader says it (its family in brackets)."""
+    p = [_plain(x) for x in d.parameters]
+    if d.family == "beta":
+        a, b = d.parameters
+        return f"about {a / (a + b):.1%} (beta {p[0]}, {p[1]})"
+    if d.family == "lognormal":
+        mu, sigma = d.parameters
+        return f"about {number(math.exp(mu))}, within a factor {number(math.exp(sigma))} (lognormal)"
+    if d.family == "normal":
+        return f"about {p[0]}, give or take {p[1]} (normal)"
+    if d.family == "uniform":
+        return f"anywhere from {p[0]} to {p[1]} (uniform)"
+    return f"from {p[0]} to {p[2]}, most likely {p[1]} (triangular)"
+
+
+def _plain(x: float) -> str:
+    """A number as written in a scenario file: no trailing zeros, separators, never e-notation."""
+    return f"{x:,.10f}".rstrip("0").rstrip(".") if abs(x) < 1e-4 and x else f"{x:,.10g}"
+
+
+def _intervention_rows(sc: Scenario, data: Appraisal, m: Show) -> list[list[str]]:
+    """Every intervention appraised: what it changes and its costs as written."""
+    declared = {i.name: i for i in sc.interventions}
+    rows = []
+    for name, v in data.variants.items():
+        i = declared.get(name)
+        changes = "; ".join(_change(sc, path, value) for path, value in v.changes.items()) or DASH
+        if i is None:
+            rows.append([name, changes, DASH, DASH, DASH])
+            continue
+        per = ", ".join(f"{m(x)} per {k}" for k, x in i.cost_per_occurrence.items()) or DASH
+        rows.append([name, changes, m(i.cost_one_off), m(i.cost_per_customer_month), per])
+    return rows
