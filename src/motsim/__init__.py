@@ -48,7 +48,7 @@ _LAZY = {
     "Valuation": "motsim.whatif.valuation",
     "Ranking": "motsim.whatif.rank",
     "Pricing": "motsim.whatif.roi",
-    "Appraisal": "motsim.whatif.questions",
+    "Appraisal": "motsim.whatif.appraisal",
     "Projection": "motsim.whatif.projection",
     "Interval": "motsim.intervals",
     "Estimate": "motsim.intervals",
@@ -95,9 +95,10 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from motsim.run_options import RunOptions, options
     from motsim.sim.results import Results, RunSummary
     from motsim.sim.run import simulate
+    from motsim.whatif.appraisal import Appraisal
     from motsim.whatif.compare import WhatIf, compare
     from motsim.whatif.projection import Projection, project
-    from motsim.whatif.questions import Appraisal, appraise, run
+    from motsim.whatif.questions import appraise, run
     from motsim.whatif.rank import Ranking, rank
     from motsim.whatif.roi import Pricing, break_even, roi
     from motsim.whatif.valuation import Valuation

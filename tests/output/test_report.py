@@ -150,7 +150,7 @@ def test_the_page_states_the_decision_of_the_data_it_prints(run):
 
     path, data = run
     page = path.read_text(encoding="utf-8")
-    assert list(data) == ["baseline", "variants", "ranking", "cash_flows", "currency"]  # the appraisal, unchanged
+    assert list(data) == ["baseline", "variants", "ranking", "cash_flows", "currency", "decision"]  # and what it says
     variants = data["variants"]
     best = max(variants, key=lambda k: variants[k]["npv"]["mean"])
     answer = page[page.index("The answer") : page.index("Interventions: what they are worth")]

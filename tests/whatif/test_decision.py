@@ -11,8 +11,9 @@ from motsim.intervals import Estimate, Quantiles
 from motsim.model.economics import discount_factors
 from motsim.model.scenario import Intervention
 from motsim.sim.results import Curve, RunSummary
+from motsim.whatif.appraisal import Appraisal
 from motsim.whatif.decision import decide
-from motsim.whatif.questions import Appraisal, appraise
+from motsim.whatif.questions import appraise
 from motsim.whatif.rank import RankedMoment, Ranking
 from motsim.whatif.roi import BreakEven, Pricing
 from motsim.whatif.valuation import CashFlows, InputUncertainty, Swing, Valuation

@@ -14,7 +14,6 @@ import base64
 import math
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, fields
 from functools import cache, partial
 from pathlib import Path
 from typing import Any
@@ -25,8 +24,9 @@ from motsim.model.scenario import Intervention, Moment, Scenario, Segment
 from motsim.model.words import path_words
 from motsim.output import charts
 from motsim.output.formats import KEY_MONTHS, scratch_files
+from motsim.whatif.appraisal import Appraisal
 from motsim.whatif.decision import Decision, decide, present_value_by_line
-from motsim.whatif.questions import Appraisal, appraise
+from motsim.whatif.questions import appraise
 from motsim.whatif.rank import Ranking
 from motsim.whatif.roi import Pricing
 
@@ -39,25 +39,17 @@ STAGES = {
 }
 
 
-@dataclass(frozen=True, repr=False)
-class ReportData(Appraisal):
-    """The report's data (`motsim report --format json`): the appraisal, and the decision the page states."""
-
-    decision: Decision | None = None
-
-
 def report(
     scenario: Scenario | str,
     interventions: Intervention | str | Sequence[Intervention | str] | None = None,
     **question: Any,
-) -> tuple[str, ReportData]:
+) -> tuple[str, Appraisal]:
     """The HTML page and the data behind it: `motsim.appraise(scenario, interventions, **question)`
-    (every keyword of `appraise`: step, replications, draws, sample, options, ...), its decision
-    (`decide`), rendered.
+    (every keyword of `appraise`: step, replications, draws, sample, options, ...) rendered; the
+    data carries the decision the page states (`decision`).
     """
     data = appraise(scenario, interventions, **question)
-    decided = ReportData(**{f.name: getattr(data, f.name) for f in fields(data)}, decision=decide(data))
-    return render(data.scenario, decided), decided
+    return render(data.scenario, data), data
 
 
 def render(sc: Scenario, data: Appraisal, partial: bool = False, decision: Decision | None = None) -> str:

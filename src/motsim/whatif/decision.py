@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from motsim.display import Result
 from motsim.intervals import Estimate
-from motsim.whatif.questions import Appraisal
+from motsim.whatif.appraisal import Appraisal
 from motsim.whatif.rank import Ranking
 from motsim.whatif.roi import Pricing
 from motsim.whatif.valuation import InputUncertainty, Valuation

@@ -11,22 +11,22 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
-from motsim.display import Result
 from motsim.errors import InputError
 from motsim.model.scenario import Intervention, Scenario
 from motsim.run_options import RunOptions, Stage, current
 from motsim.sim.arguments import replications_of, scenario_of
 from motsim.sim.results import RunSummary
 from motsim.sim.run import run_scenario
+from motsim.whatif.appraisal import Appraisal
 from motsim.whatif.compare import interventions_of, run_compare
+from motsim.whatif.decision import decide
 from motsim.whatif.propagation import draws_of, propagate_run
 from motsim.whatif.rank import Ranking, ranked
-from motsim.whatif.roi import BreakEven, Pricing, pricing_of
+from motsim.whatif.roi import BreakEven, pricing_of
 from motsim.whatif.steps import LEVERS, standard_steps
-from motsim.whatif.valuation import Valuation
 
 
 def run(
@@ -77,23 +77,6 @@ def run(
         block = propagate_run(sc, draws=n_draws, plain=results, engine=engine, seconds_per_run=per_run, options=opts)
         summary = replace(summary, uncertainty=block)
     return summary
-
-
-@dataclass(frozen=True, repr=False)
-class Appraisal(Result):
-    """The baseline, the interventions priced and the ranking: the data behind `motsim report`."""
-
-    baseline: RunSummary
-    variants: dict[str, Valuation]
-    ranking: Ranking | None
-    pricing: dict[str, Pricing] = field(default_factory=dict, metadata={"skip": True})
-    cash_flows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # intervention → monthly rows
-    scenario: Scenario | None = field(default=None, metadata={"skip": True})  # the scenario as run
-    currency: str = ""  # of every money figure
-
-    def rows(self) -> list[dict[str, Any]]:
-        """One row per intervention and metric."""
-        return [row for v in self.variants.values() for row in v.rows()]
 
 
 def appraise(
@@ -164,7 +147,7 @@ def _appraisal(sc: Scenario, w: Any, chosen: list[Intervention], variants: dict,
         i.name: pricing_of(i.name, variants[i.name], w.comparisons[i.name], BreakEven(None, None, None), False)
         for i in chosen
     }
-    return Appraisal(
+    data = Appraisal(
         w.baseline,
         variants,
         ranking,
@@ -173,3 +156,4 @@ def _appraisal(sc: Scenario, w: Any, chosen: list[Intervention], variants: dict,
         sc,
         sc.economics.currency,
     )
+    return replace(data, decision=decide(data))

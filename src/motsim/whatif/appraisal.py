@@ -1,0 +1,31 @@
+"""The data behind `motsim report`: the baseline, the interventions priced, the ranking, the decision."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from motsim.display import Result
+from motsim.model.scenario import Scenario
+from motsim.sim.results import RunSummary
+from motsim.whatif.rank import Ranking
+from motsim.whatif.roi import Pricing
+from motsim.whatif.valuation import Valuation
+
+
+@dataclass(frozen=True, repr=False)
+class Appraisal(Result):
+    """The baseline, the interventions priced and the ranking: the data behind `motsim report`."""
+
+    baseline: RunSummary
+    variants: dict[str, Valuation]
+    ranking: Ranking | None
+    pricing: dict[str, Pricing] = field(default_factory=dict, metadata={"skip": True})
+    cash_flows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # intervention → monthly rows
+    scenario: Scenario | None = field(default=None, metadata={"skip": True})  # the scenario as run
+    currency: str = ""  # of every money figure
+    decision: Result | None = None  # what to fund and why (`whatif.decision.decide`)
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per intervention and metric."""
+        return [row for v in self.variants.values() for row in v.rows()]
