@@ -479,7 +479,8 @@ def assumptions(sc: Scenario, data: Appraisal) -> dict[str, Any]:
             "customers",
             f"{population:,} (the business)"
             + (
-                f", simulated as a sample of {h.customers:,} with teams scaled to it; money and counts are for the business"
+                f", simulated as a sample of {h.customers:,} with teams scaled to it; "
+                "money and counts are for the business"
                 if population != h.customers
                 else ", all simulated"
             ),
