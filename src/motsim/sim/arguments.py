@@ -24,7 +24,8 @@ def whole(value: Any, name: str, low: int = 1, high: int | None = None, optional
     """`value` checked as a whole number in [low, high] (None allowed when `optional`)."""
     if value is None and optional:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) and not (hasattr(value, "__index__")):
+    whole_number = hasattr(value, "__index__") and not isinstance(value, bool)  # int, numpy ints
+    if not whole_number:
         raise InputError.one("", name, f"must be a whole number, got {value!r:.60}")
     value = int(value)
     if value < low or (high is not None and value > high):
