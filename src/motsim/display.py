@@ -162,9 +162,13 @@ class Result:
 
     # --- for people ---------------------------------------------------------------------------
     def format_of(self, row: dict[str, Any], column: str) -> str:
-        """How a cell reads: by its column's name, else by the row's `metric`."""
+        """How a cell reads: a value column (mean, estimate and its interval) by the row's `metric` when
+        it has one, any column by its name; else a number to three significant digits.
+        """
         kinds = self.FORMATS
-        return kinds.get(column) or kinds.get(str(row.get("metric", ""))) or "number"
+        if column in (*POINT_KEYS, "ci_low", "ci_high") and "metric" in row:
+            return kinds.get(str(row["metric"])) or kinds.get(column) or "number"
+        return kinds.get(column) or "number"
 
     def show(self, value: Any, kind: str) -> str:
         """One value as people read it."""
@@ -187,7 +191,7 @@ class Result:
             for key, value in row.items():
                 if point and key in ("ci_low", "ci_high"):
                     continue
-                kind = self.format_of(row, key if key != point else str(row.get("metric", key)))
+                kind = self.format_of(row, key)
                 if key == point and ("ci_low" in row or "ci_high" in row):
                     cells[key] = interval(value, row.get("ci_low"), row.get("ci_high"), partial(self.show, kind=kind))
                 else:

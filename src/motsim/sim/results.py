@@ -140,6 +140,14 @@ class RunSummary(Result):
     currency: str = ""  # of every money figure
     uncertainty: Result | None = None  # with uncertain inputs: `whatif.uncertainty.RunUncertainty`
 
+    FORMATS = {
+        "retention": "share",
+        "clv": "money",
+        "referral_value_per_customer": "money",
+        "churn_tipped": "share",
+        "utilization": "share",
+    }
+
     def rows(self) -> list[dict[str, Any]]:
         """Tidy rows: metric, key, mean, ci_low, ci_high."""
         rows = [

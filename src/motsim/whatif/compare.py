@@ -39,6 +39,8 @@ class WhatIf(Result):
     comparisons: dict[str, Comparison] = field(metadata={"skip": True})  # replication by replication
     currency: str = ""  # of every money figure
 
+    FORMATS = Valuation.FORMATS
+
     def rows(self) -> list[dict[str, Any]]:
         """One row per variant and metric."""
         return [row for v in self.variants.values() for row in v.rows()]

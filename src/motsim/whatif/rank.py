@@ -146,6 +146,8 @@ class Ranking(Result):
     uncertainty: RankUncertainty | None = None  # the order over uncertain inputs' draws
     currency: str = ""  # of every money figure
 
+    FORMATS = {"mean": "money"}  # ΔCLV per customer
+
     def rows(self) -> list[dict[str, Any]]:
         """One row per moment, the same columns for every moment (tags empty where absent)."""
         return [

@@ -54,6 +54,8 @@ class Pricing(Result):
     currency: str = ""  # of every money figure
     population: int | None = field(default=None, metadata={"skip": True})  # the business's customers
 
+    FORMATS = Valuation.FORMATS
+
     def to_dict(self) -> dict[str, Any]:
         """`{"intervention", ...the valuation..., break-evens, NPV by rate, "cash_flows": rows}`;
         `break_even_strength` and its `_ci` only when searched.

@@ -144,6 +144,7 @@ class Comparison:
             p_npv_positive=None,
             p_npv_positive_ci=None,
             npv_by_replication=[float(x) for x in npv],
+            currency=self.baseline.compiled.currency,
         )
 
 
@@ -207,6 +208,17 @@ class Valuation(Result):
     p_npv_positive_ci: list[float] | None  # its 95% Monte Carlo interval; None without uncertain inputs
     npv_by_replication: list[float]
     uncertainty: InputUncertainty | None = None  # what uncertain inputs do to the answer
+    currency: str = field(default="", metadata={"skip": True})  # of every money figure (for display)
+
+    FORMATS = {
+        "delta_clv": "money",
+        "delta_clv_cohort": "money",
+        "npv": "money",
+        "cost_pv": "money",
+        "roi": "share",
+        "p_npv_positive": "share",
+        "payback_month": "count",
+    }
 
     def with_uncertainty(self, block: InputUncertainty) -> Valuation:
         """This valuation with its uncertainty block (and the probability it gives)."""
