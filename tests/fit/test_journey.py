@@ -327,3 +327,25 @@ def test_segments_that_remember_differently_get_their_own_sensitivity(tmp_path):
     assert own["touchy"].ci_low <= 0.6 <= own["touchy"].ci_high
     for b in fit.churn.baseline_monthly.values():  # the intercepts come with their own slopes
         assert b.ci_low <= 0.03 <= b.ci_high
+
+
+def test_the_fit_reads_as_a_lifelines_fitter_does(fitted, tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    summary = fitted.summary
+    s = fitted.churn.experience_sensitivity
+    assert summary.loc["churn.experience_sensitivity"].tolist() == [s.estimate, s.ci_low, s.ci_high]
+    assert {"churn.baseline_monthly[plus]", "moments.incident.rate_per_month"} <= set(summary.index)
+    # survival at neutral experience is the baseline compounded; a bad memory lowers it
+    b = fitted.churn.baseline_monthly["plus"].estimate
+    assert fitted.survival(12, segment="plus") == pytest.approx((1 - b) ** 12)
+    assert fitted.survival(12, experience=-5.0) < fitted.survival(12) < fitted.survival(12, experience=5.0)
+    sc = fitted.to_scenario()
+    assert next(s.baseline_monthly for s in sc.segments if s.id == "plus") == pytest.approx(b, rel=1e-6)
+    fig, ax = plt.subplots()
+    assert fitted.plot(ax) is ax and len(ax.lines) >= 2  # the backtest: fit and observed
+    fig.savefig(tmp_path / "backtest.png")
+    plt.close(fig)

@@ -15,7 +15,7 @@ from motsim.engine.compiled import compile_scenario
 from motsim.engine.panel import Panel
 from motsim.engine.streams import Streams
 from motsim.engine.vector import run_replication
-from motsim.errors import DataError, ModelError
+from motsim.errors import DataError
 from motsim.fit import retention, sbg
 from motsim.sim.run import with_overrides
 from tests.conftest import FIXTURES, write
@@ -132,11 +132,51 @@ def test_del_and_derl_closed_forms_equal_their_sums():
     assert sbg.discounted_expected_lifetime(2e3, 8e3, 0.1) == pytest.approx(1.1 / 0.3, rel=1e-3)
 
 
-def test_no_heterogeneity_is_said_not_fitted():
+def test_no_heterogeneity_is_fitted_as_constant_churn():
     # a cohort losing exactly 10% a period: one churn rate fits, any Beta only approaches it as α, β → ∞
     table = pd.DataFrame({"period": np.arange(13), "active": 10000 * 0.9 ** np.arange(13)})
-    with pytest.raises(ModelError, match=r"no heterogeneity.*baseline_monthly = 0\.1 "):
-        retention(table)
+    fit = retention(table, discount_rate=0.1)
+    assert fit.model == "geometric" and fit.alpha is None and fit.to_dict()["model"] == "geometric"
+    assert fit.mean_churn.estimate == pytest.approx(0.1) and fit.mean_churn.ci_low < 0.1 < fit.mean_churn.ci_high
+    # its DEL is the sBG's at α, β → ∞ with the same mean churn
+    assert fit.del_ == pytest.approx(sbg.discounted_expected_lifetime(1e3, 9e3, 1.1 ** (1 / 12) - 1), rel=1e-3)
+    assert fit.survival(5) == pytest.approx(0.9**5) and fit.predict(0) == pytest.approx(10000)
+
+
+def telco_like(seed: int, n: int = 2000) -> pd.DataFrame:
+    """Month-to-month customers with heterogeneous churn (Beta(1, 6) per customer, drawn) and one-year
+    contracts losing exactly 2% a month, everyone alike (the IBM telco sample's "One year" looks like
+    this: its sBG runs to α, β → ∞); 24 months observed.
+    """
+    rng = np.random.default_rng(seed)
+    life = rng.geometric(rng.beta(1.0, 6.0, n))
+    leaving = np.round(n * 0.98 ** np.arange(24) * 0.02).astype(int)  # churners in months 1..24
+    one_year = np.r_[np.repeat(np.arange(1, 25), leaving), np.full(n - leaving.sum(), 24)]
+    return pd.DataFrame(
+        {
+            "tenure": np.r_[np.minimum(life, 24), one_year],
+            "churn": np.r_[(life <= 24).astype(int), np.ones(leaving.sum(), int), np.zeros(n - leaving.sum(), int)],
+            "contract": ["Month-to-month"] * n + ["One year"] * n,
+        }
+    )
+
+
+def test_a_segment_with_constant_churn_is_fitted_beside_the_others(tmp_path):
+    path = tmp_path / "telco.csv"
+    telco_like(1).to_csv(path, index=False)
+    out = tmp_path / "fitted.toml"
+    args = ["fit", "retention", str(path), "--tenure", "tenure", "--churned", "churn", "--segment", "contract"]
+    res = CliRunner().invoke(app, [*args, "-f", "json", "--write", str(out)])
+    assert res.exit_code == 0, res.output
+    fits = json.loads(res.stdout.split("\nwrote ")[0])["segments"]
+    assert fits["Month-to-month"]["model"] == "sBG" and fits["Month-to-month"]["alpha"]["estimate"] > 0
+    one_year = fits["One year"]
+    assert one_year["model"] == "geometric" and one_year["alpha"] is None
+    assert one_year["mean_churn"]["ci_low"] < 0.02 < one_year["mean_churn"]["ci_high"]
+    sc = motsim.load_scenario(out)
+    baselines = {s.id: s.baseline_monthly for s in sc.segments}
+    assert baselines["One year"] == pytest.approx(one_year["mean_churn"]["estimate"], rel=1e-5)
+    assert baselines["Month-to-month"].beta[0] == pytest.approx(fits["Month-to-month"]["alpha"]["estimate"], rel=1e-5)
 
 
 def test_heterogeneity_is_tested_against_one_churn_rate():
@@ -182,8 +222,8 @@ def test_into_replaces_only_the_churn_baseline(tmp_path):
     assert res.exit_code == 0, res.output
     after = target.read_text().splitlines()
     changed = [line for line in after if line not in before]
-    assert any(line.startswith("baseline_monthly = { beta = [") for line in changed)
-    assert all(line.startswith(("baseline_monthly", "# sBG fit")) for line in changed)
+    assert len(changed) == 1 and changed[0].startswith("baseline_monthly = {beta = [") and "# sBG fit" in changed[0]
+    assert len(after) == len(before)  # comments and layout kept
     sc = motsim.load_scenario(target)
     assert sc.churn.baseline_monthly.beta[0] > 0 and len(sc.moments) == len(
         motsim.load_scenario("saas_onboarding").moments
@@ -214,3 +254,22 @@ def test_bad_input_names_the_file_the_column_and_the_reason(tmp_path, frame, arg
 def test_library_raises_data_errors_on_frames():
     with pytest.raises(DataError, match="rises"):
         retention(pd.DataFrame({"period": [0, 1], "active": [5, 6]}))
+
+
+def test_the_fit_reads_as_a_lifelines_fitter_does():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fit = retention(cohort("regular"), calibration_periods=7, period_months=12)
+    assert fit.summary.loc["alpha", "estimate"] == pytest.approx(0.704, abs=5e-4)
+    # the paper's Table 1: 1,000 customers, 63.1% of them after year 1, 46.8% after year 2 (fit within 2 points)
+    assert fit.predict([1, 2]) == pytest.approx([631, 468], abs=20)
+    sc = fit.to_scenario()
+    assert sc.churn.baseline_monthly.beta == pytest.approx((0.704, 1.182), abs=5e-4)
+    fig, ax = plt.subplots()
+    assert fit.plot(ax) is ax and len(ax.lines) == 2
+    plt.close(fig)
+    segmented = retention(FH, segment="cohort", calibration_periods=7, period_months=12)
+    assert segmented.summary.loc[("high_end", "beta"), "estimate"] == pytest.approx(3.806, abs=5e-4)

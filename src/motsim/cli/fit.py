@@ -113,10 +113,12 @@ def _write_scenario(
 def _print_retention(result) -> None:
     fits = dict(result.segments) if hasattr(result, "segments") else {"": result}
     for label, f in fits.items():
-        title = f"Shifted-beta-geometric fit{f' — {escape(label)}' if label else ''}"
+        kind = "Shifted-beta-geometric fit" if f.alpha is not None else "Constant churn (no heterogeneity)"
+        title = f"{kind}{f' — {escape(label)}' if label else ''}"
         t = Table("parameter", "estimate [95% CI]", title=title, title_justify="left")
-        t.add_row("α", f"{f.alpha:.4g}")
-        t.add_row("β", f"{f.beta:.4g}")
+        if f.alpha is not None:
+            t.add_row("α", f"{f.alpha:.4g}")
+            t.add_row("β", f"{f.beta:.4g}")
         t.add_row(f"mean churn per period ({f.period_months} month(s))", f"{f.mean_churn:.2%}")
         t.add_row("log-likelihood", f"{f.log_likelihood:,.2f}")
         t.add_row(

@@ -72,6 +72,17 @@ class DriversFit(Result):
         """One row per driver."""
         return [d.to_dict() for d in self.drivers]
 
+    @property
+    def summary(self) -> pd.DataFrame:
+        """Hazard ratios with their 95% intervals and p-values, one row per covariate (as lifelines' `summary`)."""
+        return self.to_pandas().set_index("covariate")
+
+    def plot(self, ax: Any = None) -> Any:
+        """The hazard ratios as a forest plot on a log axis; returns the axes."""
+        from motsim.fit import plots
+
+        return plots.drivers(self, ax)
+
 
 def parse_bins(spec: str) -> tuple[str, list[str]]:
     """`COL=0,1,2,3,4+` → (COL, ["0", "1", "2", "3", "4+"]); a token is N, LOW-HIGH or N+."""
@@ -162,7 +173,7 @@ def _design(
                         Problem(
                             col,
                             f"level '{level}': none of its {int(at.sum())} customers churned, so it separates "
-                            "churn perfectly (hazard ratio 0); merge it with a neighbour (--bins)",
+                            "churn perfectly (hazard ratio 0); merge it with a neighbour (bins)",
                         )
                     ],
                 )

@@ -200,7 +200,7 @@ def read_log(
                     Problem(
                         "score",
                         f"{score[line - 2]:g} on line {line} is outside -10..10; map a survey scale with "
-                        "--score-range LOW,HIGH",
+                        "score_range (LOW, HIGH)",
                     )
                 ],
             )

@@ -1,5 +1,10 @@
 """`motsim fit retention`: the shifted-beta-geometric model from a retention table or a customer table.
 
+Where the data show no heterogeneity (the likelihood keeps rising as α, β → ∞: every customer
+churns with the same probability), the fit is the sBG's limit, constant churn: `model` is
+"geometric" and `mean_churn` its rate per period with a Wilson interval (the geometric likelihood
+is binomial in churners and customer-periods at risk).
+
 A retention table has `period, active` (customers still active after `period` periods; period 0
 is the cohort's size) and optionally `cohort` (several cohorts fitted jointly, each censored at
 its own last period). A customer table has one row per customer with a tenure in whole periods
@@ -10,16 +15,20 @@ tenure t is right-censored (T > t). Both reduce to churn and censoring counts by
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from scipy.stats import chi2
+from statsmodels.stats.proportion import proportion_confint
 
 from motsim.display import Result
 from motsim.errors import DataError, InputError, ModelError, Problem
 from motsim.fit import data as tables
 from motsim.fit import sbg
+
+if TYPE_CHECKING:
+    from motsim.model.scenario import Scenario
 
 METHOD = "maximum likelihood (scipy); 95% CIs by profile likelihood on the log scale"
 Z95 = 1.959963984540054  # the two-sided 95% normal quantile, for Wald intervals
@@ -66,10 +75,12 @@ class Derl(Result):
 
 @dataclass(frozen=True, repr=False)
 class RetentionFit(Result):
-    """A shifted-beta-geometric fit: α, β, the mean churn per period, the periods actual vs expected."""
+    """A shifted-beta-geometric fit: α, β, the mean churn per period, the periods actual vs expected;
+    or, where the data show no heterogeneity, constant churn (`model` "geometric", α and β None).
+    """
 
-    alpha: Est
-    beta: Est
+    alpha: Est | None
+    beta: Est | None
     log_likelihood: float
     periods: list[PeriodFit]
     mean_churn: Est  # α / (α + β): churn per period in the first period
@@ -84,23 +95,69 @@ class RetentionFit(Result):
     del_: float | None = field(default=None, metadata={"omit_none": True, "key": "del"})
     derl: list[Derl] | None = field(default=None, metadata={"omit_none": True})
     discount_rate: float | None = field(default=None, metadata={"omit_none": True})
+    model: str = "sBG"  # or "geometric": constant churn, where the data show no heterogeneity
 
     def rows(self) -> list[dict[str, Any]]:
         """One row per period (and cohort)."""
         return [p.to_dict() for p in self.periods]
 
-    def baseline_toml(self) -> str:
-        """The churn baseline as scenario TOML: `{ beta = [α, β] }` (per period when a period is not a month)."""
-        per = f", period_months = {self.period_months}" if self.period_months != 1 else ""
-        return f"{{ beta = [{self.alpha.estimate:.6g}, {self.beta.estimate:.6g}]{per} }}"
+    @property
+    def summary(self) -> pd.DataFrame:
+        """The parameters with their 95% intervals, one row each (as lifelines' `summary`)."""
+        named = {"alpha": self.alpha, "beta": self.beta, "mean_churn": self.mean_churn}
+        return pd.DataFrame(
+            [
+                {"parameter": k, "estimate": e.estimate, "ci_low": e.ci_low, "ci_high": e.ci_high}
+                for k, e in named.items()
+                if e is not None
+            ]
+        ).set_index("parameter")
+
+    def survival(self, t: Any) -> np.ndarray:
+        """The share still a customer after t periods (array-like): B(α, β + t) / B(α, β), or (1 − p)^t."""
+        t = np.asarray(t, dtype=float)
+        if self.alpha is None or self.beta is None:
+            return np.exp(t * np.log1p(-self.mean_churn.estimate))
+        return sbg.survival(self.alpha.estimate, self.beta.estimate, t)
+
+    def predict(self, t: Any) -> np.ndarray:
+        """Customers expected still active after t periods, of the customers fitted."""
+        return self.customers * self.survival(t)
+
+    def plot(self, ax: Any = None) -> Any:
+        """Actual against fitted customers by period, the holdout shaded; returns the axes."""
+        from motsim.fit import plots
+
+        return plots.retention({"": self}, ax)
+
+    def to_scenario(self, monthly_revenue: float = 1.0) -> Scenario:
+        """A runnable scenario whose churn is this fit (what `--write` saves)."""
+        from motsim.fit.write import scenario_text
+        from motsim.model.loading import load_text
+
+        return load_text(scenario_text(self, "fitted retention", "data", monthly_revenue), "the fitted retention")
+
+    def baseline_value(self) -> Any:
+        """The churn baseline as a scenario value: `{ beta = [α, β] }` (per period when a period is not
+        a month), or the constant monthly rate of a geometric fit.
+        """
+        if self.alpha is None or self.beta is None:
+            per_period = self.mean_churn.estimate
+            return float(f"{1 - (1 - per_period) ** (1 / self.period_months):.6g}")
+        out: dict[str, Any] = {"beta": [float(f"{self.alpha.estimate:.6g}"), float(f"{self.beta.estimate:.6g}")]}
+        if self.period_months != 1:
+            out["period_months"] = self.period_months
+        return out
 
     def provenance(self) -> str:
         """Where the numbers came from, for a comment in a written scenario."""
-        return (
-            f"sBG fit on {self.customers:,} customers ({self.churners:,} churners) over "
-            f"{self.calibration_periods} period(s) of {self.period_months} month(s): "
-            f"alpha {self.alpha:.3g}, beta {self.beta:.3g} (95% profile CIs)"
+        where = (
+            f"{self.customers:,} customers ({self.churners:,} churners) over "
+            f"{self.calibration_periods} period(s) of {self.period_months} month(s)"
         )
+        if self.alpha is None or self.beta is None:
+            return f"constant churn on {where}: {self.mean_churn:.3g} per period (no heterogeneity; Wilson CI)"
+        return f"sBG fit on {where}: alpha {self.alpha:.3g}, beta {self.beta:.3g} (95% profile CIs)"
 
 
 @dataclass(frozen=True, repr=False)
@@ -113,6 +170,24 @@ class SegmentedRetentionFit(Result):
     def rows(self) -> list[dict[str, Any]]:
         """One row per segment and period."""
         return [{"segment": s, **p.to_dict()} for s, f in self.segments.items() for p in f.periods]
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """Each segment's parameters with their 95% intervals (segment, parameter as the index)."""
+        return pd.concat({s: f.summary for s, f in self.segments.items()}, names=["segment"])
+
+    def plot(self, ax: Any = None) -> Any:
+        """Each segment's actual against fitted customers by period; returns the axes."""
+        from motsim.fit import plots
+
+        return plots.retention(dict(self.segments), ax)
+
+    def to_scenario(self, monthly_revenue: float = 1.0) -> Scenario:
+        """A runnable scenario with a segment per fit (what `--write` saves)."""
+        from motsim.fit.write import scenario_text
+        from motsim.model.loading import load_text
+
+        return load_text(scenario_text(self, "fitted retention", "data", monthly_revenue), "the fitted retention")
 
 
 @dataclass(frozen=True)
@@ -215,17 +290,7 @@ def _fit_counts(
     if not result.converged:
         raise ModelError(source, [Problem("", f"the sBG fit did not converge{where}: {result.message}")])
     if result.on_boundary:
-        raise ModelError(
-            source,
-            [
-                Problem(
-                    "",
-                    f"no heterogeneity to find{where}: the likelihood keeps rising as α, β → ∞, i.e. every "
-                    f"customer churns with the same probability; use baseline_monthly = {p_geo:.4g} "
-                    "(per period) instead of a Beta",
-                )
-            ],
-        )
+        return _geometric(counts, calibration, period_months, discount_rate, p_geo, ll_geo, result.log_likelihood)
     a, b = result.alpha.estimate, result.beta.estimate
     lr = max(0.0, 2.0 * (result.log_likelihood - ll_geo))
     survival = sbg.survival(a, b, np.arange(horizon + 1))
@@ -261,6 +326,57 @@ def _fit_counts(
         del_=del_,
         derl=derl,
         discount_rate=discount_rate,
+    )
+
+
+def _geometric(
+    counts: _Counts,
+    calibration: int | None,
+    period_months: int,
+    discount_rate: float | None,
+    p: float,
+    ll: float,
+    ll_sbg: float,
+) -> RetentionFit:
+    """The sBG's boundary: constant churn p per period, its Wilson interval, DEL = (1 + d) / (d + p) and
+    DERL = (1 − p)(1 + d) / (d + p) at every renewal (the hypergeometric sums' limit as α, β → ∞).
+    """
+    horizon = len(counts.churned) - 1
+    cut = horizon if calibration is None else calibration
+    t = np.arange(horizon + 1)
+    leavers = int(round(counts.churned.sum()))
+    exposure = int(round(float(np.sum((counts.churned + counts.censored) * t))))
+    low, high = proportion_confint(leavers, exposure, alpha=0.05, method="wilson")
+    survival = (1.0 - p) ** t
+    periods = [
+        PeriodFit(k, x, float(counts.sizes[c] * survival[k]), "calibration" if k <= cut else "holdout", c)
+        for c, k, x in counts.actual
+    ]
+    held = [q for q in periods if q.part == "holdout" and q.actual > 0]
+    del_, derl = None, None
+    if discount_rate is not None:
+        d = (1.0 + discount_rate) ** (period_months / 12.0) - 1.0
+        del_ = (1.0 + d) / (d + p)
+        derl = [Derl(int(n), float((1.0 - p) * del_)) for n in t]
+    lr = max(0.0, 2.0 * (ll_sbg - ll))
+    return RetentionFit(
+        alpha=None,
+        beta=None,
+        log_likelihood=ll,
+        periods=periods,
+        mean_churn=Est(float(p), float(low), float(high)),
+        customers=counts.customers,
+        churners=leavers,
+        calibration_periods=cut,
+        period_months=period_months,
+        heterogeneity_lr=lr,
+        heterogeneity_pvalue=float(0.5 * chi2.sf(lr, 1)) if lr > 0 else 1.0,
+        method="constant churn (the sBG's limit as α, β → ∞: no heterogeneity); Wilson 95% CI",
+        holdout_mape=float(np.mean([abs(q.expected - q.actual) / q.actual for q in held])) if held else None,
+        del_=del_,
+        derl=derl,
+        discount_rate=discount_rate,
+        model="geometric",
     )
 
 

@@ -11,8 +11,9 @@ import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullFormatter  # noqa: E402
+from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
 
+from motsim.fit import plots  # noqa: E402
 from motsim.fit.retention import Z95  # noqa: E402
 from motsim.output.formats import atomic_write, money  # noqa: E402
 
@@ -244,74 +245,24 @@ def survival_chart(curves: dict[str, dict[str, dict[str, list[float]]]], path: P
 def retention_fit_chart(fits: dict[str, RetentionFit], path: Path, title: str) -> None:
     """Actual against fitted (and projected) customers by period, the holdout shaded."""
     fig, ax = plt.subplots(figsize=(8, 4.5), dpi=110)
-    holdout_from = None
-    for (label, fit), color in zip(fits.items(), plt.rcParams["axes.prop_cycle"].by_key()["color"] * 10, strict=False):
-        by_cohort: dict[str | None, list] = {}
-        for p in fit.periods:
-            by_cohort.setdefault(p.cohort, []).append(p)
-        for cohort, rows in by_cohort.items():
-            name = " ".join(x for x in (label, f"cohort {cohort}" if cohort and cohort != label else "") if x)
-            name = name or "customers"
-            t = [p.period for p in rows]
-            ax.plot(t, [p.actual for p in rows], "o", color=color, markersize=4, label=f"{name}: actual")
-            ax.plot(t, [p.expected for p in rows], "-", color=color, linewidth=1.8, label=f"{name}: sBG")
-        if fit.calibration_periods < max(p.period for p in fit.periods):
-            holdout_from = fit.calibration_periods
-    last = max(p.period for f in fits.values() for p in f.periods)
-    ax.set_xlim(-0.3, last + 0.3)
-    if holdout_from is not None:
-        ax.axvspan(holdout_from, last + 0.3, color="0.9", zorder=0, label="holdout (projected)")
-    ax.set_xlabel(f"period ({next(iter(fits.values())).period_months} month(s) each)")
-    ax.set_ylabel("customers still active")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
-    ax.set_ylim(bottom=0)
+    plots.retention(fits, ax)
     ax.set_title(title)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
     _save(fig, path)
 
 
 def drivers_chart(fit: DriversFit, path: Path, title: str) -> None:
     """Hazard ratios with 95% CIs on a log axis (a forest plot); strongest on top."""
-    rows = list(reversed(fit.drivers))
-    fig, ax = plt.subplots(figsize=(8, 0.45 * len(rows) + 1.6), dpi=110)
-    for y, d in enumerate(rows):
-        color = "tab:red" if d.hazard_ratio > 1 else "tab:green"
-        ax.plot([d.ci_low, d.ci_high], [y, y], color=color, linewidth=2)
-        ax.plot([d.hazard_ratio], [y], "o", color=color, markerfacecolor=color if d.pvalue_adj < 0.05 else "white")
-    ax.axvline(1, color="black", linewidth=0.8)
-    ax.set_xscale("log")
-    ax.xaxis.set_major_locator(FixedLocator([0.125, 0.25, 0.5, 1, 2, 4, 8, 16, 32]))
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-    ax.xaxis.set_minor_formatter(NullFormatter())
-    ax.set_yticks(range(len(rows)), [d.covariate for d in rows])
-    ax.set_xlabel("hazard ratio of churn (95% CI, log scale; filled: significant after Holm)")
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(fit.drivers) + 1.6), dpi=110)
+    plots.drivers(fit, ax)
     ax.set_title(title)
-    ax.grid(alpha=0.3, axis="x")
     _save(fig, path)
 
 
 def backtest_chart(backtest: Backtest, path: Path, title: str) -> None:
     """Observed retention by tenure month against the fitted model's 95% band; the holdout shaded."""
     fig, ax = plt.subplots(figsize=(8, 4.5), dpi=110)
-    months = backtest.month
-    ax.fill_between(
-        months, backtest.ci_low, backtest.ci_high, color="tab:blue", alpha=0.2, label="fitted model (95% band)"
-    )
-    ax.plot(months, backtest.predicted, color="tab:blue", linewidth=1.8)
-    seen = [(m, o) for m, o in zip(months, backtest.observed, strict=True) if o is not None]
-    ax.plot([m for m, _ in seen], [o for _, o in seen], "o", color="black", markersize=3.5, label="observed")
-    held = [m for m, p in zip(months, backtest.part, strict=True) if p == "holdout"]
-    if held:
-        ax.axvspan(held[0] - 0.5, held[-1] + 0.5, color="0.9", zorder=0, label="holdout (not fitted)")
-    ax.set_xlabel("month of tenure")
-    ax.set_ylabel("share of customers still active")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0%}"))
+    plots.backtest(backtest, ax)
     ax.set_title(title)
-    ax.grid(alpha=0.3)
-    ax.legend()
     _save(fig, path)
 
 
