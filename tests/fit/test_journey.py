@@ -219,6 +219,26 @@ CU = {"customer_id": [1, 2], "churn_day": [None, 40]}
         ({**EV, "score": [1, "good"]}, CU, "e.csv", "score", "non-numeric"),
         (EV, {"customer_id": [1, 1], "churn_day": [None, 40]}, "c.csv", "customer_id", "appears twice"),
         (EV, {"customer_id": [1, 2], "churn_day": [None, None]}, "c.csv", "churn_day", "too few churners"),
+        (EV, {**CU, "observed_until_day": [-5, 60]}, "c.csv", "observed_until_day", "-5 on line 2: a day since"),
+        (
+            EV,
+            {**CU, "observed_until_day": [90, float("inf")]},
+            "c.csv",
+            "observed_until_day",
+            "infinite value inf on line 3",
+        ),
+        (
+            EV,
+            {**CU, "observed_until_day": [90, 30]},
+            "c.csv",
+            "observed_until_day",
+            "30 on line 3 is before the customer's churn day 40",
+        ),
+        ({**EV, "day": [0, float("inf")]}, CU, "e.csv", "day", "infinite value inf on line 3"),
+        ({**EV, "day": [0, 1e308]}, CU, "e.csv", "day", "1e+308 on line 3: a day cannot be above 36525"),
+        ({**EV, "day": [0.0, "soon"]}, CU, "e.csv", "day", "not a number of days: 'soon' (line 3)"),
+        ({**EV, "moment": [None, None]}, CU, "e.csv", "moment", "empty on line 2 (every value is)"),
+        ({**EV, "outcome": ["x", None]}, CU, "e.csv", "outcome", "empty on line 3"),
     ],
 )
 def test_bad_input_names_the_file_the_column_and_the_reason(tmp_path, events, customers, where, column, reason):
@@ -349,3 +369,63 @@ def test_the_fit_reads_as_a_lifelines_fitter_does(fitted, tmp_path):
     assert fitted.plot(ax) is ax and len(ax.lines) >= 2  # the backtest: fit and observed
     fig.savefig(tmp_path / "backtest.png")
     plt.close(fig)
+
+
+def test_a_bad_value_is_named_on_its_physical_line_after_a_quoted_newline(tmp_path):
+    # row 3's outcome holds a newline inside quotes: the bad day on the next row is on line 5 of the file
+    (tmp_path / "e.csv").write_text(
+        'customer_id,day,moment,outcome,score\n1,0,a,x,1\n2,3,a,"two\nlines",1\n2,oops,a,y,-1\n'
+    )
+    pd.DataFrame(CU).to_csv(tmp_path / "c.csv", index=False)
+    res = CliRunner().invoke(app, ["fit", "journey", str(tmp_path / "e.csv"), "--customers", str(tmp_path / "c.csv")])
+    assert res.exit_code == 2, res.output
+    assert "day: not a number of days: 'oops' (line 5)" in res.stderr
+    assert "Warning" not in res.stderr and "np." not in res.stderr and "Traceback" not in res.output
+
+
+def test_timestamps_with_offsets_and_time_zones_are_read_as_instants(tmp_path):
+    # the same instants written with mixed offsets (a DST change), and as tz-aware Parquet, give the same days
+    events = pd.DataFrame(
+        {
+            "customer_id": [1, 1, 2, 2],
+            "day": [
+                "2024-03-01T00:00:00+01:00",
+                "2024-03-31T01:00:00+02:00",
+                "2024-03-02T00:00:00+01:00",
+                "2024-03-20T12:00:00+01:00",
+            ],
+            "moment": ["a"] * 4,
+            "outcome": ["x", "y", "x", "y"],
+            "score": [1.0, -2.0, 1.0, -2.0],
+        }
+    )
+    customers = pd.DataFrame(
+        {
+            "customer_id": [1, 2],
+            "joined_day": ["2024-02-29T23:00:00Z", "2024-03-01T23:00:00Z"],
+            "churn_day": [None, "2024-03-25T00:00:00+00:00"],
+        }
+    )
+    from motsim.fit.eventlog import read_log
+
+    text = read_log(events, customers)
+    assert np.allclose(text.day, [0.0, 30.0, 0.0, 18.5])
+    events.to_parquet(tmp_path / "e.parquet")
+    aware = events.assign(day=pd.to_datetime(events.day, utc=True).dt.tz_convert("Europe/Paris"))
+    aware.to_parquet(tmp_path / "e.parquet")
+    assert np.allclose(read_log(tmp_path / "e.parquet", customers).day, text.day)
+
+
+def test_a_file_too_large_for_memory_is_refused_before_reading(tmp_path, monkeypatch):
+    from motsim.fit import data
+
+    monkeypatch.setattr(data, "_available_bytes", lambda: 100.0)
+    res = _write(tmp_path, EV, CU)
+    assert res.exit_code == 2 and "too large for this machine's memory" in res.stderr, res.output
+
+
+def test_retention_refuses_absurd_periods(tmp_path):
+    path = tmp_path / "t.csv"
+    pd.DataFrame({"period": [0, 1, 1e308], "active": [10, 9, 8]}).to_csv(path, index=False)
+    res = CliRunner().invoke(app, ["fit", "retention", str(path)])
+    assert res.exit_code == 2 and "period: 1e+308 on line 4: a period cannot be above 1200" in res.stderr, res.output

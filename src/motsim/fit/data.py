@@ -1,11 +1,21 @@
 """Reading a company's data for fitting: CSV or Parquet read whole-column, checked column by column.
 
-Every problem is a `DataError` naming the file, the column and the reason.
+Every problem is a `DataError` naming the file, the column, the value and where it is: the
+PHYSICAL line of a CSV file (a quoted newline inside a field counts, as an editor shows it), the
+row of a Parquet file or a DataFrame. A file that cannot fit in this machine's memory is refused
+before reading it, and numpy/pandas warnings never reach the user ahead of the error.
 """
 
 from __future__ import annotations
 
+import csv
+import functools
+import math
+import os
+import warnings
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -13,13 +23,79 @@ import pandas as pd
 from motsim.errors import DataError, Problem
 
 Table = str | Path | pd.DataFrame
+PARQUET = (".parquet", ".pq")
+CSV_MEMORY_FACTOR = 7.0  # pandas holds a CSV at about 6.5 times its size on disk (measured on a 2 GB log)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def quiet(fn: F) -> F:
+    """Run fn with numpy's floating-point warnings and library warnings silenced: bad values are
+    reported as errors naming them, not as a warning ahead of the error.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            return fn(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def shown(value: Any) -> str:
+    """A value as a message shows it: Python's repr of the plain value (never `np.float64(0.0)`)."""
+    if hasattr(value, "item") and not hasattr(value, "__len__"):
+        value = value.item()
+    return repr(value)
+
+
+def where(source: str, index: int) -> str:
+    """Where the index-th data row of a table is: 'line N' of a CSV file (its physical line, header
+    line 1, quoted newlines counted), else 'row N' (1-based).
+    """
+    path = Path(source)
+    if path.suffix.lower() in PARQUET or not path.is_file():
+        return f"row {index + 1}"
+    with path.open(newline="", encoding="utf-8", errors="replace") as handle:
+        reader = csv.reader(handle)
+        start = 1
+        for k, _ in enumerate(reader):  # record k (0 = header) starts on the line after the previous one ended
+            if k == index + 1:
+                return f"line {start}"
+            start = reader.line_num + 1
+    return f"line {index + 2}"
+
+
+def _first(mask: Any) -> int:
+    return int(np.flatnonzero(np.asarray(mask))[0])
+
+
+def _available_bytes() -> float:
+    try:
+        return float(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return math.inf
+
+
+def _too_large(source: str, need: float) -> DataError:
+    return DataError(
+        source,
+        [
+            Problem(
+                "",
+                f"too large for this machine's memory (needs about {need / 2**30:.1f} GiB, "
+                f"{_available_bytes() / 2**30:.1f} GiB free): convert it to Parquet, or give a Parquet "
+                "dataset, a glob of files or a duckdb: source, which are read in parts",
+            )
+        ],
+    )
 
 
 def read(data: Table, categories: tuple[str, ...] = ()) -> tuple[pd.DataFrame, str]:
     """The table and a name for messages: a DataFrame as is, or a CSV/Parquet file (by extension).
 
     Columns named in `categories` are read as categoricals (one code per row, not a string),
-    which keeps a log of tens of millions of rows small.
+    which keeps a log of tens of millions of rows small; Parquet dictionaries are read as such.
     """
     if isinstance(data, pd.DataFrame):
         return data, "data"
@@ -27,16 +103,25 @@ def read(data: Table, categories: tuple[str, ...] = ()) -> tuple[pd.DataFrame, s
     source = str(path)
     if not path.is_file():
         raise DataError(source, [Problem("", "no such file")])
+    parquet = path.suffix.lower() in PARQUET
+    if not parquet and path.stat().st_size * CSV_MEMORY_FACTOR > _available_bytes():
+        raise _too_large(source, path.stat().st_size * CSV_MEMORY_FACTOR)
     try:
-        if path.suffix.lower() in (".parquet", ".pq"):
-            import pyarrow.parquet as pq
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if parquet:
+                import pyarrow.parquet as pq
 
-            df = pq.read_table(path).to_pandas(strings_to_categorical=True)
-        else:
-            header = pd.read_csv(path, nrows=0).columns
-            df = pd.read_csv(path, dtype={c: "category" for c in categories if c in header})
+                df = pq.read_table(path, read_dictionary=list(categories) or None).to_pandas(
+                    strings_to_categorical=True
+                )
+            else:
+                header = pd.read_csv(path, nrows=0).columns
+                df = pd.read_csv(path, dtype={c: "category" for c in categories if c in header})
+    except MemoryError:
+        raise _too_large(source, path.stat().st_size * CSV_MEMORY_FACTOR) from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError, OSError) as exc:
-        kind = "Parquet" if path.suffix.lower() in (".parquet", ".pq") else "CSV"
+        kind = "Parquet" if parquet else "CSV"
         raise DataError(source, [Problem("", f"not a readable {kind} file ({str(exc).splitlines()[0]})")]) from None
     df.columns = [str(c).strip() for c in df.columns]
     if df.empty:
@@ -51,30 +136,54 @@ def column(df: pd.DataFrame, name: str, source: str, role: str) -> pd.Series:
     return df[name]
 
 
-def _row(mask: pd.Series) -> int:
-    """The file's line of the first row where mask holds (header is line 1)."""
-    return int(np.flatnonzero(mask.to_numpy())[0]) + 2
-
-
-def numeric(df: pd.DataFrame, name: str, source: str, role: str, minimum: float | None = None) -> np.ndarray:
-    """A column of numbers with no gaps, at least `minimum` when given."""
+def numeric(
+    df: pd.DataFrame,
+    name: str,
+    source: str,
+    role: str,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    missing: bool = False,
+) -> np.ndarray:
+    """A column of finite numbers, within [minimum, maximum] when given; gaps (NaN) only with `missing`."""
     raw = column(df, name, source, role)
-    values = pd.to_numeric(raw, errors="coerce")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        values = pd.to_numeric(raw, errors="coerce")
     bad = values.isna() & raw.notna()
     if bad.any():
-        raise DataError(source, [Problem(name, f"non-numeric value {raw[bad].iloc[0]!r} (line {_row(bad)})")])
-    if values.isna().any():
+        k = _first(bad)
+        raise DataError(source, [Problem(name, f"non-numeric value {shown(raw.iloc[k])} ({where(source, k)})")])
+    if values.isna().any() and not missing:
         n = int(values.isna().sum())
-        raise DataError(source, [Problem(name, f"{n} missing value(s), first on line {_row(values.isna())}")])
-    if not np.isfinite(values).all():
-        raise DataError(source, [Problem(name, f"infinite value on line {_row(~np.isfinite(values))}")])
-    if minimum is not None and (values < minimum).any():
-        low = values < minimum
+        k = _first(values.isna())
+        raise DataError(source, [Problem(name, f"{n} missing value(s), first on {where(source, k)}")])
+    out = values.to_numpy(dtype=float)
+    check_range(out, name, source, role, minimum, maximum)
+    return out
+
+
+def check_range(
+    values: np.ndarray, name: str, source: str, role: str, minimum: float | None = None, maximum: float | None = None
+) -> None:
+    """Every non-missing value finite and within [minimum, maximum]; the first that is not named with its place."""
+    with np.errstate(invalid="ignore"):
+        infinite = np.isinf(values)
+        low = values < minimum if minimum is not None else np.zeros(len(values), bool)
+        high = values > maximum if maximum is not None else np.zeros(len(values), bool)
+    if infinite.any():
+        k = _first(infinite)
+        raise DataError(source, [Problem(name, f"infinite value {shown(values[k])} on {where(source, k)}")])
+    if low.any():
+        k = _first(low)
         raise DataError(
-            source,
-            [Problem(name, f"{values[low].iloc[0]:g} on line {_row(low)}: a {role} cannot be below {minimum:g}")],
+            source, [Problem(name, f"{values[k]:g} on {where(source, k)}: a {role} cannot be below {minimum:g}")]
         )
-    return values.to_numpy(dtype=float)
+    if high.any():
+        k = _first(high)
+        raise DataError(
+            source, [Problem(name, f"{values[k]:g} on {where(source, k)}: a {role} cannot be above {maximum:g}")]
+        )
 
 
 def event(df: pd.DataFrame, name: str, source: str) -> np.ndarray:
@@ -82,30 +191,18 @@ def event(df: pd.DataFrame, name: str, source: str) -> np.ndarray:
     raw = column(df, name, source, "event")
     if raw.dtype == bool:
         return raw.to_numpy(dtype=float)
-    text = pd.to_numeric(raw, errors="coerce").isna() & raw.notna()
-    if text.any():
-        raise DataError(
-            source,
-            [
-                Problem(
-                    name,
-                    f"an event must be 0 (still a customer) or 1 (churned), found {raw[text].iloc[0]!r} on "
-                    f"line {_row(text)}: map it to 0/1 first",
-                )
-            ],
-        )
-    values = numeric(df, name, source, "event")
-    odd = ~np.isin(values, (0.0, 1.0))
+    values = pd.to_numeric(raw, errors="coerce")
+    odd = (values.isna() & raw.notna()) | (values.notna() & ~values.isin((0.0, 1.0)))
     if odd.any():
-        first = int(np.flatnonzero(odd)[0])
+        k = _first(odd)
         raise DataError(
             source,
             [
                 Problem(
                     name,
-                    f"an event must be 0 (still a customer) or 1 (churned), found {raw.iloc[first]!r} "
-                    f"on line {first + 2}",
+                    f"an event must be 0 (still a customer) or 1 (churned), found {shown(raw.iloc[k])} on "
+                    f"{where(source, k)}: map it to 0/1 first",
                 )
             ],
         )
-    return values
+    return numeric(df, name, source, "event")

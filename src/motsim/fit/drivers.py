@@ -231,6 +231,7 @@ def concordance(time: np.ndarray, event: np.ndarray, risk: np.ndarray) -> float:
     return (concordant + 0.5 * ties) / comparable if comparable else math.nan
 
 
+@tables.quiet
 def drivers(
     data: tables.Table,
     duration: str,

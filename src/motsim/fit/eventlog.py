@@ -58,25 +58,64 @@ class Log:
         return np.where(np.isnan(self.churn_day), -1, np.maximum(month, 0)).astype(np.int64)
 
 
-def _days(values: pd.Series, joined: pd.Series | None, source: str, column: str, dates: bool) -> np.ndarray:
-    """Days since joining: numbers as they are, dates minus the joining date."""
-    if not dates:
-        raw = values
-        out = pd.to_numeric(raw, errors="coerce")
-        bad = out.isna() & raw.notna()
-        if bad.any():
-            line = int(np.flatnonzero(bad.to_numpy())[0]) + 2
-            raise DataError(source, [Problem(column, f"not a number of days: {raw[bad].iloc[0]!r} (line {line})")])
-        return out.to_numpy(dtype=float)
-    stamps = pd.to_datetime(values, errors="coerce")
+MAX_DAYS = 36_525.0  # a hundred years after joining: a larger day is a unit or parsing mistake
+
+
+def is_dates(values: pd.Series) -> bool:
+    """Whether a day column holds dates: a date/time type, or text most of whose values are not numbers
+    (so one stray text cell in a column of numbers is reported as that, not the whole column as dates).
+    """
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return True
+    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        return False
+    present = values.dropna()
+    numbers = pd.to_numeric(present.astype(str), errors="coerce").notna()
+    return bool(len(present)) and numbers.mean() < 0.5
+
+
+def _stamps(values: pd.Series, source: str, column: str) -> pd.Series:
+    """Dates and timestamps as UTC instants (offsets and time zones honoured; times without one read as
+    UTC); the first unreadable one named with its place.
+    """
+    stamps = pd.to_datetime(values, errors="coerce", utc=True, format="mixed")
     bad = stamps.isna() & values.notna()
     if bad.any():
-        line = int(np.flatnonzero(bad.to_numpy())[0]) + 2
-        raise DataError(source, [Problem(column, f"not a date: {values[bad].iloc[0]!r} (line {line})")])
-    base = pd.to_datetime(joined, errors="coerce") if joined is not None else None
-    if base is None or base.isna().any():
-        raise DataError(source, [Problem("joined_day", "with dates in the log, every customer needs a joining date")])
-    return ((stamps - base).dt.total_seconds() / 86400.0).to_numpy(dtype=float)
+        k = int(np.flatnonzero(bad.to_numpy())[0])
+        raise DataError(
+            source, [Problem(column, f"not a date: {tables.shown(values.iloc[k])} ({tables.where(source, k)})")]
+        )
+    return stamps
+
+
+def _days(values: pd.Series, joined: pd.Series | None, source: str, column: str, dates: bool) -> np.ndarray:
+    """Days since joining: numbers as they are, dates minus the joining date; NaN where missing."""
+    if not dates:
+        out = pd.to_numeric(values, errors="coerce")
+        bad = out.isna() & values.notna()
+        if bad.any():
+            k = int(np.flatnonzero(bad.to_numpy())[0])
+            raise DataError(
+                source,
+                [Problem(column, f"not a number of days: {tables.shown(values.iloc[k])} ({tables.where(source, k)})")],
+            )
+        days = out.to_numpy(dtype=float)
+    else:
+        stamps = _stamps(values, source, column)
+        if joined is None:
+            raise DataError(
+                source, [Problem("joined_day", "with dates in the log, every customer needs a joining date")]
+            )
+        base = pd.to_datetime(joined, errors="coerce", utc=True, format="mixed")
+        if base.isna().any():
+            raise DataError(
+                source, [Problem("joined_day", "with dates in the log, every customer needs a joining date")]
+            )
+        days = ((stamps.reset_index(drop=True) - base.reset_index(drop=True)).dt.total_seconds() / 86400.0).to_numpy(
+            dtype=float
+        )
+    tables.check_range(days, column, source, "day", maximum=MAX_DAYS)
+    return days
 
 
 def _keys(values: pd.Series, whole: bool) -> np.ndarray:
@@ -114,47 +153,63 @@ def _customers_table(customers: tables.Table | None, ev: pd.DataFrame, ev_src: s
     return cu, cu_src
 
 
-def read_log(
-    events: tables.Table, customers: tables.Table | None, score_range: tuple[float, float] | None = None
-) -> Log:
-    """Read, check and align an event log with its customers; every problem names file, column, reason.
-
-    Without a customers table, everyone in the log is a customer, active throughout.
-    """
-    ev, ev_src = tables.read(events, categories=("moment", "outcome"))
-    for col in ("customer_id", "day", "moment", "outcome"):
-        tables.column(ev, col, ev_src, "event-log")
-    cu, cu_src = _customers_table(customers, ev, ev_src)
+def _align(ev: pd.DataFrame, ev_src: str, cu: pd.DataFrame, cu_src: str) -> tuple[np.ndarray, np.ndarray]:
+    """The customers' ids and each event's customer (its position among them)."""
     whole = pd.api.types.is_integer_dtype(cu["customer_id"]) and pd.api.types.is_integer_dtype(ev["customer_id"])
     ids = _keys(cu["customer_id"], whole)
-    dup = pd.Series(ids).duplicated()
+    dup = pd.Series(ids).duplicated().to_numpy()
     if dup.any():
-        line = int(np.flatnonzero(dup.to_numpy())[0]) + 2
+        k = int(np.flatnonzero(dup)[0])
         raise DataError(
-            cu_src, [Problem("customer_id", f"customer {ids[dup.to_numpy()][0]!r} appears twice (line {line})")]
+            cu_src,
+            [Problem("customer_id", f"customer {tables.shown(ids[k])} appears twice ({tables.where(cu_src, k)})")],
         )
     pos = _positions(ids, _keys(ev["customer_id"], whole))
     if (pos < 0).any():
-        first = int(np.flatnonzero(pos < 0)[0])
+        k = int(np.flatnonzero(pos < 0)[0])
         raise DataError(
             ev_src,
             [
                 Problem(
-                    "customer_id", f"customer {ev['customer_id'].iloc[first]!r} (line {first + 2}) is not in {cu_src}"
+                    "customer_id",
+                    f"customer {tables.shown(ev['customer_id'].iloc[k])} ({tables.where(ev_src, k)}) "
+                    f"is not in {cu_src}",
                 )
             ],
         )
-    dates = not pd.api.types.is_numeric_dtype(ev["day"])
+    return ids, pos
+
+
+def _names(values: pd.Series, source: str, column: str) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, sorted names) of a moment or outcome column; an empty value is named with its place."""
+    empty = values.isna().to_numpy() | (values.astype("string").str.strip() == "").fillna(True).to_numpy()
+    if empty.any():
+        k = int(np.flatnonzero(empty)[0])
+        every = " (every value is)" if empty.all() else ""
+        raise DataError(source, [Problem(column, f"empty on {tables.where(source, k)}{every}")])
+    return _codes(values)
+
+
+def _clock(
+    ev: pd.DataFrame, ev_src: str, cu: pd.DataFrame, cu_src: str, pos: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(each event's day since joining, each customer's joining day, churn day, observed-until day), checked."""
+    dates = is_dates(ev["day"])
     joined_raw = cu["joined_day"] if "joined_day" in cu.columns else None
     joined_per_event = joined_raw.iloc[pos].reset_index(drop=True) if joined_raw is not None else None
     day = _days(ev["day"].reset_index(drop=True), joined_per_event, ev_src, "day", dates)
     if np.isnan(day).any():
-        raise DataError(ev_src, [Problem("day", f"missing on line {int(np.flatnonzero(np.isnan(day))[0]) + 2}")])
+        raise DataError(
+            ev_src, [Problem("day", f"missing on {tables.where(ev_src, int(np.flatnonzero(np.isnan(day))[0]))}")]
+        )
     if (day < 0).any():
-        line = int(np.flatnonzero(day < 0)[0]) + 2
-        raise DataError(ev_src, [Problem("day", f"{day[line - 2]:g} on line {line}: before the customer joined")])
+        k = int(np.flatnonzero(day < 0)[0])
+        raise DataError(
+            ev_src, [Problem("day", f"{day[k]:g} on {tables.where(ev_src, k)}: before the customer joined")]
+        )
     if dates:
-        joined = (pd.to_datetime(joined_raw) - pd.to_datetime(joined_raw).min()).dt.total_seconds().to_numpy() / 86400
+        stamps = _stamps(joined_raw, cu_src, "joined_day")
+        joined = (stamps - stamps.min()).dt.total_seconds().to_numpy() / 86400
     else:
         joined = (
             tables.numeric(cu, "joined_day", cu_src, "day", minimum=0) if joined_raw is not None else np.zeros(len(cu))
@@ -163,7 +218,9 @@ def read_log(
     def per_customer(column: str) -> np.ndarray | None:
         if column not in cu.columns:
             return None
-        return _days(cu[column], joined_raw, cu_src, column, dates)
+        values = _days(cu[column], joined_raw, cu_src, column, dates)
+        tables.check_range(values, column, cu_src, "day since joining", minimum=0)
+        return values
 
     churn_day = per_customer("churn_day")
     churn_day = np.full(len(cu), np.nan) if churn_day is None else churn_day
@@ -172,42 +229,79 @@ def read_log(
         last = max(np.nanmax(joined[pos] + day), np.nanmax(np.where(np.isnan(churn_day), -np.inf, joined + churn_day)))
         observed = last - joined
     if np.isnan(observed).any():
-        raise DataError(cu_src, [Problem("observed_until_day", "missing for some customers")])
+        k = int(np.flatnonzero(np.isnan(observed))[0])
+        raise DataError(cu_src, [Problem("observed_until_day", f"missing on {tables.where(cu_src, k)}")])
+    early = observed < churn_day - 1e-9
+    if early.any():
+        k = int(np.flatnonzero(early)[0])
+        raise DataError(
+            cu_src,
+            [
+                Problem(
+                    "observed_until_day",
+                    f"{observed[k]:g} on {tables.where(cu_src, k)} is before the customer's churn day {churn_day[k]:g}",
+                )
+            ],
+        )
     late = ~np.isnan(churn_day[pos]) & (day > churn_day[pos] + 1e-9)
     if late.any():
-        first = int(np.flatnonzero(late)[0])
+        k = int(np.flatnonzero(late)[0])
         raise DataError(
             ev_src,
             [
                 Problem(
                     "day",
-                    f"customer {ev['customer_id'].iloc[first]!r} has an event on day {day[first]:g} (line "
-                    f"{first + 2}) after churning on day {churn_day[pos[first]]:g}",
+                    f"customer {tables.shown(ev['customer_id'].iloc[k])} has an event on day {day[k]:g} "
+                    f"({tables.where(ev_src, k)}) after churning on day {churn_day[pos[k]]:g}",
                 )
             ],
         )
-    score = None
-    if "score" in ev.columns:
-        score = tables.numeric(ev, "score", ev_src, "score")
-        if score_range is not None:
-            low, high = score_range
-            score = -10.0 + 20.0 * (score - low) / (high - low)
-        if (np.abs(score) > 10 + 1e-9).any():
-            line = int(np.flatnonzero(np.abs(score) > 10 + 1e-9)[0]) + 2
-            raise DataError(
-                ev_src,
-                [
-                    Problem(
-                        "score",
-                        f"{score[line - 2]:g} on line {line} is outside -10..10; map a survey scale with "
-                        "score_range (LOW, HIGH)",
-                    )
-                ],
-            )
+    return day, joined, churn_day, observed
+
+
+def _scores(ev: pd.DataFrame, ev_src: str, score_range: tuple[float, float] | None) -> np.ndarray | None:
+    """The scores on -10..10 (a survey scale mapped linearly), or None when the log has none."""
+    if "score" not in ev.columns:
+        return None
+    score = tables.numeric(ev, "score", ev_src, "score")
+    if score_range is not None:
+        low, high = score_range
+        score = -10.0 + 20.0 * (score - low) / (high - low)
+    outside = np.abs(score) > 10 + 1e-9
+    if outside.any():
+        k = int(np.flatnonzero(outside)[0])
+        raise DataError(
+            ev_src,
+            [
+                Problem(
+                    "score",
+                    f"{score[k]:g} on {tables.where(ev_src, k)} is outside -10..10; map a survey scale with "
+                    "score_range (LOW, HIGH)",
+                )
+            ],
+        )
+    return score
+
+
+@tables.quiet
+def read_log(
+    events: tables.Table, customers: tables.Table | None, score_range: tuple[float, float] | None = None
+) -> Log:
+    """Read, check and align an event log with its customers; every problem names file, column, value
+    and its place (a CSV file's physical line).
+
+    Without a customers table, everyone in the log is a customer, active throughout.
+    """
+    ev, ev_src = tables.read(events, categories=("moment", "outcome"))
+    for col in ("customer_id", "day", "moment", "outcome"):
+        tables.column(ev, col, ev_src, "event-log")
+    cu, cu_src = _customers_table(customers, ev, ev_src)
+    ids, pos = _align(ev, ev_src, cu, cu_src)
+    moment, moment_names = _names(ev["moment"], ev_src, "moment")
+    outcome, outcome_names = _names(ev["outcome"], ev_src, "outcome")
+    day, joined, churn_day, observed = _clock(ev, ev_src, cu, cu_src, pos)
+    score = _scores(ev, ev_src, score_range)
     wait = tables.numeric(ev, "wait_minutes", ev_src, "wait", minimum=0) if "wait_minutes" in ev.columns else None
-    moment, moment_names = _codes(ev["moment"])
-    outcome, outcome_names = _codes(ev["outcome"])
-    moments = moment_names.tolist()
     # most logs come sorted by customer and day already: check in O(n) before sorting
     same = pos[1:] == pos[:-1]
     in_order = bool(np.all((pos[1:] > pos[:-1]) | (same & (day[1:] >= day[:-1]))))
@@ -223,7 +317,7 @@ def read_log(
         outcome=outcome[order].astype(np.int32),
         score=None if score is None else score[order],
         wait=None if wait is None else wait[order],
-        moments=moments,
+        moments=moment_names.tolist(),
         outcome_names=outcome_names,
         ids=ids,
         segment=segment,

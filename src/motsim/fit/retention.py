@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 METHOD = "maximum likelihood (scipy); 95% CIs by profile likelihood on the log scale"
 Z95 = 1.959963984540054  # the two-sided 95% normal quantile, for Wald intervals
+MAX_PERIODS = 1_200  # a hundred years of months: a longer table is a unit or parsing mistake
 
 
 @dataclass(frozen=True, repr=False)
@@ -202,7 +203,7 @@ class _Counts:
 
 
 def _from_table(df: pd.DataFrame, source: str, calibration: int | None) -> _Counts:
-    period = tables.numeric(df, "period", source, "period", minimum=0)
+    period = tables.numeric(df, "period", source, "period", minimum=0, maximum=MAX_PERIODS)
     active = tables.numeric(df, "active", source, "count", minimum=0)
     if np.any(period != np.round(period)):
         raise DataError(source, [Problem("period", "periods are whole numbers (0 is the cohort's start)")])
@@ -244,7 +245,7 @@ def _from_table(df: pd.DataFrame, source: str, calibration: int | None) -> _Coun
 def _from_customers(
     df: pd.DataFrame, source: str, tenure_col: str, churned_col: str, calibration: int | None
 ) -> _Counts:
-    tenure = tables.numeric(df, tenure_col, source, "tenure", minimum=0)
+    tenure = tables.numeric(df, tenure_col, source, "tenure", minimum=0, maximum=MAX_PERIODS)
     event = tables.event(df, churned_col, source)
     if np.any(tenure != np.round(tenure)):
         raise DataError(source, [Problem(tenure_col, "a tenure counts whole periods (round or choose the period)")])
@@ -380,6 +381,7 @@ def _geometric(
     )
 
 
+@tables.quiet
 def retention(
     data: tables.Table,
     tenure: str | None = None,
