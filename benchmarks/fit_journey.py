@@ -10,6 +10,7 @@ Run: python benchmarks/fit_journey.py --customers 1000000   (about 20 million ev
 
 import argparse
 import json
+import os
 import platform
 import resource
 import subprocess
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 DPM = 30.4375
 MONTHS = 24
@@ -100,20 +102,30 @@ def fit_only(folder: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--folder", help="make the log here (kept), or reuse the one already there")
+    parser.add_argument("--label", default="", help="a name for this measurement in the results file")
     parser.add_argument("--fit-only", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.fit_only:
         fit_only(args.fit_only)
         return
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(args.folder or scratch)
+        folder.mkdir(parents=True, exist_ok=True)
         start = time.perf_counter()
-        events = make_log(args.customers, 1, Path(folder))
+        if (folder / "events.parquet").exists():
+            events = pq.ParquetFile(folder / "events.parquet").metadata.num_rows
+        else:
+            events = make_log(args.customers, 1, folder)
         made = time.perf_counter() - start
         proc = subprocess.run(
-            [sys.executable, __file__, "--fit-only", folder], capture_output=True, text=True, check=True
+            [sys.executable, __file__, "--fit-only", str(folder)], capture_output=True, text=True, check=True
         )
         result = json.loads(proc.stdout.strip().splitlines()[-1])
     report = {
+        "label": args.label,
+        "command": " ".join(sys.argv),
+        "cpus": os.cpu_count(),
         "python": platform.python_version(),
         "machine": platform.machine(),
         "customers": args.customers,
@@ -124,7 +136,9 @@ def main() -> None:
     }
     out = Path(__file__).resolve().parent / "results" / "fit_journey.json"
     out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(report, indent=2) + "\n")
+    previous = json.loads(out.read_text()) if out.exists() else []
+    previous = previous if isinstance(previous, list) else [previous]
+    out.write_text(json.dumps([*previous, report], indent=2) + "\n")
     print(json.dumps(report, indent=2))
 
 

@@ -181,13 +181,18 @@ def _align(ev: pd.DataFrame, ev_src: str, cu: pd.DataFrame, cu_src: str) -> tupl
 
 
 def _names(values: pd.Series, source: str, column: str) -> tuple[np.ndarray, np.ndarray]:
-    """(codes, sorted names) of a moment or outcome column; an empty value is named with its place."""
-    empty = values.isna().to_numpy() | (values.astype("string").str.strip() == "").fillna(True).to_numpy()
+    """(codes, sorted names) of a moment or outcome column; an empty value is named with its place.
+    Checked on the categories, not row by row.
+    """
+    cat = pd.Categorical(values if isinstance(values.dtype, pd.CategoricalDtype) else values.astype("string"))
+    blank = np.array([not str(c).strip() for c in cat.categories], dtype=bool)
+    codes = np.asarray(cat.codes)
+    empty = (codes < 0) | (blank[np.maximum(codes, 0)] & (codes >= 0)) if len(blank) else codes < 0
     if empty.any():
         k = int(np.flatnonzero(empty)[0])
         every = " (every value is)" if empty.all() else ""
         raise DataError(source, [Problem(column, f"empty on {tables.where(source, k)}{every}")])
-    return _codes(values)
+    return _codes(cat)
 
 
 def _clock(

@@ -75,6 +75,9 @@ def segment_codes(log: Log) -> tuple[list[str], np.ndarray]:
     return [str(x) for x in levels], code
 
 
+DENSE_SEGMENTS = 64  # up to this many segments the GLM's cells are counted densely (16 MB a segment)
+
+
 def glm(seg: np.ndarray, levels: list[str], e: np.ndarray, y: np.ndarray, slopes: bool = False):
     """Binomial GLM of churn on segment (no intercept) and E — one slope, or one per segment with
     `slopes` (the segments' intercepts first, then the slopes); (params, bse, llf, results).
@@ -88,10 +91,15 @@ def glm(seg: np.ndarray, levels: list[str], e: np.ndarray, y: np.ndarray, slopes
     # pool on E to 1e-5 (a thousandth of the smallest score step that matters): counting, no sort
     grid = np.rint((np.clip(e, -10.0, 10.0) + 10.0) * 1e5).astype(np.int64)
     cell = seg * (20 * 10**5 + 1) + grid
-    cells = np.unique(cell) if len(cell) < 1_000_000 else np.flatnonzero(np.bincount(cell))
-    index = np.searchsorted(cells, cell)
-    churned = np.bincount(index, weights=y.astype(float), minlength=len(cells))
-    total = np.bincount(index, minlength=len(cells)).astype(float)
+    if len(levels) <= DENSE_SEGMENTS:  # dense counts over every possible cell, then the cells present
+        total = np.bincount(cell).astype(float)
+        churned = np.bincount(cell, weights=y.astype(float), minlength=len(total))
+        cells = np.flatnonzero(total)
+        churned, total = churned[cells], total[cells]
+    else:
+        cells, index = np.unique(cell, return_inverse=True)
+        churned = np.bincount(index, weights=y.astype(float), minlength=len(cells))
+        total = np.bincount(index, minlength=len(cells)).astype(float)
     cell_seg, cell_e = cells // (20 * 10**5 + 1), (cells % (20 * 10**5 + 1)) / 1e5 - 10.0
     dummies = [(cell_seg == k).astype(float) for k in range(len(levels))]
     x = np.column_stack(dummies + ([d * cell_e for d in dummies] if slopes else [cell_e]))
