@@ -246,7 +246,9 @@ def journey(
     fit_memory: Annotated[
         bool,
         typer.Option(
-            "--fit-memory", help="Also fit the peak-end weights and half-life; test peak-end vs a plain average."
+            "--fit-memory",
+            help="Also fit the peak-end weights, the half-life and (when the data can tell) the negativity bias, "
+            "with profile-likelihood intervals; test peak-end vs a plain average.",
         ),
     ] = False,
     monthly_revenue: Annotated[
@@ -362,11 +364,20 @@ def _print_journey(result) -> None:
         out.print(d)
     if result.memory:
         mm = result.memory
+
+        def ci(key: str, spec: str = ".2f") -> str:
+            lo, hi = mm[f"{key}_ci"]
+            return f"[{_num(lo, spec)}, {'none' if hi is None and key.startswith('half') else _num(hi, spec)}]"
+
+        half = "none (no fading)" if mm["half_life_months"] is None else f"{mm['half_life_months']:.3g} months"
         out.print(
-            f"memory: w_peak {mm['w_peak']:.2f}, w_end {mm['w_end']:.2f}, half-life {mm['half_life_months']} "
-            f"months; peak-end vs plain average: LR {mm['lr_statistic']:.1f}, p {mm['pvalue']:.3g}",
+            f"memory: w_peak {mm['w_peak']:.2f} {ci('w_peak')}, w_end {mm['w_end']:.2f} {ci('w_end')}, "
+            f"half-life {half} {ci('half_life_months', '.3g')}; peak-end vs plain average: "
+            f"LR {mm['lr_statistic']:.1f}, p {mm['pvalue']:.3g}",
             highlight=False,
         )
+        for finding in mm.get("findings", []):
+            out.print(f"  {escape(finding)}", highlight=False)
     if result.backtest:
         b = result.backtest
         out.print(

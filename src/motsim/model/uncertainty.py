@@ -294,3 +294,87 @@ def _checked(
             problems.append(Problem(where, reason if q == 0.5 else f"at its {q:.0%} value {value:g}: {reason}", line))
             return []
     return [item]
+
+
+@dataclass(frozen=True)
+class MultivariateNormal:
+    """Several uncertain inputs that are uncertain together: a multivariate normal over `paths`.
+
+    A fit's estimates are correlated (a churn model's sensitivity and its baselines trade off
+    against each other), so drawing each from its own normal overstates some combinations and
+    understates others. This kind keeps the covariance. It is self-contained: `from_table` validates
+    a table such as
+
+        { paths = ["churn.experience_sensitivity", "churn.baseline_monthly"],
+          mean = [0.30, 0.02], covariance = [[0.0004, -1e-5], [-1e-5, 1e-6]] }
+
+    (as many paths as means, a symmetric positive semi-definite covariance of that size, every
+    number finite), `marginal(k)` is path k's own normal, and `correlate(u)` turns independent,
+    stratified probabilities (a Latin hypercube, one column per path) into probabilities with the
+    normal's correlations (a Gaussian copula), so each path keeps its marginal — and its field's
+    truncation through `Input.quantile` — while the draws keep the correlation.
+    """
+
+    paths: tuple[str, ...]
+    mean: tuple[float, ...]
+    covariance: tuple[tuple[float, ...], ...]
+
+    @classmethod
+    def from_table(cls, table: Any, where: str = "uncertainty", source: str = "") -> MultivariateNormal:
+        """Validate a `{ paths, mean, covariance }` table; every problem in one InputError naming its key."""
+        problems: list[Problem] = []
+        if not isinstance(table, dict) or set(table) != {"paths", "mean", "covariance"}:
+            raise InputError(
+                source,
+                [Problem(where, "a multivariate normal is { paths = [...], mean = [...], covariance = [[...]] }")],
+            )
+        paths, mean, cov = table["paths"], table["mean"], table["covariance"]
+        if not isinstance(paths, list) or not paths or not all(isinstance(p, str) for p in paths):
+            problems.append(Problem(f"{where}.paths", "a list of dotted paths"))
+        elif len(set(paths)) != len(paths):
+            problems.append(Problem(f"{where}.paths", "a path appears twice"))
+        k = len(paths) if isinstance(paths, list) else 0
+        if not _numbers(mean) or len(mean) != k:
+            problems.append(Problem(f"{where}.mean", f"{k} finite numbers, one per path"))
+        if not isinstance(cov, list) or len(cov) != k or not all(_numbers(row) and len(row) == k for row in cov):
+            problems.append(Problem(f"{where}.covariance", f"a {k} x {k} table of finite numbers"))
+        if problems:
+            raise InputError(source, problems)
+        matrix = np.asarray(cov, dtype=float)
+        scale = max(float(np.max(np.abs(matrix))), 1e-300)
+        if not np.allclose(matrix, matrix.T, rtol=1e-9, atol=1e-12 * scale):
+            problems.append(Problem(f"{where}.covariance", "must be symmetric"))
+        elif float(np.min(np.linalg.eigvalsh(matrix))) < -1e-9 * scale:
+            problems.append(Problem(f"{where}.covariance", "must be positive semi-definite (no variance below 0)"))
+        if problems:
+            raise InputError(source, problems)
+        return cls(tuple(paths), tuple(float(x) for x in mean), tuple(tuple(float(x) for x in row) for row in cov))
+
+    def marginal(self, k: int) -> Distribution:
+        """Path k's own distribution: normal(mean, sd)."""
+        return Distribution(normal=(self.mean[k], math.sqrt(max(self.covariance[k][k], 0.0))))
+
+    def _factor(self, matrix: np.ndarray) -> np.ndarray:
+        # a square root by eigen-decomposition: a semi-definite matrix has no Cholesky factor
+        values, vectors = np.linalg.eigh(matrix)
+        return vectors * np.sqrt(np.clip(values, 0.0, None))
+
+    def correlate(self, u: np.ndarray) -> np.ndarray:
+        """Independent probabilities (draws x paths) made to carry the normal's correlations."""
+        cov = np.asarray(self.covariance)
+        sd = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+        corr = cov / np.outer(np.where(sd > 0, sd, 1.0), np.where(sd > 0, sd, 1.0))
+        np.fill_diagonal(corr, 1.0)
+        z = stats.norm.ppf(np.clip(np.asarray(u, dtype=float), 1e-12, 1 - 1e-12))
+        return stats.norm.cdf(z @ self._factor(corr).T)
+
+    def draw(self, u: np.ndarray) -> np.ndarray:
+        """Values (draws x paths) at independent probabilities u, untruncated."""
+        z = stats.norm.ppf(np.clip(np.asarray(u, dtype=float), 1e-12, 1 - 1e-12))
+        return np.asarray(self.mean) + z @ self._factor(np.asarray(self.covariance)).T
+
+
+def _numbers(values: Any) -> bool:
+    return isinstance(values, list) and all(
+        isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in values
+    )

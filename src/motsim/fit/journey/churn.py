@@ -7,6 +7,7 @@ churn (decided at a renewal moment) fits the renewals' decisions and compounds t
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,11 +43,11 @@ class MemoryParams:
         return cls(m.w_peak, m.w_end, m.negativity_bias, m.half_life_months)
 
 
-def experience_panel(
-    log: Log, score: np.ndarray, params: MemoryParams
+def walk(
+    log: Log, score: np.ndarray, negativity_bias: float, half_life_months: float, take: Callable[..., np.ndarray]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(customer, month, E, churned) for every observed monthly churn decision, E from motsim's memory laws
-    exactly as the engines apply them: the month's scores in time order, E, the decision, the fade.
+    """(customer, month, take(state, customers), churned) for every observed monthly churn decision, the
+    memory kept exactly as the engines keep it: the month's scores in time order, the decision, the fade.
     """
     risk = log.months_at_risk
     left = log.churn_month
@@ -54,19 +55,34 @@ def experience_panel(
     order = np.argsort(month, kind="stable")  # the log is sorted by customer, then day: keep that within months
     bounds = np.searchsorted(month[order], np.arange(int(risk.max(initial=0)) + 2))
     state = memory_law.MemoryState.empty(len(log.ids))
-    who, months, e_all, y_all = [], [], [], []
+    who, months, taken, y_all = [], [], [], []
     for m in range(int(risk.max(initial=0))):
         rows = order[bounds[m] : bounds[m + 1]]
-        memory_law.record_in_order(state, log.customer[rows], score[rows], log.moment[rows], params.negativity_bias)
+        memory_law.record_in_order(state, log.customer[rows], score[rows], log.moment[rows], negativity_bias)
         at = np.flatnonzero(risk > m)
         who.append(at.astype(np.int32))
         months.append(np.full(len(at), m, dtype=np.int16 if m < 2**15 else np.int32))
-        e_all.append(memory_law.remembered(state, params.w_peak, params.w_end, at))
+        taken.append(take(state, at))
         y_all.append(left[at] == m)
-        memory_law.fade_peak(state, 1.0, params.half_life_months, params.negativity_bias)
+        memory_law.fade_peak(state, 1.0, half_life_months, negativity_bias)
     if not who:
         return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0), np.empty(0, bool)
-    return np.concatenate(who), np.concatenate(months), np.concatenate(e_all), np.concatenate(y_all)
+    return np.concatenate(who), np.concatenate(months), np.concatenate(taken), np.concatenate(y_all)
+
+
+def experience_panel(
+    log: Log, score: np.ndarray, params: MemoryParams
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(customer, month, E, churned) for every observed monthly churn decision, E from motsim's memory laws
+    exactly as the engines apply them.
+    """
+    return walk(
+        log,
+        score,
+        params.negativity_bias,
+        params.half_life_months,
+        lambda state, at: memory_law.remembered(state, params.w_peak, params.w_end, at),
+    )
 
 
 def segment_codes(log: Log) -> tuple[list[str], np.ndarray]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy.stats import chi2_contingency
@@ -16,7 +17,7 @@ from motsim.fit.journey.churn import MemoryParams, fit_churn, renewal_moment
 from motsim.fit.journey.drivers import estimate_scores, fit_drivers
 from motsim.fit.journey.memory import fit_memory
 from motsim.fit.journey.outcomes import SEGMENT_P, outcome_shares, skeleton_scores
-from motsim.fit.journey.results import JourneyFit, MomentFit
+from motsim.fit.journey.results import ChurnFit, JourneyFit, MomentFit
 from motsim.fit.journey.schedules import exposure_months, poisson_rate, schedule_of, skeleton_schedule
 from motsim.fit.journey.writer import scenario_text
 from motsim.model.loading import load_scenario
@@ -24,8 +25,8 @@ from motsim.model.scenario import Scenario
 from motsim.model.units import DAYS_PER_MONTH
 
 
-def _fit_log(log: Log, skeleton: Scenario | None, memory_fit: bool) -> JourneyFit:
-    """Schedules, outcomes, churn and drivers of one log (no backtest, no file)."""
+def _fit_log(log: Log, skeleton: Scenario | None, memory_fit: bool) -> tuple[JourneyFit, MemoryParams]:
+    """Schedules, outcomes, churn and drivers of one log (no backtest, no file), and the memory it used."""
     if len(log.customer) == 0:
         raise DataError(log.events_source, [Problem("", "has no events")])
     scores = np.zeros(len(log.customer))
@@ -75,8 +76,10 @@ def _fit_log(log: Log, skeleton: Scenario | None, memory_fit: bool) -> JourneyFi
     if memory_fit:
         params, memory_report = fit_memory(log, scores, renewal)
     churn, panel = fit_churn(log, scores, params, renewal)
+    if memory_report is not None:
+        churn = _with_memory_uncertainty(churn, memory_report)
     months_observed = int(np.floor(np.max(log.observed) / DAYS_PER_MONTH))
-    return JourneyFit(
+    fit = JourneyFit(
         customers=len(log.ids),
         events=len(log.customer),
         months_observed=months_observed,
@@ -86,6 +89,17 @@ def _fit_log(log: Log, skeleton: Scenario | None, memory_fit: bool) -> JourneyFi
         memory=memory_report,
         scores=score_report,
     )
+    return fit, params
+
+
+def _with_memory_uncertainty(churn: ChurnFit, report: dict[str, Any]) -> ChurnFit:
+    """The churn fit at the fitted memory law, its sensitivity's (and, where churn is decided every month,
+    its baselines') intervals profiled over the law too.
+    """
+    sensitivity, baselines = report.pop("sensitivity"), report.pop("baselines")
+    if churn.renewal_moment is not None or churn.sensitivity_by_segment is not None:
+        return replace(churn, experience_sensitivity=sensitivity)
+    return replace(churn, experience_sensitivity=sensitivity, baseline_monthly=baselines)
 
 
 def _monthly_margin(log: Log, skeleton: Scenario | None) -> float:
@@ -130,13 +144,10 @@ def journey(
         raise InputError.one("", "holdout_months", "must be at least 1")
     skeleton = load_scenario(scenario) if scenario is not None else None
     log = read_log(events, customers, score_range)
-    params = MemoryParams.of(skeleton)
     train, seen = (log, None) if holdout_months is None else cut(log, holdout_months)
     if seen is not None and seen < 2:
         raise InputError.one("", "holdout_months", f"{holdout_months} leaves fewer than 2 months to fit on")
-    fit = _fit_log(train, skeleton, fit_memory)
-    if fit.memory is not None:
-        params = MemoryParams(fit.memory["w_peak"], fit.memory["w_end"], 2.0, fit.memory["half_life_months"] or 1e9)
+    fit, params = _fit_log(train, skeleton, fit_memory)
     text = scenario_text(fit, train, name, skeleton, params, monthly_revenue)
     result = replace(fit, text=text)
     if holdout_months is not None:

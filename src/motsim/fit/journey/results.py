@@ -13,6 +13,7 @@ from scipy.special import expit, logit
 
 from motsim.display import Result
 from motsim.fit.retention import Est
+from motsim.model.uncertainty import MultivariateNormal
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -57,9 +58,6 @@ class ChurnFit(Result):
     defect_p: dict[str, Est] | None = field(default=None, metadata={"omit_none": True})  # moment → defection
     # each segment's own sensitivity, when they differ (likelihood-ratio test, p < 0.01)
     sensitivity_by_segment: dict[str, Est] | None = field(default=None, metadata={"omit_none": True})
-    # the sampling covariance of (sensitivity, each segment's baseline on the logit scale), in that
-    # order; with a fitted memory law it integrates the law's uncertainty (see fit.journey.memory)
-    covariance: list[list[float]] | None = field(default=None, metadata={"omit_none": True})
 
 
 @dataclass(frozen=True, repr=False)
@@ -184,6 +182,25 @@ class JourneyFit(Result):
         if self.backtest is not None:
             return plots.backtest(self.backtest, ax)
         return plots.journey_survival(self, ax)
+
+    def joint_uncertainty(self) -> MultivariateNormal | None:
+        """With a fitted memory law: the joint normal of the sensitivity, the weights and the baselines
+        over the scenario's paths (their covariance kept), to draw correlated parameter sets from.
+        """
+        if self.memory is None or "joint" not in self.memory:
+            return None
+        joint = self.memory["joint"]
+
+        def path(name: str) -> str:
+            if name == "experience_sensitivity":
+                return "churn.experience_sensitivity"
+            if name.startswith("w_"):
+                return f"memory.{name}"
+            segment = name.split(".", 1)[1]
+            return "churn.baseline_monthly" if segment == "all" else f"segments.{segment}.baseline_monthly"
+
+        table = {"paths": [path(p) for p in joint["paths"]], "mean": joint["mean"], "covariance": joint["covariance"]}
+        return MultivariateNormal.from_table(table, "memory.joint")
 
     def to_scenario(self) -> Scenario:
         """The fitted journey as a validated `Scenario` (the text `--write` saves)."""

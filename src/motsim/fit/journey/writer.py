@@ -157,8 +157,9 @@ def _churn(churn: ChurnFit, pooled: float) -> Table:
 
 def _uncertainty(fit: JourneyFit, segments: list[str]) -> Table | None:
     """The fit's own uncertainty, for `draws` to carry into every answer: the sensitivity, each
-    baseline and each rate as a normal with the standard error of its 95% interval (truncated to
-    the field's bounds when drawn).
+    baseline, each rate and (with a fitted memory law) its weights as normals with the standard error
+    of their 95% intervals (truncated to the field's bounds when drawn). With a fitted memory law the
+    sensitivity's and baselines' intervals are profiled over the law, so they carry its uncertainty.
     """
     by_segment = fit.churn.sensitivity_by_segment
     entries: list[tuple[str, Est]] = (
@@ -175,9 +176,14 @@ def _uncertainty(fit: JourneyFit, segments: list[str]) -> Table | None:
     ]
     t = tomlkit.table()
     t.add(tomlkit.comment("The fit's uncertainty: normal(estimate, standard error of its 95% interval); compare,"))
-    t.add(tomlkit.comment("roi, rank and report draw from it (-u N on the command line; 0 turns it off)."))
+    t.add(tomlkit.comment("roi, rank and report draw from it (draws; 0 turns it off)."))
+    weights = _weights(fit.memory) if fit.memory is not None else []
+    if fit.memory is not None and not weights:
+        t.add(
+            tomlkit.comment("The memory weights are not drawn: their intervals together reach past w_peak + w_end = 1.")
+        )
     kept = 0
-    for path, est in entries:
+    for path, est in entries + weights:
         if est.ci_low is None or est.ci_high is None or not est.ci_high > est.ci_low:
             continue
         se = (est.ci_high - est.ci_low) / (2 * Z95)
@@ -185,6 +191,15 @@ def _uncertainty(fit: JourneyFit, segments: list[str]) -> Table | None:
         t[path] = inline({"normal": [num(centre), num(se)]})
         kept += 1
     return t if kept else None
+
+
+def _weights(memory: dict[str, Any]) -> list[tuple[str, Est]]:
+    """The fitted weights as uncertain inputs, when no pair of draws within their intervals can sum past 1."""
+    (pl, ph), (el, eh) = memory["w_peak_ci"], memory["w_end_ci"]
+    if None in (pl, ph, el, eh) or ph + eh > 1.0:
+        return []
+    w_peak, w_end = min(max(memory["w_peak"], 0.0), 1.0), min(max(memory["w_end"], 0.0), 1.0)
+    return [("memory.w_peak", Est(w_peak, pl, ph)), ("memory.w_end", Est(w_end, el, eh))]
 
 
 def _resources(skeleton: Scenario) -> tomlkit.items.AoT:
