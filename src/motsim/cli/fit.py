@@ -81,7 +81,15 @@ def retention(
     def go() -> None:
         from motsim.fit.retention import retention as fit_retention
 
-        result = fit_retention(data, tenure, churned, segment, calibration_periods, period_months, discount_rate)
+        result = fit_retention(
+            data,
+            tenure=tenure,
+            churned=churned,
+            segment=segment,
+            calibration_periods=calibration_periods,
+            period_months=period_months,
+            discount_rate=discount_rate,
+        )
         emit(result, fmt, lambda: _print_retention(result), out_dir, "retention")
         if out_dir is not None:
             from motsim.output.charts import retention_fit_chart
@@ -159,6 +167,27 @@ def drivers(
         Optional[Path],
         typer.Option("--out", "-o", help="Write drivers.json, drivers.csv and drivers.png (a forest plot) here."),
     ] = None,
+    write: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--write",
+            help="Write a runnable scenario: one covariate's levels as segments churning at the fitted rates.",
+        ),
+    ] = None,
+    into: Annotated[
+        Optional[str],
+        typer.Option("--into", help="Set the baselines of this scenario's segments named after the levels (in place)."),
+    ] = None,
+    segment_by: Annotated[
+        Optional[str],
+        typer.Option(
+            "--segment-by",
+            help="With --write/--into: the covariate whose levels are segments (default: the strongest).",
+        ),
+    ] = None,
+    duration_months: Annotated[
+        float, typer.Option("--duration-months", help="With --write/--into: months in one unit of --duration.")
+    ] = 1.0,
 ) -> None:
     """The moments of truth in a customer table: Cox proportional hazards of churn.
 
@@ -172,14 +201,32 @@ def drivers(
         from motsim.fit.drivers import parse_bins
 
         chosen = [c.strip() for c in covariates.split(",") if c.strip()] if covariates else None
-        result = fit_drivers(data, duration, event, chosen, dict(parse_bins(b) for b in bins))
+        result = fit_drivers(
+            data, duration=duration, event=event, covariates=chosen, bins=dict(parse_bins(b) for b in bins)
+        )
         emit(result, fmt, lambda: _print_drivers(result), out_dir, "drivers")
         if out_dir is not None:
             from motsim.output.charts import drivers_chart
 
             drivers_chart(result, out_dir / "drivers.png", f"What drives churn ({data.name})")
+        _write_drivers(result, data, write, into, segment_by, duration_months)
 
     guarded(go)
+
+
+def _write_drivers(result, data: Path, write: Path | None, into: str | None, column: str | None, months: float) -> None:
+    from motsim.fit.write import drivers_into, drivers_text
+    from motsim.output.formats import write_text
+
+    if into is not None:
+        path, text = drivers_into(result, into, column, months)
+        target = write or path
+    elif write is not None:
+        target, text = write, drivers_text(result, f"churn drivers of {data.stem}", str(data), column, months)
+    else:
+        return
+    write_text(target, text)
+    out.print(f"wrote {escape(str(target))}: run it with  motsim run {escape(str(target))}", highlight=False)
 
 
 def _print_drivers(result) -> None:
@@ -210,6 +257,9 @@ def _print_drivers(result) -> None:
                 f"{x.churn_rate:.1%}",
             )
         out.print(lv)
+    if result.skipped:
+        left = "; ".join(f"{escape(k)} ({escape(v)})" for k, v in result.skipped.items())
+        out.print(f"[dim]Not covariates: {left}. Name them with --covariates to try.[/dim]")
     out.print("[dim]A hazard ratio above 1: customers with it churn faster, the others held equal.[/dim]")
 
 
@@ -284,11 +334,16 @@ def journey(
             except ValueError:
                 raise InputError.one("", "score_range", f"'{score_range}': expected LOW,HIGH such as 1,5") from None
             bounds = (low, high)
-        name = write.stem if write is not None else "fitted journey"
         result = with_bar(
             "fitting",
             lambda tick: fit_journey(
-                events, customers, scenario, bounds, holdout_months, fit_memory, name, monthly_revenue
+                events,
+                customers,
+                scenario=scenario,
+                score_range=bounds,
+                holdout_months=holdout_months,
+                fit_memory=fit_memory,
+                monthly_revenue=monthly_revenue,
             ),
         )
         if write is not None:

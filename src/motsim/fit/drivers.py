@@ -52,6 +52,7 @@ class Level(Result):
     churners: int
     churn_rate: float
     reference: bool
+    exposure: float = 0.0  # the level's summed durations (in the duration's unit)
 
 
 @dataclass(frozen=True, repr=False)
@@ -66,6 +67,7 @@ class DriversFit(Result):
     levels: list[Level]
     references: dict[str, str]  # categorical column → its reference level
     ties: str
+    skipped: dict[str, str] = field(default_factory=dict)  # column → why it was not a covariate (by default)
     method: str = field(default="Cox proportional hazards (statsmodels PHReg); Wald CIs; Holm-adjusted p-values")
 
     def rows(self) -> list[dict[str, Any]]:
@@ -122,9 +124,14 @@ def _binned(values: np.ndarray, tokens: list[str], name: str, source: str) -> np
 
 
 def _design(
-    df: pd.DataFrame, covariates: list[str], bins: dict[str, list[str]], event: np.ndarray, source: str
+    df: pd.DataFrame,
+    covariates: list[str],
+    bins: dict[str, list[str]],
+    event: np.ndarray,
+    source: str,
+    time: np.ndarray,
 ) -> tuple[np.ndarray, list[str], list[Level], dict[str, str]]:
-    """The design matrix, its column names, the levels' churn and the reference levels."""
+    """The design matrix, its column names, the levels' churn (and durations) and the reference levels."""
     columns, names, levels, references = [], [], [], {}
     for col in covariates:
         raw = tables.column(df, col, source, "covariate")
@@ -165,7 +172,17 @@ def _design(
         for level in order:
             at = labels == level
             churners = int(event[at].sum())
-            levels.append(Level(col, level, int(at.sum()), churners, churners / int(at.sum()), level == reference))
+            levels.append(
+                Level(
+                    col,
+                    level,
+                    int(at.sum()),
+                    churners,
+                    churners / int(at.sum()),
+                    level == reference,
+                    float(time[at].sum()),
+                )
+            )
             if churners == 0:
                 raise DataError(
                     source,
@@ -187,6 +204,47 @@ def _design(
             source, [Problem(",".join(covariates), "some covariates are linear combinations of others (collinear)")]
         )
     return x, names, levels, references
+
+
+def default_covariates(
+    df: pd.DataFrame, exclude: tuple[str, ...], churned: np.ndarray
+) -> tuple[list[str], dict[str, str]]:
+    """Every column that can explain churn, and why each other one cannot: an id (a distinct whole number
+    per row, or more than MAX_LEVELS text values), the event restated (each value all churners or none),
+    a constant, or a near copy (|correlation| > 0.999) of a column already kept.
+    """
+    chosen: list[str] = []
+    skipped: dict[str, str] = {}
+    kept_numbers: dict[str, np.ndarray] = {}
+    for col in df.columns:
+        if col in exclude:
+            continue
+        raw = df[col]
+        numeric = pd.api.types.is_numeric_dtype(raw) and raw.dtype != bool
+        distinct = raw.nunique(dropna=True)
+        if distinct < 2:
+            skipped[col] = "constant"
+            continue
+        if numeric:
+            x = raw.to_numpy(dtype=float)
+            if distinct == len(raw) and np.all(x == np.round(x)):
+                skipped[col] = "an id (a distinct whole number per row)"
+                continue
+            twin = next((k for k, y in kept_numbers.items() if abs(np.corrcoef(x, y)[0, 1]) > 0.999), None)
+            if twin is not None:
+                skipped[col] = f"a near copy of {twin} (correlation above 0.999)"
+                continue
+            kept_numbers[col] = x
+        else:
+            if distinct > MAX_LEVELS:
+                skipped[col] = f"{distinct} distinct values: an id rather than a covariate"
+                continue
+            rates = pd.Series(churned).groupby(raw.astype(str).to_numpy()).mean()
+            if np.all((rates == 0) | (rates == 1)):
+                skipped[col] = "restates the event (each value is all churners or none)"
+                continue
+        chosen.append(col)
+    return chosen, skipped
 
 
 def concordance(time: np.ndarray, event: np.ndarray, risk: np.ndarray) -> float:
@@ -234,6 +292,7 @@ def concordance(time: np.ndarray, event: np.ndarray, risk: np.ndarray) -> float:
 @tables.quiet
 def drivers(
     data: tables.Table,
+    *,
     duration: str,
     event: str,
     covariates: list[str] | None = None,
@@ -245,7 +304,8 @@ def drivers(
         data: a CSV/Parquet path or a DataFrame, one row per customer.
         duration: the tenure column (any time unit).
         event: the 0/1 churn column (1 = churned, 0 = still a customer).
-        covariates: columns to use (default: every other column).
+        covariates: columns to use (default: every other column that can explain churn; see
+            `default_covariates` for those left out, listed in the result's `skipped`).
         bins: column → levels such as ["0", "1", "2", "3", "4+"] (N, LOW-HIGH or N+).
 
     Returns:
@@ -256,7 +316,12 @@ def drivers(
     time = tables.numeric(df, duration, source, "duration", minimum=0)
     churned = tables.event(df, event, source)
     bins = dict(bins or {})
-    chosen = covariates or [c for c in df.columns if c not in (duration, event)]
+    skipped: dict[str, str] = {}
+    if covariates:
+        chosen = list(covariates)
+    else:
+        chosen, skipped = default_covariates(df, (duration, event), churned)
+        chosen += [c for c in bins if c not in chosen and c in df.columns]
     unknown = [c for c in [*chosen, *bins] if c not in df.columns]
     if unknown:
         raise DataError(source, [Problem(c, f"no such column (columns: {', '.join(df.columns)})") for c in unknown])
@@ -264,13 +329,18 @@ def drivers(
     if extra:
         raise InputError.one("", "bins", f"{', '.join(extra)}: binned but not among the covariates")
     if not chosen:
-        raise InputError.one("", "covariates", "no covariate: the table has only the duration and the event")
+        left = "; ".join(f"{k}: {v}" for k, v in skipped.items())
+        raise InputError.one(
+            "",
+            "covariates",
+            "no covariate: the table has only the duration and the event" + (f" ({left})" if left else ""),
+        )
     events = int(churned.sum())
     if events < 2 or events == len(churned):
         raise DataError(
             source, [Problem(event, f"{events} churner(s) of {len(churned)}: too few churners (or survivors) to fit")]
         )
-    x, names, levels, references = _design(df, chosen, bins, churned, source)
+    x, names, levels, references = _design(df, chosen, bins, churned, source, time)
     try:
         with warnings.catch_warnings():  # convergence is judged below, with the covariates named
             warnings.simplefilter("ignore")
@@ -310,4 +380,5 @@ def drivers(
         levels=levels,
         references=references,
         ties="efron",
+        skipped=skipped,
     )

@@ -384,6 +384,7 @@ def _geometric(
 @tables.quiet
 def retention(
     data: tables.Table,
+    *,
     tenure: str | None = None,
     churned: str | None = None,
     segment: str | None = None,

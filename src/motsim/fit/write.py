@@ -8,6 +8,7 @@ a scenario before anything is written.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -146,4 +147,98 @@ def into_text(fit: Any, scenario: str | Path) -> tuple[Path, str]:
         raise InputError(str(path), [Problem("", f"has no {what} to put the fitted churn into")])
     text = tomlkit.dumps(doc)
     load_text(text, f"{path} (with the fitted churn)")
+    return path, text
+
+
+def driver_segments(fit: Any, column: str | None, duration_months: float) -> tuple[str, dict[str, dict[str, Any]]]:
+    """One covariate's levels as segments: each level's share and its monthly churn. The reference
+    level's hazard is its churners over its customer-months (a constant hazard λ); a level with hazard
+    ratio HR (the Cox model's, the other covariates held equal) churns 1 − exp(−λ·HR) a month.
+    Returns (the column, {level: {share, baseline_monthly, hazard_ratio, ci}}).
+    """
+    columns = [lv.covariate for lv in fit.levels]
+    if not columns:
+        raise InputError.one("", "segment_by", "the fit has no categorical or binned covariate to make segments of")
+    if column is None:  # the strongest driver among the columns with levels
+        column = next((d.covariate.split("=")[0] for d in fit.drivers if "=" in d.covariate), columns[0])
+    if column not in columns:
+        raise InputError.one(
+            "", "segment_by", f"'{column}' has no levels (columns with levels: {sorted(set(columns))})"
+        )
+    levels = [lv for lv in fit.levels if lv.covariate == column]
+    reference = next(lv for lv in levels if lv.reference)
+    hazard = reference.churners / max(reference.exposure * duration_months, 1e-12)
+    ratios = {d.covariate: d for d in fit.drivers}
+    total = sum(lv.customers for lv in levels)
+    out = {}
+    for lv in levels:
+        d = ratios.get(f"{column}={lv.level}")
+        hr = 1.0 if lv.reference or d is None else d.hazard_ratio
+        out[lv.level] = {
+            "share": lv.customers / total,
+            "baseline_monthly": float(1 - math.exp(-hazard * hr)),
+            "hazard_ratio": hr,
+            "ci": None if d is None else (d.ci_low, d.ci_high),
+        }
+    return column, out
+
+
+def drivers_text(fit: Any, name: str, source: str, column: str | None, duration_months: float) -> str:
+    """A runnable scenario whose segments are one covariate's levels, churning at the Cox model's rates."""
+    column, segments = driver_segments(fit, column, duration_months)
+    doc = tomlkit.document()
+    doc.add(tomlkit.comment(f"Written by `motsim fit drivers` from {source}: the levels of {column} as segments."))
+    doc.add(
+        tomlkit.comment("Their churn is the reference level's constant hazard times each level's Cox hazard ratio.")
+    )
+    header = tomlkit.table()
+    header["name"] = name
+    header["description"] = f"Churn by {column}, fitted from {Path(source).name}"
+    header["months"] = 24
+    header["customers"] = _noted(int(min(MAX_CUSTOMERS, fit.n)), "the customers the fit rests on")
+    doc["scenario"] = header
+    economics = tomlkit.table()
+    economics["monthly_revenue"] = _noted(1.0, f"CLV in months of revenue; {SET_YOURS}")
+    economics["gross_margin"] = _noted(1.0, SET_YOURS)
+    economics["annual_discount_rate"] = _noted(0.0, SET_YOURS)
+    doc["economics"] = economics
+    churn = tomlkit.table()
+    pooled = sum(s["share"] * s["baseline_monthly"] for s in segments.values())
+    churn["baseline_monthly"] = _noted(float(f"{pooled:.6g}"), "customer-weighted; each segment below has its own")
+    doc["churn"] = churn
+    table = tomlkit.aot()
+    for level, seg in segments.items():
+        t = tomlkit.table()
+        t["id"] = level
+        t["share"] = float(f"{seg['share']:.6g}")
+        t["baseline_monthly"] = _baseline_of_driver(seg)
+        table.append(t)
+    doc["segments"] = table
+    text = tomlkit.dumps(doc)
+    load_text(text, f"the scenario written from {source}")
+    return text
+
+
+def _baseline_of_driver(seg: dict[str, Any]) -> Any:
+    ci = seg["ci"]
+    note = "the reference level" if ci is None else f"hazard ratio {seg['hazard_ratio']:.3g} [{ci[0]:.3g}, {ci[1]:.3g}]"
+    return _noted(float(f"{seg['baseline_monthly']:.6g}"), note)
+
+
+def drivers_into(fit: Any, scenario: str | Path, column: str | None, duration_months: float) -> tuple[Path, str]:
+    """An existing scenario with the baselines of its segments named after the covariate's levels set
+    from the fit; everything else kept as written.
+    """
+    column, segments = driver_segments(fit, column, duration_months)
+    path, doc = read_document(scenario)
+    tables = segment_tables(doc)
+    missing = [level for level in segments if level not in tables]
+    if missing:
+        raise InputError(
+            str(path), [Problem("segments", f"has no segment {', '.join(map(repr, missing))} (the levels of {column})")]
+        )
+    for level, seg in segments.items():
+        tables[level]["baseline_monthly"] = _baseline_of_driver(seg)
+    text = tomlkit.dumps(doc)
+    load_text(text, f"{path} (with the fitted drivers)")
     return path, text

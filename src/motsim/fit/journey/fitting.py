@@ -113,11 +113,12 @@ def _monthly_margin(log: Log, skeleton: Scenario | None) -> float:
 def journey(
     events: tables.Table,
     customers: tables.Table,
+    *,
     scenario: str | Path | None = None,
     score_range: tuple[float, float] | None = None,
     holdout_months: int | None = None,
     fit_memory: bool = False,
-    name: str = "fitted journey",
+    name: str | None = None,
     monthly_revenue: float | None = None,
 ) -> JourneyFit:
     """Fit the journey — schedules, outcomes, churn on remembered experience, drivers — from an event log.
@@ -132,7 +133,7 @@ def journey(
         holdout_months: fit on all but the last K months and backtest on them.
         fit_memory: also fit the peak-end weights and half-life (profile likelihood) and test
             peak-end memory against a plain average.
-        name: the fitted scenario's name.
+        name: the fitted scenario's name (default: "Journey fitted from EVENTS").
         monthly_revenue: revenue per customer-month when the customers table has none.
 
     Returns:

@@ -19,11 +19,12 @@ from motsim.fit.journey.churn import MemoryParams
 from motsim.fit.journey.outcomes import FAILURES, first_recoveries
 from motsim.fit.journey.results import ChurnFit, JourneyFit, MomentFit, OutcomeFit
 from motsim.fit.retention import Z95, Est
+from motsim.fit.write import SET_YOURS
 from motsim.model.loading import load_text
 from motsim.model.scenario import MAX_CUSTOMERS, MAX_MONTHS, Scenario
 
 
-def num(x: float, digits: int = 10) -> float:
+def num(x: float, digits: int = 6) -> float:
     """X to `digits` significant digits (what a reader and the file need; no float noise)."""
     return float(f"{x:.{digits}g}")
 
@@ -95,7 +96,12 @@ SKELETON_KEYS = ("uses", "wait_penalty_per_minute", "patience_minutes", "cost", 
 
 
 def _moment(
-    mid: str, m: MomentFit, skeleton: Scenario | None, defect: Est | None, recovered_first: float | None
+    mid: str,
+    m: MomentFit,
+    skeleton: Scenario | None,
+    defect: Est | None,
+    recovered_first: float | None,
+    waits: tuple[float, int] | None = None,
 ) -> Table:
     """A fitted moment (its skeleton's queue, cost and tags kept); logged failures become its
     `failure` (share, recovery, scores) and the other outcomes its table.
@@ -130,6 +136,17 @@ def _moment(
             value = getattr(sk, key)
             if value not in (None, 0.0):
                 t[key] = list(value) if isinstance(value, tuple) else value
+    if waits is not None and not (sk is not None and sk.uses):
+        t.add(
+            tomlkit.comment(
+                f"customers waited {waits[0]:.3g} min on average at {waits[1]:,} of its occurrences, but the log does"
+            )
+        )
+        t.add(
+            tomlkit.comment(
+                "not say which team or how many agents: add [[resources]] and uses = [...] (or give a skeleton)"
+            )
+        )
     return t
 
 
@@ -202,6 +219,19 @@ def _weights(memory: dict[str, Any]) -> list[tuple[str, Est]]:
     return [("memory.w_peak", Est(w_peak, pl, ph)), ("memory.w_end", Est(w_end, el, eh))]
 
 
+def waits(log: Log) -> dict[str, tuple[float, int]]:
+    """Per moment with waits in the log: (mean wait in minutes, occurrences that waited)."""
+    if log.wait is None:
+        return {}
+    waited = log.wait > 0
+    out = {}
+    for j, mid in enumerate(log.moments):
+        at = waited & (log.moment == j)
+        if at.any():
+            out[mid] = (float(np.mean(log.wait[at])), int(at.sum()))
+    return out
+
+
 def _resources(skeleton: Scenario) -> tomlkit.items.AoT:
     out = tomlkit.aot()
     for r in skeleton.resources:
@@ -214,7 +244,12 @@ def _resources(skeleton: Scenario) -> tomlkit.items.AoT:
 
 
 def scenario_text(
-    fit: JourneyFit, log: Log, name: str, skeleton: Scenario | None, params: MemoryParams, monthly_revenue: float | None
+    fit: JourneyFit,
+    log: Log,
+    name: str | None,
+    skeleton: Scenario | None,
+    params: MemoryParams,
+    monthly_revenue: float | None,
 ) -> str:
     """A runnable scenario of the fitted journey; comments say where each number came from."""
     churn = fit.churn
@@ -237,7 +272,7 @@ def scenario_text(
         tomlkit.comment(f"{fit.customers:,} customers, {fit.events:,} events, {fit.months_observed} months observed.")
     )
     header = tomlkit.table()
-    header["name"] = name
+    header["name"] = name or f"Journey fitted from {Path(log.events_source).name}"
     header["description"] = f"Journey fitted from {Path(log.events_source).name}"
     header["months"] = min(MAX_MONTHS, max(1, fit.months_observed))
     header["customers"] = min(MAX_CUSTOMERS, fit.customers)
@@ -246,10 +281,17 @@ def scenario_text(
     economics["monthly_revenue"] = (
         noted(num(revenue_of()), "mean of monthly_revenue")
         if log.revenue is not None
-        else noted(num(revenue_of()), "not in the data: set yours")
+        else noted(num(revenue_of()), SET_YOURS)
     )
-    economics["gross_margin"] = num(econ.gross_margin if econ else 1.0)
-    economics["annual_discount_rate"] = num(econ.annual_discount_rate if econ else 0.0)
+    if econ is not None:  # the skeleton's economics: the user's own numbers
+        economics["gross_margin"] = num(econ.gross_margin)
+        economics["annual_discount_rate"] = num(econ.annual_discount_rate)
+        if econ.currency:
+            economics["currency"] = econ.currency
+    else:
+        economics["gross_margin"] = noted(1.0, SET_YOURS)
+        economics["annual_discount_rate"] = noted(0.0, SET_YOURS)
+        economics["currency"] = noted("", f"{SET_YOURS} (a code such as EUR, or a symbol)")
     doc["economics"] = economics
     doc["churn"] = _churn(churn, pooled)
     memory = tomlkit.table()
@@ -264,8 +306,9 @@ def scenario_text(
         doc["segments"] = _segments(fit, log, segments, shares, revenue_of)
     recoveries = first_recoveries(log)
     moments = tomlkit.aot()
+    waited = waits(log)
     for mid, m in fit.moments.items():
-        moments.append(_moment(mid, m, skeleton, (churn.defect_p or {}).get(mid), recoveries.get(mid)))
+        moments.append(_moment(mid, m, skeleton, (churn.defect_p or {}).get(mid), recoveries.get(mid), waited.get(mid)))
     doc["moments"] = moments
     uncertainty = _uncertainty(fit, segments)
     if uncertainty is not None:
