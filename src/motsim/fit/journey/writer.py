@@ -54,8 +54,8 @@ def _ci(est: Est) -> str:
 
 
 def _outcomes(outcomes: dict[str, OutcomeFit]) -> InlineTable:
-    # shares from counts sum to 1 to well within the validator's 1e-6
-    return inline({k: {"p": num(o.p.estimate), "score": num(o.score)} for k, o in outcomes.items()})
+    # shares from counts, to 10 digits, sum to 1 well within the validator's 1e-6
+    return inline({k: {"p": num(o.p.estimate, 10), "score": num(o.score, 4)} for k, o in outcomes.items()})
 
 
 def plain_outcomes(outcomes: dict[str, OutcomeFit]) -> tuple[dict[str, OutcomeFit], float]:
