@@ -42,6 +42,7 @@ class Log:
     revenue: np.ndarray | None
     events_source: str
     customers_source: str
+    levels: list[str] | None = None  # every shard's segments, when this log is one shard of a bigger one
 
     @property
     def months_at_risk(self) -> np.ndarray:
@@ -288,22 +289,35 @@ def _scores(ev: pd.DataFrame, ev_src: str, score_range: tuple[float, float] | No
     return score
 
 
+def _on(codes: np.ndarray, names: np.ndarray, vocabulary: list[str] | None) -> tuple[np.ndarray, np.ndarray]:
+    """Codes on a given vocabulary (a shard's names among the whole log's), or as they are."""
+    if vocabulary is None:
+        return codes, names
+    whole = np.array(vocabulary, dtype=object)
+    return np.searchsorted(whole, names)[codes] if len(names) else codes, whole
+
+
 @tables.quiet
 def read_log(
-    events: tables.Table, customers: tables.Table | None, score_range: tuple[float, float] | None = None
+    events: tables.Table,
+    customers: tables.Table | None,
+    score_range: tuple[float, float] | None = None,
+    vocab: tuple[list[str], list[str], list[str]] | None = None,
 ) -> Log:
     """Read, check and align an event log with its customers; every problem names file, column, value
     and its place (a CSV file's physical line).
 
-    Without a customers table, everyone in the log is a customer, active throughout.
+    Without a customers table, everyone in the log is a customer, active throughout. With `vocab`
+    (moments, outcomes and segments of a whole log, sorted) this log is one shard of it: its codes
+    are the whole log's.
     """
     ev, ev_src = tables.read(events, categories=("moment", "outcome"))
     for col in ("customer_id", "day", "moment", "outcome"):
         tables.column(ev, col, ev_src, "event-log")
     cu, cu_src = _customers_table(customers, ev, ev_src)
     ids, pos = _align(ev, ev_src, cu, cu_src)
-    moment, moment_names = _names(ev["moment"], ev_src, "moment")
-    outcome, outcome_names = _names(ev["outcome"], ev_src, "outcome")
+    moment, moment_names = _on(*_names(ev["moment"], ev_src, "moment"), vocab and vocab[0])
+    outcome, outcome_names = _on(*_names(ev["outcome"], ev_src, "outcome"), vocab and vocab[1])
     day, joined, churn_day, observed = _clock(ev, ev_src, cu, cu_src, pos)
     score = _scores(ev, ev_src, score_range)
     wait = tables.numeric(ev, "wait_minutes", ev_src, "wait", minimum=0) if "wait_minutes" in ev.columns else None
@@ -332,4 +346,5 @@ def read_log(
         revenue=revenue,
         events_source=ev_src,
         customers_source=cu_src,
+        levels=None if vocab is None else list(vocab[2]),
     )

@@ -27,7 +27,7 @@ from scipy.special import expit
 from scipy.stats import chi2
 
 from motsim.fit.eventlog import Log
-from motsim.fit.journey.churn import MONTH_KEY, MemoryParams, month_keys, segment_codes, walk
+from motsim.fit.journey.churn import MONTH_KEY, MemoryParams, Pooled, month_keys, segment_codes, walk
 from motsim.fit.retention import Z95, Est
 
 DROP = float(chi2.ppf(0.95, 1)) / 2  # the log-likelihood drop at a 95% profile-likelihood bound
@@ -56,26 +56,30 @@ def _parts(state: Any, at: np.ndarray) -> np.ndarray:
     return np.column_stack([mean, state.peak[at], state.end[at]])
 
 
-def pool(log: Log, score: np.ndarray, bias: float, half_life: float, renewals: np.ndarray | None) -> Cells:
-    """The decisions under memory (λ, h), pooled (see the module's docstring)."""
-    levels, code = segment_codes(log)
+def pool(log: Log, score: np.ndarray, bias: float, half_life: float, renewal: int | None) -> Pooled:
+    """One shard's decisions under memory (λ, h), pooled on (segment, mean, peak, end) keys (see the
+    module's docstring); with a `renewal` moment only the decisions at its occurrences.
+    """
+    _, code = segment_codes(log)
     who, month, parts, y = walk(log, score, bias, half_life, _parts)
-    if renewals is not None:
-        at = np.isin(who.astype(np.int64) * MONTH_KEY + month, renewals)
+    if renewal is not None:
+        at = np.isin(who.astype(np.int64) * MONTH_KEY + month, month_keys(log, renewal))
         who, parts, y = who[at], parts[at], y[at]
     q = np.rint((np.clip(parts, -10.0, 10.0) + 10.0) * GRID).astype(np.int64)
     key = (((code[who].astype(np.int64) << BITS | q[:, 0]) << BITS | q[:, 1]) << BITS) | q[:, 2]
-    cells, index = np.unique(key, return_inverse=True)
-    mask = (1 << BITS) - 1
-    value = [((cells >> (BITS * k)) & mask) / GRID - 10.0 for k in (2, 1, 0)]
-    return Cells(
-        (cells >> (3 * BITS)).astype(np.int64),
-        value[0],
-        value[1],
-        value[2],
-        np.bincount(index, weights=y.astype(float), minlength=len(cells)),
-        np.bincount(index, minlength=len(cells)).astype(float),
+    keys, index = np.unique(key, return_inverse=True)
+    return Pooled(
+        keys,
+        np.bincount(index, weights=y.astype(float), minlength=len(keys)),
+        np.bincount(index, minlength=len(keys)).astype(float),
     )
+
+
+def cells_of(pooled: Pooled) -> Cells:
+    """Pooled keys decoded into the memory's parts."""
+    mask = (1 << BITS) - 1
+    value = [((pooled.keys >> (BITS * k)) & mask) / GRID - 10.0 for k in (2, 1, 0)]
+    return Cells((pooled.keys >> (3 * BITS)).astype(np.int64), *value, pooled.churned, pooled.total)
 
 
 @dataclass(frozen=True)
@@ -164,11 +168,9 @@ def constrained(cells: Cells, segments: int, name: str, c: float) -> Fit:
 
 @dataclass
 class Profile:
-    """The likelihood as a function of the memory law's (h, λ), cached."""
+    """The likelihood as a function of the memory law's (h, λ), cached; `cells(λ, h)` pools every shard."""
 
-    log: Log
-    score: np.ndarray
-    renewals: np.ndarray | None
+    cells: Callable[[float, float], Cells]
     segments: int
     cache: dict[tuple[float, float], tuple[Cells, Fit]]
 
@@ -176,7 +178,7 @@ class Profile:
         """The pooled cells and the free-weights fit at half-life h and negativity bias λ."""
         key = (round(h, 8), round(bias, 8))
         if key not in self.cache:
-            cells = pool(self.log, self.score, bias, h, self.renewals)
+            cells = self.cells(bias, h)
             self.cache[key] = (cells, full(cells, self.segments))
         return self.cache[key]
 
@@ -235,14 +237,13 @@ def _interval(f: Callable[[float], float], est: float, se: float, low: float | N
     return _root(f, est, -step, low), _root(f, est, step, high)
 
 
-def fit_memory(log: Log, score: np.ndarray, renewal: int | None = None) -> tuple[MemoryParams, dict[str, Any]]:
+def fit_memory(cells: Callable[[float, float], Cells], levels: list[str]) -> tuple[MemoryParams, dict[str, Any]]:
     """The memory law (weights, half-life, negativity bias when the data can tell) by maximum likelihood,
     with profile-likelihood intervals that also give the sensitivity's and baselines' (see the module).
-    With a `renewal` moment (contractual churn) only the decisions at renewals count.
+    `cells(λ, h)` gives the decisions pooled under that memory (every shard summed; see `pool`).
     """
-    levels, _ = segment_codes(log)
     k = len(levels)
-    prof = Profile(log, score, None if renewal is None else month_keys(log, renewal), k, {})
+    prof = Profile(cells, k, {})
     h = _best_half_life(prof, 2.0)
     bias, told = _best_bias(prof, h)
     if told:

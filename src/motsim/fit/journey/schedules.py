@@ -125,10 +125,9 @@ def schedule_of(log: Log, j: int) -> dict[str, Any]:
     return {"kind": "rate", "n": n}
 
 
-def skeleton_schedule(skeleton: Scenario, mid: str, log: Log, j: int) -> dict[str, Any]:
-    """A moment's schedule as the skeleton scenario gives it (in `schedule_of`'s form)."""
+def skeleton_schedule(skeleton: Scenario, mid: str, n: int) -> dict[str, Any]:
+    """A moment's schedule as the skeleton scenario gives it (in `schedule_of`'s form); n occurrences."""
     m = skeleton.moment(mid)
-    n = int((log.moment == j).sum())
     if m.after is not None:
         out = {"kind": "after", "after": m.after, "delay_days": m.delay_days, "n": n}
         if m.after_outcomes:

@@ -5,18 +5,15 @@ fitted number with a comment saying where it came from, every value the log cann
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
 import tomlkit
 from tomlkit.items import InlineTable, Item, Table
 
-from motsim.fit.eventlog import Log
 from motsim.fit.journey.churn import MemoryParams
-from motsim.fit.journey.outcomes import FAILURES, first_recoveries
+from motsim.fit.journey.outcomes import FAILURES, Counts, recoveries, waits
 from motsim.fit.journey.results import ChurnFit, JourneyFit, MomentFit, OutcomeFit
 from motsim.fit.retention import Z95, Est
 from motsim.fit.write import SET_YOURS
@@ -219,19 +216,6 @@ def _weights(memory: dict[str, Any]) -> list[tuple[str, Est]]:
     return [("memory.w_peak", Est(w_peak, pl, ph)), ("memory.w_end", Est(w_end, el, eh))]
 
 
-def waits(log: Log) -> dict[str, tuple[float, int]]:
-    """Per moment with waits in the log: (mean wait in minutes, occurrences that waited)."""
-    if log.wait is None:
-        return {}
-    waited = log.wait > 0
-    out = {}
-    for j, mid in enumerate(log.moments):
-        at = waited & (log.moment == j)
-        if at.any():
-            out[mid] = (float(np.mean(log.wait[at])), int(at.sum()))
-    return out
-
-
 def _resources(skeleton: Scenario) -> tomlkit.items.AoT:
     out = tomlkit.aot()
     for r in skeleton.resources:
@@ -243,9 +227,20 @@ def _resources(skeleton: Scenario) -> tomlkit.items.AoT:
     return out
 
 
+@dataclass(frozen=True)
+class Seen:
+    """What the writer needs from the log, as sums over its customers."""
+
+    events_source: str
+    customers_source: str
+    moments: list[str]
+    levels: list[str]
+    counts: Counts
+
+
 def scenario_text(
     fit: JourneyFit,
-    log: Log,
+    seen: Seen,
     name: str | None,
     skeleton: Scenario | None,
     params: MemoryParams,
@@ -254,33 +249,38 @@ def scenario_text(
     """A runnable scenario of the fitted journey; comments say where each number came from."""
     churn = fit.churn
     segments = sorted(churn.baseline_monthly)
-    counts = pd.Series(log.segment).value_counts()
-    shares = {s: counts.get(s, 0) / len(log.segment) for s in segments}
+    c = seen.counts
+    customers = dict(zip(seen.levels, c.customers, strict=True))
+    total = int(c.customers.sum())
+    shares = {s: customers.get(s, 0) / total for s in segments}
     pooled = sum(shares[s] * churn.baseline_monthly[s].estimate for s in segments)
 
-    def revenue_of(where: np.ndarray | slice = slice(None)) -> float:
-        if log.revenue is not None:
-            return float(np.mean(log.revenue[where]))
+    def revenue_of(segment: str | None = None) -> float:
+        if c.revenue is not None:
+            if segment is None:
+                return float(c.revenue.sum() / total)
+            k = seen.levels.index(segment)
+            return float(c.revenue[k] / c.customers[k])
         if monthly_revenue is not None:
             return monthly_revenue
         return skeleton.economics.monthly_revenue if skeleton is not None else 1.0
 
     econ = skeleton.economics if skeleton is not None else None
     doc = tomlkit.document()
-    doc.add(tomlkit.comment(f"Written by `motsim fit journey` from {log.events_source} and {log.customers_source}:"))
+    doc.add(tomlkit.comment(f"Written by `motsim fit journey` from {seen.events_source} and {seen.customers_source}:"))
     doc.add(
         tomlkit.comment(f"{fit.customers:,} customers, {fit.events:,} events, {fit.months_observed} months observed.")
     )
     header = tomlkit.table()
-    header["name"] = name or f"Journey fitted from {Path(log.events_source).name}"
-    header["description"] = f"Journey fitted from {Path(log.events_source).name}"
+    header["name"] = name or f"Journey fitted from {Path(seen.events_source).name}"
+    header["description"] = f"Journey fitted from {Path(seen.events_source).name}"
     header["months"] = min(MAX_MONTHS, max(1, fit.months_observed))
     header["customers"] = min(MAX_CUSTOMERS, fit.customers)
     doc["scenario"] = header
     economics = tomlkit.table()
     economics["monthly_revenue"] = (
         noted(num(revenue_of()), "mean of monthly_revenue")
-        if log.revenue is not None
+        if c.revenue is not None
         else noted(num(revenue_of()), SET_YOURS)
     )
     if econ is not None:  # the skeleton's economics: the user's own numbers
@@ -303,24 +303,22 @@ def scenario_text(
     if skeleton is not None and skeleton.resources:
         doc["resources"] = _resources(skeleton)
     if len(segments) > 1 or segments != ["all"]:
-        doc["segments"] = _segments(fit, log, segments, shares, revenue_of)
-    recoveries = first_recoveries(log)
+        doc["segments"] = _segments(fit, segments, shares, revenue_of)
+    recovered = recoveries(c, seen.moments)
     moments = tomlkit.aot()
-    waited = waits(log)
+    waited = waits(c, seen.moments)
     for mid, m in fit.moments.items():
-        moments.append(_moment(mid, m, skeleton, (churn.defect_p or {}).get(mid), recoveries.get(mid), waited.get(mid)))
+        moments.append(_moment(mid, m, skeleton, (churn.defect_p or {}).get(mid), recovered.get(mid), waited.get(mid)))
     doc["moments"] = moments
     uncertainty = _uncertainty(fit, segments)
     if uncertainty is not None:
         doc["uncertainty"] = uncertainty
     text = tomlkit.dumps(doc)
-    load_text(text, f"the scenario fitted from {log.events_source}")
+    load_text(text, f"the scenario fitted from {seen.events_source}")
     return text
 
 
-def _segments(
-    fit: JourneyFit, log: Log, segments: list[str], shares: dict[str, float], revenue_of
-) -> tomlkit.items.AoT:
+def _segments(fit: JourneyFit, segments: list[str], shares: dict[str, float], revenue_of) -> tomlkit.items.AoT:
     churn = fit.churn
     out = tomlkit.aot()
     for s in segments:
@@ -328,7 +326,7 @@ def _segments(
         t = tomlkit.table()
         t["id"] = s
         t["share"] = num(shares[s])
-        t["monthly_revenue"] = num(revenue_of(log.segment == s))
+        t["monthly_revenue"] = num(revenue_of(s))
         t["baseline_monthly"] = noted(num(b.estimate), _ci(b))
         own = (churn.sensitivity_by_segment or {}).get(s)
         if own is not None:

@@ -1,0 +1,345 @@
+"""A company's whole history as shards of customers: read columnar, shuffled by a well-kept engine,
+fitted one shard at a time (or on a Dask cluster), combined as sufficient statistics.
+
+Sources: a CSV or Parquet file, a Parquet dataset (a directory, hive partitions allowed), a glob of
+CSV or Parquet files, or `duckdb:PATH` with `?table=NAME` or `?query=SELECT ...` (a DuckDB database).
+DuckDB reads them (only the columns the fit uses: projections pushed down), hashes each customer
+to a shard and writes the shards as Parquet partitions out of core (it spills to disk rather than
+hold the log), so memory is bounded by a shard, not by the log. Each shard's events and customers
+are then read and checked like any log (`read_log`) on the whole log's vocabulary of moments,
+outcomes and segments, and every pass of the fit maps a function over the shards and sums what it
+returns (counts, pooled cells): the number of shards never changes a number.
+
+DuckDB rather than Polars' streaming engine or pyarrow datasets: it shuffles a table larger than
+memory by partitioned COPY with spilling, reads CSV globs, Parquet datasets and its own databases
+through one SQL surface, and its hash is stable across runs (measured in benchmarks/fit_journey.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import math
+import tempfile
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from motsim.errors import DataError, InputError, Problem
+from motsim.fit import data as tables
+from motsim.fit.eventlog import Log, read_log
+from motsim.run_options import RunOptions, Stage, current
+
+CUSTOMERS_PER_SHARD = 250_000  # about 1 GiB of working memory a shard for a 24-month log
+EVENT_COLUMNS = ("customer_id", "day", "moment", "outcome", "score", "wait_minutes")
+CUSTOMER_COLUMNS = ("customer_id", "segment", "joined_day", "churn_day", "observed_until_day", "monthly_revenue")
+
+
+def is_dataset(source: Any) -> bool:
+    """Whether a source is read through DuckDB: a directory, a glob or a `duckdb:` source."""
+    if isinstance(source, pd.DataFrame):
+        return False
+    text = str(source)
+    return text.startswith("duckdb:") or any(c in text for c in "*?[") or Path(text).is_dir()
+
+
+def _from_clause(source: Any) -> str:
+    """The DuckDB FROM clause that reads a source."""
+    text = str(source)
+    if text.startswith("duckdb:"):
+        path, _, query = text[len("duckdb:") :].partition("?")
+        key, _, value = query.partition("=")
+        if not Path(path).is_file() or key not in ("table", "query") or not value:
+            raise DataError(text, [Problem("", "expected duckdb:PATH?table=NAME or duckdb:PATH?query=SELECT ...")])
+        database = "'" + path.replace("'", "''") + "'"
+        if key == "table":
+            return f'(SELECT * FROM {database}.main."{value.replace(chr(34), "")}")'
+        return f"({value})"
+    path = Path(text)
+    pattern = str(path / "**" / "*.parquet") if path.is_dir() else text
+    files = glob.glob(pattern, recursive=True)
+    if not files:
+        raise DataError(text, [Problem("", "no such file (nor files matching it)")])
+    quoted = "'" + pattern.replace("'", "''") + "'"
+    if all(f.lower().endswith((".parquet", ".pq")) for f in files):
+        return f"read_parquet({quoted}, hive_partitioning = true, union_by_name = true)"
+    return f"read_csv({quoted}, union_by_name = true)"
+
+
+@contextlib.contextmanager
+def _connection(source: Any) -> Iterator[Any]:
+    import duckdb
+
+    con = duckdb.connect()
+    text = str(source)
+    if text.startswith("duckdb:"):
+        path = text[len("duckdb:") :].partition("?")[0]
+        if Path(path).is_file():
+            con.execute(f"ATTACH '{path.replace(chr(39), chr(39) * 2)}' AS source (READ_ONLY)")
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def read_dataset(source: Any, columns: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """A whole dataset as a DataFrame (the columns asked for that it has; text as categories)."""
+    with _connection(source) as con:
+        relation = _relation(con, source, "data")
+        try:
+            names = con.sql(f"SELECT * FROM {relation} LIMIT 0").columns
+            wanted = [c for c in names if columns is None or c in columns]
+            frame = con.sql(f"SELECT {', '.join(_quote(c) for c in wanted)} FROM {relation}").df()
+        except Exception as exc:  # noqa: BLE001 - DuckDB's errors name the source's problem
+            raise DataError(str(source), [Problem("", f"cannot be read ({str(exc).splitlines()[0]})")]) from None
+    for c in frame.columns:
+        if frame[c].dtype == object:
+            frame[c] = frame[c].astype("category")
+    return frame
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+@dataclass(frozen=True)
+class Spec:
+    """Where the shards are and what they share: enough for a worker process or a Dask worker to read one."""
+
+    folder: str
+    count: int
+    moments: tuple[str, ...]
+    outcome_names: tuple[str, ...]
+    levels: tuple[str, ...]
+    score_range: tuple[float, float] | None
+    events_source: str
+    customers_source: str
+    has_score: bool
+    customers: int
+
+
+def load(spec: Spec, shard: int) -> Log:
+    """One shard's log (its customers and all their events), on the whole log's vocabulary."""
+    import pyarrow.parquet as pq
+
+    def part(name: str) -> pd.DataFrame:
+        folder = Path(spec.folder) / name / f"shard={shard}"
+        if not folder.exists():
+            return pd.DataFrame()
+        return pq.read_table(folder).to_pandas(strings_to_categorical=True)
+
+    events, customers = part("events"), part("customers")
+    log = read_log(
+        events,
+        customers,
+        spec.score_range,
+        vocab=(list(spec.moments), list(spec.outcome_names), list(spec.levels)),
+    )
+    return replace(log, events_source=spec.events_source, customers_source=spec.customers_source)
+
+
+def _run(spec: Spec, shard: int, pair_scores: np.ndarray | None, fn: Callable, args: tuple) -> Any:
+    """A task: read one shard and apply fn(log, score, *args) to it (at module level: picklable)."""
+    log = load(spec, shard)
+    return fn(log, score_of(log, pair_scores), *args)
+
+
+def score_of(log: Log, pair_scores: np.ndarray | None) -> np.ndarray:
+    """Each event's score: the log's own, or its (moment, outcome) pair's."""
+    if pair_scores is None:
+        return log.score
+    return pair_scores[log.moment.astype(np.int64) * len(log.outcome_names) + log.outcome]
+
+
+@dataclass
+class Shards:
+    """A log as shards of customers; `map(fn, *args)` returns fn(log, score, *args) for each shard, in order."""
+
+    moments: list[str]
+    outcome_names: np.ndarray
+    levels: list[str]
+    has_score: bool
+    events_source: str
+    customers_source: str
+    spec: Spec | None = None  # shards on disk; None: one log in memory
+    log: Log | None = None
+    options: RunOptions | None = None
+    pair_scores: np.ndarray | None = None
+    passes: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, log: Log) -> Shards:
+        """One log in memory as a single shard."""
+        levels = sorted({str(s) for s in log.segment})
+        return cls(
+            list(log.moments),
+            log.outcome_names,
+            levels,
+            log.score is not None,
+            log.events_source,
+            log.customers_source,
+            log=log,
+        )
+
+    @property
+    def count(self) -> int:
+        """How many shards."""
+        return 1 if self.spec is None else self.spec.count
+
+    def map(self, fn: Callable, *args: Any, label: str = "") -> list[Any]:
+        """fn(log, score, *args) on every shard (where the options say), results in shard order."""
+        opts = current(self.options)
+        self.passes.append(label)
+        if opts.on_stage is not None:
+            opts.on_stage(Stage("start", f"{label}: {self.count} shard(s)"))
+        if self.spec is None:
+            out = [fn(self.log, score_of(self.log, self.pair_scores), *args)]
+            opts.tick(1, 1)
+            return out
+        with _executor(opts) as executor:
+            if executor is None:
+                out = []
+                for s in range(self.count):
+                    out.append(_run(self.spec, s, self.pair_scores, fn, args))
+                    opts.tick(s + 1, self.count)
+                return out
+            futures = [executor.submit(_run, self.spec, s, self.pair_scores, fn, args) for s in range(self.count)]
+            out = []
+            for k, fut in enumerate(futures):
+                out.append(fut.result())
+                opts.tick(k + 1, self.count)
+            return out
+
+
+@contextlib.contextmanager
+def _executor(opts: RunOptions) -> Iterator[Executor | None]:
+    """Where shards run: here (the default: memory is bounded by one shard), a process pool of
+    `workers`, a Dask cluster (an address or a Client) or any Executor.
+    """
+    chosen = opts.executor
+    if chosen in (None, "serial") and not (opts.workers and opts.workers > 1):
+        yield None
+    elif chosen in (None, "processes"):
+        with ProcessPoolExecutor(max_workers=opts.workers or 2) as pool:
+            yield pool
+    elif isinstance(chosen, str):
+        from motsim.sim.executors import dask_client
+
+        with dask_client(chosen) as client:
+            yield client.get_executor(pure=False)
+    elif hasattr(chosen, "get_executor"):
+        yield chosen.get_executor(pure=False)
+    elif isinstance(chosen, Executor):
+        yield chosen
+    else:
+        raise InputError.one(
+            "",
+            "executor",
+            f"must be 'serial', 'processes', a Dask address or Client, or an Executor, got {type(chosen).__name__}",
+        )
+
+
+def partition(
+    events: Any, customers: Any, folder: str, count: int | None, score_range: tuple[float, float] | None
+) -> Spec:
+    """Shuffle a log into shards of customers on disk (DuckDB, out of core) and read its vocabulary."""
+    with _connection(events) as con:
+        if (
+            not isinstance(customers, pd.DataFrame)
+            and str(customers).startswith("duckdb:")
+            and not str(events).startswith("duckdb:")
+        ):
+            path = str(customers)[len("duckdb:") :].partition("?")[0]
+            con.execute(f"ATTACH '{path}' AS source (READ_ONLY)")
+        ev, cu = _relation(con, events, "events"), _relation(con, customers, "customers")
+        ev_cols = [c for c in EVENT_COLUMNS if c in con.sql(f"SELECT * FROM {ev} LIMIT 0").columns]
+        cu_cols = [c for c in CUSTOMER_COLUMNS if c in con.sql(f"SELECT * FROM {cu} LIMIT 0").columns]
+        for col in ("customer_id", "day", "moment", "outcome"):
+            if col not in ev_cols:
+                raise DataError(str(events), [Problem(col, "no such event-log column")])
+        if "observed_until_day" not in cu_cols:
+            raise DataError(
+                str(customers),
+                [Problem("observed_until_day", "a log read in shards needs each customer's last day observed")],
+            )
+        n = con.sql(f"SELECT count(*) FROM {cu}").fetchone()[0]
+        count = min(count or max(1, math.ceil(n / CUSTOMERS_PER_SHARD)), max(int(n), 1))
+        vocab = [
+            [
+                str(r[0])
+                for r in con.sql(
+                    f"SELECT DISTINCT CAST({c} AS VARCHAR) FROM {t} WHERE {c} IS NOT NULL ORDER BY 1"
+                ).fetchall()
+            ]
+            for c, t in (("moment", ev), ("outcome", ev))
+        ]
+        levels = (
+            [str(r[0]) for r in con.sql(f"SELECT DISTINCT CAST(segment AS VARCHAR) FROM {cu} ORDER BY 1").fetchall()]
+            if "segment" in cu_cols
+            else ["all"]
+        )
+        for name, rel, cols in (("events", ev, ev_cols), ("customers", cu, cu_cols)):
+            select = ", ".join(_quote(c) for c in cols)
+            order = " ORDER BY customer_id, day" if name == "events" else " ORDER BY customer_id"
+            con.execute(
+                f"COPY (SELECT {select}, hash(customer_id) % {count} AS shard FROM {rel}{order}) "
+                f"TO '{Path(folder) / name}' (FORMAT parquet, PARTITION_BY (shard))"
+            )
+    return Spec(
+        folder,
+        count,
+        tuple(vocab[0]),
+        tuple(vocab[1]),
+        tuple(levels),
+        score_range,
+        "data" if isinstance(events, pd.DataFrame) else str(events),
+        "data" if isinstance(customers, pd.DataFrame) else str(customers),
+        "score" in ev_cols,
+        int(n),
+    )
+
+
+def _relation(con: Any, source: Any, name: str) -> str:
+    """A FROM clause for a source in this connection (a DataFrame is registered under `name`)."""
+    if isinstance(source, pd.DataFrame):
+        con.register(f"frame_{name}", source)
+        return f"frame_{name}"
+    if not str(source).startswith("duckdb:") and not is_dataset(source):
+        path = Path(str(source))
+        if not path.is_file():
+            raise DataError(str(source), [Problem("", "no such file")])
+        quoted = "'" + str(path).replace("'", "''") + "'"
+        return f"read_parquet({quoted})" if path.suffix.lower() in tables.PARQUET else f"read_csv({quoted})"
+    clause = _from_clause(source)
+    if str(source).startswith("duckdb:"):
+        path = str(source)[len("duckdb:") :].partition("?")[0]
+        clause = clause.replace(f"'{path.replace(chr(39), chr(39) * 2)}'.main.", "source.main.")
+    return clause
+
+
+@contextlib.contextmanager
+def sharded(
+    events: Any,
+    customers: Any,
+    shards: int | None,
+    score_range: tuple[float, float] | None,
+    options: RunOptions | None,
+) -> Iterator[Shards]:
+    """The log as shards on disk in a temporary folder (removed after)."""
+    with tempfile.TemporaryDirectory(prefix="motsim-shards-") as folder:
+        spec = partition(events, customers, folder, shards, score_range)
+        yield Shards(
+            list(spec.moments),
+            np.array(spec.outcome_names, dtype=object),
+            list(spec.levels),
+            spec.has_score,
+            spec.events_source,
+            spec.customers_source,
+            spec=spec,
+            options=options,
+        )
