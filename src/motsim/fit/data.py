@@ -8,12 +8,14 @@ before reading it, and numpy/pandas warnings never reach the user ahead of the e
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import functools
+import glob
 import math
 import os
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -92,13 +94,19 @@ def _too_large(source: str, need: float) -> DataError:
 
 
 def read(data: Table, categories: tuple[str, ...] = ()) -> tuple[pd.DataFrame, str]:
-    """The table and a name for messages: a DataFrame as is, or a CSV/Parquet file (by extension).
+    """The table and a name for messages: a DataFrame as is, a CSV/Parquet file (by extension), or a
+    dataset read through DuckDB (a directory of Parquet, a glob of files, a `duckdb:` source).
 
     Columns named in `categories` are read as categoricals (one code per row, not a string),
     which keeps a log of tens of millions of rows small; Parquet dictionaries are read as such.
     """
     if isinstance(data, pd.DataFrame):
         return data, "data"
+    if is_dataset(data):
+        frame = read_dataset(data)
+        if frame.empty:
+            raise DataError(str(data), [Problem("", "has no rows")])
+        return frame, str(data)
     path = Path(data)
     source = str(path)
     if not path.is_file():
@@ -127,6 +135,87 @@ def read(data: Table, categories: tuple[str, ...] = ()) -> tuple[pd.DataFrame, s
     if df.empty:
         raise DataError(source, [Problem("", "has no rows")])
     return df, source
+
+
+def is_dataset(source: Any) -> bool:
+    """Whether a source is read through DuckDB: a directory, a glob or a `duckdb:` source."""
+    if isinstance(source, pd.DataFrame):
+        return False
+    text = str(source)
+    return text.startswith("duckdb:") or any(c in text for c in "*?[") or Path(text).is_dir()
+
+
+def _from_clause(source: Any) -> str:
+    """The DuckDB FROM clause that reads a source."""
+    text = str(source)
+    if text.startswith("duckdb:"):
+        path, _, query = text[len("duckdb:") :].partition("?")
+        key, _, value = query.partition("=")
+        if not Path(path).is_file() or key not in ("table", "query") or not value:
+            raise DataError(text, [Problem("", "expected duckdb:PATH?table=NAME or duckdb:PATH?query=SELECT ...")])
+        return quote(value) if key == "table" else f"({value})"  # the database is attached and in use
+    path = Path(text)
+    pattern = str(path / "**" / "*.parquet") if path.is_dir() else text
+    files = glob.glob(pattern, recursive=True)
+    if not files:
+        raise DataError(text, [Problem("", "no such file (nor files matching it)")])
+    quoted = "'" + pattern.replace("'", "''") + "'"
+    if all(f.lower().endswith((".parquet", ".pq")) for f in files):
+        return f"read_parquet({quoted}, hive_partitioning = true, union_by_name = true)"
+    return f"read_csv({quoted}, union_by_name = true)"
+
+
+@contextlib.contextmanager
+def connection(source: Any) -> Iterator[Any]:
+    """A DuckDB connection (a `duckdb:` source's database attached read-only as `source`), closed after."""
+    import duckdb
+
+    con = duckdb.connect()
+    text = str(source)
+    if text.startswith("duckdb:"):
+        path = text[len("duckdb:") :].partition("?")[0]
+        if Path(path).is_file():
+            con.execute(f"ATTACH '{path.replace(chr(39), chr(39) * 2)}' AS source (READ_ONLY)")
+            con.execute("USE source")
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def read_dataset(source: Any, columns: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """A whole dataset as a DataFrame (the columns asked for that it has; text as categories)."""
+    with connection(source) as con:
+        clause = relation(con, source, "data")
+        try:
+            names = con.sql(f"SELECT * FROM {clause} LIMIT 0").columns
+            wanted = [c for c in names if columns is None or c in columns]
+            frame = con.sql(f"SELECT {', '.join(quote(c) for c in wanted)} FROM {clause}").df()
+        except Exception as exc:  # noqa: BLE001 - DuckDB's errors name the source's problem
+            raise DataError(str(source), [Problem("", f"cannot be read ({str(exc).splitlines()[0]})")]) from None
+    for c in frame.columns:
+        if frame[c].dtype == object:
+            frame[c] = frame[c].astype("category")
+    return frame
+
+
+def quote(name: str) -> str:
+    """A column name quoted for SQL."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def relation(con: Any, source: Any, name: str) -> str:
+    """A FROM clause for a source in this connection (a DataFrame is registered under `name`)."""
+    if isinstance(source, pd.DataFrame):
+        con.register(f"frame_{name}", source)
+        return f"frame_{name}"
+    if not str(source).startswith("duckdb:") and not is_dataset(source):
+        path = Path(str(source))
+        if not path.is_file():
+            raise DataError(str(source), [Problem("", "no such file")])
+        quoted = "'" + str(path).replace("'", "''") + "'"
+        return f"read_parquet({quoted})" if path.suffix.lower() in PARQUET else f"read_csv({quoted})"
+    return _from_clause(source)
 
 
 def column(df: pd.DataFrame, name: str, source: str, role: str) -> pd.Series:

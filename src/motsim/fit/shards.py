@@ -18,7 +18,6 @@ through one SQL surface, and its hash is stable across runs (measured in benchma
 from __future__ import annotations
 
 import contextlib
-import glob
 import math
 import tempfile
 from collections.abc import Callable, Iterator
@@ -31,80 +30,13 @@ import numpy as np
 import pandas as pd
 
 from motsim.errors import DataError, InputError, Problem
-from motsim.fit import data as tables
+from motsim.fit.data import connection, quote, relation
 from motsim.fit.eventlog import Log, read_log
 from motsim.run_options import RunOptions, Stage, current
 
 CUSTOMERS_PER_SHARD = 250_000  # about 1 GiB of working memory a shard for a 24-month log
 EVENT_COLUMNS = ("customer_id", "day", "moment", "outcome", "score", "wait_minutes")
 CUSTOMER_COLUMNS = ("customer_id", "segment", "joined_day", "churn_day", "observed_until_day", "monthly_revenue")
-
-
-def is_dataset(source: Any) -> bool:
-    """Whether a source is read through DuckDB: a directory, a glob or a `duckdb:` source."""
-    if isinstance(source, pd.DataFrame):
-        return False
-    text = str(source)
-    return text.startswith("duckdb:") or any(c in text for c in "*?[") or Path(text).is_dir()
-
-
-def _from_clause(source: Any) -> str:
-    """The DuckDB FROM clause that reads a source."""
-    text = str(source)
-    if text.startswith("duckdb:"):
-        path, _, query = text[len("duckdb:") :].partition("?")
-        key, _, value = query.partition("=")
-        if not Path(path).is_file() or key not in ("table", "query") or not value:
-            raise DataError(text, [Problem("", "expected duckdb:PATH?table=NAME or duckdb:PATH?query=SELECT ...")])
-        database = "'" + path.replace("'", "''") + "'"
-        if key == "table":
-            return f'(SELECT * FROM {database}.main."{value.replace(chr(34), "")}")'
-        return f"({value})"
-    path = Path(text)
-    pattern = str(path / "**" / "*.parquet") if path.is_dir() else text
-    files = glob.glob(pattern, recursive=True)
-    if not files:
-        raise DataError(text, [Problem("", "no such file (nor files matching it)")])
-    quoted = "'" + pattern.replace("'", "''") + "'"
-    if all(f.lower().endswith((".parquet", ".pq")) for f in files):
-        return f"read_parquet({quoted}, hive_partitioning = true, union_by_name = true)"
-    return f"read_csv({quoted}, union_by_name = true)"
-
-
-@contextlib.contextmanager
-def _connection(source: Any) -> Iterator[Any]:
-    import duckdb
-
-    con = duckdb.connect()
-    text = str(source)
-    if text.startswith("duckdb:"):
-        path = text[len("duckdb:") :].partition("?")[0]
-        if Path(path).is_file():
-            con.execute(f"ATTACH '{path.replace(chr(39), chr(39) * 2)}' AS source (READ_ONLY)")
-    try:
-        yield con
-    finally:
-        con.close()
-
-
-def read_dataset(source: Any, columns: tuple[str, ...] | None = None) -> pd.DataFrame:
-    """A whole dataset as a DataFrame (the columns asked for that it has; text as categories)."""
-    with _connection(source) as con:
-        relation = _relation(con, source, "data")
-        try:
-            names = con.sql(f"SELECT * FROM {relation} LIMIT 0").columns
-            wanted = [c for c in names if columns is None or c in columns]
-            frame = con.sql(f"SELECT {', '.join(_quote(c) for c in wanted)} FROM {relation}").df()
-        except Exception as exc:  # noqa: BLE001 - DuckDB's errors name the source's problem
-            raise DataError(str(source), [Problem("", f"cannot be read ({str(exc).splitlines()[0]})")]) from None
-    for c in frame.columns:
-        if frame[c].dtype == object:
-            frame[c] = frame[c].astype("category")
-    return frame
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 @dataclass(frozen=True)
@@ -248,15 +180,11 @@ def partition(
     events: Any, customers: Any, folder: str, count: int | None, score_range: tuple[float, float] | None
 ) -> Spec:
     """Shuffle a log into shards of customers on disk (DuckDB, out of core) and read its vocabulary."""
-    with _connection(events) as con:
-        if (
-            not isinstance(customers, pd.DataFrame)
-            and str(customers).startswith("duckdb:")
-            and not str(events).startswith("duckdb:")
-        ):
-            path = str(customers)[len("duckdb:") :].partition("?")[0]
-            con.execute(f"ATTACH '{path}' AS source (READ_ONLY)")
-        ev, cu = _relation(con, events, "events"), _relation(con, customers, "customers")
+    with connection(events) as con:
+        databases = {str(x).partition("?")[0] for x in (events, customers) if str(x).startswith("duckdb:")}
+        if len(databases) > 1 or (databases and not str(events).startswith("duckdb:")):
+            raise InputError.one("", "customers", "a duckdb: log reads its events and customers from one database")
+        ev, cu = relation(con, events, "events"), relation(con, customers, "customers")
         ev_cols = [c for c in EVENT_COLUMNS if c in con.sql(f"SELECT * FROM {ev} LIMIT 0").columns]
         cu_cols = [c for c in CUSTOMER_COLUMNS if c in con.sql(f"SELECT * FROM {cu} LIMIT 0").columns]
         for col in ("customer_id", "day", "moment", "outcome"):
@@ -267,7 +195,7 @@ def partition(
                 str(customers),
                 [Problem("observed_until_day", "a log read in shards needs each customer's last day observed")],
             )
-        n = con.sql(f"SELECT count(*) FROM {cu}").fetchone()[0]
+        n = con.execute(f"SELECT count(*) FROM {cu}").fetchall()[0][0]
         count = min(count or max(1, math.ceil(n / CUSTOMERS_PER_SHARD)), max(int(n), 1))
         vocab = [
             [
@@ -284,7 +212,7 @@ def partition(
             else ["all"]
         )
         for name, rel, cols in (("events", ev, ev_cols), ("customers", cu, cu_cols)):
-            select = ", ".join(_quote(c) for c in cols)
+            select = ", ".join(quote(c) for c in cols)
             order = " ORDER BY customer_id, day" if name == "events" else " ORDER BY customer_id"
             con.execute(
                 f"COPY (SELECT {select}, hash(customer_id) % {count} AS shard FROM {rel}{order}) "
@@ -302,24 +230,6 @@ def partition(
         "score" in ev_cols,
         int(n),
     )
-
-
-def _relation(con: Any, source: Any, name: str) -> str:
-    """A FROM clause for a source in this connection (a DataFrame is registered under `name`)."""
-    if isinstance(source, pd.DataFrame):
-        con.register(f"frame_{name}", source)
-        return f"frame_{name}"
-    if not str(source).startswith("duckdb:") and not is_dataset(source):
-        path = Path(str(source))
-        if not path.is_file():
-            raise DataError(str(source), [Problem("", "no such file")])
-        quoted = "'" + str(path).replace("'", "''") + "'"
-        return f"read_parquet({quoted})" if path.suffix.lower() in tables.PARQUET else f"read_csv({quoted})"
-    clause = _from_clause(source)
-    if str(source).startswith("duckdb:"):
-        path = str(source)[len("duckdb:") :].partition("?")[0]
-        clause = clause.replace(f"'{path.replace(chr(39), chr(39) * 2)}'.main.", "source.main.")
-    return clause
 
 
 @contextlib.contextmanager

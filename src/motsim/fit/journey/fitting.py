@@ -16,6 +16,7 @@ import numpy as np
 
 from motsim.errors import DataError, InputError, Problem
 from motsim.fit import data as tables
+from motsim.fit.data import is_dataset
 from motsim.fit.eventlog import Log, read_log
 from motsim.fit.journey.backtest import backtest, cut
 from motsim.fit.journey.churn import ChurnStats, MemoryParams, Pooled, churn_stats, fit_churn_stats, renewal_moment
@@ -33,7 +34,7 @@ from motsim.fit.journey.outcomes import SAMPLE_CUSTOMERS, Counts, count_log, mom
 from motsim.fit.journey.results import ChurnFit, JourneyFit
 from motsim.fit.journey.schedules import schedule_of, skeleton_schedule
 from motsim.fit.journey.writer import Seen, scenario_text
-from motsim.fit.shards import Shards, is_dataset, sharded
+from motsim.fit.shards import Shards, sharded
 from motsim.model.loading import load_scenario
 from motsim.model.scenario import Scenario
 from motsim.run_options import RunOptions
