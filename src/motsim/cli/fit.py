@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from motsim.cli.support import Format, FormatOpt, emit, guarded, out, with_bar
+from motsim.cli.support import Format, FormatOpt, RunFlags, Scheduler, Workers, ask, emit, guarded, out
 
 fit = typer.Typer(
     help="Fit the model to your data: churn from a retention table or a customer table (shifted-beta-geometric), "
@@ -267,14 +267,18 @@ def _print_drivers(result) -> None:
 def journey(
     events: Annotated[
         Path,
-        typer.Argument(help="Event log, CSV or Parquet: customer_id, day, moment, outcome[, score][, wait_minutes]."),
+        typer.Argument(
+            help="Event log: customer_id, day, moment, outcome[, score][, wait_minutes]. A CSV or Parquet file, a "
+            "Parquet dataset (a directory, hive partitions allowed), a glob of files ('logs/*.csv'), or "
+            "duckdb:FILE?table=NAME / duckdb:FILE?query=SELECT ..."
+        ),
     ],
     customers: Annotated[
         Path,
         typer.Option(
             "--customers",
-            help="Customers, CSV or Parquet: customer_id[, segment, joined_day, churn_day, observed_until_day, "
-            "monthly_revenue].",
+            help="Customers: customer_id[, segment, joined_day, churn_day, observed_until_day, monthly_revenue], "
+            "from the same kinds of source (a log read in shards needs observed_until_day).",
         ),
     ],
     scenario: Annotated[
@@ -313,6 +317,17 @@ def journey(
         Optional[Path],
         typer.Option("--out", "-o", help="Write journey.json, journey.csv and, with a backtest, backtest.png here."),
     ] = None,
+    shards: Annotated[
+        Optional[int],
+        typer.Option(
+            "--shards",
+            min=1,
+            help="Read the log in this many shards of customers (default: in memory for a file, about 250,000 "
+            "customers a shard for a dataset, a glob or a duckdb: source); never changes a number.",
+        ),
+    ] = None,
+    workers: Workers = None,
+    scheduler: Scheduler = None,
 ) -> None:
     """The journey from an event log: schedules, outcomes, churn on remembered experience, drivers.
 
@@ -334,17 +349,18 @@ def journey(
             except ValueError:
                 raise InputError.one("", "score_range", f"'{score_range}': expected LOW,HIGH such as 1,5") from None
             bounds = (low, high)
-        result = with_bar(
+        result = ask(
             "fitting",
-            lambda tick: fit_journey(
-                events,
-                customers,
-                scenario=scenario,
-                score_range=bounds,
-                holdout_months=holdout_months,
-                fit_memory=fit_memory,
-                monthly_revenue=monthly_revenue,
-            ),
+            fit_journey,
+            events,
+            customers,
+            run=RunFlags(workers, scheduler),
+            scenario=scenario,
+            score_range=bounds,
+            holdout_months=holdout_months,
+            fit_memory=fit_memory,
+            monthly_revenue=monthly_revenue,
+            shards=shards,
         )
         if write is not None:
             write_text(write, result.text)

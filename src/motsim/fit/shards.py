@@ -53,6 +53,7 @@ class Spec:
     customers_source: str
     has_score: bool
     customers: int
+    events: int
 
 
 def load(spec: Spec, shard: int) -> Log:
@@ -128,7 +129,8 @@ class Shards:
         opts = current(self.options)
         self.passes.append(label)
         if opts.on_stage is not None:
-            opts.on_stage(Stage("start", f"{label}: {self.count} shard(s)"))
+            rows = "" if self.spec is None else f", {self.spec.events:,} events"
+            opts.on_stage(Stage("start", f"{label} (pass {len(self.passes)}: {self.count} shard(s){rows})"))
         if self.spec is None:
             out = [fn(self.log, score_of(self.log, self.pair_scores), *args)]
             opts.tick(1, 1)
@@ -179,7 +181,21 @@ def _executor(opts: RunOptions) -> Iterator[Executor | None]:
 def partition(
     events: Any, customers: Any, folder: str, count: int | None, score_range: tuple[float, float] | None
 ) -> Spec:
-    """Shuffle a log into shards of customers on disk (DuckDB, out of core) and read its vocabulary."""
+    """Shuffle a log into shards of customers on disk (DuckDB, out of core) and read its vocabulary;
+    what DuckDB cannot read is a DataError naming the source.
+    """
+    import duckdb
+
+    try:
+        return _partition(events, customers, folder, count, score_range)
+    except duckdb.Error as exc:
+        message = str(exc).splitlines()[0]
+        raise DataError(f"{events} / {customers}", [Problem("", f"cannot be read ({message})")]) from None
+
+
+def _partition(
+    events: Any, customers: Any, folder: str, count: int | None, score_range: tuple[float, float] | None
+) -> Spec:
     with connection(events) as con:
         databases = {str(x).partition("?")[0] for x in (events, customers) if str(x).startswith("duckdb:")}
         if len(databases) > 1 or (databases and not str(events).startswith("duckdb:")):
@@ -196,6 +212,7 @@ def partition(
                 [Problem("observed_until_day", "a log read in shards needs each customer's last day observed")],
             )
         n = con.execute(f"SELECT count(*) FROM {cu}").fetchall()[0][0]
+        rows = con.execute(f"SELECT count(*) FROM {ev}").fetchall()[0][0]
         count = min(count or max(1, math.ceil(n / CUSTOMERS_PER_SHARD)), max(int(n), 1))
         vocab = [
             [
@@ -229,6 +246,7 @@ def partition(
         "data" if isinstance(customers, pd.DataFrame) else str(customers),
         "score" in ev_cols,
         int(n),
+        int(rows),
     )
 
 
@@ -241,6 +259,9 @@ def sharded(
     options: RunOptions | None,
 ) -> Iterator[Shards]:
     """The log as shards on disk in a temporary folder (removed after)."""
+    opts = current(options)
+    if opts.on_stage is not None:
+        opts.on_stage(Stage("start", "reading the log into shards of customers (DuckDB)"))
     with tempfile.TemporaryDirectory(prefix="motsim-shards-") as folder:
         spec = partition(events, customers, folder, shards, score_range)
         yield Shards(
