@@ -297,6 +297,24 @@ def _on(codes: np.ndarray, names: np.ndarray, vocabulary: list[str] | None) -> t
     return np.searchsorted(whole, names)[codes] if len(names) else codes, whole
 
 
+def _order(
+    pos: np.ndarray, day: np.ndarray, moment: np.ndarray, outcome: np.ndarray, score: np.ndarray | None
+) -> np.ndarray | slice:
+    """The events in time order for each customer. Events of one customer on the same day are put in
+    one order whatever the file's (by moment, outcome and score), so that a log read in any order —
+    shards of a dataset, a re-sorted export — is remembered the same way. Most logs come sorted
+    without such ties: checked in O(n) before sorting.
+    """
+    same = pos[1:] == pos[:-1]
+    if np.all((pos[1:] > pos[:-1]) | (same & (day[1:] > day[:-1]))):
+        return slice(None)
+    order = np.lexsort((day, pos))
+    p, d = pos[order], day[order]
+    if not np.any((p[1:] == p[:-1]) & (d[1:] == d[:-1])):
+        return order
+    return np.lexsort((outcome, moment, day, pos) if score is None else (score, outcome, moment, day, pos))
+
+
 @tables.quiet
 def read_log(
     events: tables.Table,
@@ -321,10 +339,7 @@ def read_log(
     day, joined, churn_day, observed = _clock(ev, ev_src, cu, cu_src, pos)
     score = _scores(ev, ev_src, score_range)
     wait = tables.numeric(ev, "wait_minutes", ev_src, "wait", minimum=0) if "wait_minutes" in ev.columns else None
-    # most logs come sorted by customer and day already: check in O(n) before sorting
-    same = pos[1:] == pos[:-1]
-    in_order = bool(np.all((pos[1:] > pos[:-1]) | (same & (day[1:] >= day[:-1]))))
-    order = slice(None) if in_order else np.lexsort((day, pos))
+    order = _order(pos, day, moment, outcome, score)
     segment = cu["segment"].astype(str).to_numpy() if "segment" in cu.columns else np.full(len(cu), "all", dtype=object)
     revenue = (
         tables.numeric(cu, "monthly_revenue", cu_src, "revenue", minimum=0) if "monthly_revenue" in cu.columns else None

@@ -34,6 +34,7 @@ from motsim.fit.data import connection, quote, relation
 from motsim.fit.eventlog import Log, read_log
 from motsim.run_options import RunOptions, Stage, current
 
+DUCKDB_MEMORY = "3GB"  # what the shuffle may hold before it spills to disk
 CUSTOMERS_PER_SHARD = 250_000  # about 1 GiB of working memory a shard for a 24-month log
 EVENT_COLUMNS = ("customer_id", "day", "moment", "outcome", "score", "wait_minutes")
 CUSTOMER_COLUMNS = ("customer_id", "segment", "joined_day", "churn_day", "observed_until_day", "monthly_revenue")
@@ -54,26 +55,60 @@ class Spec:
     has_score: bool
     customers: int
     events: int
+    columns: dict[str, tuple[str, ...]] = field(default_factory=dict)  # each table's columns read
+
+
+ARRAYS = (
+    "customer",
+    "day",
+    "moment",
+    "outcome",
+    "score",
+    "wait",
+    "ids",
+    "segment",
+    "joined",
+    "churn_day",
+    "observed",
+    "revenue",
+)
 
 
 def load(spec: Spec, shard: int) -> Log:
-    """One shard's log (its customers and all their events), on the whole log's vocabulary."""
+    """One shard's log (its customers and all their events), on the whole log's vocabulary. The first
+    read checks and sorts it (`read_log`) and keeps its arrays beside the shard, so later passes load
+    them as they are.
+    """
+    kept = Path(spec.folder) / "arrays" / f"{shard}.npz"
+    if kept.exists():
+        with np.load(kept, allow_pickle=True) as z:
+            arrays = {k: (z[k] if k in z.files else None) for k in ARRAYS}
+        return Log(
+            **arrays,
+            moments=list(spec.moments),
+            outcome_names=np.array(spec.outcome_names, dtype=object),
+            events_source=spec.events_source,
+            customers_source=spec.customers_source,
+            levels=list(spec.levels),
+        )
     import pyarrow.parquet as pq
 
     def part(name: str) -> pd.DataFrame:
         folder = Path(spec.folder) / name / f"shard={shard}"
         if not folder.exists():
-            return pd.DataFrame()
+            return pd.DataFrame(columns=list(spec.columns[name]))
         return pq.read_table(folder).to_pandas(strings_to_categorical=True)
 
-    events, customers = part("events"), part("customers")
     log = read_log(
-        events,
-        customers,
+        part("events"),
+        part("customers"),
         spec.score_range,
         vocab=(list(spec.moments), list(spec.outcome_names), list(spec.levels)),
     )
-    return replace(log, events_source=spec.events_source, customers_source=spec.customers_source)
+    log = replace(log, events_source=spec.events_source, customers_source=spec.customers_source)
+    kept.parent.mkdir(exist_ok=True)
+    np.savez(kept, **{k: getattr(log, k) for k in ARRAYS if getattr(log, k) is not None})
+    return log
 
 
 def _run(spec: Spec, shard: int, pair_scores: np.ndarray | None, fn: Callable, args: tuple) -> Any:
@@ -197,6 +232,9 @@ def _partition(
     events: Any, customers: Any, folder: str, count: int | None, score_range: tuple[float, float] | None
 ) -> Spec:
     with connection(events) as con:
+        # spill rather than hold the log: the shuffle's memory stays within a share of the machine
+        con.execute(f"SET memory_limit = '{DUCKDB_MEMORY}'")
+        con.execute(f"SET temp_directory = '{Path(folder) / 'spill'}'")
         databases = {str(x).partition("?")[0] for x in (events, customers) if str(x).startswith("duckdb:")}
         if len(databases) > 1 or (databases and not str(events).startswith("duckdb:")):
             raise InputError.one("", "customers", "a duckdb: log reads its events and customers from one database")
@@ -230,9 +268,8 @@ def _partition(
         )
         for name, rel, cols in (("events", ev, ev_cols), ("customers", cu, cu_cols)):
             select = ", ".join(quote(c) for c in cols)
-            order = " ORDER BY customer_id, day" if name == "events" else " ORDER BY customer_id"
             con.execute(
-                f"COPY (SELECT {select}, hash(customer_id) % {count} AS shard FROM {rel}{order}) "
+                f"COPY (SELECT {select}, hash(customer_id) % {count} AS shard FROM {rel}) "
                 f"TO '{Path(folder) / name}' (FORMAT parquet, PARTITION_BY (shard))"
             )
     return Spec(
@@ -247,6 +284,7 @@ def _partition(
         "score" in ev_cols,
         int(n),
         int(rows),
+        {"events": tuple(ev_cols), "customers": tuple(cu_cols)},
     )
 
 

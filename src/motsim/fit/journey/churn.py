@@ -212,9 +212,12 @@ MONTH_KEY = 100_000  # customer × this + month: a key per customer-month
 
 
 def month_keys(log: Log, j: int) -> np.ndarray:
-    """The (customer, month) keys in which moment j happened."""
+    """The (customer, month) keys in which moment j happened, sorted (the log is in customer, day order,
+    so its keys already are: duplicates are dropped without a sort).
+    """
     mine = log.moment == j
-    return np.unique(log.customer[mine].astype(np.int64) * MONTH_KEY + np.floor(log.day[mine] / DAYS_PER_MONTH))
+    keys = log.customer[mine].astype(np.int64) * MONTH_KEY + np.floor(log.day[mine] / DAYS_PER_MONTH)
+    return keys[np.r_[True, keys[1:] != keys[:-1]]] if len(keys) else keys
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from motsim.fit.journey.results import JourneyDriver
 from motsim.fit.retention import Z95
 from motsim.model.units import DAYS_PER_MONTH
 
+DENSE_CELLS = 50_000_000  # below this many possible cells, decisions are counted densely
 Panel = tuple[np.ndarray, np.ndarray, np.ndarray]  # (customer, month, churned) of each monthly decision
 
 
@@ -69,6 +70,11 @@ def hazard_stats(log: Log, panel: Panel, pairs: list[int]) -> Hazards:
         pattern |= (first[who, c] <= month).astype(np.int64) << c
     levels, code = segment_codes(log)
     cell = (month.astype(np.int64) * (1 << len(pairs)) + pattern) * len(levels) + code[who]
+    if cell.max(initial=0) < DENSE_CELLS:  # counting, no sort
+        total = np.bincount(cell).astype(float)
+        churned = np.bincount(cell, weights=y.astype(float), minlength=len(total))
+        keys = np.flatnonzero(total)
+        return Hazards(keys, churned[keys], total[keys], np.isfinite(first).sum(axis=0))
     keys, index = np.unique(cell, return_inverse=True)
     return Hazards(
         keys,
