@@ -156,6 +156,7 @@ def main() -> None:
     if args.fit_only:
         fit_only(args.fit_only, args.source, args.scheduler)
         return
+    load = round(os.getloadavg()[0], 2)
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(args.folder or scratch)
         folder.mkdir(parents=True, exist_ok=True)
@@ -179,7 +180,7 @@ def main() -> None:
         "label": args.label,
         "command": " ".join(sys.argv),
         "cpus": os.cpu_count(),
-        "load_average_before": round(os.getloadavg()[0], 2),  # the machine is shared: a load above 0 slows it
+        "load_average_before": load,  # the machine is shared: a load above 0 slows it
         "python": platform.python_version(),
         "machine": platform.machine(),
         "customers": args.customers,
