@@ -416,12 +416,17 @@ def test_timestamps_with_offsets_and_time_zones_are_read_as_instants(tmp_path):
     assert np.allclose(read_log(tmp_path / "e.parquet", customers).day, text.day)
 
 
-def test_a_file_too_large_for_memory_is_refused_before_reading(tmp_path, monkeypatch):
+def test_a_file_too_large_for_memory_is_refused_before_reading_or_read_in_shards(tmp_path, monkeypatch):
     from motsim.fit import data
 
     monkeypatch.setattr(data, "_available_bytes", lambda: 100.0)
-    res = _write(tmp_path, EV, CU)
+    path = tmp_path / "t.csv"
+    pd.DataFrame({"period": [0, 1, 2], "active": [10, 9, 8]}).to_csv(path, index=False)
+    res = CliRunner().invoke(app, ["fit", "retention", str(path)])
     assert res.exit_code == 2 and "too large for this machine's memory" in res.stderr, res.output
+    # an event log that large is read in shards out of core, which needs each customer's last day
+    res = _write(tmp_path, EV, CU)
+    assert res.exit_code == 2 and "observed_until_day" in res.stderr and "too large" in res.stderr, res.output
 
 
 def test_retention_refuses_absurd_periods(tmp_path):

@@ -104,3 +104,13 @@ def test_a_dataset_without_observed_until_day_is_refused_by_name(log, tmp_path):
     customers.drop(columns="observed_until_day").to_parquet(tmp_path / "c.parquet")
     with pytest.raises(DataError, match="observed_until_day"):
         journey(tmp_path / "e.parquet", tmp_path / "c.parquet", shards=2)
+
+
+def test_a_csv_too_large_for_memory_is_read_in_shards(log, in_memory, tmp_path, monkeypatch):
+    from motsim.fit import data
+
+    events, customers = log
+    events.to_csv(tmp_path / "e.csv", index=False)
+    customers.to_csv(tmp_path / "c.csv", index=False)
+    monkeypatch.setattr(data, "_available_bytes", lambda: 1000.0)  # nothing fits: DuckDB reads it out of core
+    same(numbers(in_memory), numbers(journey(tmp_path / "e.csv", tmp_path / "c.csv")))

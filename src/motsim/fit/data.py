@@ -79,6 +79,15 @@ def _available_bytes() -> float:
         return math.inf
 
 
+def too_large(data: Table) -> bool:
+    """Whether a CSV file would not fit in this machine's memory read whole."""
+    if isinstance(data, pd.DataFrame) or is_dataset(data):
+        return False
+    path = Path(data)
+    parquet = path.suffix.lower() in PARQUET
+    return path.is_file() and not parquet and path.stat().st_size * CSV_MEMORY_FACTOR > _available_bytes()
+
+
 def _too_large(source: str, need: float) -> DataError:
     return DataError(
         source,

@@ -247,7 +247,13 @@ def _partition(
         if "observed_until_day" not in cu_cols:
             raise DataError(
                 str(customers),
-                [Problem("observed_until_day", "a log read in shards needs each customer's last day observed")],
+                [
+                    Problem(
+                        "observed_until_day",
+                        "a log read in shards (a dataset, a glob, a duckdb: source, or a CSV too large for this "
+                        "machine's memory) needs each customer's last day observed",
+                    )
+                ],
             )
         n = con.execute(f"SELECT count(*) FROM {cu}").fetchall()[0][0]
         rows = con.execute(f"SELECT count(*) FROM {ev}").fetchall()[0][0]

@@ -16,7 +16,6 @@ import numpy as np
 
 from motsim.errors import DataError, InputError, Problem
 from motsim.fit import data as tables
-from motsim.fit.data import is_dataset
 from motsim.fit.eventlog import Log, read_log
 from motsim.fit.journey.backtest import backtest, cut
 from motsim.fit.journey.churn import ChurnStats, MemoryParams, Pooled, churn_stats, fit_churn_stats, renewal_moment
@@ -192,7 +191,8 @@ def journey(
         name: the fitted scenario's name (default: "Journey fitted from EVENTS").
         monthly_revenue: revenue per customer-month when the customers table has none.
         shards: read the log in this many shards of customers (default: in memory for a file or a
-            DataFrame, about 250,000 customers a shard for a dataset); the numbers do not depend on it.
+            DataFrame, about 250,000 customers a shard for a dataset, a glob, a duckdb: source or a CSV
+            too large for this machine's memory); the numbers do not depend on it.
         options: where shards run (`executor`: serial by default, a process pool, a Dask cluster or any
             Executor) and progress; never changes a number.
 
@@ -206,7 +206,9 @@ def journey(
     if shards is not None and not (isinstance(shards, int) and 1 <= shards <= 100_000):
         raise InputError.one("", "shards", f"a whole number from 1 to 100,000, got {shards!r}")
     skeleton = load_scenario(scenario) if scenario is not None else None
-    if shards is None and not (is_dataset(events) or is_dataset(customers)):
+    # a dataset, or a CSV file too large to read whole, is read in shards (DuckDB reads it out of core)
+    big = any(tables.is_dataset(x) or tables.too_large(x) for x in (events, customers))
+    if shards is None and not big:
         log = read_log(events, customers, score_range)
         train, seen = (log, None) if holdout_months is None else cut(log, holdout_months)
         if seen is not None and seen < 2:
