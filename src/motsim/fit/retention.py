@@ -290,94 +290,84 @@ def _fit_counts(
     p_geo, ll_geo = sbg.geometric_log_likelihood(counts.churned, counts.censored)
     if not result.converged:
         raise ModelError(source, [Problem("", f"the sBG fit did not converge{where}: {result.message}")])
-    if result.on_boundary:
-        return _geometric(counts, calibration, period_months, discount_rate, p_geo, ll_geo, result.log_likelihood)
-    a, b = result.alpha.estimate, result.beta.estimate
     lr = max(0.0, 2.0 * (result.log_likelihood - ll_geo))
-    survival = sbg.survival(a, b, np.arange(horizon + 1))
+    t = np.arange(horizon + 1)
+    if result.on_boundary:
+        # the sBG's limit as α, β → ∞: constant churn p, its Wilson interval; DEL = (1 + d) / (d + p)
+        # and DERL = (1 − p)(1 + d) / (d + p) at every renewal (the hypergeometric sums' limits)
+        exposure = int(round(float(np.sum((counts.churned + counts.censored) * t))))
+        low, high = proportion_confint(leavers, exposure, alpha=0.05, method="wilson")
+        return _assemble(
+            counts,
+            cut,
+            period_months,
+            discount_rate,
+            (1.0 - p_geo) ** t,
+            lambda d: (1.0 + d) / (d + p_geo),
+            lambda d: np.full(len(t), (1.0 - p_geo) * (1.0 + d) / (d + p_geo)),
+            (None, None, Est(float(p_geo), float(low), float(high))),
+            (ll_geo, lr),
+            ("constant churn (the sBG's limit as α, β → ∞: no heterogeneity); Wilson 95% CI", "geometric"),
+        )
+    a, b = result.alpha.estimate, result.beta.estimate
+    return _assemble(
+        counts,
+        cut,
+        period_months,
+        discount_rate,
+        sbg.survival(a, b, t),
+        lambda d: sbg.discounted_expected_lifetime(a, b, d),
+        lambda d: sbg.discounted_expected_residual_lifetime(a, b, d, t),
+        (Est.of(result.alpha), Est.of(result.beta), Est.of(result.mean_churn)),
+        (result.log_likelihood, lr),
+        (METHOD, "sBG"),
+    )
+
+
+def _assemble(
+    counts: _Counts,
+    cut: int,
+    period_months: int,
+    discount_rate: float | None,
+    survival: np.ndarray,
+    del_of: Any,
+    derl_of: Any,
+    estimates: tuple[Est | None, Est | None, Est],
+    likelihood: tuple[float, float],
+    how: tuple[str, str],
+) -> RetentionFit:
+    """A fit's result from its survival curve: periods actual against expected, the holdout's error,
+    DEL and DERL at the discount rate (per period).
+    """
     periods = [
         PeriodFit(t, x, float(counts.sizes[c] * survival[t]), "calibration" if t <= cut else "holdout", c)
         for c, t, x in counts.actual
     ]
     held = [p for p in periods if p.part == "holdout" and p.actual > 0]
-    mape = float(np.mean([abs(p.expected - p.actual) / p.actual for p in held])) if held else None
     del_, derl = None, None
     if discount_rate is not None:
         d = (1.0 + discount_rate) ** (period_months / 12.0) - 1.0  # per period
-        del_ = sbg.discounted_expected_lifetime(a, b, d)
-        renewals = np.arange(horizon + 1)
-        derl = [
-            Derl(int(n), float(x))
-            for n, x in zip(renewals, sbg.discounted_expected_residual_lifetime(a, b, d, renewals), strict=True)
-        ]
+        del_ = float(del_of(d))
+        derl = [Derl(int(n), float(x)) for n, x in enumerate(derl_of(d))]
+    lr = likelihood[1]
     return RetentionFit(
-        alpha=Est.of(result.alpha),
-        beta=Est.of(result.beta),
-        log_likelihood=result.log_likelihood,
+        alpha=estimates[0],
+        beta=estimates[1],
+        log_likelihood=likelihood[0],
         periods=periods,
-        mean_churn=Est.of(result.mean_churn),
+        mean_churn=estimates[2],
         customers=counts.customers,
-        churners=leavers,
+        churners=int(round(counts.churned.sum())),
         calibration_periods=cut,
         period_months=period_months,
         heterogeneity_lr=lr,
         heterogeneity_pvalue=float(0.5 * chi2.sf(lr, 1)) if lr > 0 else 1.0,
-        method=METHOD,
-        holdout_mape=mape,
+        method=how[0],
+        holdout_mape=float(np.mean([abs(p.expected - p.actual) / p.actual for p in held])) if held else None,
         del_=del_,
         derl=derl,
         discount_rate=discount_rate,
-    )
-
-
-def _geometric(
-    counts: _Counts,
-    calibration: int | None,
-    period_months: int,
-    discount_rate: float | None,
-    p: float,
-    ll: float,
-    ll_sbg: float,
-) -> RetentionFit:
-    """The sBG's boundary: constant churn p per period, its Wilson interval, DEL = (1 + d) / (d + p) and
-    DERL = (1 − p)(1 + d) / (d + p) at every renewal (the hypergeometric sums' limit as α, β → ∞).
-    """
-    horizon = len(counts.churned) - 1
-    cut = horizon if calibration is None else calibration
-    t = np.arange(horizon + 1)
-    leavers = int(round(counts.churned.sum()))
-    exposure = int(round(float(np.sum((counts.churned + counts.censored) * t))))
-    low, high = proportion_confint(leavers, exposure, alpha=0.05, method="wilson")
-    survival = (1.0 - p) ** t
-    periods = [
-        PeriodFit(k, x, float(counts.sizes[c] * survival[k]), "calibration" if k <= cut else "holdout", c)
-        for c, k, x in counts.actual
-    ]
-    held = [q for q in periods if q.part == "holdout" and q.actual > 0]
-    del_, derl = None, None
-    if discount_rate is not None:
-        d = (1.0 + discount_rate) ** (period_months / 12.0) - 1.0
-        del_ = (1.0 + d) / (d + p)
-        derl = [Derl(int(n), float((1.0 - p) * del_)) for n in t]
-    lr = max(0.0, 2.0 * (ll_sbg - ll))
-    return RetentionFit(
-        alpha=None,
-        beta=None,
-        log_likelihood=ll,
-        periods=periods,
-        mean_churn=Est(float(p), float(low), float(high)),
-        customers=counts.customers,
-        churners=leavers,
-        calibration_periods=cut,
-        period_months=period_months,
-        heterogeneity_lr=lr,
-        heterogeneity_pvalue=float(0.5 * chi2.sf(lr, 1)) if lr > 0 else 1.0,
-        method="constant churn (the sBG's limit as α, β → ∞: no heterogeneity); Wilson 95% CI",
-        holdout_mape=float(np.mean([abs(q.expected - q.actual) / q.actual for q in held])) if held else None,
-        del_=del_,
-        derl=derl,
-        discount_rate=discount_rate,
-        model="geometric",
+        model=how[1],
     )
 
 

@@ -89,14 +89,7 @@ def scenario_text(
         churn["renewal_moment"] = _noted("renewal", "churn is decided at renewals, one every period")
     doc["churn"] = churn
     if None not in fits:
-        segments = tomlkit.aot()
-        for value, f in fits.items():
-            t = tomlkit.table()
-            t["id"] = value
-            t["share"] = float(f"{fit.shares[value]:.6g}")
-            t["baseline_monthly"] = _baseline(f)
-            segments.append(t)
-        doc["segments"] = segments
+        doc["segments"] = _segments([(value, fit.shares[value], _baseline(f)) for value, f in fits.items()])
     if months_per > 1:
         moments = tomlkit.aot()
         t = tomlkit.table()
@@ -110,6 +103,18 @@ def scenario_text(
     text = tomlkit.dumps(doc)
     load_text(text, f"the scenario written from {source}")  # a bug if this fails: the fit made it
     return text
+
+
+def _segments(rows: list[tuple[str, float, Any]]) -> Any:
+    """`[[segments]]` of (id, share, baseline) rows."""
+    out = tomlkit.aot()
+    for segment, share, baseline in rows:
+        t = tomlkit.table()
+        t["id"] = segment
+        t["share"] = float(f"{share:.6g}")
+        t["baseline_monthly"] = baseline
+        out.append(t)
+    return out
 
 
 def read_document(scenario: str | Path) -> tuple[Path, tomlkit.TOMLDocument]:
@@ -206,14 +211,7 @@ def drivers_text(fit: Any, name: str, source: str, column: str | None, duration_
     pooled = sum(s["share"] * s["baseline_monthly"] for s in segments.values())
     churn["baseline_monthly"] = _noted(float(f"{pooled:.6g}"), "customer-weighted; each segment below has its own")
     doc["churn"] = churn
-    table = tomlkit.aot()
-    for level, seg in segments.items():
-        t = tomlkit.table()
-        t["id"] = level
-        t["share"] = float(f"{seg['share']:.6g}")
-        t["baseline_monthly"] = _baseline_of_driver(seg)
-        table.append(t)
-    doc["segments"] = table
+    doc["segments"] = _segments([(level, seg["share"], _baseline_of_driver(seg)) for level, seg in segments.items()])
     text = tomlkit.dumps(doc)
     load_text(text, f"the scenario written from {source}")
     return text
