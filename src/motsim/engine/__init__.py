@@ -8,6 +8,7 @@ picks `vector` when no moment queues and `hybrid` when some do.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 from motsim.engine.compiled import CompiledScenario
@@ -36,7 +37,27 @@ def choose(engine: str, journey: CompiledScenario) -> str:
 
 
 def runner(engine: str) -> Callable[..., ReplicationResult]:
-    """The engine's `run_replication(journey, streams)`; vector and hybrid also take a `Panel`."""
+    """The engine's `run_replication(journey, streams)`; vector and hybrid also take a `Panel`.
+
+    The replication runs with the numeric libraries' thread pools (OpenBLAS, OpenMP) held to
+    one thread: the engines' array operations are too small for threads to pay, and threads
+    started inside each of several worker processes fight over the cores.
+    """
     from motsim.engine import des, hybrid, vector
 
-    return {"des": des.run_replication, "vector": vector.run_replication, "hybrid": hybrid.run_replication}[engine]
+    run = {"des": des.run_replication, "vector": vector.run_replication, "hybrid": hybrid.run_replication}[engine]
+
+    @functools.wraps(run)
+    def one_thread(*args: object, **kwargs: object) -> ReplicationResult:
+        with _threads().limit(limits=1):
+            return run(*args, **kwargs)
+
+    return one_thread
+
+
+@functools.cache
+def _threads():  # noqa: ANN202 - threadpoolctl's controller, imported when a replication first runs
+    """The process's thread-pool controller (found once: looking up the loaded libraries costs ~ms)."""
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
