@@ -43,9 +43,9 @@ def runner(engine: str) -> Callable[..., ReplicationResult]:
     one thread: the engines' array operations are too small for threads to pay, and threads
     started inside each of several worker processes fight over the cores.
     """
-    from motsim.engine import des, hybrid, vector
+    import importlib
 
-    run = {"des": des.run_replication, "vector": vector.run_replication, "hybrid": hybrid.run_replication}[engine]
+    run = importlib.import_module(f"motsim.engine.{engine}").run_replication  # des alone imports SimPy and pandas
 
     @functools.wraps(run)
     def one_thread(*args: object, **kwargs: object) -> ReplicationResult:

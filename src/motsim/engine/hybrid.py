@@ -16,6 +16,7 @@ month's end instead of at its own time.
 from __future__ import annotations
 
 import heapq
+from dataclasses import replace
 
 import numpy as np
 
@@ -203,7 +204,7 @@ def run_replication(journey: CompiledScenario, streams: Streams, panel: Panel | 
         queued = np.take(stepper.uses, base.j.astype(np.intp))
         if stepper.may_end_early(base):
             # who reaches a resource depends on what came before in the month: walk it first
-            first, _ = stepper.walk(base, month)
+            first, _ = stepper.walk(replace(base, owned=False), month)  # base is walked again: keep its order
             rows, reached = first.rows, first.kept & np.take(stepper.uses, first.rows.j.astype(np.intp))
             del first  # only the arrivals are wanted: free the walk before the second one
         else:

@@ -33,6 +33,7 @@ class Rows:
     score: np.ndarray
     defect_u: np.ndarray
     ordered: bool = False  # every customer's occurrences already in time order, row by row
+    owned: bool = False  # the arrays are this Rows' own (built for it): reordering may write them in place
 
     @classmethod
     def empty(cls, n: int, rows: int = 0) -> Rows:
@@ -44,6 +45,7 @@ class Rows:
             np.zeros((rows, n), np.int16),
             np.zeros((rows, n)),
             np.ones((rows, n), np.float32),
+            owned=True,
         )
 
     @classmethod
@@ -52,18 +54,21 @@ class Rows:
         parts = [p for p in parts if len(p.t)]
         if len(parts) <= 1:
             return parts[0] if parts else cls.empty(n)
-        return cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in ROW_FIELDS))
+        return cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in ROW_FIELDS), owned=True)
 
     def reorder(self, cols: np.ndarray, order: np.ndarray) -> Rows:
-        """A copy with customers `cols` reordered (order: rows × len(cols), from argsort on axis 0)."""
-        out = Rows(*(getattr(self, f).copy() for f in ROW_FIELDS))
+        """These rows with customers `cols` reordered (order: rows × len(cols), from argsort on axis
+        0): in place when the arrays are this Rows' own, else a copy (copying a whole block to
+        reorder a few customers was a third of the hybrid engine's time).
+        """
+        out = self if self.owned else Rows(*(getattr(self, f).copy() for f in ROW_FIELDS), owned=True)
         for f in ROW_FIELDS:
             a = getattr(out, f)
             a[:, cols] = np.take_along_axis(a[:, cols], order, axis=0)
         return out
 
 
-ROW_FIELDS = tuple(f.name for f in fields(Rows) if f.name != "ordered")
+ROW_FIELDS = tuple(f.name for f in fields(Rows) if f.type != "bool")  # the arrays
 
 
 def from_table(table: SlotTable, j: int, ks: np.ndarray, valid: np.ndarray) -> Rows:
@@ -398,7 +403,9 @@ class MonthStepper:
                 c.experience_round(mask, rows.score[k], moment)
             if uniform[k]:
                 counts[moment] += cnt
-                r.score_sum[moment] += rows.score[k] @ mask
+                # a plain reduction, not BLAS (`@` hands it to OpenBLAS, whose threads cost more
+                # than the sum and whose kernels' rounding varies by machine)
+                r.score_sum[moment] += np.einsum("i,i->", rows.score[k], mask)
                 code = rows.code[k]
                 r.codes[moment] += [np.count_nonzero(mask & (code == x)) for x in range(len(r.codes[moment]))]
         mixed = kept & ~uniform[:, None] if not uniform.all() else None
