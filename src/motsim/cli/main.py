@@ -207,14 +207,12 @@ def schema() -> None:
 def write_event_log(scenario: str, customers, months, seed, events: Path, degrade: list[str]) -> None:
     """One replication's event log (des), as `fit journey` reads it: events.csv and customers.csv."""
     from motsim.cli.support import load_with
-    from motsim.output.formats import write_text
-    from motsim.sim.eventlog import event_log, parse_degrade
+    from motsim.sim.eventlog import parse_degrade
+    from motsim.sim.eventlog import write_event_log as write_log
 
     changes, day = parse_degrade(degrade)
     sc = load_with(scenario, customers, months, seed)
-    log, people = with_bar("writing the event log", lambda tick: event_log(sc, 0, changes, day))
-    write_text(events / "events.csv", log.to_csv(index=False))
-    write_text(events / "customers.csv", people.to_csv(index=False))
+    with_bar("writing the event log", lambda tick: write_log(sc, events, degrade=changes, from_day=day))
 
 
 @app.command()

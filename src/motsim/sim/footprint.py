@@ -1,0 +1,156 @@
+"""A run's footprint before it starts: customer-months, time and peak memory, from the scenario alone.
+
+Memory is estimated from what the engines hold (measured on the 2-core benchmark machine, see
+benchmarks/footprint.py, which prints each estimate beside the measured peak): the occurrence
+tables (slots × customers per moment, with the bytes each slot keeps), each customer's state,
+and the month's rows. `vector` holds the tables and rows for one slice of customers at a time,
+`hybrid` for the whole cohort; `des` also keeps every occurrence as Python objects and a
+process per customer. Time is customer-months over a measured speed; both are rough, but
+enough to refuse a run that cannot fit and to tell a user how long to wait.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from motsim import engine as engines
+from motsim.display import Result
+from motsim.engine.compiled import CompiledScenario, compile_scenario
+from motsim.engine.occurrences import slot_counts
+from motsim.engine.streams import Streams
+from motsim.engine.vector import CHUNK
+from motsim.errors import ModelError, Problem
+from motsim.model.scenario import Scenario
+
+# measured: customer-months per second on one core
+SPEED = {"vector": 8_000_000, "hybrid": 300_000, "des": 150_000}
+BASE_GIB = {"vector": 0.12, "hybrid": 0.15, "des": 0.2}  # the interpreter and its libraries (des: SimPy, pandas)
+CUSTOMER_BYTES = 400  # each customer's state: segment, churn, memory, status
+ROW_BYTES = 28 * 5  # one occurrence row (time, moment, slot, code, score, defection draw), the copies a month makes
+DES_OCCURRENCE_BYTES = 400  # an occurrence on des's calendar and tallies, as Python objects
+DES_CUSTOMER_BYTES = 2_000  # a SimPy process and its generator
+MEMORY_SHARE = 0.8  # of the machine's memory a run may plan to use
+
+
+@dataclass(frozen=True, repr=False)
+class Cost(Result):
+    """A run's size and its rough time (one core, all replications) and peak memory (all workers)."""
+
+    engine: str
+    customer_months: int  # per replication
+    occurrences: float  # expected per replication
+    replications: int
+    seconds: float
+    memory_gib: float
+
+    def describe(self) -> str:
+        """One line for people."""
+        minutes = self.seconds / 60
+        when = f"about {self.seconds:.0f} s" if self.seconds < 120 else f"about {minutes:.0f} min"
+        return (
+            f"{self.customer_months:,} customer-months × {self.replications} replication(s) on the {self.engine} "
+            f"engine: {when} on one core, peak memory about {self.memory_gib:.1f} GiB"
+        )
+
+
+def machine_gib() -> float:
+    """This machine's memory in GiB (inf where it cannot be read)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+        return float("inf")
+
+
+def slot_bytes(journey: CompiledScenario, engine: str) -> tuple[float, float]:
+    """(Bytes the occurrence tables keep per customer, the most the drawing of one moment adds
+    for a while): per slot, its time (8, unless everyone shares it), outcome code (2), defection
+    draw (4, where the moment can end a relationship), service time and queued flag (5, where it queues).
+    """
+    counts, _ = slot_counts(journey, Streams(0, 0, 0))
+    kept, transient = 0.0, 0.0
+    for m in journey.moments:
+        k = counts[m.after] if m.schedule == "after" else counts[m.index]
+        per_slot = 2 + (8 if m.schedule in ("rate",) or m.cohort else 0) + (4 if np.any(m.defect_p > 0) else 0)
+        if m.resource >= 0:
+            per_slot += 4 + (1 if engine == "hybrid" else 0)
+        kept += k * per_slot
+        transient = max(transient, k * 24.0)  # uniforms and their float64 working copies
+    return kept, transient
+
+
+def rows_per_month(journey: CompiledScenario) -> float:
+    """Occurrence rows a month lays out: every scheduled moment's, Poisson arrivals' (their tail)."""
+    rows = 0.0
+    for m in journey.moments:
+        if m.schedule == "every":
+            rows += max(1.0, 30.4375 / m.period_days)
+        elif m.schedule in ("rate", "after") or m.cohort:
+            rate = float(m.rate.max()) if m.schedule == "rate" else 1.0
+            rows += 1 + 3 * np.sqrt(rate) + rate
+        else:
+            rows += 1
+    return rows
+
+
+def memory_gib(journey: CompiledScenario, engine: str) -> float:
+    """Peak memory of one replication on `engine`, in GiB."""
+    n = journey.customers
+    kept, transient = slot_bytes(journey, engine)
+    held = n if engine != "vector" else min(n, CHUNK)  # vector steps a slice at a time
+    total = 16 * n + held * (CUSTOMER_BYTES + kept + transient + rows_per_month(journey) * ROW_BYTES)
+    if engine == "des":
+        total += expected_occurrences(journey) * DES_OCCURRENCE_BYTES + n * DES_CUSTOMER_BYTES
+    return BASE_GIB[engine] + total / 2**30
+
+
+def expected_occurrences(journey: CompiledScenario) -> float:
+    """Occurrences expected over the horizon if no one left (an upper bound)."""
+    counts, _ = slot_counts(journey, Streams(0, 0, 0))
+    per_customer = 0.0
+    for m in journey.moments:
+        if m.schedule == "rate":
+            per_customer += float(m.rate.max()) * journey.months * (m.reach if m.cohort else 1.0)
+        elif m.schedule == "after":
+            per_customer += counts[m.after] if m.after >= 0 else 0  # at most one per parent occurrence
+        else:
+            per_customer += counts[m.index] * (m.reach if m.cohort else 1.0)
+    return journey.customers * per_customer
+
+
+def estimate(scenario: Scenario, replications: int | None = None, engine: str | None = None, workers: int = 1) -> Cost:
+    """The cost of simulating the scenario (`workers` processes each hold one replication)."""
+    journey = compile_scenario(scenario)
+    name = engines.choose(engine or scenario.scenario.engine, journey)
+    months, customers = journey.months, journey.customers
+    reps = replications or scenario.scenario.replications
+    one = memory_gib(journey, name)
+    # each further worker holds its own replication and its own copy of the libraries
+    memory = one + (max(1, workers) - 1) * (one - BASE_GIB[name] + 0.1)
+    return Cost(
+        name,
+        customers * months,
+        expected_occurrences(journey),
+        reps,
+        customers * months * reps / SPEED[name],
+        memory,
+    )
+
+
+def check_fits(cost: Cost) -> None:
+    """Refuse a run that will not fit in this machine's memory, saying how to get under the limit."""
+    limit = MEMORY_SHARE * machine_gib()
+    if cost.memory_gib > limit:
+        raise ModelError(
+            "",
+            [
+                Problem(
+                    "",
+                    f"this run would need about {cost.memory_gib:.0f} GiB of memory and this machine allows "
+                    f"{limit:.0f} GiB: use fewer customers (-n), fewer workers, the vector engine (when no "
+                    "moment queues) or a cluster (--scheduler)",
+                )
+            ],
+        )
