@@ -121,6 +121,14 @@ class CompiledScenario:
     currency: str = ""  # of every money figure (the scenario's economics)
 
     @property
+    def queue_groups(self) -> int:
+        """Copies of each team a sample meets: one while the sample is at most the business; a
+        sample larger than the business is split into this many groups of at most the business's
+        size, each meeting a team of the business's size (see `engine.background`).
+        """
+        return max(1, -(-self.customers // self.population))
+
+    @property
     def horizon_days(self) -> float:
         """The horizon in days."""
         return self.months * DAYS_PER_MONTH
@@ -128,13 +136,6 @@ class CompiledScenario:
     def followers(self, j: int) -> list[CompiledMoment]:
         """The moments that follow moment j."""
         return [m for m in self.moments if m.after == j]
-
-
-def team_for_sample(agents: int, sample: float) -> int:
-    """The agents that carry a team's load for a sample (sample = customers / population): the team
-    scaled with it, never below one agent. Scenario and intervention capacities are the business's.
-    """
-    return max(1, round(agents * sample))
 
 
 def compile_scenario(scenario: Scenario) -> CompiledScenario:
@@ -164,12 +165,11 @@ def compile_scenario(scenario: Scenario) -> CompiledScenario:
     moments = tuple(
         _compile_moment(k, m, scenario, moment_index, resource_index) for k, m in enumerate(scenario.moments)
     )
-    sample = scenario.scenario.customers / (scenario.scenario.population or scenario.scenario.customers)
     resources = tuple(
         CompiledResource(
             index=k,
             id=r.id,
-            capacity=team_for_sample(r.capacity, sample),
+            capacity=r.capacity,  # the business's team, whatever the sample (see engine.background)
             distribution=next(
                 d for d in ("exponential", "fixed", "lognormal") if getattr(r.service_minutes, d) is not None
             ),

@@ -16,10 +16,11 @@ import numpy as np
 import simpy
 from simpy.core import URGENT
 
+from motsim.engine.background import Background
 from motsim.engine.cohort import Cohort, finish, population
 from motsim.engine.compiled import CompiledScenario
 from motsim.engine.eventlog import EventLog
-from motsim.engine.occurrences import draw_slots
+from motsim.engine.occurrences import draw_slots, slot_counts
 from motsim.engine.streams import Streams
 from motsim.engine.tally import ReplicationResult
 from motsim.model.recovery import recovered_score
@@ -137,7 +138,11 @@ class Replication:
             self.changed, self.change_day = Calendar(change[0], draw_slots(change[0], streams, seg)), change[1]
         self.service = {j: t.service_days.tolist() for j, t in enumerate(tables) if t.service_days is not None}
         self.env = simpy.Environment()
-        self.queues = [simpy.Resource(self.env, capacity=r.capacity) for r in journey.resources]
+        self.groups = journey.queue_groups  # a sample larger than the business meets copies of each team
+        self.queues = [
+            [simpy.Resource(self.env, capacity=r.capacity) for _ in range(self.groups)] for r in journey.resources
+        ]
+        self.background = Background.of(journey, streams, slot_counts(journey, streams)[1])
         moments = journey.moments
         self.followers = [
             [(f.index, f.after_codes.tolist(), f.delay_days) for f in journey.followers(j)] for j in range(len(moments))
@@ -176,6 +181,8 @@ class Replication:
         for i, a, b in self.calendar.customers():
             self.env.process(self.customer(i, a, b))
         self.env.process(self.clock())
+        if self.background is not None:
+            self.env.process(self.background_feed())
         self.env.run()
         result = self.result
         result.occurrences[:] = self.occurrences
@@ -193,7 +200,7 @@ class Replication:
     def queue(self, j: int, k: int, i: int):
         """Wait for the moment's resource and be served; returns (wait minutes, abandoned)."""
         env, m, result = self.env, self.journey.moments[j], self.result
-        res = self.queues[m.resource]
+        res = self.queues[m.resource][i % self.groups]
         arrive = env.now
         req = res.request()
         if m.patience_days != np.inf:
@@ -210,10 +217,54 @@ class Replication:
         duration = self.service[j][k][i]
         result.wait_minutes[m.resource] += wait
         result.served[m.resource] += 1
-        result.busy_days[m.resource] += duration
+        result.busy_days[m.resource] += min(duration, self.journey.horizon_days - env.now)  # this horizon's
         yield env.timeout(duration)
         res.release(req)
         return wait, False
+
+    def background_feed(self):
+        """The background visits of the sampled customers' scheduled visits to a team (see
+        `engine.background`), each arriving at its day unless the customer who brought it has left.
+        """
+        cal, uses = self.calendar, np.array([p.resource >= 0 for p in self.plan])
+        moment = np.array(cal.moment, dtype=np.int64)
+        at = np.flatnonzero(uses[moment]) if len(moment) else np.empty(0, np.int64)
+        who = np.array(cal.who, dtype=np.int64)[at]
+        parent, day, service = self.background.visits(
+            moment[at], who, np.array(cal.slot, dtype=np.int64)[at], np.array(cal.time)[at]
+        )
+        order = np.argsort(day, kind="stable")
+        for p, d, dur in zip(parent[order].tolist(), day[order].tolist(), service[order].tolist(), strict=True):
+            if d > self.env.now:
+                yield self.env.timeout(d - self.env.now)
+            if not self.gone[int(who[p])]:
+                self.env.process(self.background_visit(int(moment[at][p]), int(who[p]), dur))
+
+    def background_visits(self, i: int, occ: Occurrence) -> None:
+        """The background visits a follow-up visit brings (decided when it happens)."""
+        parent, day, service = self.background.visits(
+            np.array([occ.moment]), np.array([i]), np.array([occ.slot]), np.array([self.env.now])
+        )
+        for d, dur in zip(day.tolist(), service.tolist(), strict=True):
+            self.env.process(self.background_visit(occ.moment, i, dur, max(0.0, d - self.env.now)))
+
+    def background_visit(self, j: int, i: int, duration: float, delay: float = 0.0):
+        """One background visit: queue FIFO with the moment's patience, hold an agent, leave."""
+        env, m = self.env, self.journey.moments[j]
+        if delay:
+            yield env.timeout(delay)
+        res = self.queues[m.resource][i % self.groups]  # the queue of customer i's group
+        req = res.request()
+        if m.patience_days != np.inf:
+            got = yield req | env.timeout(m.patience_days)
+            if req not in got:
+                req.cancel()
+                return
+        else:
+            yield req
+        self.result.busy_days[m.resource] += min(duration, self.journey.horizon_days - env.now)
+        yield env.timeout(duration)
+        res.release(req)
 
     def customer(self, i: int, pos: int, end: int, pending: list | None = None):
         """Customer i's process: calendar entries pos..end-1 merged with follow-ups as they arise.
@@ -225,10 +276,12 @@ class Replication:
         pending = [] if pending is None else pending  # follow-ups: (time, tie-break, moment, slot)
         taken = self.taken.setdefault(i, {})  # follow-up slots used per moment, shared by the customer's processes
         while True:
+            from_pending = False
             if pos < end and (not pending or calendar.time[pos] <= pending[0][0]):
                 t, occ = (calendar if calendar.time[pos] < self.change_day else self.changed).scheduled(pos)
                 pos += 1
             elif pending:
+                from_pending = True
                 t, _, j, k = heapq.heappop(pending)
                 if t >= horizon:
                     return
@@ -241,6 +294,8 @@ class Replication:
                 return
             if self.plan[occ.moment].resource >= 0:
                 env.process(self.visit(i, occ))
+                if self.background is not None and from_pending:
+                    self.background_visits(i, occ)  # a scheduled visit's come from background_feed
                 continue
             if not self.experience(i, occ, occ.code, occ.score):
                 return

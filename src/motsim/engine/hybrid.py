@@ -20,6 +20,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from motsim.engine.background import Background
 from motsim.engine.cohort import Cohort, finish, population
 from motsim.engine.compiled import CompiledScenario
 from motsim.engine.month import MonthStepper, Rows, sparse_rows
@@ -42,11 +43,16 @@ class Queues:
     released to the month walk when the month it completes in is reached, as SimPy's clock would.
     """
 
-    def __init__(self, journey: CompiledScenario, tables: list[SlotTable], cohort: Cohort):
+    def __init__(
+        self, journey: CompiledScenario, tables: list[SlotTable], cohort: Cohort, background: Background | None = None
+    ):
         self.journey, self.tables, self.cohort = journey, tables, cohort
+        self.background = background  # the unsampled customers' visits, when the cohort is a sample
         self.result = cohort.result
         self.now = 0.0  # the day the queues have been run to
-        self.free = [[0.0] * r.capacity for r in journey.resources]  # per team: a heap of agents' free days
+        self.groups = journey.queue_groups
+        # per team and group of customers (team × groups + group): a heap of agents' free days
+        self.free = [[0.0] * r.capacity for r in journey.resources for _ in range(self.groups)]
         self.gone = np.zeros(len(cohort.seg), dtype=bool)
         self.defected: dict[int, float] = {}  # customer → day they defected at a queued moment
         self.pending: list[tuple[np.ndarray, ...]] = []  # (day, j, i, slot, code, felt) released later
@@ -88,8 +94,46 @@ class Queues:
             defects[sel] = table.defect_u[ks, who] < self.journey.moments[a].defect_p[self.cohort.seg[who]]
         team, patience, penalty = self._resource[j], self._patience[j], self._penalty[j]
         here = ~(self.gone[i] | ~self.cohort.alive[i])
-        start = self._recursion(team, t, duration, patience, penalty * MINUTES_PER_DAY, score, defects, i, here)
+        queue = team * self.groups + i % self.groups
+        if self.background is None:
+            start = self._recursion(queue, t, duration, patience, penalty * MINUTES_PER_DAY, score, defects, i, here)
+        else:
+            start = self._with_background(j, i, slot, t, duration, patience, penalty, score, defects, queue, here)
         self._account(j, i, slot, t, start, duration, code, score, team, patience, penalty)
+
+    def _with_background(self, j, i, slot, t, duration, patience, penalty, score, defects, team, here) -> np.ndarray:
+        """The recursion over these visits and the background visits they bring, in arrival order;
+        the sampled visits' starts (the background's service counts in the teams' busy time).
+        """
+        assert self.background is not None
+        parent, at, service = self.background.visits(j[here], i[here], slot[here], t[here])
+        parent = np.flatnonzero(here)[parent]
+        n, g = len(t), len(parent)
+        order = np.argsort(np.r_[t, np.maximum(at, self.now)], kind="stable")  # ties: sampled visits first
+        both = np.r_[t, np.maximum(at, self.now)][order]
+        start = self._recursion(
+            np.r_[team, team[parent]][order],
+            both,
+            np.r_[duration, service][order],
+            np.r_[patience, patience[parent]][order],
+            np.r_[penalty * MINUTES_PER_DAY, np.zeros(g)][order],
+            np.r_[score, np.zeros(g)][order],
+            np.r_[defects, np.zeros(g, bool)][order],
+            np.r_[i, np.full(g, -1)][order],
+            np.r_[here, np.ones(g, bool)][order],
+        )
+        out = np.empty(n + g)
+        out[order] = start
+        ghost_start, ghost_at = out[n:], np.maximum(at, self.now)
+        served = ghost_start - ghost_at <= patience[parent]
+        teams = len(self.journey.resources)
+        busy = self._busy(ghost_start[served], service[served])
+        self.result.busy_days[:] += np.bincount(team[parent][served] // self.groups, weights=busy, minlength=teams)
+        return out[:n]
+
+    def _busy(self, start: np.ndarray, duration: np.ndarray) -> np.ndarray:
+        """Days of service within the horizon (service after it is not this horizon's)."""
+        return np.clip(np.minimum(start + duration, self.journey.horizon_days) - start, 0.0, None)
 
     def _recursion(
         self,
@@ -161,7 +205,9 @@ class Queues:
         teams = len(self.journey.resources)
         self.result.wait_minutes[:] += np.bincount(team[served], weights=minutes[served], minlength=teams)
         self.result.served[:] += np.bincount(team[served], minlength=teams)
-        self.result.busy_days[:] += np.bincount(team[served], weights=duration[served], minlength=teams)
+        self.result.busy_days[:] += np.bincount(
+            team[served], weights=self._busy(start[served], duration[served]), minlength=teams
+        )
         self.result.abandoned[:] += np.bincount(team[gave_up], minlength=teams)
         self.result.record_waits(self.journey, team, at, minutes, gave_up)
         self.pending.append(
@@ -197,7 +243,7 @@ def run_replication(journey: CompiledScenario, streams: Streams, panel: Panel | 
     cohort = Cohort(journey, streams, seg, propensity, 0, result, panel)
     tables = draw_slots(journey, streams, seg)
     stepper = MonthStepper(journey, cohort, tables, cohort_times)
-    queues = Queues(journey, tables, cohort)
+    queues = Queues(journey, tables, cohort, Background.of(journey, streams, cohort_times))
     n = len(seg)
     for month in range(journey.months):
         base = stepper.scheduled(month)

@@ -156,22 +156,12 @@ def sample(scenario: Scenario, customers: int, source: str) -> tuple[Scenario, l
 
     The scenario's customers are the business (its population, unless it names one); the sample
     only sets precision. Money and counts are reported for the population (see `whatif`), and every
-    team — as written in the scenario, an intervention or an uncertain input, all the business's —
-    is scaled with the sample when simulated, so that it carries the same load per agent
-    (`engine.compiled.team_for_sample`). A team cannot be split below one agent, and a smaller team
-    pools less (waits run longer at the same load): the notes say when the scaled team is not whole.
+    team — as written in the scenario, an intervention or an uncertain input — keeps the business's
+    size and serves the business's demand: the sampled customers' visits plus the unsampled
+    customers' as background visits (`engine.background`), so a sample meets the business's queue.
+    Nothing needs saying (the list of notes stays for callers that print them).
     """
     population = scenario.scenario.population or scenario.scenario.customers
     changes: dict[str, Any] = {"scenario.customers": customers, "scenario.population": population}
-    notes = []
-    for r in scenario.resources:
-        exact = r.capacity * customers / population
-        scaled = max(1, round(exact))
-        if abs(scaled - exact) > 0.05 * exact:
-            whole = math.ceil(population / r.capacity)
-            notes.append(
-                f"team '{r.id}': {r.capacity} agents for {population:,} customers becomes {scaled} for a sample of "
-                f"{customers:,} ({exact:.2g} would keep the load): its waits are approximate; a sample that is a "
-                f"multiple of {whole:,} customers keeps the team whole"
-            )
+    notes: list[str] = []
     return apply_changes(scenario, changes, source), notes

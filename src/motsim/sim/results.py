@@ -269,7 +269,8 @@ class Results:
             waits = Estimate.of(
                 [r.wait_minutes[k] / r.served[k] if r.served[k] else math.nan for r in self.replications]
             )
-            util = Estimate.of([r.busy_days[k] / (res.capacity * horizon) for r in self.replications], share=True)
+            agents = res.capacity * self.journey.queue_groups  # a sample above the business meets copies of the team
+            util = Estimate.of([r.busy_days[k] / (agents * horizon) for r in self.replications], share=True)
             served = sum(r.served[k] for r in self.replications)
             abandoned = sum(r.abandoned[k] for r in self.replications)
             hist = np.sum([r.wait_hist[k] for r in self.replications], axis=0)
