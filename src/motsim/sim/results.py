@@ -100,17 +100,23 @@ def percentile(hist: np.ndarray, q: float) -> float | None:
 
 INTERVAL = (
     "ci_low/ci_high: 95% Monte Carlo confidence interval of the model's expected value over replications "
-    "(it narrows with more replications); prediction: 95% range for one cohort of this size (NPS with survey noise)"
+    "(it narrows with more replications); prediction: 95% range for one cohort of the business's size "
+    "(prediction.cohort_size; NPS with survey noise)"
 )
 
 
-def prediction_range(values: np.ndarray, extra_variance: np.ndarray | float = 0.0) -> dict[str, float | None]:
-    """95% range for one more cohort: mean ± t·√(s²(1 + 1/R) + extra), e.g. the noise of surveying it."""
+def prediction_range(
+    values: np.ndarray, extra_variance: np.ndarray | float = 0.0, scale: float = 1.0
+) -> dict[str, float | None]:
+    """95% range for one more cohort: mean ± t·√(s²(scale + 1/R) + extra), e.g. the noise of
+    surveying it; `scale` takes the replications' variance s² to that of the cohort predicted
+    (a business larger or smaller than the sample simulated), the mean's own error s²/R stays.
+    """
     x = np.asarray(values, dtype=float)
     x = x[~np.isnan(x)]
     if len(x) < 2:
         return {"low": None, "high": None}
-    var = x.var(ddof=1) * (1 + 1 / len(x)) + float(np.nanmean(extra_variance))
+    var = x.var(ddof=1) * (scale + 1 / len(x)) + float(np.nanmean(extra_variance))
     half = float(stdtrit(len(x) - 1, 0.975) * math.sqrt(var))
     return {"low": float(x.mean() - half), "high": float(x.mean() + half)}
 
@@ -342,25 +348,49 @@ class Results:
         return self._summary
 
     def prediction(self) -> dict[str, Any]:
-        """95% ranges for one cohort of this size: CLV, NPS (with the noise of surveying the actives) and
-        retention by month (kept in [0, 1]).
+        """95% ranges for one cohort of the business's size (`cohort_size`): CLV, NPS (with the noise
+        of surveying the actives) and retention by month (kept in [0, 1]).
+
+        Replications of a sample of n customers vary more than cohorts of the business's N: the
+        part of the spread that comes from which customers churn shrinks as n/N, the part the
+        whole cohort shares (an outage's timing, a flooded queue) does not. The first is read off
+        retention: customers who leave independently given what they shared vary binomially,
+        p(1 − p)/n at most; what the replications vary beyond that is shared. The shared share of
+        the spread at the horizon is carried to CLV and NPS, whose per-customer parts are not tallied.
         """
         reps = self.replications
+        n, big = self.journey.customers, self.journey.population
         retention = np.array([r.retention for r in reps])
-        ranges = [prediction_range(retention[:, t]) for t in range(retention.shape[1])]
-        survey = []  # multinomial variance of NPS when each active customer is asked
+        scale = self._cohort_scale(retention, n, big)
+        ranges = [prediction_range(retention[:, t], scale=scale[t]) for t in range(retention.shape[1])]
+        survey = []  # multinomial variance of NPS when each of the business's active customers is asked
         for r in reps:
-            n = r.active[-1]
-            p, d = (r.promoters[-1] / n, r.detractors[-1] / n) if n else (math.nan, math.nan)
-            survey.append(100**2 * (p + d - (p - d) ** 2) / n if n else math.nan)
+            active = r.active[-1] * big / n
+            p, d = (r.promoters[-1] / r.active[-1], r.detractors[-1] / r.active[-1]) if active else (math.nan,) * 2
+            survey.append(100**2 * (p + d - (p - d) ** 2) / active if active else math.nan)
         return {
-            "clv": prediction_range(np.array([r.clv for r in reps])),
-            "nps": prediction_range(np.array([r.nps[-1] for r in reps]), np.array(survey)),
+            "cohort_size": big,
+            "clv": prediction_range(np.array([r.clv for r in reps]), scale=scale[-1]),
+            "nps": prediction_range(np.array([r.nps[-1] for r in reps]), np.array(survey), scale=scale[-1]),
             "retention": {
                 "low": [None if x["low"] is None else max(0.0, x["low"]) for x in ranges],
                 "high": [None if x["high"] is None else min(1.0, x["high"]) for x in ranges],
             },
         }
+
+    @staticmethod
+    def _cohort_scale(retention: np.ndarray, n: int, big: int) -> np.ndarray:
+        """Per month: the variance of one cohort of `big` customers over that of the sample's n:
+        shared + own × n / big, where `own` is the replications' variance up to the binomial bound
+        p(1 − p)/n and `shared` the rest.
+        """
+        if n == big or len(retention) < 2:
+            return np.ones(retention.shape[1])
+        var = retention.var(axis=0, ddof=1)
+        p = retention.mean(axis=0)
+        own = np.minimum(var, p * (1 - p) / n)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(var > 0, (var - own + own * n / big) / var, n / big)
 
     def to_dict(self) -> dict[str, Any]:
         """The run summary as plain data."""
