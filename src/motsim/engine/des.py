@@ -202,6 +202,7 @@ class Replication:
         env, m, result = self.env, self.journey.moments[j], self.result
         res = self.queues[m.resource][i % self.groups]
         arrive = env.now
+        result.offered_days[m.resource] += self.service[j][k][i]
         req = res.request()
         if m.patience_days != np.inf:
             got = yield req | env.timeout(m.patience_days)
@@ -254,6 +255,7 @@ class Replication:
         if delay:
             yield env.timeout(delay)
         res = self.queues[m.resource][i % self.groups]  # the queue of customer i's group
+        self.result.offered_days[m.resource] += duration
         req = res.request()
         if m.patience_days != np.inf:
             got = yield req | env.timeout(m.patience_days)

@@ -94,6 +94,8 @@ class Queues:
             defects[sel] = table.defect_u[ks, who] < self.journey.moments[a].defect_p[self.cohort.seg[who]]
         team, patience, penalty = self._resource[j], self._patience[j], self._penalty[j]
         here = ~(self.gone[i] | ~self.cohort.alive[i])
+        teams = len(self.journey.resources)
+        self.result.offered_days[:] += np.bincount(team[here], weights=duration[here], minlength=teams)
         queue = team * self.groups + i % self.groups
         if self.background is None:
             start = self._recursion(queue, t, duration, patience, penalty * MINUTES_PER_DAY, score, defects, i, here)
@@ -127,6 +129,7 @@ class Queues:
         ghost_start, ghost_at = out[n:], np.maximum(at, self.now)
         served = ghost_start - ghost_at <= patience[parent]
         teams = len(self.journey.resources)
+        self.result.offered_days[:] += np.bincount(team[parent] // self.groups, weights=service, minlength=teams)
         busy = self._busy(ghost_start[served], service[served])
         self.result.busy_days[:] += np.bincount(team[parent][served] // self.groups, weights=busy, minlength=teams)
         return out[:n]

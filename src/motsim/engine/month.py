@@ -68,6 +68,11 @@ class Rows:
         return out
 
 
+def _padded(flags: np.ndarray, width: int) -> np.ndarray:
+    """Boolean flags padded with False to `width`."""
+    return np.r_[flags, np.zeros(max(0, width - len(flags)), bool)]
+
+
 ROW_FIELDS = tuple(f.name for f in fields(Rows) if f.type != "bool")  # the arrays
 
 
@@ -195,9 +200,12 @@ class MonthStepper:
         # moments that can end a relationship outside a queue (a queue's own defections are the queue's)
         self.defecting = (self.defect_p.max(axis=1) > 0) & ~self.uses if self.defect_p.size else self.uses
         self.code_base = np.r_[0, np.cumsum([len(m.codes) for m in moments])].astype(np.int64)
-        # follow-ups in topological order, so a follow-up's parents are all known when it spawns
+        # follow-ups in topological order, so a follow-up's parents are all known when it spawns;
+        # which parent codes they follow, padded to every moment's codes (a follow-up's wanted codes
+        # are looked up with any moment's code before the parent is picked out)
+        width = max((len(m.codes) for m in moments), default=0)
         self.follow = [
-            (f, moments[f].after, np.r_[moments[f].after_codes, np.zeros(8, bool)], moments[f].delay_days)
+            (f, moments[f].after, _padded(moments[f].after_codes, width), moments[f].delay_days)
             for f in topological(journey)
             if moments[f].schedule == "after"
         ]

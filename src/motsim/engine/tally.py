@@ -67,7 +67,8 @@ class ReplicationResult:
     wait_minutes: np.ndarray = field(default_factory=lambda: np.zeros(0))  # per resource, total
     served: np.ndarray = field(default_factory=lambda: np.zeros(0))
     abandoned: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    busy_days: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    busy_days: np.ndarray = field(default_factory=lambda: np.zeros(0))  # service within the horizon
+    offered_days: np.ndarray = field(default_factory=lambda: np.zeros(0))  # service asked for (background too)
     clv: float = 0.0
     referral_value: float = 0.0
     # waits as a distribution: resources × WAIT_EDGES bins (served; offered = served + abandoned) and by day
@@ -128,6 +129,7 @@ class ReplicationResult:
             served=np.zeros(r),
             abandoned=np.zeros(r),
             busy_days=np.zeros(r),
+            offered_days=np.zeros(r),
             wait_hist=np.zeros((r, len(WAIT_EDGES) - 1)),
             wait_hist_offered=np.zeros((r, len(WAIT_EDGES) - 1)),
             on_time=np.zeros(r),

@@ -22,6 +22,7 @@ MAX_CUSTOMERS = 10_000_000
 MAX_MONTHS = 600
 MAX_REPLICATIONS = 10_000
 MAX_SERVICE_MINUTES = 100_000.0  # about ten weeks of one service
+MAX_SERVICE_CV = 100.0  # a lognormal service time's sd over its mean: far beyond any service data
 MIN_PERIOD_MONTHS = 1.0 / 30.4375  # one day
 DEFAULT_DRAWS = 20  # parameter sets drawn from [uncertainty] unless told otherwise
 
@@ -212,6 +213,12 @@ class ServiceTime(Strict):
         given = [k for k in ("exponential", "fixed", "lognormal") if getattr(self, k) is not None]
         if len(given) != 1:
             raise ValueError("give exactly one of exponential, fixed, lognormal")
+        if self.lognormal is not None and self.lognormal[1] > MAX_SERVICE_CV * self.lognormal[0]:
+            mean, sd = self.lognormal
+            raise ValueError(
+                f"lognormal [{mean:g}, {sd:g}]: the sd is {sd / mean:.3g} times the mean; at most {MAX_SERVICE_CV:g} "
+                "times (beyond that the draws overflow)"
+            )
         return self
 
     @property

@@ -241,13 +241,12 @@ def _print_resources(s: RunSummary, console: Console) -> None:
         rt.add_column(col, justify="right" if col != "resource" else "left")
     for rid, res in s.resources.items():
         lo, hi = res.mean_wait_minutes_ci
-        pct = res.wait_percentiles or {}
         worst = res.worst_day
         rt.add_row(
             escape(rid),
             str(res.capacity),
             with_ci({"mean": res.mean_wait_minutes, "ci_low": lo, "ci_high": hi}),
-            f"{fmt(pct.get('p90'))} / {fmt(pct.get('p99'))}",
+            f"{res.percentile_text('p90')} / {res.percentile_text('p99')}",
             f"{fmt(res.within_service_level, 'pct')} in {res.service_level_minutes:g} min",
             fmt(res.utilization, "pct"),
             fmt(res.abandonment, "pct"),
@@ -257,6 +256,9 @@ def _print_resources(s: RunSummary, console: Console) -> None:
             f"{fmt(worst['abandonment'], 'pct')} gave up",
         )
     console.print(rt)
+    for rid, res in s.resources.items():
+        if res.note:
+            console.print(f"note: {escape(rid)}: {escape(res.note)}", highlight=False)
 
 
 def print_run_uncertainty(u: RunUncertainty, console: Console, currency: str = "") -> None:

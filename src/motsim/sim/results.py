@@ -80,10 +80,31 @@ class ResourceSummary(Result):
     service_level_minutes: float | None = None
     mean_wait_offered_minutes: float | None = None  # abandoned visits count their wait until giving up
     worst_day: dict[str, float | None] | None = None  # the day with the longest mean wait
+    # percentiles beyond the last finite edge of the wait histogram: null in `wait_percentiles`,
+    # their lower bound here ({"p99": 2880.0} reads "p99 > 2,880 min")
+    wait_percentiles_above_minutes: dict[str, float] = field(default_factory=dict)
+    offered_load: float | None = None  # service demanded over the agents' time (≥ 1: the queue cannot keep up)
+    unstable: bool = False
+    note: str | None = None
+
+    def percentile_text(self, key: str) -> str:
+        """A wait percentile for people: minutes, or "> 2,880" where only a bound is known."""
+        if key in self.wait_percentiles_above_minutes:
+            return f"> {self.wait_percentiles_above_minutes[key]:,.0f}"
+        value = self.wait_percentiles.get(key)
+        return "–" if value is None else f"{value:.1f}"
+
+
+def beyond(hist: np.ndarray, q: float) -> bool:
+    """Whether the q-quantile of waits binned on WAIT_EDGES lies in the open last bin (only a bound is known)."""
+    total = hist.sum()
+    return bool(total) and int(np.searchsorted(np.cumsum(hist), q * total)) >= len(hist) - 1
 
 
 def percentile(hist: np.ndarray, q: float) -> float | None:
-    """The q-quantile of waits binned on WAIT_EDGES (linear within a bin; the open last bin gives its start)."""
+    """The q-quantile of waits binned on WAIT_EDGES (linear within a bin; the open last bin gives its
+    start, a bound: see `beyond`).
+    """
     total = hist.sum()
     if not total:
         return None
@@ -97,6 +118,8 @@ def percentile(hist: np.ndarray, q: float) -> float | None:
     before = cum[k - 1] if k else 0.0
     return float(lo + (hi - lo) * (q * total - before) / hist[k]) if hist[k] else float(lo)
 
+
+PCTS = (50, 90, 99)  # wait percentiles reported
 
 INTERVAL = (
     "ci_low/ci_high: 95% Monte Carlo confidence interval of the model's expected value over replications "
@@ -277,6 +300,7 @@ class Results:
             )
             agents = res.capacity * self.journey.queue_groups  # a sample above the business meets copies of the team
             util = Estimate.of([r.busy_days[k] / (agents * horizon) for r in self.replications], share=True)
+            load = float(np.mean([r.offered_days[k] for r in self.replications])) / (agents * horizon)
             served = sum(r.served[k] for r in self.replications)
             abandoned = sum(r.abandoned[k] for r in self.replications)
             hist = np.sum([r.wait_hist[k] for r in self.replications], axis=0)
@@ -301,7 +325,16 @@ class Results:
                 utilization=util.mean,
                 abandonment=float(abandoned / (served + abandoned)) if served + abandoned else None,
                 capacity=res.capacity,
-                wait_percentiles={f"p{q}": percentile(hist, q / 100) for q in (50, 90, 99)},
+                wait_percentiles={f"p{q}": None if beyond(hist, q / 100) else percentile(hist, q / 100) for q in PCTS},
+                wait_percentiles_above_minutes={f"p{q}": float(WAIT_EDGES[-2]) for q in PCTS if beyond(hist, q / 100)},
+                offered_load=load,
+                unstable=load >= 1.0,
+                note=(
+                    f"unstable: the visits ask {load:.2g} times what the agents can serve; the queue grows "
+                    "for as long as the horizon lasts (waits depend on it)"
+                    if load >= 1.0
+                    else None
+                ),
                 waiting_share=float(1 - hist[0] / hist.sum()) if hist.sum() else None,
                 within_service_level=float(sum(r.on_time[k] for r in self.replications) / offered.sum())
                 if offered.sum()
