@@ -34,7 +34,7 @@ def test_prediction_is_for_a_cohort_of_the_business(fixture_scenario):
 
 def _estimates(what_if, name: str) -> dict[str, tuple[float, float]]:
     """Mean and standard error of ΔCLV, NPV and the baseline's mean wait."""
-    variant, base = what_if.comparisons[name].summary(), what_if.baseline
+    variant, base = what_if.comparisons[name].summary(), what_if.base
     out = {}
     for key, est in (("delta_clv", variant.delta_clv), ("npv", variant.npv)):
         reps = len(variant.npv_by_replication)

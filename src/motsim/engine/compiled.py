@@ -110,6 +110,7 @@ class CompiledScenario:
     half_life_months: float
     paradox: bool
     paradox_max_failures: int
+    paradox_moves: str  # "satisfaction" or "memory"
     ltr_at_neutral: float
     ltr_per_point: float
     ltr_noise_sd: float
@@ -202,6 +203,7 @@ def compile_scenario(scenario: Scenario) -> CompiledScenario:
         half_life_months=mem.half_life_months,
         paradox=scenario.recovery.paradox,
         paradox_max_failures=scenario.recovery.paradox_max_failures,
+        paradox_moves=scenario.recovery.paradox_moves,
         ltr_at_neutral=wom.ltr_at_neutral,
         ltr_per_point=wom.ltr_per_point,
         ltr_noise_sd=wom.ltr_noise_sd,

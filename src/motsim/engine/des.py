@@ -23,7 +23,7 @@ from motsim.engine.eventlog import EventLog
 from motsim.engine.occurrences import draw_slots, slot_counts
 from motsim.engine.streams import Streams
 from motsim.engine.tally import ReplicationResult
-from motsim.model.recovery import recovered_score
+from motsim.model.recovery import recovered_scores, severity
 from motsim.model.units import DAYS_PER_MONTH, MINUTES_PER_DAY
 
 
@@ -50,6 +50,7 @@ class MomentPlan(NamedTuple):
     cost: float
     defect_p: list[float]  # per segment
     best_score: list[float]  # per segment
+    severity: float  # of a failure, 0..1 (the paradox shrinks with it)
 
 
 class Occurrence(NamedTuple):
@@ -157,6 +158,7 @@ class Replication:
                 m.cost,
                 m.defect_p.tolist(),
                 m.best_score.tolist(),
+                float(severity(m.unrecovered_score)),
             )
             for m in moments
         ]
@@ -322,18 +324,27 @@ class Replication:
     def experience(self, i: int, occ: Occurrence, code: int, score: float, wait: float = 0.0) -> bool:
         """Customer i lives an occurrence now; False if it made them leave at once."""
         j, plan, s, journey = occ.moment, self.plan[occ.moment], self.seg[i], self.journey
+        felt = score
         if code >= plan.code_recovered:  # a failure, recovered or not
             prior = int(self.cohort.failures[i])
             self.cohort.failures[i] = prior + 1
             if code == plan.code_recovered:
-                score = float(
-                    recovered_score(score, prior, journey.paradox, journey.paradox_max_failures, plan.best_score[s])
+                shown, remembered = recovered_scores(
+                    score,
+                    prior,
+                    journey.paradox,
+                    journey.paradox_max_failures,
+                    plan.best_score[s],
+                    plan.severity,
+                    journey.paradox_moves,
                 )
+                score, felt = float(shown), float(remembered)
         score = 10.0 if score > 10.0 else (-10.0 if score < -10.0 else score)
+        felt = 10.0 if felt > 10.0 else (-10.0 if felt < -10.0 else felt)
         if self.log is not None:
             self.log.event(i, self.env.now, j, code, score, wait)
         self.buf_who.append(i)
-        self.buf_score.append(score)
+        self.buf_score.append(felt)  # memory: as remembered
         self.buf_moment.append(j)
         self.occurrences[j] += 1
         self.code_counts[j][code] += 1
@@ -344,7 +355,7 @@ class Replication:
             self.cost[month] += plan.cost
         if j == journey.renewal_moment:
             self.cohort.renewal_due[i] = True
-        if score < 0 and occ.defect_u < plan.defect_p[s]:
+        if felt < 0 and occ.defect_u < plan.defect_p[s]:
             self.cohort.defect_moment[i] = j
             self.gone[i] = True  # defected: nothing more happens to them (they leave at the month's end)
             return False

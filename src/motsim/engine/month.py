@@ -18,7 +18,7 @@ import numpy as np
 from motsim.engine.cohort import Cohort
 from motsim.engine.compiled import CompiledScenario
 from motsim.engine.occurrences import SlotTable, topological
-from motsim.model.recovery import recovered_score
+from motsim.model.recovery import recovered_scores, severity
 from motsim.model.units import DAYS_PER_MONTH
 
 
@@ -169,6 +169,7 @@ class Walked:
     defect: np.ndarray
     later: Followers
     spawned: Followers  # every follow-up spawned by a counted occurrence (slots taken)
+    felt: np.ndarray | None = None  # scores as remembered, where they differ from rows.score (the paradox)
 
 
 class MonthStepper:
@@ -189,6 +190,9 @@ class MonthStepper:
         self.cohort_times = cohort_times
         moments = journey.moments
         self.code_recovered = np.array([m.code_recovered for m in moments])
+        self.severity = np.array([m.unrecovered_score for m in moments])
+        self.severity = severity(self.severity) if len(moments) else self.severity
+        self.splits = journey.paradox and journey.paradox_moves != "memory"  # shown and remembered differ
         self.best = np.stack([m.best_score for m in moments]) if moments else np.zeros((0, 0))
         self.defect_p = np.stack([m.defect_p for m in moments]) if moments else np.zeros((0, 0))
         self.cost = np.array([m.cost for m in moments])
@@ -303,11 +307,12 @@ class MonthStepper:
         walkable = now if spawn_queued else now & ~self.uses[spawned.j]
         inside = spawned.select(walkable)
         rows = Rows.stack([base, sparse_rows(self.tables, inside.j, inside.i, inside.slot, inside.t, self.n)], self.n)
-        rows, kept, defect, stop = self._walk_rows(rows)
+        rows, kept, defect, stop, felt = self._walk_rows(rows)
         # a follow-up counts if its parent did and did not end the relationship there
         live = spawned.parent_t < stop[spawned.i]
         later = spawned.select(live & ~now)
-        return Walked(rows, kept, defect, later, spawned.select(live)), spawned.select(live & now & ~walkable)
+        walked = Walked(rows, kept, defect, later, spawned.select(live), felt)
+        return walked, spawned.select(live & now & ~walkable)
 
     def _spawn(self, rows: Rows, hi: float) -> Followers:
         """Every follow-up the month's occurrences would spawn if all counted (parents first);
@@ -337,7 +342,7 @@ class MonthStepper:
             out.append(new)
         return Followers.join(out)
 
-    def _walk_rows(self, rows: Rows) -> tuple[Rows, np.ndarray, np.ndarray, np.ndarray]:
+    def _walk_rows(self, rows: Rows) -> tuple[Rows, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
         j_, c = self.journey, self.cohort
         if len(rows.t) > 1 and not rows.ordered:
             # sort only the customers whose occurrences are out of time order (few, as a rule):
@@ -352,6 +357,8 @@ class MonthStepper:
         prior = c.failures.copy()
         # scores are within −10..10 (the hybrid clips what waiting did to a queued moment's)
         score = rows.score.copy() if self.can_fail else rows.score
+        # what customers remember, where the paradox shows in the moment's score only
+        felt = rows.score.copy() if self.can_fail and self.splits else score
         # whole rows at a time (masked), cheaper than gathering the customers each row concerns;
         # paths no moment can take (recoveries, defections) are skipped
         for r in range(n_rows if self.can_fail or self.can_defect else 0):
@@ -363,24 +370,29 @@ class MonthStepper:
                 cr = np.take(self.code_recovered, j)
                 rec = valid & (code == cr)
                 if rec.any():
-                    best = self.best[j, c.seg]
-                    score[r] = np.where(
-                        rec,
-                        np.clip(
-                            recovered_score(score[r], prior, j_.paradox, j_.paradox_max_failures, best), -10.0, 10.0
-                        ),
+                    shown, remembered = recovered_scores(
                         score[r],
+                        prior,
+                        j_.paradox,
+                        j_.paradox_max_failures,
+                        self.best[j, c.seg],
+                        np.take(self.severity, j),
+                        j_.paradox_moves,
                     )
+                    if felt is not score:
+                        felt[r] = np.where(rec, np.clip(remembered, -10.0, 10.0), felt[r])
+                    score[r] = np.where(rec, np.clip(shown, -10.0, 10.0), score[r])
                 prior += valid & (code >= cr)
             if self.can_defect:
                 d = (
                     valid
-                    & (score[r] < 0)
+                    & (felt[r] < 0)
                     & (rows.defect_u[r] < np.take(self.defect_p, j * self.defect_p.shape[1] + c.seg))
                 )
                 stop[d] = rows.t[r][d]
                 defect[r] = d
-        return replace(rows, score=score), kept, defect, stop  # a new Rows: the hybrid walks `base` twice
+        # a new Rows: the hybrid walks `base` twice
+        return replace(rows, score=score), kept, defect, stop, None if felt is score else felt
 
     # --- committing ---------------------------------------------------------------------------
     def commit(self, walked: Walked, month: int) -> None:
@@ -388,6 +400,7 @@ class MonthStepper:
         tallies, follow-up slots taken and follow-ups due in later months.
         """
         c, rows, kept = self.cohort, walked.rows, walked.kept
+        felt = rows.score if walked.felt is None else walked.felt  # what customers remember
         r = c.result
         n_moments = len(self.journey.moments)
         # rows laid out per moment hold one moment for everyone: tally them row by row without
@@ -403,12 +416,12 @@ class MonthStepper:
             moment = int(rows.j[k, 0]) if uniform[k] else rows.j[k].astype(np.int64)
             if everyone:
                 # a whole slot no one could leave before reaches everyone still here: no mask needed
-                c.experience_round(None, rows.score[k], moment)
+                c.experience_round(None, felt[k], moment)
             elif cnt * 8 < self.n:  # a few customers: by index
                 who = np.flatnonzero(mask)
-                c.experience_round(who, rows.score[k][who], moment if uniform[k] else moment[who])
+                c.experience_round(who, felt[k][who], moment if uniform[k] else moment[who])
             else:
-                c.experience_round(mask, rows.score[k], moment)
+                c.experience_round(mask, felt[k], moment)
             if uniform[k]:
                 counts[moment] += cnt
                 # a plain reduction, not BLAS (`@` hands it to OpenBLAS, whose threads cost more

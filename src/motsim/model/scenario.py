@@ -147,6 +147,11 @@ class Recovery(Strict):
     paradox_max_failures: int = Field(
         1, ge=0, description="Failures for which the paradox holds; after, recovery is at best neutral."
     )
+    paradox_moves: Literal["satisfaction", "memory"] = Field(
+        "satisfaction",
+        description="What the paradox moves: the moment's score (CSAT) only, as the meta-analysis of de Matos, "
+        "Henrique & Rossi (2007) finds; or also the remembered experience that drives churn and NPS.",
+    )
 
 
 class WordOfMouth(Strict):
