@@ -23,7 +23,7 @@ import numpy as np
 from motsim.engine.background import Background
 from motsim.engine.cohort import Cohort, finish, population
 from motsim.engine.compiled import CompiledScenario
-from motsim.engine.month import MonthStepper, Rows, sparse_rows
+from motsim.engine.month import ROW_FIELDS, MonthStepper, Rows, sparse_rows
 from motsim.engine.occurrences import SlotTable, draw_slots, slot_counts
 from motsim.engine.panel import Panel
 from motsim.engine.streams import Streams
@@ -263,7 +263,10 @@ def run_replication(journey: CompiledScenario, streams: Streams, panel: Panel | 
         queues.arrive(rows.j[r, i].astype(np.int64), i, rows.slot[r, i].astype(np.int64), rows.t[r, i])
         del rows, reached
         j, ci, k, t, code, score = queues.completed((month + 1) * DAYS_PER_MONTH)
-        unqueued = Rows(np.where(queued, np.inf, base.t), base.j, base.slot, base.code, base.score, base.defect_u)
+        unqueued_t = np.where(queued, np.inf, base.t)
+        # rows that held only queued occurrences are empty now: walking them would cost as much as a full row
+        live = np.flatnonzero(np.isfinite(unqueued_t).any(axis=1)) if len(unqueued_t) else np.empty(0, np.intp)
+        unqueued = Rows(unqueued_t[live], *(getattr(base, f)[live] for f in ROW_FIELDS[1:]))
         served = sparse_rows(
             tables, j, ci, k, t, n, code=code, score=np.clip(score, -10.0, 10.0)
         )  # waiting can push below −10
