@@ -23,7 +23,7 @@ import numpy as np
 from motsim.engine.background import Background
 from motsim.engine.cohort import Cohort, finish, population
 from motsim.engine.compiled import CompiledScenario
-from motsim.engine.month import ROW_FIELDS, MonthStepper, Rows, sparse_rows
+from motsim.engine.month import ROW_FIELDS, MonthStepper, Rows, blank, dense_rank, fill_sparse
 from motsim.engine.occurrences import SlotTable, draw_slots, slot_counts
 from motsim.engine.panel import Panel
 from motsim.engine.streams import Streams
@@ -238,6 +238,24 @@ class Queues:
         return j[keep], i[keep], k[keep], day[keep], code[keep].astype(np.int16), felt[keep]
 
 
+def _month_rows(base: Rows, queued: np.ndarray, served: tuple[np.ndarray, ...], tables: list[SlotTable]) -> Rows:
+    """The month's rows for its final walk, in one block: the scheduled occurrences that did not
+    queue (rows that held only queued ones left out: they would cost a full row each), then the
+    queued visits where their service ended (`served`: moment, customer, slot, day, code, score).
+    """
+    j, i, k, t, code, score = served
+    unqueued_t = np.where(queued, np.inf, base.t)
+    live = np.flatnonzero(np.isfinite(unqueued_t).any(axis=1)) if len(unqueued_t) else np.empty(0, np.intp)
+    rank = dense_rank(i, t)
+    height = len(live) + (int(rank.max()) + 1 if len(i) else 0)
+    rows = Rows(*(np.empty((height, unqueued_t.shape[1]), getattr(base, f).dtype) for f in ROW_FIELDS), owned=True)
+    for f in ROW_FIELDS:
+        getattr(rows, f)[: len(live)] = (unqueued_t if f == "t" else getattr(base, f))[live]
+    blank(rows, len(live))
+    fill_sparse(rows, rank + len(live), tables, j, i, k, t, code=code, score=np.clip(score, -10.0, 10.0))  # waiting
+    return rows  # can push a score below −10
+
+
 def run_replication(journey: CompiledScenario, streams: Streams, panel: Panel | None = None) -> ReplicationResult:
     """Simulate one replication of the cohort (recording each customer in `panel` if given)."""
     result = ReplicationResult.empty(journey)
@@ -247,7 +265,6 @@ def run_replication(journey: CompiledScenario, streams: Streams, panel: Panel | 
     tables = draw_slots(journey, streams, seg)
     stepper = MonthStepper(journey, cohort, tables, cohort_times)
     queues = Queues(journey, tables, cohort, Background.of(journey, streams, cohort_times))
-    n = len(seg)
     for month in range(journey.months):
         base = stepper.scheduled(month)
         queued = np.take(stepper.uses, base.j.astype(np.intp))
@@ -263,14 +280,9 @@ def run_replication(journey: CompiledScenario, streams: Streams, panel: Panel | 
         queues.arrive(rows.j[r, i].astype(np.int64), i, rows.slot[r, i].astype(np.int64), rows.t[r, i])
         del rows, reached
         j, ci, k, t, code, score = queues.completed((month + 1) * DAYS_PER_MONTH)
-        unqueued_t = np.where(queued, np.inf, base.t)
-        # rows that held only queued occurrences are empty now: walking them would cost as much as a full row
-        live = np.flatnonzero(np.isfinite(unqueued_t).any(axis=1)) if len(unqueued_t) else np.empty(0, np.intp)
-        unqueued = Rows(unqueued_t[live], *(getattr(base, f)[live] for f in ROW_FIELDS[1:]))
-        served = sparse_rows(
-            tables, j, ci, k, t, n, code=code, score=np.clip(score, -10.0, 10.0)
-        )  # waiting can push below −10
-        final, late = stepper.walk(Rows.stack([unqueued, served], n), month, spawn_queued=False)
+        final, late = stepper.walk(
+            _month_rows(base, queued, (j, ci, k, t, code, score), tables), month, spawn_queued=False
+        )
         queues.arrive(late.j, late.i, late.slot, late.t)
         stepper.commit(final, month)
         cohort.close_month(month)

@@ -118,20 +118,43 @@ def sparse_rows(
     """
     if len(i) == 0:
         return Rows.empty(n)
-    rank, col = dense_rank(i, t), i
-    rows = int(rank.max()) + 1
-    out = Rows.empty(n, rows)
-    out.t[rank, col] = t
-    out.j[rank, col] = j
-    out.slot[rank, col] = slot
+    rank = dense_rank(i, t)
+    out = Rows.empty(n, int(rank.max()) + 1)
+    fill_sparse(out, rank, tables, j, i, slot, t, code, score)
+    return out
+
+
+def fill_sparse(
+    out: Rows,
+    row: np.ndarray,
+    tables: list[SlotTable],
+    j: np.ndarray,
+    i: np.ndarray,
+    slot: np.ndarray,
+    t: np.ndarray,
+    code: np.ndarray | None = None,
+    score: np.ndarray | None = None,
+) -> None:
+    """Write sparse occurrences into rows `row` (one per occurrence) of blank rows (see `sparse_rows`)."""
+    col = i
+    out.t[row, col] = t
+    out.j[row, col] = j
+    out.slot[row, col] = slot
     for m in np.unique(j):
         sel = j == m
         tab = tables[m]
         codes = tab.code[slot[sel], i[sel]] if code is None else code[sel]
-        out.code[rank[sel], col[sel]] = codes
-        out.score[rank[sel], col[sel]] = tab.score(codes, i[sel]) if score is None else score[sel]
-        out.defect_u[rank[sel], col[sel]] = tab.defect_u[slot[sel], i[sel]]
-    return out
+        out.code[row[sel], col[sel]] = codes
+        out.score[row[sel], col[sel]] = tab.score(codes, i[sel]) if score is None else score[sel]
+        out.defect_u[row[sel], col[sel]] = tab.defect_u[slot[sel], i[sel]]
+
+
+def blank(out: Rows, first: int) -> None:
+    """Rows `first`.. of `out` with no occurrence (time inf), as `Rows.empty` makes them."""
+    out.t[first:] = np.inf
+    for f in ("j", "slot", "code", "score"):
+        getattr(out, f)[first:] = 0
+    out.defect_u[first:] = 1.0
 
 
 @dataclass
@@ -260,21 +283,32 @@ class MonthStepper:
         due = self._due(hi)
         sparse.append((due.j, due.i, due.slot, due.t))
         j, i, slot, t = (np.concatenate(parts_) for parts_ in zip(*sparse, strict=True))
-        parts.append(sparse_rows(self.tables, j, i, slot, t, self.n))
-        return Rows.stack([self._whole_rows(sorted(whole, key=lambda e: e[0]), alive), *parts], self.n)
-
-    def _whole_rows(self, whole: list[tuple[float, int, int]], alive: np.ndarray) -> Rows:
-        """Rows of whole slots (one time for everyone), in time order, each written once."""
-        rows, n = len(whole), self.n
+        rank = dense_rank(i, t)
+        # the month's rows laid out in one block (concatenating them was a tenth of the hybrid's time):
+        # whole slots in time order, cohort-wide events, then the sparse occurrences by rank
+        parts = [p for p in parts if len(p.t)]
+        n_whole, n_parts, n_sparse = len(whole), sum(len(p.t) for p in parts), int(rank.max()) + 1 if len(i) else 0
         out = Rows(
-            np.empty((rows, n)),
-            np.empty((rows, n), np.int16),
-            np.empty((rows, n), np.int32),
-            np.empty((rows, n), np.int16),
-            np.empty((rows, n)),
-            np.empty((rows, n), np.float32) if self.can_defect else np.ones((rows, n), np.float32),
-            ordered=True,
+            np.empty((n_whole + n_parts + n_sparse, self.n)),
+            *(np.empty((n_whole + n_parts + n_sparse, self.n), d) for d in (np.int16, np.int32, np.int16, float)),
+            np.empty((n_whole + n_parts + n_sparse, self.n), np.float32),
+            ordered=not (n_parts or n_sparse),
+            owned=True,
         )
+        self._whole_rows(sorted(whole, key=lambda e: e[0]), alive, out)
+        row = n_whole
+        for p in parts:
+            for f in ROW_FIELDS:
+                getattr(out, f)[row : row + len(p.t)] = getattr(p, f)
+            row += len(p.t)
+        blank(out, row)
+        fill_sparse(out, rank + row, self.tables, j, i, slot, t)
+        return out
+
+    def _whole_rows(self, whole: list[tuple[float, int, int]], alive: np.ndarray, out: Rows) -> None:
+        """Write whole slots (one time for everyone), in time order, each once, into `out`'s first rows."""
+        if not self.can_defect:
+            out.defect_u[: len(whole)] = 1.0
         here = np.where(alive, 0.0, np.inf)  # + the slot's time: inf for those who have left
         for r, (t, jx, k) in enumerate(whole):
             table = self.tables[jx]
@@ -285,7 +319,6 @@ class MonthStepper:
             out.score[r] = table.score(out.code[r])
             if self.can_defect:
                 out.defect_u[r] = table.defect_u[k]
-        return out
 
     def _due(self, hi: float) -> Followers:
         """Pending follow-ups that fall before `hi`, for customers still here (taken off the list)."""
