@@ -13,9 +13,10 @@ heap of agents' free times in arrival order (as `hybrid` does). Retention and CL
 beside each timing so the references can be seen to simulate the same journey (equal within
 Monte Carlo error; the random streams differ).
 
-One replication per timing, best of three, one process; `--threads` times the engines with the
-numeric libraries' default thread pools and/or held to one thread (threadpoolctl) — motsim holds
-them to one thread inside every replication itself, so `default` measures what a user gets.
+One replication per timing, best of five, the engine and its reference run alternately (so both
+meet the same load on a shared machine), one process; `--threads` times them with the numeric
+libraries' default thread pools and/or held to one thread (threadpoolctl) — motsim holds them to
+one thread inside every replication itself, so `default` measures what a user gets.
 """
 
 from __future__ import annotations
@@ -141,13 +142,16 @@ def engine(name: str, source: Path, n: int) -> tuple[float, float]:
     return float(rep.retention[-1]), float(rep.margin.sum()) / n
 
 
-def best(fn, repeat: int = 3) -> tuple[float, tuple]:
-    times, out = [], None
+def interleaved(engine_fn, reference_fn, repeat: int = 5) -> tuple[float, tuple, float, tuple]:
+    """Best of `repeat` for each, run alternately so that both meet the same load."""
+    times: dict[str, list[float]] = {"engine": [], "reference": []}
+    out: dict[str, tuple] = {}
     for _ in range(repeat):
-        start = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - start)
-    return min(times), out
+        for key, fn in (("reference", reference_fn), ("engine", engine_fn)):
+            start = time.perf_counter()
+            out[key] = fn()
+            times[key].append(time.perf_counter() - start)
+    return min(times["engine"]), out["engine"], min(times["reference"]), out["reference"]
 
 
 def main() -> None:
@@ -164,13 +168,11 @@ def main() -> None:
         ("hybrid", HERE / "four_moments_queue.toml", True),
     ]
     for name, source, queue in cases:
-        ref_s, (ref_ret, ref_rev) = best(lambda queue=queue: hand_written(n, queue))
         for mode in modes:
-            if mode == "one":
-                with threadpool_limits(1):
-                    eng_s, (ret, rev) = best(lambda name=name, source=source: engine(name, source, n))
-            else:
-                eng_s, (ret, rev) = best(lambda name=name, source=source: engine(name, source, n))
+            with threadpool_limits(1 if mode == "one" else None):
+                eng_s, (ret, rev), ref_s, (ref_ret, ref_rev) = interleaved(
+                    lambda name=name, source=source: engine(name, source, n), lambda queue=queue: hand_written(n, queue)
+                )
             row = {
                 "engine": name,
                 "journey": source.name,

@@ -13,15 +13,21 @@ from motsim.sim.run import simulate, with_overrides
 Z = 4.0  # MC standard errors allowed: a family of ~100 checks per scenario at a tiny false-alarm rate
 
 
-def _run(name, engine):
+def _run(name, engine, sampled=False):
     sc = with_overrides(motsim.load_scenario(name), customers=3000, months=14)
+    if sampled:  # 3,000 customers of a 12,000 business: the teams meet background visits (engine.background)
+        return simulate(with_overrides(sc, customers=12_000), replications=4, engine=engine, sample=3000)
     return simulate(sc, replications=4, engine=engine)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", sorted(bundled_scenarios()))
-def test_fast_engine_agrees_with_des(name):
-    ref, fast = _run(name, "des"), _run(name, "auto")
+@pytest.mark.parametrize(
+    ("name", "sampled"),
+    [(name, False) for name in sorted(bundled_scenarios())]
+    + [(name, True) for name in sorted(bundled_scenarios()) if motsim.load_scenario(name).resources],
+)
+def test_fast_engine_agrees_with_des(name, sampled):
+    ref, fast = _run(name, "des", sampled), _run(name, "auto", sampled)
     assert fast.engine in ("vector", "hybrid") and ref.engine == "des"
     n = ref.compiled.customers
     a = np.array([r.retention for r in ref.replications])
