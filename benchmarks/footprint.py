@@ -38,7 +38,7 @@ from motsim.sim.run import with_overrides
 src, eng, n, months = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 sc = with_overrides(motsim.load_scenario(src), customers=n, months=months)
 est = estimate(sc, 1, eng, 1).memory_gib
-motsim.simulate(sc, replications=1, engine=eng, workers=1)
+motsim.simulate(sc, replications=1, engine=eng)
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
 print(json.dumps({"estimate_gib": round(est, 3), "peak_gib": round(peak, 3)}))
 """

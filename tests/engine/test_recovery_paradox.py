@@ -55,7 +55,7 @@ def test_what_the_paradox_moves(moves, remembered, engine):
     # (2 + 3 × (1 − 0.2) = 4.4) either way; churn follows E = 4.4 only when the paradox moves memory
     n = 20_000 if engine != "des" else 6_000
     sc = load_text(JOURNEY.format(n=n, moves=moves), "paradox.toml")
-    summary = motsim.simulate(sc, engine=engine, workers=1).summary()
+    summary = motsim.simulate(sc, engine=engine).summary()
     assert summary.moments["claim"].mean_score == pytest.approx(4.4)
     expected = 1.0 - expit(logit(0.05) - 0.5 * remembered)
     se = np.sqrt(expected * (1 - expected) / n)

@@ -77,7 +77,7 @@ def test_every_engine_runs_every_shape(sizes, kinds, wanted, fails):
     scenario = load_text(journey(sizes, kinds, wanted, fails), "shapes.toml")
     counts = {}
     for engine in ("vector", "hybrid", "des"):
-        moments = motsim.simulate(scenario, replications=1, engine=engine, workers=1).moments()
+        moments = motsim.simulate(scenario, replications=1, engine=engine).moments()
         counts[engine] = {k: m.occurrences.mean for k, m in moments.items()}
         parent = "wide" if kinds[1] == "wide" else "first"
         assert counts[engine]["then"] <= counts[engine][parent]

@@ -13,7 +13,7 @@ from motsim.sim.run import with_overrides
 
 def test_a_stable_queue_offers_erlangs_load(fixture_scenario):
     # M/M/12 at 100 calls an hour of 6 minutes: offered load a / c = 10 / 12, and so the utilisation
-    support = motsim.simulate(fixture_scenario("erlang_c"), replications=2, workers=1).summary().resources["support"]
+    support = motsim.simulate(fixture_scenario("erlang_c"), replications=2).summary().resources["support"]
     assert abs(support.offered_load - 10 / 12) < 0.02
     assert abs(support.utilization - 10 / 12) < 0.02
     assert not support.unstable and support.note is None
@@ -25,7 +25,7 @@ def test_an_overloaded_queue_is_said_to_be_unstable(fixture_scenario):
     sc = apply_changes(fixture_scenario("erlang_c"), {"resources.support.capacity": 2}, "test")
     for engine in ("hybrid", "des"):
         sc_small = with_overrides(sc, customers=1000) if engine == "des" else sc  # des: 2.5 agents' work
-        support = motsim.simulate(sc_small, replications=1, engine=engine, workers=1).summary().resources["support"]
+        support = motsim.simulate(sc_small, replications=1, engine=engine).summary().resources["support"]
         assert support.utilization <= 1.0
         assert support.unstable and "unstable" in support.note
         load = 10 / 2 * sc_small.scenario.customers / 2000

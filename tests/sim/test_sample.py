@@ -18,10 +18,9 @@ def test_prediction_is_for_a_cohort_of_the_business(fixture_scenario):
     # a business of 2,000 simulated as a sample of 250: the range must hold the business's
     # cohorts (about 95%) and be as wide as the business's own replications say, not 2.8x wider
     business = with_overrides(fixture_scenario("constant_churn"), customers=2000, months=12)
-    sampled, _ = sample(business, customers=250, source="test")
-    prediction = motsim.simulate(sampled, replications=20, workers=1).summary().prediction
+    prediction = motsim.simulate(business, replications=20, sample=250).summary().prediction
     assert prediction["cohort_size"] == 2000
-    cohorts = motsim.simulate(with_overrides(business, seed=77), replications=60, workers=1)
+    cohorts = motsim.simulate(with_overrides(business, seed=77), replications=60)
     clv = np.array([r.clv for r in cohorts.replications])
     low, high = prediction["clv"]["low"], prediction["clv"]["high"]
     assert np.mean((clv >= low) & (clv <= high)) >= 0.85
@@ -59,12 +58,14 @@ def test_a_sample_meets_the_business_queue(name, intervention):
     # run within their joint Monte Carlo error (z = 3.5: 27 comparisons at 1% each at most)
     business = with_overrides(motsim.load_scenario(name), months=24)
     population = business.scenario.customers
-    full = _estimates(compare(business, [business.intervention(intervention)], replications=8, workers=2), intervention)
+    options = motsim.RunOptions(workers=2)
+    full = _estimates(compare(business, intervention, replications=8, draws=0, options=options), intervention)
     for share in (0.1, 0.3, 3.0):
         sampled, notes = sample(business, customers=int(population * share), source="test")
-        assert notes == []
+        assert notes == []  # nothing approximate to say about the teams any more
         got = _estimates(
-            compare(sampled, [sampled.intervention(intervention)], replications=8, workers=2), intervention
+            compare(business, intervention, sample=int(population * share), replications=8, draws=0, options=options),
+            intervention,
         )
         for key, (mean, se) in got.items():
             ref, ref_se = full[key]

@@ -298,7 +298,7 @@ class Results:
             waits = Estimate.of(
                 [r.wait_minutes[k] / r.served[k] if r.served[k] else math.nan for r in self.replications]
             )
-            agents = res.capacity * self.journey.queue_groups  # a sample above the business meets copies of the team
+            agents = res.capacity * self.compiled.queue_groups  # a sample above the business meets copies of the team
             util = Estimate.of([r.busy_days[k] / (agents * horizon) for r in self.replications], share=True)
             load = float(np.mean([r.offered_days[k] for r in self.replications])) / (agents * horizon)
             served = sum(r.served[k] for r in self.replications)
@@ -392,7 +392,7 @@ class Results:
         the spread at the horizon is carried to CLV and NPS, whose per-customer parts are not tallied.
         """
         reps = self.replications
-        n, big = self.journey.customers, self.journey.population
+        n, big = self.compiled.customers, self.compiled.population
         retention = np.array([r.retention for r in reps])
         scale = self._cohort_scale(retention, n, big)
         ranges = [prediction_range(retention[:, t], scale=scale[t]) for t in range(retention.shape[1])]
