@@ -16,7 +16,8 @@ chain, the delays of the chain added back):
 - at a time everyone shares (`at_day`, `every_months`): that time, as the business would see it;
 - Poisson arrivals (`rate_per_month`): uniform within the same month (the business's arrivals
   that month: the sum of many customers' Poisson arrivals is Poisson at the month's rate, so
-  the copies add no burst of their own);
+  the copies add no burst of their own); for a follow-up of them (known only once its parent
+  has happened), uniform within the week after the visit;
 - a cohort-wide event (an outage): uniform within the event's spread, as every hit customer's is.
 
 Each background visit's draws are keyed by the visit that brought it (moment, customer, slot,
@@ -36,6 +37,7 @@ from motsim.model.queueing import service_minutes
 from motsim.model.units import DAYS_PER_MONTH, MINUTES_PER_DAY
 
 SAME, MONTH, EVENT = 0, 1, 2  # how a moment's visits are timed (see the module docstring)
+FOLLOW_WINDOW_DAYS = 7.0  # a Poisson-rooted follow-up's background visits arrive within this after it
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 
@@ -121,8 +123,13 @@ class Background:
         root_t = t - delay
         timing = self.timing[j]
         day = t.copy()
-        month = timing == MONTH
-        day[month] = (np.floor(root_t[month] / DAYS_PER_MONTH) + u[month]) * DAYS_PER_MONTH + delay[month]
+        month = (timing == MONTH) & (delay == 0)
+        day[month] = (np.floor(root_t[month] / DAYS_PER_MONTH) + u[month]) * DAYS_PER_MONTH
+        # a follow-up is known only when its parent happens: its copies come within a week after it
+        # (never before it, so that an event-driven engine can schedule them), a lag too short to
+        # move a month's load and a window too wide for the copies to arrive as a burst
+        follow = (timing == MONTH) & (delay > 0)
+        day[follow] = t[follow] + u[follow] * FOLLOW_WINDOW_DAYS
         for r in np.unique(self.root[j][timing == EVENT]):
             at = (timing == EVENT) & (self.root[j] == r)
             events = self.cohort_times[r]

@@ -48,6 +48,8 @@ class Queues:
     ):
         self.journey, self.tables, self.cohort = journey, tables, cohort
         self.background = background  # the unsampled customers' visits, when the cohort is a sample
+        # background visits due in a later month's batch: queue, day, service, patience
+        self.deferred = [np.empty(0, np.int64), np.empty(0), np.empty(0), np.empty(0)]
         self.result = cohort.result
         self.now = 0.0  # the day the queues have been run to
         self.groups = journey.queue_groups
@@ -66,8 +68,11 @@ class Queues:
         self._abandoned_code = np.array([m.code_abandoned for m in moments], dtype=np.int64)
         self._abandoned_score = np.array([m.unrecovered_score for m in moments])
 
-    def arrive(self, j: np.ndarray, i: np.ndarray, slot: np.ndarray, t: np.ndarray) -> None:
-        """Queue these occurrences (each once) at their times (or now, if already past)."""
+    def arrive(self, j: np.ndarray, i: np.ndarray, slot: np.ndarray, t: np.ndarray, until: float = np.inf) -> None:
+        """Queue these occurrences (each once) at their times (or now, if already past), with the
+        background visits due before `until` (the end of the month being queued; later ones wait
+        for their month's batch, so that every batch is served in arrival order).
+        """
         fresh = np.ones(len(j), dtype=bool)
         for a, seen in self.submitted.items():
             sel = np.flatnonzero(j == a)
@@ -76,7 +81,7 @@ class Queues:
         j, i, slot, t = j[fresh], i[fresh], slot[fresh], np.maximum(t[fresh], self.now)
         order = np.argsort(t, kind="stable")  # simultaneous arrivals queue in time-then-listing order
         j, i, slot, t = j[order], i[order], slot[order], t[order]
-        if not len(j):
+        if not len(j) and (self.background is None or not len(self.deferred[0])):
             return
         # what each visit will need, looked up for all at once (numpy per visit is slow)
         duration, code, score, defects = (
@@ -100,24 +105,36 @@ class Queues:
         if self.background is None:
             start = self._recursion(queue, t, duration, patience, penalty * MINUTES_PER_DAY, score, defects, i, here)
         else:
-            start = self._with_background(j, i, slot, t, duration, patience, penalty, score, defects, queue, here)
+            start = self._with_background(
+                (j, i, slot, t), (duration, patience, penalty, score, defects, queue, here), until
+            )
         self._account(j, i, slot, t, start, duration, code, score, team, patience, penalty)
 
-    def _with_background(self, j, i, slot, t, duration, patience, penalty, score, defects, team, here) -> np.ndarray:
-        """The recursion over these visits and the background visits they bring, in arrival order;
-        the sampled visits' starts (the background's service counts in the teams' busy time).
+    def _with_background(self, visit: tuple, need: tuple, until: float) -> np.ndarray:
+        """The recursion over these visits and the background visits due before `until` (theirs and
+        those deferred from earlier batches), in arrival order; the sampled visits' starts (the
+        background's service counts in the teams' busy and offered time).
         """
         assert self.background is not None
+        j, i, slot, t = visit
+        duration, patience, penalty, score, defects, queue, here = need
         parent, at, service = self.background.visits(j[here], i[here], slot[here], t[here])
         parent = np.flatnonzero(here)[parent]
-        n, g = len(t), len(parent)
-        order = np.argsort(np.r_[t, np.maximum(at, self.now)], kind="stable")  # ties: sampled visits first
-        both = np.r_[t, np.maximum(at, self.now)][order]
+        ghosts = [
+            np.r_[a, b] for a, b in zip(self.deferred, (queue[parent], at, service, patience[parent]), strict=True)
+        ]
+        due = ghosts[1] < until
+        self.deferred = [g[~due] for g in ghosts]
+        g_queue, g_at, g_service, g_patience = (g[due] for g in ghosts)
+        g_at = np.maximum(g_at, self.now)
+        n, g = len(t), len(g_at)
+        both = np.r_[t, g_at]
+        order = np.argsort(both, kind="stable")  # ties: sampled visits first
         start = self._recursion(
-            np.r_[team, team[parent]][order],
-            both,
-            np.r_[duration, service][order],
-            np.r_[patience, patience[parent]][order],
+            np.r_[queue, g_queue][order],
+            both[order],
+            np.r_[duration, g_service][order],
+            np.r_[patience, g_patience][order],
             np.r_[penalty * MINUTES_PER_DAY, np.zeros(g)][order],
             np.r_[score, np.zeros(g)][order],
             np.r_[defects, np.zeros(g, bool)][order],
@@ -126,12 +143,11 @@ class Queues:
         )
         out = np.empty(n + g)
         out[order] = start
-        ghost_start, ghost_at = out[n:], np.maximum(at, self.now)
-        served = ghost_start - ghost_at <= patience[parent]
-        teams = len(self.journey.resources)
-        self.result.offered_days[:] += np.bincount(team[parent] // self.groups, weights=service, minlength=teams)
-        busy = self._busy(ghost_start[served], service[served])
-        self.result.busy_days[:] += np.bincount(team[parent][served] // self.groups, weights=busy, minlength=teams)
+        served = out[n:] - g_at <= g_patience
+        teams, team = len(self.journey.resources), g_queue // self.groups
+        self.result.offered_days[:] += np.bincount(team, weights=g_service, minlength=teams)
+        busy = self._busy(out[n:][served], g_service[served])
+        self.result.busy_days[:] += np.bincount(team[served], weights=busy, minlength=teams)
         return out[:n]
 
     def _busy(self, start: np.ndarray, duration: np.ndarray) -> np.ndarray:
@@ -277,13 +293,14 @@ def run_replication(journey: CompiledScenario, streams: Streams, panel: Panel | 
             # nothing ends a month early or follows within it: every queued occurrence arrives
             rows, reached = base, np.isfinite(base.t) & queued
         r, i = np.nonzero(reached)
-        queues.arrive(rows.j[r, i].astype(np.int64), i, rows.slot[r, i].astype(np.int64), rows.t[r, i])
+        end = (month + 1) * DAYS_PER_MONTH
+        queues.arrive(rows.j[r, i].astype(np.int64), i, rows.slot[r, i].astype(np.int64), rows.t[r, i], end)
         del rows, reached
         j, ci, k, t, code, score = queues.completed((month + 1) * DAYS_PER_MONTH)
         final, late = stepper.walk(
             _month_rows(base, queued, (j, ci, k, t, code, score), tables), month, spawn_queued=False
         )
-        queues.arrive(late.j, late.i, late.slot, late.t)
+        queues.arrive(late.j, late.i, late.slot, late.t, end)
         stepper.commit(final, month)
         cohort.close_month(month)
         queues.gone |= ~cohort.alive

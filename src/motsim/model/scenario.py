@@ -56,7 +56,7 @@ class Header(Strict):
         gt=0,
         le=1_000_000_000,
         description="The business's customers when `customers` is a sample of them (what -n sets): money and "
-        "counts are reported for the population, teams scaled with the sample. Default: `customers`.",
+        "counts are reported for the population; teams serve the population's demand. Default: `customers`.",
     )
     seed: int = Field(0, ge=0, description="Master seed: same seed, same results.")
     replications: int = Field(10, gt=0, le=MAX_REPLICATIONS, description="Default number of replications.")
