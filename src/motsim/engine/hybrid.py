@@ -264,7 +264,9 @@ def _month_rows(base: Rows, queued: np.ndarray, served: tuple[np.ndarray, ...], 
     live = np.flatnonzero(np.isfinite(unqueued_t).any(axis=1)) if len(unqueued_t) else np.empty(0, np.intp)
     rank = dense_rank(i, t)
     height = len(live) + (int(rank.max()) + 1 if len(i) else 0)
-    rows = Rows(*(np.empty((height, unqueued_t.shape[1]), getattr(base, f).dtype) for f in ROW_FIELDS), owned=True)
+    whole = None if base.whole_t is None else base.whole_t[live[live < len(base.whole_t)]]  # still a prefix
+    shape = (height, unqueued_t.shape[1])
+    rows = Rows(*(np.empty(shape, getattr(base, f).dtype) for f in ROW_FIELDS), owned=True, whole_t=whole)
     for f in ROW_FIELDS:
         getattr(rows, f)[: len(live)] = (unqueued_t if f == "t" else getattr(base, f))[live]
     blank(rows, len(live))

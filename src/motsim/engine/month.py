@@ -11,7 +11,7 @@ same. Peak and end thus see every moment of the month in time order, in one walk
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -34,6 +34,7 @@ class Rows:
     defect_u: np.ndarray
     ordered: bool = False  # every customer's occurrences already in time order, row by row
     owned: bool = False  # the arrays are this Rows' own (built for it): reordering may write them in place
+    whole_t: np.ndarray | None = None  # the times of the leading rows that are whole slots (one time for everyone)
 
     @classmethod
     def empty(cls, n: int, rows: int = 0) -> Rows:
@@ -54,7 +55,9 @@ class Rows:
         parts = [p for p in parts if len(p.t)]
         if len(parts) <= 1:
             return parts[0] if parts else cls.empty(n)
-        return cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in ROW_FIELDS), owned=True)
+        return cls(
+            *(np.concatenate([getattr(p, f) for p in parts]) for f in ROW_FIELDS), owned=True, whole_t=parts[0].whole_t
+        )
 
     def reorder(self, cols: np.ndarray, order: np.ndarray) -> Rows:
         """These rows with customers `cols` reordered (order: rows × len(cols), from argsort on axis
@@ -73,7 +76,7 @@ def _padded(flags: np.ndarray, width: int) -> np.ndarray:
     return np.r_[flags, np.zeros(max(0, width - len(flags)), bool)]
 
 
-ROW_FIELDS = tuple(f.name for f in fields(Rows) if f.type != "bool")  # the arrays
+ROW_FIELDS = ("t", "j", "slot", "code", "score", "defect_u")  # the arrays
 
 
 def from_table(table: SlotTable, j: int, ks: np.ndarray, valid: np.ndarray) -> Rows:
@@ -295,7 +298,9 @@ class MonthStepper:
             ordered=not (n_parts or n_sparse),
             owned=True,
         )
-        self._whole_rows(sorted(whole, key=lambda e: e[0]), alive, out)
+        whole = sorted(whole, key=lambda e: e[0])
+        out.whole_t = np.array([e[0] for e in whole])
+        self._whole_rows(whole, alive, out)
         row = n_whole
         for p in parts:
             for f in ROW_FIELDS:
@@ -375,9 +380,16 @@ class MonthStepper:
             out.append(new)
         return Followers.join(out)
 
+    def _interleaves(self, rows: Rows) -> bool:
+        """Whether the month's memory can be recorded by interleaving its other occurrences with its
+        whole slots (in `commit`) instead of sorting every customer's occurrences first: when nothing
+        in the walk depends on the order (no recovery, no defection) and no panel records it.
+        """
+        return rows.whole_t is not None and not (self.can_fail or self.can_defect) and self.cohort.panel is None
+
     def _walk_rows(self, rows: Rows) -> tuple[Rows, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
         j_, c = self.journey, self.cohort
-        if len(rows.t) > 1 and not rows.ordered:
+        if len(rows.t) > 1 and not rows.ordered and not self._interleaves(rows):
             # sort only the customers whose occurrences are out of time order (few, as a rule):
             # the same order as sorting everyone, stably
             cols = np.flatnonzero(np.any(rows.t[1:] < rows.t[:-1], axis=0))
@@ -428,6 +440,29 @@ class MonthStepper:
         return replace(rows, score=score), kept, defect, stop, None if felt is score else felt
 
     # --- committing ---------------------------------------------------------------------------
+    def _remember_interleaved(self, rows: Rows, kept: np.ndarray, felt: np.ndarray) -> None:
+        """The month's memory in each customer's time order without sorting the rows: the other
+        occurrences (below the whole slots, a few customers each) between the whole slots they fall
+        among, each customer's in time order (ties: whole slots first, then row order, as a stable
+        sort of the rows would put them). Whole slots reach everyone still here (no one can leave
+        within the month on this path).
+        """
+        c, w = self.cohort, len(rows.whole_t)
+        r, i = np.nonzero(kept[w:])
+        r += w
+        t = rows.t[r, i]
+        before = np.searchsorted(rows.whole_t, t, side="right")  # whole slots at or before each
+        order = np.lexsort((r, t, i, before))  # by gap, customer, time, row
+        r, i, before = r[order], i[order], before[order]
+        rank = dense_rank(before * self.n + i, np.arange(len(i), dtype=float))
+        for k in range(w + 1):
+            gap = before == k
+            for q in range(int(rank[gap].max()) + 1 if gap.any() else 0):
+                sel = gap & (rank == q)
+                c.experience_round(i[sel], felt[r[sel], i[sel]], rows.j[r[sel], i[sel]].astype(np.int64))
+            if k < w and kept[k].any():
+                c.experience_round(None, felt[k], int(rows.j[k, 0]))
+
     def commit(self, walked: Walked, month: int) -> None:
         """Record the walked month: memory (in time order), failures, defections, renewals,
         tallies, follow-up slots taken and follow-ups due in later months.
@@ -440,6 +475,9 @@ class MonthStepper:
         # gathering; rows that mix moments (follow-ups, customers' own time order) are gathered
         uniform = np.ones(len(rows.t), bool) if rows.ordered or not self.n else np.all(rows.j == rows.j[:, :1], axis=1)
         counts = np.zeros(n_moments, np.int64)
+        interleave = not rows.ordered and self._interleaves(rows)
+        if interleave:
+            self._remember_interleaved(rows, kept, felt)
         everyone = rows.ordered and not self.can_defect
         for k in range(len(rows.t)):
             mask = kept[k]
@@ -447,7 +485,9 @@ class MonthStepper:
             if not cnt:
                 continue
             moment = int(rows.j[k, 0]) if uniform[k] else rows.j[k].astype(np.int64)
-            if everyone:
+            if interleave:
+                pass  # remembered above
+            elif everyone:
                 # a whole slot no one could leave before reaches everyone still here: no mask needed
                 c.experience_round(None, felt[k], moment)
             elif cnt * 8 < self.n:  # a few customers: by index
