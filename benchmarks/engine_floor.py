@@ -13,8 +13,8 @@ heap of agents' free times in arrival order (as `hybrid` does). Retention and CL
 beside each timing so the references can be seen to simulate the same journey (equal within
 Monte Carlo error; the random streams differ).
 
-One replication per timing, best of five, the engine and its reference run alternately (so both
-meet the same load on a shared machine), one process; `--threads` times them with the numeric
+One replication per timing, CPU seconds (process_time: a loaded shared machine moves them less
+than wall time), best of five, the engine and its reference run alternately, one process; `--threads` times them with the numeric
 libraries' default thread pools and/or held to one thread (threadpoolctl) — motsim holds them to
 one thread inside every replication itself, so `default` measures what a user gets.
 """
@@ -148,9 +148,9 @@ def interleaved(engine_fn, reference_fn, repeat: int = 5) -> tuple[float, tuple,
     out: dict[str, tuple] = {}
     for _ in range(repeat):
         for key, fn in (("reference", reference_fn), ("engine", engine_fn)):
-            start = time.perf_counter()
+            start = time.process_time()
             out[key] = fn()
-            times[key].append(time.perf_counter() - start)
+            times[key].append(time.process_time() - start)
     return min(times["engine"]), out["engine"], min(times["reference"]), out["reference"]
 
 
