@@ -27,9 +27,9 @@ from motsim.model.scenario import Scenario
 
 # measured: customer-months per second on one core
 SPEED = {"vector": 8_000_000, "hybrid": 300_000, "des": 150_000}
-BASE_GIB = {"vector": 0.12, "hybrid": 0.15, "des": 0.2}  # the interpreter and its libraries (des: SimPy, pandas)
+BASE_GIB = {"vector": 0.13, "hybrid": 0.15, "des": 0.2}  # the interpreter and its libraries (des: SimPy, pandas)
 CUSTOMER_BYTES = 400  # each customer's state: segment, churn, memory, status
-ROW_BYTES = 28 * 5  # one occurrence row (time, moment, slot, code, score, defection draw), the copies a month makes
+ROW_BYTES = 28 * 4  # one occurrence row (time, moment, slot, code, score, defection draw), the copies a month makes
 DES_OCCURRENCE_BYTES = 400  # an occurrence on des's calendar and tallies, as Python objects
 DES_CUSTOMER_BYTES = 2_000  # a SimPy process and its generator
 MEMORY_SHARE = 0.8  # of the machine's memory a run may plan to use
@@ -77,7 +77,9 @@ def slot_bytes(journey: CompiledScenario, engine: str) -> tuple[float, float]:
         if m.resource >= 0:
             per_slot += 4 + (1 if engine == "hybrid" else 0)
         kept += k * per_slot
-        transient = max(transient, k * 24.0)  # uniforms and their float64 working copies
+        # while drawing: the outcome's uniforms, a time's and a service's float64 working copies
+        timed = m.schedule == "rate" or m.cohort
+        transient = max(transient, k * (6.0 + (12.0 if timed else 0.0) + (8.0 if m.resource >= 0 else 0.0)))
     return kept, transient
 
 
@@ -100,7 +102,9 @@ def memory_gib(journey: CompiledScenario, engine: str) -> float:
     n = journey.customers
     kept, transient = slot_bytes(journey, engine)
     held = n if engine != "vector" else min(n, CHUNK)  # vector steps a slice at a time
-    total = 16 * n + held * (CUSTOMER_BYTES + kept + transient + rows_per_month(journey) * ROW_BYTES)
+    # the hybrid walks a month twice where a follow-up queues (who reaches the queue depends on it)
+    walks = 2 if engine == "hybrid" and any(m.after >= 0 and m.resource >= 0 for m in journey.moments) else 1
+    total = 16 * n + held * (CUSTOMER_BYTES + kept + transient + walks * rows_per_month(journey) * ROW_BYTES)
     if engine == "des":
         total += expected_occurrences(journey) * DES_OCCURRENCE_BYTES + n * DES_CUSTOMER_BYTES
     return BASE_GIB[engine] + total / 2**30
