@@ -14,9 +14,10 @@ beside each timing so the references can be seen to simulate the same journey (e
 Monte Carlo error; the random streams differ).
 
 One replication per timing, CPU seconds (process_time: a loaded shared machine moves them less
-than wall time), best of five, the engine and its reference run alternately, one process; `--threads` times them with the numeric
-libraries' default thread pools and/or held to one thread (threadpoolctl) — motsim holds them to
-one thread inside every replication itself, so `default` measures what a user gets.
+than wall time), best of five, the engine and its reference run alternately, one process;
+`--threads` times them with the numeric libraries' default thread pools and/or held to one thread
+(threadpoolctl) — motsim holds them to one thread inside every replication itself, so `default`
+measures what a user gets.
 """
 
 from __future__ import annotations
