@@ -35,13 +35,14 @@ smooth = {{ p = 1.0, score = 2.0 }}
 p = 1.0
 recovery_p = 1.0
 recovered_score = 5.0
-unrecovered_score = -2.0
+unrecovered_score = -7.0
 """
 
 
 def test_severity_caps_the_paradox_and_a_second_failure_ends_it():
-    # the excess over the best plain outcome (5 − 2) kept in proportion 1 − severity
-    assert recovered_score(5.0, 0, True, 1, 2.0, severity(-2.0)) == pytest.approx(2.0 + 3.0 * 0.8)
+    # above the best plain outcome (2) by at most 1 − severity of the room up to 10
+    assert recovered_score(5.0, 0, True, 1, 2.0, severity(-7.0)) == pytest.approx(2.0 + 0.3 * 8.0)
+    assert recovered_score(5.0, 0, True, 1, 2.0, severity(-2.0)) == pytest.approx(5.0)  # within the cap
     assert recovered_score(5.0, 0, True, 1, 2.0, severity(-10.0)) == pytest.approx(2.0)  # the worst failure
     assert recovered_score(5.0, 0, False, 1, 2.0) == pytest.approx(2.0)
     assert recovered_score(5.0, 1, True, 1, 2.0, 0.0) == pytest.approx(0.0)  # double deviation: neutral at best
@@ -51,8 +52,9 @@ def test_severity_caps_the_paradox_and_a_second_failure_ends_it():
 @pytest.mark.parametrize(("moves", "remembered"), [("satisfaction", 2.0), ("memory", 4.4)])
 @pytest.mark.parametrize("engine", ["vector", "hybrid", "des"])
 def test_what_the_paradox_moves(moves, remembered, engine):
-    # every customer's one moment is a recovered first failure: its score shows the paradox
-    # (2 + 3 × (1 − 0.2) = 4.4) either way; churn follows E = 4.4 only when the paradox moves memory
+    # every customer's one moment is a recovered first failure: its score shows the paradox, capped
+    # by the failure's severity (2 + (1 − 0.7) × 8 = 4.4), either way; churn follows E = 4.4 only
+    # when the paradox moves memory
     n = 20_000 if engine != "des" else 6_000
     sc = load_text(JOURNEY.format(n=n, moves=moves), "paradox.toml")
     summary = motsim.simulate(sc, engine=engine).summary()

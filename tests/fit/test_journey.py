@@ -286,6 +286,9 @@ def test_contractual_churn_renewals_defection_and_involuntary_churn_are_recovere
     # saas_onboarding decides churn only at the yearly renewal (2%/month compounded; 1% enterprise),
     # loses 0.2% a month to involuntary churn and a quarter of bad onboardings at once
     sc = with_overrides(motsim.load_scenario("saas_onboarding"), customers=5000, months=36, seed=11)
+    # the fit remembers the scores the log shows: a log where the recovery paradox moves memory too
+    # (under the default, "satisfaction", customers remember a recovery at the best plain outcome)
+    sc = motsim.model.changes.apply_changes(sc, {"recovery.paradox_moves": "memory"}, "test")
     fit = journey(*event_log(sc), holdout_months=12)  # 24 months to fit: two renewals each
     c = fit.churn
     assert c.renewal_moment == "renewal" and c.months_per_decision == 12

@@ -80,7 +80,6 @@ unrecovered_score = -7.0
 def test_engine_applies_paradox_to_first_failure_and_not_second(tmp_path):
     results = motsim.simulate(motsim.load_scenario(write(tmp_path, PARADOX)), replications=1)
     claim = results.moments()["claim"]
-    # every customer: the first recovered failure scores 3 + (5 − 3) × (1 − 0.7) = 3.6 (the paradox,
-    # capped by the failure's severity 7/10), the second at best 0
-    assert claim.mean_score == pytest.approx(1.8)
+    # every customer: first recovered failure scores 5 (paradox), the second at best 0
+    assert claim.mean_score == pytest.approx(2.5)
     assert claim.outcome_shares["failure_recovered"] == 1.0

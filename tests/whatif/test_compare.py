@@ -173,16 +173,17 @@ def test_a_sample_moves_intervals_not_the_business_answer(name):
         assert b.delta_clv.ci_high - b.delta_clv.ci_low != pytest.approx(width)
 
 
-def test_a_sample_scales_every_team_an_intervention_names_like_the_scenarios(fixture_scenario):
-    # capacities are the business's wherever they are written; the simulated team follows the sample
+def test_a_sample_keeps_every_team_an_intervention_names_like_the_scenarios(fixture_scenario):
+    # capacities are the business's wherever they are written, and a sample meets the business's
+    # team (the unsampled customers' visits arrive as background visits: engine.background)
     from motsim.engine.compiled import compile_scenario
     from motsim.model.changes import sample
     from motsim.whatif.compare import variant_of
 
     sc, _ = sample(fixture_scenario("erlang_c"), 1000, "test")  # 12 agents for 2,000 customers
     doubled = variant_of(sc, Intervention(name="double", changes={"resources.support.capacity": 24}))
-    assert compile_scenario(sc).resources[0].capacity == 6
-    assert compile_scenario(doubled).resources[0].capacity == 12
+    assert compile_scenario(sc).resources[0].capacity == 12
+    assert compile_scenario(doubled).resources[0].capacity == 24
     assert doubled.resources[0].capacity == 24  # the scenario still says what the business has
 
 

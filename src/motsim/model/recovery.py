@@ -8,8 +8,9 @@ remembers it as the moment's best plain outcome at most; `"memory"`: it also ent
 remembered experience that drives churn and NPS. Either way it holds only for the first
 `paradox_max_failures` failures (double deviation, Maxham & Netemeyer 2002: afterwards a
 recovery is at best neutral), and a severe failure leaves less of it (Magnini et al. 2007, Weun,
-Jones & Beatty 2004): the part of the recovered score above the best plain outcome shrinks in
-proportion to the failure's severity, read from its unrecovered score (−10: nothing left).
+Jones & Beatty 2004): the recovered score can rise above the best plain outcome by at most
+1 − severity of the room left up to 10, the severity read from the failure's unrecovered score
+(−7: 0.7; −10: no paradox at all).
 See docs/explanation/recovery-paradox.md.
 """
 
@@ -35,14 +36,15 @@ def recovered_score(
 ) -> np.ndarray:
     """Score of a recovered failure given how many failures the customer had before it.
 
-    With the paradox on, the recovered score's excess over the moment's best plain outcome is
-    kept in proportion 1 − severity, for the first `paradox_max_failures` failures; afterwards it
-    is capped at 0 (neutral). With it off, a recovery never beats the best plain outcome and is
-    neutral at best after the allowance too.
+    With the paradox on, the recovered score may rise above the moment's best plain outcome by at
+    most 1 − severity of the room left up to 10 (the most severe failure leaves none), for the first
+    `paradox_max_failures` failures; afterwards it is capped at 0 (neutral). With it off, a recovery
+    never beats the best plain outcome and is neutral at best after the allowance too.
     """
     score = np.asarray(score, dtype=float)
-    plain = np.minimum(score, best_plain_score)
-    capped = plain + (score - plain) * (1.0 - np.asarray(failure_severity)) if paradox else plain
+    best = np.asarray(best_plain_score, dtype=float)
+    ceiling = best + (1.0 - np.asarray(failure_severity)) * np.maximum(10.0 - best, 0.0)
+    capped = np.minimum(score, ceiling) if paradox else np.minimum(score, best)
     return np.where(np.asarray(prior_failures) >= paradox_max_failures, np.minimum(capped, 0.0), capped)
 
 
