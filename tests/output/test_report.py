@@ -165,7 +165,8 @@ def test_the_page_states_the_decision_of_the_data_it_prints(run):
     total = f'<dt>Total cost, PV</dt><dd class="value">{money(one_off + onboarding, "USD")}</dd>'
     assert total in answer and f"$250K one-off + {money(onboarding, 'USD')} per onboarding" in answer
     assert "Simulated on a sample of 600 of the business’s 10,000 customers" in answer
-    assert "money is for the business" in answer and "team &#39;support&#39;" in answer  # its team rounded to whole
+    # a sample keeps the business's team (background visits): no note about rounding it any more
+    assert "money is for the business" in answer and "team &#39;support&#39;" not in answer
 
 
 def test_assumptions_are_in_plain_words(report):
