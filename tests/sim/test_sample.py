@@ -61,8 +61,8 @@ def test_a_sample_meets_the_business_queue(name, intervention):
     options = motsim.RunOptions(workers=2)
     full = _estimates(compare(business, intervention, replications=8, draws=0, options=options), intervention)
     for share in (0.1, 0.3, 3.0):
-        sampled, notes = sample(business, customers=int(population * share), source="test")
-        assert notes == []  # nothing approximate to say about the teams any more
+        sampled = sample(business, customers=int(population * share), source="test")
+        assert [r.capacity for r in sampled.resources] == [r.capacity for r in business.resources]
         got = _estimates(
             compare(business, intervention, sample=int(population * share), replications=8, draws=0, options=options),
             intervention,

@@ -158,7 +158,7 @@ def test_a_sample_moves_intervals_not_the_business_answer(name):
 
     full = with_overrides(motsim.load_scenario(name), months=12)
     n = 20_000 if full.resources else 2_500  # doubling keeps a team whole; without queues any sample will do
-    part, _ = sample(full, n, "test")
+    part = sample(full, n, "test")
     chosen = [full.interventions[0]]
     a = compare(full, chosen, replications=4, options=motsim.RunOptions(workers=2)).variants[chosen[0].name]
     b = compare(part, chosen, replications=4, options=motsim.RunOptions(workers=2)).variants[chosen[0].name]
@@ -180,7 +180,7 @@ def test_a_sample_keeps_every_team_an_intervention_names_like_the_scenarios(fixt
     from motsim.model.changes import sample
     from motsim.whatif.compare import variant_of
 
-    sc, _ = sample(fixture_scenario("erlang_c"), 1000, "test")  # 12 agents for 2,000 customers
+    sc = sample(fixture_scenario("erlang_c"), 1000, "test")  # 12 agents for 2,000 customers
     doubled = variant_of(sc, Intervention(name="double", changes={"resources.support.capacity": 24}))
     assert compile_scenario(sc).resources[0].capacity == 12
     assert compile_scenario(doubled).resources[0].capacity == 24

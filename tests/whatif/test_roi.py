@@ -72,7 +72,7 @@ def test_break_even_interval_covers_the_closed_form_over_seeds(fixture_scenario)
     seeds = 30
     hits = 0
     for seed in range(seeds):
-        sc, _ = sample(with_overrides(base, seed=seed), 2000, "test")  # a sample of the 20,000: noisy on purpose
+        sc = sample(with_overrides(base, seed=seed), 2000, "test")  # a sample of the 20,000: noisy on purpose
         be = roi(sc, "cut", replications=10).break_even
         hits += be.ci_low <= truth <= be.ci_high
     # 95% nominal: 30 seeds give at most 4 misses with probability 0.98 (binomial)

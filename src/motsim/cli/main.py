@@ -134,7 +134,7 @@ def validate(scenario: ScenarioArg) -> None:
     def go() -> None:
         from motsim.model.loading import load_scenario, resolve
         from motsim.model.uncertainty import collect_inputs
-        from motsim.sim.cost import check_fits, estimate
+        from motsim.sim.footprint import check_fits, estimate
 
         path = resolve(scenario)
         sc = load_scenario(path)

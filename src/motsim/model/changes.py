@@ -151,17 +151,15 @@ def run_paths(changes: dict[str, Any]) -> list[Problem]:
     ]
 
 
-def sample(scenario: Scenario, customers: int, source: str) -> tuple[Scenario, list[str]]:
-    """The scenario simulated on a sample of `customers` from its population, and what to say about it.
+def sample(scenario: Scenario, customers: int, source: str) -> Scenario:
+    """The scenario simulated on a sample of `customers` from its population.
 
     The scenario's customers are the business (its population, unless it names one); the sample
     only sets precision. Money and counts are reported for the population (see `whatif`), and every
     team — as written in the scenario, an intervention or an uncertain input — keeps the business's
     size and serves the business's demand: the sampled customers' visits plus the unsampled
     customers' as background visits (`engine.background`), so a sample meets the business's queue.
-    Nothing needs saying (the list of notes stays for callers that print them).
     """
     population = scenario.scenario.population or scenario.scenario.customers
     changes: dict[str, Any] = {"scenario.customers": customers, "scenario.population": population}
-    notes: list[str] = []
-    return apply_changes(scenario, changes, source), notes
+    return apply_changes(scenario, changes, source)

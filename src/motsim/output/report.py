@@ -89,7 +89,7 @@ def view(sc: Scenario, data: Appraisal, decision: Decision, interrupted: bool = 
         "title": h.name,
         "description": h.description,
         "partial": interrupted,
-        "answer": answer(decision, _untested(sc, interrupted)) | {"teams": _team_notes(sc) if decision.sample else []},
+        "answer": answer(decision, _untested(sc, interrupted)),
         "run": {
             "version": b.motsim_version,
             "engine": b.engine,
@@ -110,13 +110,6 @@ def view(sc: Scenario, data: Appraisal, decision: Decision, interrupted: bool = 
         out["npv_chart"] = _png(lambda p: charts.npv_summary_chart(data.variants, p, decision.currency))
         out["interventions"] = _interventions(data, decision.population, m)
     return out
-
-
-def _team_notes(sc: Scenario) -> list[str]:
-    """What scaling the teams to the sample did, when a team cannot be scaled whole."""
-    from motsim.model.changes import sample
-
-    return sample(sc, sc.scenario.customers, sc.scenario.name)[1]
 
 
 def _png(draw: Callable[[Path], None]) -> str:
@@ -479,7 +472,7 @@ def assumptions(sc: Scenario, data: Appraisal) -> dict[str, Any]:
             "customers",
             f"{population:,} (the business)"
             + (
-                f", simulated as a sample of {h.customers:,} with teams scaled to it; "
+                f", simulated as a sample of {h.customers:,} with every team at the business's size; "
                 "money and counts are for the business"
                 if population != h.customers
                 else ", all simulated"

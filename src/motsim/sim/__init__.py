@@ -4,6 +4,6 @@
 - `run`: `simulate` and `simulate_many` (variants on common random numbers; a cache of replications);
 - `executors`: one `concurrent.futures` path — this process, the local pool, Dask, any executor;
 - `results`: `Results` and the `RunSummary` with its intervals (the JSON of `motsim run`);
-- `cost`: what a run will cost in time and memory before it starts;
+- `footprint`: what a run will cost in time and memory before it starts;
 - `eventlog`: the simulator's event log, as a company's data would look.
 """

@@ -7,11 +7,10 @@ run it.
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 from typing import Any
 
-from motsim.errors import InputError, MotsimWarning
+from motsim.errors import InputError
 from motsim.model.changes import apply_changes
 from motsim.model.changes import sample as sample_of
 from motsim.model.loading import load_scenario, validate
@@ -61,10 +60,7 @@ def scenario_of(
     loaded = apply_changes(loaded, header, f"scenario '{loaded.scenario.name}'")
     if sample is None:
         return loaded
-    sampled, notes = sample_of(loaded, whole(sample, "sample"), f"scenario '{loaded.scenario.name}'")
-    for note in notes:
-        warnings.warn(note, MotsimWarning, stacklevel=3)
-    return sampled
+    return sample_of(loaded, whole(sample, "sample"), f"scenario '{loaded.scenario.name}'")
 
 
 def replications_of(replications: Any, scenario: Scenario) -> int:

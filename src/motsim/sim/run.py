@@ -102,7 +102,7 @@ def simulate_many(
     Replications `first` to `replications` − 1 run (each keyed by its number, so running them in
     two batches gives the same numbers as one); `streams` names other replication numbers per variant.
     """
-    from motsim.sim.cost import check_fits, estimate
+    from motsim.sim.footprint import check_fits, estimate
 
     opts = current(options)
     whole(replications, "replications", optional=False)
