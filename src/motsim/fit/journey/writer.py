@@ -300,6 +300,12 @@ def scenario_text(
     memory["negativity_bias"] = num(params.negativity_bias)
     memory["half_life_months"] = num(min(params.half_life_months, 1e6))
     doc["memory"] = memory
+    recovery = tomlkit.table()
+    recovery.add(
+        tomlkit.comment("churn was fitted on the scores the log shows, recoveries included: memory replays them")
+    )
+    recovery["paradox_moves"] = "memory"
+    doc["recovery"] = recovery
     if skeleton is not None and skeleton.resources:
         doc["resources"] = _resources(skeleton)
     if len(segments) > 1 or segments != ["all"]:
