@@ -1,8 +1,3 @@
-"""The installed version, looked up once."""
+"""The version: the one place it is written (pyproject.toml reads it; CHANGELOG.md's newest entry names it)."""
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("motsim")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0.0.0+source"
+__version__ = "0.2.0"
