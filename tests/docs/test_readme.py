@@ -2,6 +2,7 @@
 
 import importlib.util
 import re
+import sys
 from pathlib import Path
 
 import motsim
@@ -18,6 +19,7 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 def _examples():
     spec = importlib.util.spec_from_file_location("docs_examples", ROOT / "docs" / "hooks" / "examples.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("docs_examples", module)  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 
