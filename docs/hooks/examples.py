@@ -8,6 +8,7 @@ in, so examples read as typed from a clone's root), bash blocks run there with t
 Flags after the language on the fence line steer a block (and are removed before rendering):
 
 - `exec="no"`: shown, not run (an install command, a path that only exists on the reader's side);
+- `exec="hidden"`: run, not shown (a story's chart or numbers made from the product);
 - `show="output"`: what it prints is shown under it (the last expression's value, for Python);
 - `show="markdown"`: what it prints is inserted as markdown (a table from `to_markdown()`);
 - `exit="N"`: the block must end with exit code N (a monitor that raises an alarm exits 1).
@@ -130,10 +131,10 @@ class Session:
             )
         except subprocess.TimeoutExpired as e:
             raise self._fail(block, f"ran past {TIMEOUT} s", str(e.stdout or "")) from None
-        printed = done.stdout + (done.stderr if done.returncode != want else "")
         if done.returncode != want:
             raise self._fail(block, f"exited {done.returncode} (expected {want})", done.stdout + done.stderr)
-        return printed
+        # an example shown failing on purpose shows its message (stderr); otherwise notes and progress stay out
+        return done.stdout + (done.stderr if want else "")
 
     def _python(self, block: Block) -> str:
         tree = ast.parse(block.body, filename=f"{self.source}:{block.line}")
@@ -161,7 +162,8 @@ def run_page(text: str, source: str, session: Session | None = None) -> tuple[st
     parts, at = [], 0
     for b in blocks(text):
         parts.append(text[at : b.start])
-        parts.append(b.fence_line + text[b.line_end : b.end])
+        if b.flags.get("exec") != "hidden":
+            parts.append(b.fence_line + text[b.line_end : b.end])
         at = b.end
         if not b.runs:
             continue

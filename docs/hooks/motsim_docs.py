@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import os
 import re
 import sys
@@ -35,6 +36,19 @@ def _chart(folder: Path) -> Any:
         return f"![{alt}](data:image/png;base64,{base64.b64encode(data).decode()})"
 
     return chart
+
+
+def _money(currency: str = "") -> Any:
+    def money(value: Any, digits: int = 3) -> str:
+        """Money as the product writes it: an `Estimate` with its interval, or a number, in `currency`."""
+        from motsim import display
+
+        show = functools.partial(display.money, currency=currency, digits=digits)
+        if hasattr(value, "ci_low"):
+            return display.interval(value.estimate, value.ci_low, value.ci_high, show=show)
+        return show(value)
+
+    return money
 
 
 def _inline(text: str, namespace: dict[str, Any], source: str) -> str:
@@ -63,6 +77,8 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
         scenario_reference=reference.scenario_reference,
         api_reference=reference.api_reference,
         chart=_chart(session.folder),
+        money=_money("USD"),  # the bundled scenarios are written in dollars
+        share=lambda x, decimals=1: __import__("motsim.display").display.share(x, decimals),
     )
     if os.environ.get("MOTSIM_DOCS_EXEC", "1") == "0":
         text = "".join(_unflagged(markdown))
