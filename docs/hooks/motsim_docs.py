@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import examples  # noqa: E402  (a sibling file: mkdocs loads hooks by path)
 import reference  # noqa: E402
 
-INLINE = re.compile(r"\{\{\s*(.+?)\s*\}\}")
+INLINE = re.compile(r"\{\{\s*(.+?)\s*\}\}", re.S)  # may span lines
 
 
 def _chart(folder: Path) -> Any:
@@ -76,6 +76,7 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
         cli_reference=reference.cli_reference,
         scenario_reference=reference.scenario_reference,
         api_reference=reference.api_reference,
+        contract=reference.contract,
         chart=_chart(session.folder),
         money=_money("USD"),  # the bundled scenarios are written in dollars
         share=lambda x, decimals=1: __import__("motsim.display").display.share(x, decimals),

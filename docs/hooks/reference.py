@@ -166,3 +166,20 @@ def api_reference(module: str = "motsim", skip: tuple[str, ...] = ()) -> str:
 
     names = [n for n in importlib.import_module(module).__all__ if not n.startswith("_") and n not in skip]
     return "\n\n".join(f"::: {module}.{n}" for n in names)
+
+
+def contract(actual: dict[str, Any], meanings: dict[str, str], what: str = "key") -> str:
+    """A table of an output's keys (or files) and their meanings, checked against what the product wrote.
+
+    Raises `ValueError` when the product writes a key the page does not explain, or the page explains
+    one the product no longer writes: the page fails to build rather than go stale.
+    """
+    written, explained = set(actual), set(meanings)
+    if written != explained:
+        raise ValueError(
+            f"the page explains {sorted(explained - written)} that the product no longer writes, "
+            f"and not {sorted(written - explained)} that it does"
+        )
+    lines = [f"| {what} | meaning |", "|---|---|"]
+    lines += [f"| `{_cell(k)}` | {meanings[k]} |" for k in actual]
+    return "\n".join(lines)
