@@ -77,6 +77,7 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
         scenario_reference=reference.scenario_reference,
         api_reference=reference.api_reference,
         contract=reference.contract,
+        test_index=reference.test_index,
         chart=_chart(session.folder),
         money=_money("USD"),  # the bundled scenarios are written in dollars
         share=lambda x, decimals=1: __import__("motsim.display").display.share(x, decimals),

@@ -183,3 +183,34 @@ def contract(actual: dict[str, Any], meanings: dict[str, str], what: str = "key"
     lines = [f"| {what} | meaning |", "|---|---|"]
     lines += [f"| `{_cell(k)}` | {meanings[k]} |" for k in actual]
     return "\n".join(lines)
+
+
+def test_index(root: str = "tests") -> str:
+    """Every test of the suite, named as a sentence, by file: what motsim holds itself to.
+
+    A test's name says what it checks (`test_constant_churn_clv_matches_closed_form`); read from
+    the sources, so the list is the suite as it is. Tests marked slow are run by CI too.
+    """
+    import ast
+    from pathlib import Path
+
+    base = Path(__file__).resolve().parents[2] / root
+    lines: list[str] = []
+    for path in sorted(base.rglob("test_*.py")):
+        if "reference" in path.parts:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        tests = [
+            node
+            for node in ast.walk(tree)
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test_")
+        ]
+        if not tests:
+            continue
+        lines += [f"**`{path.relative_to(base.parent)}`**", ""]
+        for node in tests:
+            slow = any("slow" in ast.unparse(d) for d in node.decorator_list)
+            words = node.name.removeprefix("test_").replace("_", " ")
+            lines.append(f"- {words}" + (" *(slow)*" if slow else ""))
+        lines.append("")
+    return "\n".join(lines)
