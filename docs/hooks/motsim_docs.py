@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import examples  # noqa: E402  (a sibling file: mkdocs loads hooks by path)
 import reference  # noqa: E402
+import stories  # noqa: E402
 
 INLINE = re.compile(r"\{\{\s*(.+?)\s*\}\}", re.S)  # may span lines
 
@@ -79,6 +80,7 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
         contract=reference.contract,
         test_index=reference.test_index,
         chart=_chart(session.folder),
+        draw=lambda data: stories.draw(data, session.folder),
         money=_money("USD"),  # the bundled scenarios are written in dollars
         share=lambda x, decimals=1: __import__("motsim.display").display.share(x, decimals),
     )
