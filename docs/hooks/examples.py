@@ -167,7 +167,7 @@ def run_page(text: str, source: str, session: Session | None = None) -> tuple[st
         at = b.end
         if not b.runs:
             continue
-        printed = session.run(b)
+        printed = session.run(b).replace(f"{REPO}/", "").replace(str(session.folder) + "/", "")
         show = b.flags.get("show")
         if show == "output" and printed.strip():
             shown = textwrap.indent(f'```text title="What it prints"\n{printed.rstrip()}\n```', b.indent)
