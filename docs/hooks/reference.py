@@ -36,7 +36,7 @@ def _command_section(command: Any, path: str, level: int) -> list[str]:
     rows = [r for r in rows if r]
     if rows:
         lines += ["| argument or option | meaning |", "|---|---|"]
-        lines += [f"| {_cell(f"`{name}`")} | {_cell(meaning)} |" for name, meaning in rows]
+        lines += [f"| {_cell('`' + name + '`')} | {_cell(meaning)} |" for name, meaning in rows]
         lines.append("")
     return lines
 
@@ -183,7 +183,7 @@ def contract(actual: dict[str, Any], meanings: dict[str, str], what: str = "key"
             f"and not {sorted(written - explained)} that it does"
         )
     lines = [f"| {what} | meaning |", "|---|---|"]
-    lines += [f"| {_cell(f"`{k}`")} | {meanings[k]} |" for k in actual]
+    lines += [f"| {_cell('`' + k + '`')} | {meanings[k]} |" for k in actual]
     return "\n".join(lines)
 
 
