@@ -86,7 +86,7 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
     )
     if os.environ.get("MOTSIM_DOCS_EXEC", "1") == "0":
         text = "".join(_unflagged(markdown))
-        return INLINE.sub(lambda m: m[0] if "reference(" not in m[1] else str(eval(m[1], session.namespace)), text)
+        return INLINE.sub(lambda m: "…" if "reference(" not in m[1] else str(eval(m[1], session.namespace)), text)
     try:
         text, session = examples.run_page(markdown, source, session)
     except examples.ExampleError as e:
