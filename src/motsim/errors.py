@@ -36,7 +36,22 @@ def _short(text: str, limit: int = 300) -> str:
 
 
 class MotsimError(Exception):
-    """Base of every error motsim raises on purpose."""
+    """Base of every error motsim raises on purpose.
+
+    Attributes:
+        source: the file, data frame or object at fault ("" when the caller knows it better).
+        problems: each thing wrong: the field or column, what is wrong, and the line when known.
+
+    The message is one line per problem, `source[:line]: field: reason`. Catch `MotsimError` to
+    handle any input motsim rejects; anything else it raises is a bug.
+
+    Examples:
+        >>> try:
+        ...     motsim.run("saas_onboarding", replications=0)
+        ... except motsim.MotsimError as e:
+        ...     print(type(e).__name__, "-", e)
+        InputError - replications: must be between 1 and 10,000, got 0
+    """
 
     def __init__(self, source: str, problems: list[Problem] | None = None):
         """`source` names the file or object at fault; without `problems` it is the whole message."""
@@ -61,18 +76,51 @@ class MotsimError(Exception):
 
 
 class InputError(MotsimError):
-    """Bad input (scenario, parameter, option, file). The CLI prints it and exits with code 2."""
+    """Bad input (scenario, parameter, option, file). The CLI prints it and exits with code 2.
+
+    Examples:
+        >>> try:
+        ...     motsim.compare("saas_onboarding", changes={"moments.onbording.outcomes.good.p": 0.9})
+        ... except motsim.InputError as e:
+        ...     print(e)
+        intervention ...: moments.onbording.outcomes.good.p: no 'onbording' (did you mean 'onboarding'?)...
+    """
 
 
 class DataError(MotsimError):
-    """A data file (or frame) that cannot be used: the problem names the column and the reason."""
+    """A data file (or frame) that cannot be used: the problem names the column and the reason.
+
+    Examples:
+        >>> import pandas as pd
+        >>> frame = pd.DataFrame({"variant": ["control", "treatment"], "converted": [1, 7]})
+        >>> try:
+        ...     motsim.ab.analyze(frame, "variant", [motsim.ab.Metric("converted", "proportion", "converted")])
+        ... except motsim.DataError as e:
+        ...     print(e)
+        column 'converted': a proportion (or event) must be 0 or 1, found ...
+    """
 
 
 class ModelError(MotsimError):
-    """A model that cannot be estimated or run as asked; the message says why."""
+    """A model that cannot be estimated or run as asked; the message says why.
+
+    Examples:
+        >>> import pandas as pd
+        >>> same = pd.DataFrame({"period": [0, 1, 2, 3], "active": [1000, 900, 810, 729]})  # 10% a period, all alike
+        >>> try:
+        ...     motsim.fit.retention(same)
+        ... except motsim.ModelError as e:
+        ...     print("no heterogeneity to find" in str(e))
+        True
+    """
 
 
 class MotsimWarning(UserWarning):
     """Something a user should know about an answer that is still given (a sample's approximation,
     a distribution cut at its bounds). The command line prints these as notes.
+
+    Examples:
+        >>> import warnings
+        >>> warnings.simplefilter("error", motsim.MotsimWarning)  # make notes stop a script instead
+        >>> warnings.resetwarnings()
     """

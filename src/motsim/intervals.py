@@ -28,7 +28,22 @@ NEVER = 1e300  # "never" (+inf, e.g. no payback) sorts last among draws
 
 @dataclass(frozen=True, repr=False)
 class Interval(Result):
-    """An estimate and its confidence interval at `level` (None where a bound is unknown or unbounded)."""
+    """An estimate and its confidence interval at `level` (None where a bound is unknown or unbounded).
+
+    Attributes:
+        estimate: the value, in the unit of the quantity it describes (money in the result's
+            currency, a share in [0, 1], a count).
+        ci_low: the interval's lower bound (None: unknown or unbounded below).
+        ci_high: its upper bound (None: unknown or unbounded above).
+        level: the confidence level (0.95).
+
+    Examples:
+        >>> x = motsim.Interval(0.30, 0.27, 0.33)
+        >>> f"{x:.2f}"
+        '0.30 [0.27, 0.33]'
+        >>> x.to_dict()
+        {'estimate': 0.3, 'ci_low': 0.27, 'ci_high': 0.33}
+    """
 
     estimate: float
     ci_low: float | None
@@ -65,7 +80,20 @@ class Interval(Result):
 
 @dataclass(frozen=True, repr=False)
 class Estimate(Interval):
-    """A Monte Carlo mean over replications with its t-interval (`Estimate.of(values)`)."""
+    """A Monte Carlo mean over replications with its 95% t-interval (`Estimate.of(values)`).
+
+    The interval says where the model's expected value lies given the replications run; it
+    narrows with more of them. Written `{"mean", "ci_low", "ci_high"}` in JSON; `.mean` and
+    `.estimate` are the same number, in the unit of the quantity (money in the result's currency,
+    a share in [0, 1]).
+
+    Examples:
+        >>> est = motsim.Estimate.of([10.0, 12.0, 11.0, 13.0])
+        >>> round(est.mean, 2), round(est.ci_low, 2), round(est.ci_high, 2)
+        (11.5, 9.45, 13.55)
+        >>> est.to_dict()["mean"]
+        11.5
+    """
 
     POINT = "mean"
 
@@ -102,6 +130,15 @@ class Estimate(Interval):
 class Quantiles(Result):
     """A quantity over draws: its mean and 5%, 50%, 95% quantiles (None where infinite or absent),
     and its standard deviation when asked for (`sd=True` in `of`).
+
+    Over uncertain inputs' parameter sets or an observed effect's draws, in the quantity's unit
+    (money in the result's currency, a month, a share). A payback never reached counts as after
+    every month: a quantile that reaches it, and then the mean, is None.
+
+    Examples:
+        >>> q = motsim.Quantiles.of([1.0, 2.0, 3.0, 4.0, 5.0])
+        >>> q.mean, q.p05, q.p50, q.p95
+        (3.0, 1.2, 3.0, 4.8)
     """
 
     mean: float | None

@@ -56,6 +56,13 @@ class RunOptions:
       answer (`Stage("first_look")`) while the rest run (the final numbers are the same);
     - `cache`: keep replications already simulated in this process and reuse them when the same
       scenario, engine, seed and stream come again (a baseline shared by many questions; default on).
+
+    Examples:
+        >>> seen = []
+        >>> opts = motsim.RunOptions(executor="serial", progress=lambda done, total: seen.append(done))
+        >>> summary = motsim.run("fitness_club", sample=500, replications=3, options=opts, seed=7)
+        >>> seen[-1]  # replications done
+        3
     """
 
     workers: int | None = None
@@ -106,7 +113,19 @@ def current(options: RunOptions | None = None) -> RunOptions:
 
 @contextlib.contextmanager
 def options(**changes: Any) -> Iterator[RunOptions]:
-    """Set run options for a block: `with motsim.options(workers=2): ...` (nested blocks add up)."""
+    """Set run options for a block: `with motsim.options(workers=2): ...` (nested blocks add up).
+
+    Takes the fields of `RunOptions` by keyword; a verb's own `options=` adds to them.
+
+    Yields:
+        The `RunOptions` in force inside the block.
+
+    Examples:
+        >>> with motsim.options(executor="serial") as opts:
+        ...     summary = motsim.run("fitness_club", sample=500, replications=2)
+        >>> opts.executor
+        'serial'
+    """
     unknown = set(changes) - {f.name for f in dataclasses.fields(RunOptions)}
     if unknown:
         from motsim.errors import InputError

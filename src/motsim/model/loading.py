@@ -31,7 +31,19 @@ def load_text(text: str, source: str) -> Scenario:
 
 
 def load_scenario(name_or_path: str | Path) -> Scenario:
-    """Load and validate a scenario file (or a bundled scenario by name)."""
+    """Load and validate a scenario file (or a bundled scenario by name).
+
+    Returns:
+        The validated `Scenario` (frozen): every field checked, every cross-reference resolved.
+        Raises `InputError` with one line per problem (file, line, field, reason) otherwise.
+
+    Examples:
+        >>> scenario = motsim.load_scenario("fitness_club")
+        >>> scenario.scenario.customers, scenario.scenario.months, scenario.economics.currency
+        (10000, 24, 'USD')
+        >>> [i.name for i in scenario.interventions]
+        ['buddy induction']
+    """
     path = resolve(name_or_path)
     data, text = read_toml(path)
     return validate(data, str(path), text)

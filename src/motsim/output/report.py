@@ -47,6 +47,15 @@ def report(
     """The HTML page and the data behind it: `motsim.appraise(scenario, interventions, **question)`
     (every keyword of `appraise`: step, replications, draws, sample, options, ...) rendered; the
     data carries the decision the page states (`decision`).
+
+    Returns:
+        `(html, appraisal)`: one self-contained HTML page (charts embedded, no scripts, no external
+        files; money in the scenario's currency) and the `Appraisal` it shows.
+
+    Examples:
+        >>> page, data = motsim.report("fitness_club", sample=500, replications=2)
+        >>> page.startswith("<!DOCTYPE html>"), sorted(data.variants)
+        (True, ['buddy induction'])
     """
     data = appraise(scenario, interventions, **question)
     return render(data.scenario, data), data

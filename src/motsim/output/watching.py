@@ -14,7 +14,19 @@ from motsim.run_options import Stage, options
 
 @contextmanager
 def progress(label: str = "simulating") -> Iterator[None]:
-    """Show a progress bar for every verb called inside the block (sets `motsim.options` for it)."""
+    """Show a progress bar for every verb called inside the block (sets `motsim.options` for it).
+
+    The bar (rich: in a terminal or a Jupyter notebook) counts replications and is relabelled at
+    each stage (the plain answer, the uncertain inputs); `label` names it until the first stage.
+
+    Yields:
+        Nothing: the block runs with the bar shown.
+
+    Examples:
+        >>> with motsim.progress():
+        ...     ranking = motsim.rank("fitness_club", sample=500, replications=2, levers=["outcomes"])
+        simulating ...
+    """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())

@@ -59,10 +59,18 @@ def simulate(
     of its customers (money and counts are still the business's); `months` and `seed` replace the
     scenario's. `options` say where to run (`motsim.RunOptions`), never what.
 
-    Example:
-        >>> results = motsim.simulate("saas_onboarding", replications=2, sample=500)
-        >>> round(results.summary().retention.at(12).mean, 2)  # doctest: +SKIP
-        0.71
+    Returns:
+        `Results`: every replication's tallies (`.replications`), with the summary
+        (`.summary()`, a `RunSummary`), intervals (`.retention()`, `.clv()`) and pandas frames
+        (`.retention_frame()`, `.moments_frame()`, `.replications_frame()`). CLV is money per
+        starting customer in the scenario's currency; retention a share of the starting cohort.
+
+    Examples:
+        >>> results = motsim.simulate("fitness_club", replications=2, sample=500)
+        >>> len(results.replications)
+        2
+        >>> results.summary().retention.at(0).mean  # everyone is a customer at month 0
+        1.0
     """
     sc = scenario_of(scenario, sample=sample, months=months, seed=seed)
     return run_scenario(sc, replications=replications, engine=engine, options=options)

@@ -140,6 +140,19 @@ def project(
     (`whatif.uncertainty`): Latin-hypercube draws from the observed effect's sampling distribution,
     each priced against the baseline on the same random streams (one replication, common to every
     draw, so the spread is the effect's), with the costs of `intervention` (its changes are not used).
+
+    Returns:
+        `Projection`: ΔCLV per customer, cohort NPV and ROI over the draws as `Quantiles` (money
+        for the business's population in the scenario's currency, ROI a ratio), P(NPV > 0) (a share
+        of draws) and the break-even effect (in the unit of `observed.effect`).
+
+    Examples:
+        >>> from motsim.whatif.projection import Observed
+        >>> lift = Observed(control=0.70, effect=0.10, se=0.02, metric="onboarding_good")
+        >>> p = motsim.project("saas_onboarding", lift, maps_to="moments.onboarding.outcomes.good.p",
+        ...                    intervention="better onboarding", draws=4, sample=500)
+        >>> p.draws, p.npv.p05 <= p.npv.p50 <= p.npv.p95
+        (4, True)
     """
     scenario = scenario_of(scenario, sample=sample, months=months, seed=seed)
     if isinstance(intervention, str):

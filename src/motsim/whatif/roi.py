@@ -119,10 +119,18 @@ def roi(
     (and `costs`) as in `compare`. `draws` parameter sets of the uncertain inputs (None: the
     scenario's) add P(NPV > 0), ranges and the tornado of inputs.
 
-    Example:
+    Returns:
+        `Pricing`: the intervention's `Valuation` (NPV, ROI as a ratio, payback month counted
+        from 0), the break-even strength (a share 0..1 of its effect), the largest one-off spend
+        and cost per occurrence it bears, NPV by discount rate and the monthly `CashFlows` — money
+        for the business's population in the scenario's currency.
+
+    Examples:
         >>> p = motsim.roi("saas_onboarding", "better onboarding", sample=500, replications=2, draws=0)
-        >>> p.valuation.payback_month  # doctest: +SKIP
-        3
+        >>> p.currency, p.valuation.npv.mean > 0
+        ('USD', True)
+        >>> 0 < p.break_even.strength < 1  # a part of the effect already pays
+        True
     """
     sc = scenario_of(scenario, sample=sample, months=months, seed=seed)
     chosen = interventions_of(sc, None if intervention is None and changes else intervention, changes, costs)
@@ -209,6 +217,17 @@ def break_even(
 ) -> BreakEven:
     """The smallest strength (0..1 of the intervention's effect) at which mean NPV ≥ 0, with its 95%
     bootstrap interval (see `find_break_even`); `strength` None if even the full effect does not pay.
+
+    Takes the arguments of `roi`. Numeric changes are moved that fraction of the way from the
+    baseline's value; costs are paid in full.
+
+    Returns:
+        `BreakEven(strength, ci_low, ci_high)`: shares of the effect in 0..1 (None where it never pays).
+
+    Examples:
+        >>> b = motsim.break_even("fitness_club", "buddy induction", sample=500, replications=2)
+        >>> b.strength is None  # the buddy scheme does not pay even at full strength
+        True
     """
     sc = scenario_of(scenario, sample=sample, months=months, seed=seed)
     (chosen,) = interventions_of(sc, intervention)
