@@ -407,7 +407,20 @@ Uncertainty = dict[str, Distribution]
 
 
 class Intervention(Strict):
-    """A what-if: dotted-path changes to the scenario and their costs (`[[interventions]]`)."""
+    """A what-if: dotted-path changes to the scenario and their costs (`[[interventions]]`).
+
+    Costs are money in the scenario's currency: `cost_one_off` at month 0 (the business's, as
+    written), `cost_per_customer_month` per active customer and month, `cost_per_occurrence` per
+    occurrence of a moment. Pass one to `compare`, `roi` or `report` instead of a declared name.
+
+    Examples:
+        >>> idea = motsim.Intervention(name="fewer crowded evenings",
+        ...                            changes={"moments.peak_hour_crowding.rate_per_month": 0.3},
+        ...                            cost_per_customer_month=0.5)
+        >>> what = motsim.compare("fitness_club", idea, sample=500, replications=2)
+        >>> list(what.variants)
+        ['fewer crowded evenings']
+    """
 
     name: str = Field(description="Name used on the command line.")
     description: str = ""
@@ -425,7 +438,20 @@ class Intervention(Strict):
 
 
 class Scenario(Strict):
-    """A whole scenario file, validated."""
+    """A whole scenario file, validated.
+
+    Frozen: `motsim.load_scenario` reads one, and every verb takes one (or a path or a bundled
+    name). Its tables are the file's (`scenario`, `economics`, `churn`, `memory`, `recovery`,
+    `word_of_mouth`, `segments`, `resources`, `moments`, `interventions`, `uncertainty`); every key
+    is in the scenario language reference (`motsim schema` prints it as JSON Schema).
+
+    Examples:
+        >>> scenario = motsim.load_scenario("saas_onboarding")
+        >>> scenario.moment("onboarding").outcomes["good"].p
+        0.7
+        >>> scenario.intervention("better onboarding").cost_one_off
+        250000.0
+    """
 
     scenario: Header
     economics: Economics

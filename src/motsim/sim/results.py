@@ -146,7 +146,31 @@ def prediction_range(
 
 @dataclass(frozen=True, repr=False)
 class RunSummary(Result):
-    """The run summary: the JSON contract of `motsim run --format json`."""
+    """The run summary: the JSON contract of `motsim run --format json`.
+
+    Attributes:
+        retention: share of the starting cohort active at the start of each month 0..months
+            (`.at(t)` is month t's `Estimate`).
+        clv: discounted margin less cost to serve per starting customer over the horizon, in
+            `currency`.
+        nps: net promoter score of the customers active at the horizon (−100..100).
+        referral_value_per_customer: value of referred less deterred customers per starting
+            customer, in `currency`, apart from CLV.
+        moments: per moment: occurrences per replication, outcome shares, mean score, churn tipped.
+        resources: per team: waits in minutes, utilisation and abandonment as shares.
+        customers: customers simulated (a sample of `population`, the business's).
+        prediction: 95% ranges for one real cohort of this size (not Monte Carlo intervals).
+        uncertainty: None, or quantiles over the uncertain inputs that move the baseline.
+
+    Every estimate carries its 95% Monte Carlo interval over the replications.
+
+    Examples:
+        >>> summary = motsim.run("fitness_club", sample=500, replications=2)
+        >>> summary.to_dict()["clv"].keys()
+        dict_keys(['mean', 'ci_low', 'ci_high'])
+        >>> sorted(summary.moments)[:2]
+        ['billing_error', 'free_pt_session']
+    """
 
     scenario: str
     customers: int
@@ -222,7 +246,18 @@ class RunSummary(Result):
 
 @dataclass
 class Results:
-    """Replications of one scenario (or variant), summarised on demand."""
+    """Replications of one scenario (or variant), summarised on demand (`motsim.simulate`).
+
+    `.replications` holds each replication's tallies; `.summary()` is the `RunSummary`;
+    `.retention()`, `.clv()`, `.nps()` are `Estimate`s over replications (retention a share of the
+    starting cohort, CLV money per starting customer in the scenario's currency);
+    `.retention_frame()`, `.moments_frame()` and `.replications_frame()` are pandas frames.
+
+    Examples:
+        >>> results = motsim.simulate("fitness_club", sample=500, replications=2)
+        >>> list(results.retention_frame().columns)
+        ['month', 'mean', 'ci_low', 'ci_high']
+    """
 
     compiled: CompiledScenario
     replications: list[ReplicationResult]

@@ -15,7 +15,22 @@ from motsim.whatif.valuation import Valuation
 
 @dataclass(frozen=True, repr=False)
 class Appraisal(Result):
-    """The baseline, the interventions priced and the ranking: the data behind `motsim report`."""
+    """The baseline, the interventions priced and the ranking: the data behind `motsim report`.
+
+    Attributes:
+        baseline: the baseline's `RunSummary`.
+        variants: intervention name → `Valuation`.
+        ranking: the `Ranking` of moments (None when not asked for).
+        pricing: intervention name → `Pricing` (without the break-even search).
+        cash_flows: intervention name → its monthly cash-flow rows.
+        currency: of every money figure (for the business's population).
+        decision: what to fund and why, as the report states it.
+
+    Examples:
+        >>> data = motsim.appraise("fitness_club", sample=500, replications=2, step=None)
+        >>> data.ranking is None, list(data.pricing)
+        (True, ['buddy induction'])
+    """
 
     baseline: RunSummary
     variants: dict[str, Valuation]

@@ -86,7 +86,25 @@ class Draw(Result):
 
 @dataclass(frozen=True, repr=False)
 class Projection(Result):
-    """What an observed lift is worth: ΔCLV, NPV and ROI over effect-size draws."""
+    """What an observed lift is worth: ΔCLV, NPV and ROI over effect-size draws.
+
+    Attributes:
+        observed: the effect and its standard error, as measured.
+        maps_to: the scenario parameter it moves, and `baseline_value` its value there.
+        delta_clv: ΔCLV per customer over the draws (`Quantiles`, money in the scenario's currency).
+        delta_clv_cohort: the same for the business's population.
+        npv: NPV for the business over the draws, with the costs of the intervention named.
+        roi: NPV / PV(costs) over the draws, a ratio.
+        p_npv_positive: the share of draws with NPV > 0.
+        break_even_effect: the effect (in `observed.effect`'s unit) at which NPV crosses 0.
+
+    Examples:
+        >>> from motsim.whatif.projection import Observed
+        >>> p = motsim.project("saas_onboarding", Observed(control=0.7, effect=0.1, se=0.02),
+        ...                    maps_to="moments.onboarding.outcomes.good.p", draws=4, sample=500)
+        >>> 0 <= p.p_npv_positive <= 1
+        True
+    """
 
     observed: Observed
     maps_to: str

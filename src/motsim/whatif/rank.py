@@ -141,7 +141,22 @@ class TagGroup(Result):
 
 @dataclass(frozen=True, repr=False)
 class Ranking(Result):
-    """Moments ranked by ΔCLV per customer of one standard step, with sums by tag."""
+    """Moments ranked by ΔCLV per customer of one standard step, with sums by tag.
+
+    Attributes:
+        step: the standard step (0.10: ten points of probability, 10% fewer occurrences, ...).
+        baseline_clv: the baseline's CLV per customer (money in `currency`).
+        ranking: one `RankedMoment` per moment and lever, largest ΔCLV per customer first, each
+            with its 95% interval, ΔNPS and ΔCLV per unit of the moment's cost to serve.
+        by_tag: ΔCLV summed by tag (position, kind, stage) over the outcomes lever.
+        unranked: moments with no lever, with the reasons.
+        uncertainty: None, or ranks and ΔCLV over the uncertain inputs.
+
+    Examples:
+        >>> ranking = motsim.rank("fitness_club", sample=500, replications=2, levers=["outcomes"])
+        >>> ranking.step, ranking.ranking[0].lever
+        (0.1, 'outcomes')
+    """
 
     scenario: str
     step: float

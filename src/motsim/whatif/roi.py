@@ -41,7 +41,25 @@ class BreakEven:
 
 @dataclass(frozen=True, repr=False)
 class Pricing(Result):
-    """NPV, ROI, payback of one intervention, its cash flows, NPV at other rates, and its break-evens."""
+    """NPV, ROI, payback of one intervention, its cash flows, NPV at other rates, and its break-evens.
+
+    Attributes:
+        valuation: the intervention's `Valuation` (NPV, ROI, payback, ...).
+        break_even: `BreakEven`: the smallest share (0..1) of the effect at which NPV ≥ 0, with its
+            95% bootstrap interval (None where it never pays, or when not searched).
+        break_even_one_off: the largest one-off spend at which NPV ≥ 0 (money in `currency`;
+            below 0: it misses even free).
+        break_even_cost_per_occurrence: per moment, the largest cost per occurrence it pays for.
+        npv_by_discount_rate: NPV at 0%, 5%, 10%, 15%, 20% and the scenario's rate.
+        cash_flows: `CashFlows`, one row per month: incremental margin, each cost line, net,
+            discount factor, discounted and cumulative net (`.to_pandas()`, `cashflow.csv`).
+        population: the business's customers the money is for.
+
+    Examples:
+        >>> p = motsim.roi("saas_onboarding", "better onboarding", sample=500, replications=2)
+        >>> p.cash_flows.to_pandas().columns[:3].tolist()
+        ['month', 'incremental_margin', 'cost_one_off']
+    """
 
     intervention: str
     valuation: Valuation

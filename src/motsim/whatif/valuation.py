@@ -189,7 +189,29 @@ class InputUncertainty(Result):
 
 @dataclass(frozen=True, repr=False)
 class Valuation(Result):
-    """An intervention against the baseline: ΔCLV, ΔNPS, NPV, ROI, payback (`compare`, `roi`)."""
+    """An intervention against the baseline: ΔCLV, ΔNPS, NPV, ROI, payback (`compare`, `roi`).
+
+    Attributes:
+        delta_clv: ΔCLV per starting customer (money in the scenario's currency).
+        delta_clv_cohort: ΔCLV for the business's population.
+        delta_retention: Δretention by month (shares of the starting cohort).
+        delta_nps: ΔNPS at the horizon, in points.
+        cost_pv: present value of the intervention's costs for the business.
+        npv: the business's incremental discounted margin less `cost_pv`.
+        roi: NPV / PV(costs), a ratio (2.5 = 250%).
+        payback_month: first month (from 0) whose cumulative discounted net value is positive;
+            None if none within the horizon.
+        cumulative_net_value: cumulative discounted net value by month.
+        p_npv_positive: share of uncertain inputs' parameter sets with NPV > 0 (None without any).
+        uncertainty: None, or the quantiles, chance of paying and tornado over the inputs.
+
+    Each estimate carries its 95% Monte Carlo interval over the paired replications.
+
+    Examples:
+        >>> v = motsim.compare("saas_onboarding", sample=500, replications=2).variants["better onboarding"]
+        >>> v.roi.mean > 0, v.payback_month is not None
+        (True, True)
+    """
 
     name: str = field(metadata={"skip": True})
     description: str
