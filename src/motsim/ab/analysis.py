@@ -355,7 +355,27 @@ class Decision(Result):
 
 @dataclass(frozen=True, repr=False)
 class Effect(Result):
-    """One metric, one treatment arm against the control."""
+    """One metric, one treatment arm against the control.
+
+    Attributes:
+        control: the control arm's value (a share for a proportion, the metric's unit for a mean,
+            points for NPS, survival at the horizon for survival).
+        treatment: the treatment arm's value, in the same unit.
+        effect: treatment − control (percentage points as a share for proportions and survival),
+            with `effect_ci`, its 95% interval.
+        rel_effect: effect / control, with `rel_effect_ci` (delta method on the log ratio).
+        pvalue: the test's p-value; `pvalue_adj` adjusted across every metric and arm.
+        se: the standard error of `effect`.
+
+    Examples:
+        >>> import numpy as np, pandas as pd
+        >>> rng = np.random.default_rng(1)
+        >>> df = pd.DataFrame({"variant": ["control"] * 2000 + ["treatment"] * 2000,
+        ...                    "converted": np.r_[rng.random(2000) < 0.10, rng.random(2000) < 0.13].astype(int)})
+        >>> e = motsim.ab.analyze(df, "variant", ["converted"]).metrics["converted"]
+        >>> round(e.effect, 3), e.significant
+        (0.049, True)
+    """
 
     arm: str
     control: float
@@ -419,6 +439,21 @@ class SegmentAnalysis(Result):
 class Analysis(Result):
     """An experiment's analysis: SRM check, every metric × treatment arm, optional segments, and
     with `by` the looks over time.
+
+    Attributes:
+        srm: the sample-ratio check (χ² p-value against the planned split, and the counts).
+        metrics: metric name → `Effect` (one per treatment arm in a multi-arm test).
+        segments: with `segment`, each segment's own analysis, corrected across segments.
+        correction: how p-values were adjusted across every test (holm, bh or none).
+
+    Examples:
+        >>> import numpy as np, pandas as pd
+        >>> rng = np.random.default_rng(1)
+        >>> df = pd.DataFrame({"variant": ["control"] * 2000 + ["treatment"] * 2000,
+        ...                    "converted": np.r_[rng.random(2000) < 0.10, rng.random(2000) < 0.13].astype(int)})
+        >>> analysis = motsim.ab.analyze(df, "variant", ["converted"])
+        >>> round(analysis.srm.pvalue, 2), list(analysis.metrics)
+        (1.0, ['converted'])
     """
 
     srm: Srm
@@ -536,6 +571,21 @@ def analyze(
     `sequential_tuning` customers (default 5,000, as gbstats); `bayesian` the chance to win,
     expected loss and credible intervals, with `prior` = (mean, sd) on the relative effect (flat
     when None). `by` ("day" or "week") adds the looks over time from a `date` or `day` column.
+
+    Returns:
+        `Analysis`: the sample-ratio check and one `Effect` per metric and treatment arm —
+        values in each metric's unit (proportions as shares), effects with 95% intervals,
+        p-values raw and adjusted.
+
+    Examples:
+        >>> import numpy as np, pandas as pd
+        >>> rng = np.random.default_rng(1)
+        >>> df = pd.DataFrame({"variant": ["control"] * 2000 + ["treatment"] * 2000,
+        ...                    "converted": np.r_[rng.random(2000) < 0.10, rng.random(2000) < 0.13].astype(int)})
+        >>> analysis = motsim.ab.analyze(df, "variant", ["converted"])
+        >>> effect = analysis.metrics["converted"]
+        >>> round(effect.control, 3), round(effect.treatment, 3)
+        (0.095, 0.144)
     """
     if correction not in CORRECTIONS:
         raise InputError.one("", "correction", f"must be one of {', '.join(CORRECTIONS)}")

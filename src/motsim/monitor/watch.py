@@ -82,7 +82,26 @@ class Episode(Result):
 
 @dataclass(frozen=True, repr=False)
 class MomentHealth(Result):
-    """A moment's watch: alarm, when, on what, the change with its CI, the value at risk, the windows."""
+    """A moment's watch: alarm, when, on what, the change with its CI, the value at risk, the windows.
+
+    Attributes:
+        alarm: whether the moment is in alarm; `status` says `ALARM`, `ended` or `ok`.
+        first_alarm_day: the calendar day the alarm was raised (None: never).
+        incident_start_day: when the change began, as best the evidence says; `end_day` when it ended.
+        metric: what alarmed: `bad_share` (share of bad outcomes), `score`, `volume` or `wait` (minutes).
+        change: the change against the reference, in the metric's unit, with its 95% interval.
+        value_at_risk_per_month: with a scenario, what the change costs per month if it stays
+            (money in its currency), with its interval; `churn_added` the customers lost.
+
+    Examples:
+        >>> from motsim.sim.eventlog import event_log
+        >>> from motsim.sim.run import with_overrides
+        >>> gym = with_overrides(motsim.load_scenario("fitness_club"), customers=1000)
+        >>> events, customers = event_log(gym, degrade={"billing_error.runaround": 0.4}, from_day=300)
+        >>> billing = motsim.monitor(events, customers, reference_until=240).moments["billing_error"]
+        >>> billing.alarm, billing.metric, billing.change.estimate < 0  # the bill is remembered worse
+        (True, 'score', True)
+    """
 
     alarm: bool  # an incident is going on (caught and not ended)
     first_alarm_day: float | None  # the end of the day the first incident was caught (the log's day units)
@@ -104,7 +123,27 @@ class MomentHealth(Result):
 
 @dataclass(frozen=True, repr=False)
 class Health(Result):
-    """Every moment's health and the alarms, largest value at risk first (`motsim monitor`)."""
+    """Every moment's health and the alarms, largest value at risk first (`motsim monitor`).
+
+    Attributes:
+        moments: moment id → its `MomentHealth`.
+        alarms: the moments in alarm, largest value at risk first; `new_alarms` those not
+            reported by an earlier run (with a state).
+        reference_until: the first calendar day after the reference period; `last_day` the log's.
+        window_days: days between restarts of the tests.
+        alpha: the chance of any false alarm per moment over the whole period.
+        volume_unit: what a volume counts (occurrences per active customer-day, or per day).
+        currency: of the value at risk.
+
+    Examples:
+        >>> from motsim.sim.eventlog import event_log
+        >>> from motsim.sim.run import with_overrides
+        >>> gym = with_overrides(motsim.load_scenario("fitness_club"), customers=1000)
+        >>> events, customers = event_log(gym, degrade={"billing_error.runaround": 0.4}, from_day=300)
+        >>> health = motsim.monitor(events, customers, reference_until=240)
+        >>> health.alarms
+        ['billing_error']
+    """
 
     moments: dict[str, MomentHealth]
     alarms: list[str]  # moments with an incident going on
@@ -634,6 +673,20 @@ def monitor(
         state: a state file from an earlier run (kept aggregates, settings and the alarms already
             reported); the returned `Health.state` is its new text (`motsim monitor --state` writes it).
         half_life: windows after which the restarts' false-alarm budget is half spent (default 26).
+
+    Returns:
+        `Health`: per moment its status, the metric that alarmed, the change with its 95% interval
+        (shares for outcome mixes, minutes for waits, a ratio for volumes) and, with a scenario,
+        the value at risk per month in its currency; the alarms, largest value at risk first.
+
+    Examples:
+        >>> from motsim.sim.eventlog import event_log
+        >>> from motsim.sim.run import with_overrides
+        >>> gym = with_overrides(motsim.load_scenario("fitness_club"), customers=1000)
+        >>> events, customers = event_log(gym, degrade={"billing_error.runaround": 0.4}, from_day=300)
+        >>> health = motsim.monitor(events, customers, reference_until=240)
+        >>> health.alarms, health.moments["induction"].status
+        (['billing_error'], 'ok')
     """
     if alpha is not None and not 0 < alpha < 1:
         raise InputError.one("", "alpha", f"must be in (0, 1), got {alpha}")
