@@ -26,7 +26,12 @@ from motsim.errors import InputError
 
 @dataclass(frozen=True)
 class Prior:
-    """A normal prior on the relative effect (0.05 = +5%)."""
+    """A normal prior on the relative effect (0.05 = +5%).
+
+    Examples:
+        >>> motsim.ab.Prior(mean=0.0, sd=0.1)  # most changes move a metric by less than ±20%
+        Prior(mean=0.0, sd=0.1)
+    """
 
     mean: float
     sd: float

@@ -96,7 +96,21 @@ class HoldoutCell(Result):
 
 @dataclass(frozen=True, repr=False)
 class Holdout(Result):
-    """A holdout plan: the decision table and the design that pays best (None when none pays)."""
+    """A holdout plan: the decision table and the design that pays best (None when none pays).
+
+    Attributes:
+        cells: one `HoldoutCell` per share held out and months held: customers held out, power
+            on retention and on value, the NPV forgone (`cost`, money in `currency`), the expected
+            value of the information and the net.
+        best: the cell with the largest positive net value (None: no holdout pays for itself).
+        npv: the intervention's NPV for the business, in `currency`.
+
+    Examples:
+        >>> h = motsim.ab.plan_holdout("fitness_club", "buddy induction", shares=[0.1], months=[6],
+        ...                            sample=500, replications=2)
+        >>> len(h.cells), h.cells[0].share, h.cells[0].months
+        (1, 0.1, 6)
+    """
 
     intervention: str
     customers: int  # the business's initial cohort
@@ -147,6 +161,17 @@ def plan_holdout(
     """The decision table of a long-term holdout of `intervention`: for each share held out and
     months held, the power to see its effect on retention and on value, the NPV forgone and the
     expected value of the information (see the module's docstring).
+
+    Returns:
+        `Holdout`: one cell per share (a share of customers, 0..1) and months held, with powers
+        (probabilities), the NPV forgone and the value of the information (money in the
+        scenario's currency), and the design that pays best.
+
+    Examples:
+        >>> h = motsim.ab.plan_holdout("fitness_club", "buddy induction", shares=[0.05, 0.1], months=[6],
+        ...                            sample=500, replications=2)
+        >>> [c.share for c in h.cells]
+        [0.05, 0.1]
     """
     sc = scenario_of(scenario, sample=sample, seed=seed)
     shares, months = _check(shares, months, sc.scenario.months, alpha, effect_sd)

@@ -83,6 +83,17 @@ def simulate_experiment(
     `sample` of it —, horizon and seed): variant, then `customer_frame`'s columns, in customer order.
     With `entry_days`, each customer also gets a `day` (1..entry_days, in customer order, as traffic
     enters a test) so the test can be read look by look (`analyze(..., by="day")`).
+
+    Returns:
+        A pandas frame, one row per customer: `variant`, `segment`, per moment its first outcome,
+        score and count and a 0/1 column per outcome, `csat` (1..5), `nps` (a 0..10 answer),
+        `revenue` and `value` (money in the scenario's currency), `tenure` (months), `churned`
+        (0/1) and `retained_M` (0/1) columns.
+
+    Examples:
+        >>> test = motsim.ab.simulate_experiment("fitness_club", "buddy induction", sample=500, months=6)
+        >>> len(test), sorted(test.variant.unique())
+        (500, ['control', 'treatment'])
     """
     scenario = scenario_of(scenario, sample=sample, months=months, seed=seed)
     opts = current(options)

@@ -24,7 +24,22 @@ def observed_effect(
     kind: str | None = None,
     relative: bool = False,
 ) -> Observed:
-    """The treatment's effect on `metric` with its standard error; the data must have two arms."""
+    """The treatment's effect on `metric` with its standard error; the data must have two arms.
+
+    Returns:
+        `Observed`: the control's value, the effect (treatment − control in the metric's unit,
+        a share for a proportion; or relative with `relative`) and its standard error — what
+        `motsim.project` carries to lifetime value.
+
+    Examples:
+        >>> import numpy as np, pandas as pd
+        >>> rng = np.random.default_rng(1)
+        >>> df = pd.DataFrame({"variant": ["control"] * 2000 + ["treatment"] * 2000,
+        ...                    "converted": np.r_[rng.random(2000) < 0.10, rng.random(2000) < 0.13].astype(int)})
+        >>> observed = motsim.ab.observed_effect(df, "converted")
+        >>> round(observed.effect, 4), round(observed.se, 4)
+        (0.0495, 0.0102)
+    """
     analysis = analyze(df, variant, [Metric(metric, metric_kind(df, metric, kind), metric)], control=control)
     if len(analysis.metrics) != 1:
         raise DataError(
@@ -62,7 +77,22 @@ def project_lift(
     seed: int | None = None,
     options: RunOptions | None = None,
 ) -> Projection:
-    """What the lift observed on `metric` is worth when it moves the scenario's `maps_to`."""
+    """What the lift observed on `metric` is worth when it moves the scenario's `maps_to`.
+
+    `observed_effect` reads the lift and its standard error from `df`; `motsim.project` prices it.
+
+    Returns:
+        `Projection`: ΔCLV per customer, NPV for the business and ROI over the effect's draws
+        (`Quantiles`; money in the scenario's currency), P(NPV > 0) and the break-even effect.
+
+    Examples:
+        >>> test = motsim.ab.simulate_experiment("saas_onboarding", "better onboarding", sample=1000, months=3)
+        >>> p = motsim.ab.project_lift(test, "saas_onboarding", metric="onboarding_good",
+        ...                            maps_to="moments.onboarding.outcomes.good.p",
+        ...                            intervention="better onboarding", draws=4, sample=500)
+        >>> p.observed.metric, p.draws
+        ('onboarding_good', 4)
+    """
     observed = observed_effect(df, metric, variant, control, kind, relative)
     result = project(
         scenario,

@@ -11,6 +11,12 @@ class Metric:
     `covariate` for CUPED — or several `covariates` for regression adjustment — and `event` for
     survival, where `column` is the tenure); `margin` makes it a one-sided non-inferiority test
     (H0: effect ≤ −margin).
+
+    Examples:
+        >>> motsim.ab.Metric("revenue", "mean", "revenue", covariate="pre_revenue").kind
+        'mean'
+        >>> motsim.ab.Metric("retention", "survival", "tenure", event="churned").event
+        'churned'
     """
 
     name: str

@@ -31,7 +31,20 @@ DEFAULT_POWER = 0.8
 
 @dataclass(frozen=True, repr=False)
 class Plan(Result):
-    """A test's plan: sample per arm, minimum detectable effect and power (one of them solved for)."""
+    """A test's plan: sample per arm, minimum detectable effect and power (one of them solved for).
+
+    Attributes:
+        n_per_arm: customers per arm (`n_total` in all).
+        mde: the minimum detectable effect, absolute (a share for proportions); `mde_relative`
+            as a share of the baseline.
+        power: the chance of detecting `mde` at `alpha`.
+        days: days to reach `n_total` at the given traffic (None without traffic).
+
+    Examples:
+        >>> p = motsim.ab.plan("proportion", 0.10, mde=0.05, relative=True)
+        >>> p.n_per_arm, p.power
+        (57756, 0.8)
+    """
 
     metric: str
     baseline: float
@@ -100,6 +113,16 @@ def plan(
 
     Give two of them; power defaults to 0.8 unless both n_per_arm and mde are given (then the
     power is solved for). `relative` reads mde as a share of the baseline.
+
+    Returns:
+        `Plan`: customers per arm and in all, the MDE (absolute, in the metric's unit; and relative),
+        the power (a probability) and, with `traffic_per_day`, the days the test needs.
+
+    Examples:
+        >>> motsim.ab.plan("proportion", 0.10, mde=0.05, relative=True).n_per_arm
+        57756
+        >>> round(motsim.ab.plan("mean", 50, sd=12, n_per_arm=4000, mde=1.0).power, 3)
+        0.961
     """
     if power is None and (n_per_arm is None or mde is None):
         power = DEFAULT_POWER

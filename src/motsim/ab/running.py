@@ -26,7 +26,23 @@ from motsim.errors import DataError, InputError
 
 @dataclass(frozen=True, repr=False)
 class RunningPlan(Result):
-    """A running test against its plan (see the module's docstring for each quantity)."""
+    """A running test against its plan (see the module's docstring for each quantity).
+
+    Attributes:
+        n_control: customers in the control arm so far; `n_treatment` in the treatment arm.
+        power_now: the chance, at today's customers, of detecting the planned `mde`.
+        mde_now: the effect detectable at the target power today (in the metric's unit).
+        days_so_far: days of data; the plan's days to the target power at the observed traffic follow.
+
+    Examples:
+        >>> import numpy as np, pandas as pd
+        >>> rng = np.random.default_rng(1)
+        >>> df = pd.DataFrame({"variant": ["control"] * 2000 + ["treatment"] * 2000,
+        ...                    "converted": np.r_[rng.random(2000) < 0.10, rng.random(2000) < 0.13].astype(int)})
+        >>> running = motsim.ab.running_plan(df, "converted", mde=0.02)
+        >>> running.n_control, round(running.power_now, 2)
+        (2000, 0.54)
+    """
 
     metric: str  # proportion, mean or nps
     column: str
@@ -89,6 +105,18 @@ def running_plan(
     share of the baseline with `relative`), the MDE at today's customers, and the days to the
     target `power` at the observed traffic (customers a day from a `date`/`day` column, or
     `traffic_per_day`). `kind` is proportion, mean or nps (default: 0/1 is a proportion).
+
+    Returns:
+        `RunningPlan`: customers per arm so far, the power now (a probability), the MDE detectable
+        now (in the metric's unit: a share for proportions) and the days to the target power.
+
+    Examples:
+        >>> import numpy as np, pandas as pd
+        >>> rng = np.random.default_rng(1)
+        >>> df = pd.DataFrame({"variant": ["control"] * 2000 + ["treatment"] * 2000,
+        ...                    "converted": np.r_[rng.random(2000) < 0.10, rng.random(2000) < 0.13].astype(int)})
+        >>> round(motsim.ab.running_plan(df, "converted", mde=0.02).mde_now, 3)
+        0.027
     """
     df = as_pandas(data)
     if kind is None:
