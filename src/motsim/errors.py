@@ -105,13 +105,11 @@ class ModelError(MotsimError):
     """A model that cannot be estimated or run as asked; the message says why.
 
     Examples:
-        >>> import pandas as pd
-        >>> same = pd.DataFrame({"period": [0, 1, 2, 3], "active": [1000, 900, 810, 729]})  # 10% a period, all alike
         >>> try:
-        ...     motsim.fit.retention(same)
+        ...     motsim.ab.plan("proportion", 0.10, mde=1e-9)  # a lift no test could see
         ... except motsim.ModelError as e:
-        ...     print("no heterogeneity to find" in str(e))
-        True
+        ...     print(e)
+        mde: no plan: the effect is too small to detect with any feasible sample (...)
     """
 
 

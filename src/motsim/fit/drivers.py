@@ -57,7 +57,26 @@ class Level(Result):
 
 @dataclass(frozen=True, repr=False)
 class DriversFit(Result):
-    """A Cox model of churn: drivers strongest first (by |log hazard ratio|), fit statistics, levels."""
+    """A Cox model of churn: drivers strongest first (by |log hazard ratio|), fit statistics, levels.
+
+    Attributes:
+        n: customers fitted; `events` how many churned.
+        drivers: one `Driver` per covariate (or level): the hazard ratio (× churn hazard per unit,
+            or against the reference level) with its 95% CI, p-value raw and Holm-adjusted.
+        levels: churn rate (a share) and customers per level of each categorical covariate.
+        concordance: Harrell's C (0.5: no better than chance; 1: perfect order).
+
+    Examples:
+        >>> import numpy as np, pandas as pd
+        >>> rng = np.random.default_rng(0)
+        >>> calls = rng.poisson(1.5, 2000)
+        >>> tenure = np.ceil(rng.exponential(24 / np.exp(0.4 * calls)))
+        >>> customers = pd.DataFrame({"tenure": np.minimum(tenure, 36), "churned": (tenure <= 36).astype(int),
+        ...                           "calls": calls})
+        >>> fit = motsim.fit.drivers(customers, duration="tenure", event="churned")
+        >>> fit.n, round(fit.concordance, 2) > 0.5
+        (2000, True)
+    """
 
     n: int
     events: int
@@ -311,6 +330,17 @@ def drivers(
     Returns:
         A `DriversFit`: hazard ratios with 95% CIs and Holm-adjusted p-values, concordance,
         the partial log-likelihood and the churn rate per level.
+
+    Examples:
+        >>> import numpy as np, pandas as pd
+        >>> rng = np.random.default_rng(0)
+        >>> calls = rng.poisson(1.5, 2000)  # each call multiplies the hazard by e^0.4 = 1.49
+        >>> tenure = np.ceil(rng.exponential(24 / np.exp(0.4 * calls)))
+        >>> customers = pd.DataFrame({"tenure": np.minimum(tenure, 36), "churned": (tenure <= 36).astype(int),
+        ...                           "calls": calls})
+        >>> fit = motsim.fit.drivers(customers, duration="tenure", event="churned")
+        >>> [(d.covariate, round(d.hazard_ratio, 1)) for d in fit.drivers]
+        [('calls', 1.5)]
     """
     df, source = tables.read(data)
     time = tables.numeric(df, duration, source, "duration", minimum=0)

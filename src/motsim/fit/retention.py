@@ -78,6 +78,21 @@ class Derl(Result):
 class RetentionFit(Result):
     """A shifted-beta-geometric fit: α, β, the mean churn per period, the periods actual vs expected;
     or, where the data show no heterogeneity, constant churn (`model` "geometric", α and β None).
+
+    Attributes:
+        alpha: α of the Beta of churn probabilities across customers, with its 95% profile interval.
+        beta: β, likewise.
+        mean_churn: α / (α + β): the churn in the first period, a share.
+        periods: customers active in each period, observed and expected (calibration or holdout).
+        heterogeneity_lr: the likelihood-ratio statistic against one churn rate for all.
+        holdout_mape: with calibration periods, the mean absolute % error on the holdout.
+
+    Examples:
+        >>> import pandas as pd
+        >>> regular = pd.DataFrame({"period": range(8), "active": [1000, 631, 468, 382, 326, 289, 262, 241]})
+        >>> fit = motsim.fit.retention(regular, calibration_periods=5)
+        >>> fit.model, [p.part for p in fit.periods][-2:]
+        ('sBG', ['holdout', 'holdout'])
     """
 
     alpha: Est | None
@@ -163,7 +178,19 @@ class RetentionFit(Result):
 
 @dataclass(frozen=True, repr=False)
 class SegmentedRetentionFit(Result):
-    """One shifted-beta-geometric fit per segment."""
+    """One shifted-beta-geometric fit per segment.
+
+    Attributes:
+        segments: segment → its `RetentionFit`.
+        shares: segment → its share of the customers (0..1).
+
+    Examples:
+        >>> import pandas as pd
+        >>> table = pd.DataFrame({"period": [0, 1, 2, 3] * 2, "active": [1000, 800, 680, 600, 1000, 900, 830, 780],
+        ...                       "cohort": ["a"] * 4 + ["b"] * 4})
+        >>> sorted(motsim.fit.retention(table, segment="cohort").segments)
+        ['a', 'b']
+    """
 
     segments: dict[str, RetentionFit]
     shares: dict[str, float] = field(metadata={"skip": True})  # customers per segment, as shares
@@ -395,7 +422,17 @@ def retention(
         discount_rate: annual discount rate; adds DEL and DERL (Fader & Hardie 2010) per customer.
 
     Returns:
-        A `RetentionFit`, or a `SegmentedRetentionFit` with `segment`.
+        A `RetentionFit` (α, β; the mean churn per period as a share; customers active by period,
+        observed and expected), or a `SegmentedRetentionFit` with `segment`.
+
+    Examples:
+        Fader & Hardie's (2007) "regular" cohort, years 0 to 7:
+
+        >>> import pandas as pd
+        >>> regular = pd.DataFrame({"period": range(8), "active": [1000, 631, 468, 382, 326, 289, 262, 241]})
+        >>> fit = motsim.fit.retention(regular)
+        >>> round(fit.alpha.estimate, 3), round(fit.beta.estimate, 3)
+        (0.704, 1.182)
     """
     df, source = tables.read(data)
     if (tenure is None) != (churned is None):

@@ -198,6 +198,16 @@ def journey(
 
     Returns:
         A `JourneyFit`; its `text` is a runnable scenario (written by `motsim fit journey --write`).
+
+    Examples:
+        >>> from motsim.sim.eventlog import event_log
+        >>> from motsim.sim.run import with_overrides
+        >>> events, customers = event_log(with_overrides(motsim.load_scenario("fitness_club"), customers=1000))
+        >>> fit = motsim.fit.journey(events, customers)
+        >>> sorted(fit.moments)[:3]
+        ['billing_error', 'free_pt_session', 'induction']
+        >>> fit.text.splitlines()[0].startswith("# Written by `motsim fit journey`")
+        True
     """
     if score_range is not None and not score_range[0] < score_range[1]:
         raise InputError.one("", "score_range", f"LOW must be below HIGH, got {score_range}")

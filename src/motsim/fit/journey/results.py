@@ -110,7 +110,25 @@ def _row(parameter: str, est: Est) -> dict[str, Any]:
 
 @dataclass(frozen=True, repr=False)
 class JourneyFit(Result):
-    """The journey learned from an event log (`motsim fit journey`)."""
+    """The journey learned from an event log (`motsim fit journey`).
+
+    Attributes:
+        churn: baselines per segment (monthly shares), sensitivity to remembered experience (log-odds
+            per point), involuntary and contractual churn, each with its 95% interval.
+        moments: per moment its schedule, outcome shares (with Wilson intervals) and mean scores.
+        drivers: hazard ratios of churn after each bad outcome, strongest first.
+        memory: with `fit_memory`, the peak-end weights and half-life with their intervals.
+        backtest: with `holdout_months`, retention by tenure month predicted against observed.
+        text: the fitted scenario, runnable (`--write`).
+
+    Examples:
+        >>> from motsim.sim.eventlog import event_log
+        >>> from motsim.sim.run import with_overrides
+        >>> events, customers = event_log(with_overrides(motsim.load_scenario("fitness_club"), customers=1000))
+        >>> fit = motsim.fit.journey(events, customers)
+        >>> fit.customers, fit.months_observed
+        (1000, 24)
+    """
 
     customers: int
     events: int
