@@ -574,8 +574,8 @@ def analyze(
 
     Returns:
         `Analysis`: the sample-ratio check and one `Effect` per metric and treatment arm —
-        values in each metric's unit (proportions as shares), effects with 95% intervals,
-        p-values raw and adjusted.
+            values in each metric's unit (proportions as shares), effects with 95% intervals,
+            p-values raw and adjusted.
 
     Examples:
         >>> import numpy as np, pandas as pd

@@ -164,8 +164,8 @@ def plan_holdout(
 
     Returns:
         `Holdout`: one cell per share (a share of customers, 0..1) and months held, with powers
-        (probabilities), the NPV forgone and the value of the information (money in the
-        scenario's currency), and the design that pays best.
+            (probabilities), the NPV forgone and the value of the information (money in the
+            scenario's currency), and the design that pays best.
 
     Examples:
         >>> h = motsim.ab.plan_holdout("fitness_club", "buddy induction", shares=[0.05, 0.1], months=[6],

@@ -86,9 +86,9 @@ def simulate_experiment(
 
     Returns:
         A pandas frame, one row per customer: `variant`, `segment`, per moment its first outcome,
-        score and count and a 0/1 column per outcome, `csat` (1..5), `nps` (a 0..10 answer),
-        `revenue` and `value` (money in the scenario's currency), `tenure` (months), `churned`
-        (0/1) and `retained_M` (0/1) columns.
+            score and count and a 0/1 column per outcome, `csat` (1..5), `nps` (a 0..10 answer),
+            `revenue` and `value` (money in the scenario's currency), `tenure` (months), `churned`
+            (0/1) and `retained_M` (0/1) columns.
 
     Examples:
         >>> test = motsim.ab.simulate_experiment("fitness_club", "buddy induction", sample=500, months=6)

@@ -28,8 +28,8 @@ def observed_effect(
 
     Returns:
         `Observed`: the control's value, the effect (treatment − control in the metric's unit,
-        a share for a proportion; or relative with `relative`) and its standard error — what
-        `motsim.project` carries to lifetime value.
+            a share for a proportion; or relative with `relative`) and its standard error — what
+            `motsim.project` carries to lifetime value.
 
     Examples:
         >>> import numpy as np, pandas as pd
@@ -83,7 +83,7 @@ def project_lift(
 
     Returns:
         `Projection`: ΔCLV per customer, NPV for the business and ROI over the effect's draws
-        (`Quantiles`; money in the scenario's currency), P(NPV > 0) and the break-even effect.
+            (`Quantiles`; money in the scenario's currency), P(NPV > 0) and the break-even effect.
 
     Examples:
         >>> test = motsim.ab.simulate_experiment("saas_onboarding", "better onboarding", sample=1000, months=3)

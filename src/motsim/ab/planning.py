@@ -116,7 +116,7 @@ def plan(
 
     Returns:
         `Plan`: customers per arm and in all, the MDE (absolute, in the metric's unit; and relative),
-        the power (a probability) and, with `traffic_per_day`, the days the test needs.
+            the power (a probability) and, with `traffic_per_day`, the days the test needs.
 
     Examples:
         >>> motsim.ab.plan("proportion", 0.10, mde=0.05, relative=True).n_per_arm

@@ -108,7 +108,7 @@ def running_plan(
 
     Returns:
         `RunningPlan`: customers per arm so far, the power now (a probability), the MDE detectable
-        now (in the metric's unit: a share for proportions) and the days to the target power.
+            now (in the metric's unit: a share for proportions) and the days to the target power.
 
     Examples:
         >>> import numpy as np, pandas as pd

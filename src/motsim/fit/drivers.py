@@ -329,7 +329,7 @@ def drivers(
 
     Returns:
         A `DriversFit`: hazard ratios with 95% CIs and Holm-adjusted p-values, concordance,
-        the partial log-likelihood and the churn rate per level.
+            the partial log-likelihood and the churn rate per level.
 
     Examples:
         >>> import numpy as np, pandas as pd

@@ -423,7 +423,7 @@ def retention(
 
     Returns:
         A `RetentionFit` (α, β; the mean churn per period as a share; customers active by period,
-        observed and expected), or a `SegmentedRetentionFit` with `segment`.
+            observed and expected), or a `SegmentedRetentionFit` with `segment`.
 
     Examples:
         Fader & Hardie's (2007) "regular" cohort, years 0 to 7:

@@ -35,7 +35,9 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
 
     Returns:
         The validated `Scenario` (frozen): every field checked, every cross-reference resolved.
-        Raises `InputError` with one line per problem (file, line, field, reason) otherwise.
+
+    Raises:
+        InputError: one line per problem (file, line, field, reason), every problem at once.
 
     Examples:
         >>> scenario = motsim.load_scenario("fitness_club")

@@ -676,8 +676,8 @@ def monitor(
 
     Returns:
         `Health`: per moment its status, the metric that alarmed, the change with its 95% interval
-        (shares for outcome mixes, minutes for waits, a ratio for volumes) and, with a scenario,
-        the value at risk per month in its currency; the alarms, largest value at risk first.
+            (shares for outcome mixes, minutes for waits, a ratio for volumes) and, with a scenario,
+            the value at risk per month in its currency; the alarms, largest value at risk first.
 
     Examples:
         >>> from motsim.sim.eventlog import event_log

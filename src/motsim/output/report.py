@@ -50,7 +50,7 @@ def report(
 
     Returns:
         `(html, appraisal)`: one self-contained HTML page (charts embedded, no scripts, no external
-        files; money in the scenario's currency) and the `Appraisal` it shows.
+            files; money in the scenario's currency) and the `Appraisal` it shows.
 
     Examples:
         >>> page, data = motsim.report("fitness_club", sample=500, replications=2)

@@ -61,9 +61,9 @@ def simulate(
 
     Returns:
         `Results`: every replication's tallies (`.replications`), with the summary
-        (`.summary()`, a `RunSummary`), intervals (`.retention()`, `.clv()`) and pandas frames
-        (`.retention_frame()`, `.moments_frame()`, `.replications_frame()`). CLV is money per
-        starting customer in the scenario's currency; retention a share of the starting cohort.
+            (`.summary()`, a `RunSummary`), intervals (`.retention()`, `.clv()`) and pandas frames
+            (`.retention_frame()`, `.moments_frame()`, `.replications_frame()`). CLV is money per
+            starting customer in the scenario's currency; retention a share of the starting cohort.
 
     Examples:
         >>> results = motsim.simulate("fitness_club", replications=2, sample=500)

@@ -87,9 +87,9 @@ def compare(
 
     Returns:
         `WhatIf`: the baseline's `RunSummary` and one `Valuation` per intervention — ΔCLV per
-        customer, cohort ΔCLV, NPV and the costs' present value for the business's population
-        (money in the scenario's currency), ΔNPS in points, ROI as a ratio, the payback month
-        (counted from 0; None if not within the horizon), each with its 95% Monte Carlo interval.
+            customer, cohort ΔCLV, NPV and the costs' present value for the business's population
+            (money in the scenario's currency), ΔNPS in points, ROI as a ratio, the payback month
+            (counted from 0; None if not within the horizon), each with its 95% Monte Carlo interval.
 
     Examples:
         >>> what = motsim.compare("saas_onboarding", "better onboarding", sample=500, replications=2, draws=0)

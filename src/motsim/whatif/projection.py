@@ -161,8 +161,8 @@ def project(
 
     Returns:
         `Projection`: ΔCLV per customer, cohort NPV and ROI over the draws as `Quantiles` (money
-        for the business's population in the scenario's currency, ROI a ratio), P(NPV > 0) (a share
-        of draws) and the break-even effect (in the unit of `observed.effect`).
+            for the business's population in the scenario's currency, ROI a ratio), P(NPV > 0) (a share
+            of draws) and the break-even effect (in the unit of `observed.effect`).
 
     Examples:
         >>> from motsim.whatif.projection import Observed

@@ -48,8 +48,8 @@ def run(
 
     Returns:
         `RunSummary`: retention by month (a share of the starting cohort), CLV per starting
-        customer and referral value (money in the scenario's currency), NPS at the horizon (−100..100),
-        per-moment and per-team figures, each an `Estimate` with its 95% Monte Carlo interval.
+            customer and referral value (money in the scenario's currency), NPS at the horizon (−100..100),
+            per-moment and per-team figures, each an `Estimate` with its 95% Monte Carlo interval.
 
     Examples:
         >>> summary = motsim.run("fitness_club", sample=500, replications=2, draws=0)
@@ -110,8 +110,8 @@ def appraise(
 
     Returns:
         `Appraisal`: the baseline (`RunSummary`), each intervention's `Valuation` and `Pricing`
-        (money for the business's population in the scenario's currency), its monthly cash flows,
-        and the `Ranking` (None when `step` is None) — the data behind `motsim report`.
+            (money for the business's population in the scenario's currency), its monthly cash flows,
+            and the `Ranking` (None when `step` is None) — the data behind `motsim report`.
 
     Examples:
         >>> data = motsim.appraise("saas_onboarding", sample=500, replications=2, draws=0)

@@ -50,9 +50,9 @@ def rank(
 
     Returns:
         `Ranking`: one row per moment and lever (`.ranking`, largest first), each with ΔCLV per
-        customer of one step (money in the scenario's currency, with its 95% interval), ΔNPS and
-        ΔCLV per unit of the moment's cost to serve; sums by tag (`.by_tag`); moments without a
-        lever (`.unranked`) with the reasons.
+            customer of one step (money in the scenario's currency, with its 95% interval), ΔNPS and
+            ΔCLV per unit of the moment's cost to serve; sums by tag (`.by_tag`); moments without a
+            lever (`.unranked`) with the reasons.
 
     Examples:
         >>> ranking = motsim.rank("fitness_club", sample=500, replications=2, levers=["outcomes"])

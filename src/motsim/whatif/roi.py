@@ -139,9 +139,9 @@ def roi(
 
     Returns:
         `Pricing`: the intervention's `Valuation` (NPV, ROI as a ratio, payback month counted
-        from 0), the break-even strength (a share 0..1 of its effect), the largest one-off spend
-        and cost per occurrence it bears, NPV by discount rate and the monthly `CashFlows` — money
-        for the business's population in the scenario's currency.
+            from 0), the break-even strength (a share 0..1 of its effect), the largest one-off spend
+            and cost per occurrence it bears, NPV by discount rate and the monthly `CashFlows` — money
+            for the business's population in the scenario's currency.
 
     Examples:
         >>> p = motsim.roi("saas_onboarding", "better onboarding", sample=500, replications=2, draws=0)
