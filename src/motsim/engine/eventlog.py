@@ -2,7 +2,7 @@
 
 The `des` engine fills an `EventLog` when given one: every occurrence (customer, day, moment,
 outcome code, score as lived, minutes waited) and the month at whose end each customer left.
-`frames` turns it into the two tables `motsim fit journey` reads (see the README's data contract).
+`frames` turns it into the two tables `motsim fit journey` reads (their columns: docs/how-to/fit-journey.md).
 Given a `sink`, the log hands its events on in chunks of `chunk` (each chunk sorted by customer,
 then day) as the run goes, so a log of any size holds at most one chunk in memory.
 """
