@@ -1,0 +1,74 @@
+"""The what-if page gives the library's numbers: a lever moved on the page and Run read back the NPV
+`motsim.compare` gives for that intervention and seed, exactly; a bad file reads the CLI's message.
+"""
+
+import pytest
+
+import motsim
+from motsim.app.state import QUICK_SAMPLE
+from motsim.display import money
+
+LEVER = "moments.onboarding.outcomes.good.p"
+
+
+def _set_precision(at, sample, reps, seed=None):
+    at.number_input(key="sample").set_value(sample).run()
+    at.number_input(key="reps").set_value(reps).run()
+    if seed is not None:
+        at.number_input(key="seed").set_value(seed).run()
+    return at
+
+
+def test_a_slider_moved_and_run_shows_the_npv_compare_gives_for_that_intervention_and_seed(page):
+    at = _set_precision(page(), QUICK_SAMPLE + 500, 5, seed=11)
+    at.slider(key=f"lever:{LEVER}").set_value(0.82).run()
+    at.number_input(key="cost:cost_one_off").set_value(60_000.0).run()
+    at.multiselect(key="declared").set_value([]).run()
+    at.button(key="run").click().run()
+    assert not at.exception and not at.error
+    library = motsim.compare(
+        "saas_onboarding",
+        changes={LEVER: 0.82},
+        costs={"cost_one_off": 60_000.0},
+        sample=QUICK_SAMPLE + 500,
+        replications=5,
+        seed=11,
+        draws=0,
+    )
+    (npv,) = [v.npv for v in library.variants.values()]
+    exact = next(d.value for d in at.dataframe if "metric" in d.value.columns)  # "Every number (exact)"
+    shown = exact[(exact.metric == "npv")].iloc[0]
+    assert (shown["mean"], shown["ci_low"], shown["ci_high"]) == (npv.mean, npv.ci_low, npv.ci_high)
+    assert at.metric[0].value == money(npv.mean, "USD")  # the card a CFO reads: the same number, rounded
+    assert any(c.value.startswith("Full answer: 5 replications of a sample of 2,500") for c in at.caption)
+
+
+def test_a_bad_scenario_upload_reads_the_message_the_command_line_prints(page, tmp_path):
+    at = page()
+    text = b'[scenario]\nname = "x"\nmonths = 12\ncustomers = 100\n\n[economics]\nmonthly_revenue = -5\n'
+    at.file_uploader(key="scenario_file").set_value(("broken.toml", text, "application/toml")).run()
+    assert not at.exception
+    path = tmp_path / "broken.toml"
+    path.write_bytes(text)
+    try:
+        motsim.load_scenario(path)
+    except motsim.InputError as exc:
+        cli = exc.render().replace(str(path), "broken.toml")
+    messages = [e.value for e in at.error]
+    assert messages == [cli]
+    assert "broken.toml:" in cli and "monthly_revenue" in cli  # the file, the line, the field
+
+
+def test_an_invalid_edit_shows_the_message_and_no_traceback(page):
+    at = _set_precision(page(), 300, 2)
+    at.multiselect(key="declared").set_value([]).run()
+    for outcome, p in (("good", 0.9), ("neutral", 0.5), ("bad", 0.5)):  # shares that add up to 1.9
+        at.slider(key=f"lever:moments.onboarding.outcomes.{outcome}.p").set_value(p).run()
+    at.button(key="run").click().run()
+    assert not at.exception
+    changes = {f"moments.onboarding.outcomes.{k}.p": p for k, p in (("good", 0.9), ("neutral", 0.5), ("bad", 0.5))}
+    mine = motsim.Intervention(name="my intervention", changes=changes)
+    with pytest.raises(motsim.InputError) as cli:
+        motsim.compare("saas_onboarding", mine, sample=300, replications=2, draws=0)
+    assert [e.value for e in at.error] == [cli.value.render()]
+    assert "sum to 1.9" in cli.value.render()
