@@ -101,13 +101,6 @@ def cached_load(source: str) -> Loaded:
     return cache[source]
 
 
-def adopt(loaded: Loaded) -> None:
-    """Use a scenario from now on (a fitted one): listed as an upload, selected, levers reset."""
-    st.session_state.setdefault("uploaded_scenarios", {})[loaded.source] = loaded
-    st.session_state["scenario"] = loaded.source
-    st.session_state["view"] = "What-if"
-
-
 def settle(loaded: Loaded) -> None:
     """A new scenario starts clean: no answer, no edits, its own precision."""
     if st.session_state.get("scenario_key") == (loaded.source, loaded.key):

@@ -27,9 +27,11 @@ def money_of(currency: str):
     return partial(money, currency=currency)
 
 
-def payback_words(month: int | None, months: int) -> str:
+def payback_words(month: int | None, months: int, short: bool = False) -> str:
     """When the cumulative discounted cash flow turns positive, in words."""
-    return f"never within {months} months" if month is None else f"month {month}"
+    if month is None:
+        return "never" if short else f"not within {months} months"
+    return f"month {month}"
 
 
 def roi_words(roi: Any) -> str:
@@ -46,7 +48,11 @@ def verdict(what: Any, months: int) -> str:
     if v.npv.mean > 0:
         head = f"**Fund {name}.** It is worth **{show(v.npv.mean)}** to the business"
     else:
-        head = f"**Fund none of these as they stand.** The best, {name}, is worth **{show(v.npv.mean)}**"
+        gain = v.npv.mean + v.cost_pv.mean
+        head = (
+            f"**Fund none of these as they stand.** The best, {name}, gains {show(gain)} but costs "
+            f"{show(v.cost_pv.mean)}: it is worth **{show(v.npv.mean)}** to the business"
+        )
     text = (
         f"{head} over {months} months (NPV after its costs, 95% interval {worth.split(' ', 1)[-1]}); "
         f"ROI {roi_words(v.roi)}; pays back in **{payback_words(v.payback_month, months)}**."
@@ -79,8 +85,10 @@ def cards(name: str, v: Any, what: Any, break_even: Any, months: int) -> None:
     cols[0].caption(f"95% interval {show(v.npv.ci_low)} to {show(v.npv.ci_high)}")
     cols[1].metric("ROI", roi_words(v.roi), help="NPV over the present value of the costs")
     cols[1].caption(f"costs {show(v.cost_pv.mean)} (present value)")
-    cols[2].metric("Pays back", payback_words(v.payback_month, months))
-    cols[2].caption("when the cumulative discounted cash flow turns positive")
+    cols[2].metric("Pays back", payback_words(v.payback_month, months, short=True))
+    cols[2].caption(
+        f"not within the {months} months simulated" if v.payback_month is None else "cumulative discounted cash ≥ 0"
+    )
     if v.p_npv_positive is None:
         cols[3].metric("P(NPV > 0)", DASH, help="needs uncertain inputs: give the effect or costs a range")
         cols[3].caption("give the effect a range to see it")
@@ -88,12 +96,17 @@ def cards(name: str, v: Any, what: Any, break_even: Any, months: int) -> None:
         top = v.uncertainty.tornado[0] if v.uncertainty and v.uncertainty.tornado else None
         cols[3].metric("P(NPV > 0)", share(v.p_npv_positive, 0))
         cols[3].caption(f"moves most: {top.label or top.path}" if top else "over the inputs' ranges")
+    loses = break_even.mean < 0
     cols[4].metric(
         "Break-even spend",
-        show(break_even.mean),
+        "none" if loses else show(break_even.mean),
         help="the largest one-off spend at which NPV stays ≥ 0 (the other costs as written)",
     )
-    cols[4].caption("largest one-off spend that still pays")
+    cols[4].caption(
+        f"loses {show(-break_even.mean)} even with no one-off spend"
+        if loses
+        else "largest one-off spend that still pays"
+    )
 
 
 def side_by_side(what: Any, months: int) -> pd.DataFrame:

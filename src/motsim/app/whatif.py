@@ -122,7 +122,10 @@ def editor(loaded: Loaded) -> None:
     if st.session_state.get("moment") not in ids:
         st.session_state["moment"] = ids[0]
     moment = st.selectbox(
-        "Moment", ids, key="moment", format_func=lambda i: f"{i}: {sc.moment(i).description or ''}"[:60]
+        "Moment",
+        ids,
+        key="moment",
+        format_func=lambda i: f"{i}: {sc.moment(i).description}"[:60] if sc.moment(i).description else i,
     )
     edits = st.session_state["edits"]
     for path, label, base, kind in levers(sc, moment):
