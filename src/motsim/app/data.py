@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 
 import motsim
-from motsim.app.state import Loaded, Precision, checked_size, guarded, loaded_text
+from motsim.app.state import Loaded, Precision, checked_size, guarded, loaded_text, options
 from motsim.display import money, share
 from motsim.errors import InputError, MotsimError, Problem
 
@@ -155,6 +155,7 @@ def experiment_view(loaded: Loaded, precision: Precision) -> None:
                         variant=variant,
                         sample=precision.quick_sample,
                         seed=precision.seed,
+                        options=options(),
                     ),
                     file.name,
                 )

@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 
 import motsim
-from motsim.app.state import Loaded, Precision, guarded
+from motsim.app.state import Loaded, Precision, guarded, options
 from motsim.app.whatif import use_step
 from motsim.display import money
 
@@ -40,8 +40,8 @@ def ranked(loaded: Loaded, precision: Precision) -> tuple[Any, Any]:
         "draws": 0,
     }
     with st.spinner(f"Ranking the moments: one standard step ({STEP:.0%}) of each lever, on a sample"):
-        ranking = motsim.rank(loaded.scenario, step=STEP, **settings)
-        summary = motsim.run(loaded.scenario, **settings)
+        ranking = motsim.rank(loaded.scenario, step=STEP, options=options(), **settings)
+        summary = motsim.run(loaded.scenario, options=options(), **settings)
     with _LOCK:
         _RANKINGS[key] = (ranking, summary)
     return ranking, summary
@@ -83,7 +83,8 @@ def journey_frame(sc: Any, ranking: Any, summary: Any) -> pd.DataFrame:
     frame = pd.DataFrame(rows)
     frame["k"] = frame.groupby(["lane", "column"]).cumcount()
     frame["n"] = frame.groupby(["lane", "column"])["moment"].transform("count")
-    frame["x"] = frame["column"] + (frame["k"] - (frame["n"] - 1) / 2) * 0.28
+    frame["x"] = frame["column"] + (frame["k"] - (frame["n"] - 1) / 2) * 0.42
+    frame["label_dy"] = [-30 if k % 2 == 0 else 32 for k in frame["k"]]  # neighbours' names above and below
     return frame
 
 
@@ -107,10 +108,12 @@ def journey_chart(frame: pd.DataFrame, currency: str) -> alt.Chart:
         ),
     )
     dots = base.mark_circle(opacity=0.9, stroke="#344054", strokeWidth=1).encode(
-        size=alt.Size("per_customer:Q", title="times per customer", scale=alt.Scale(range=[150, 2500])),
+        size=alt.Size(
+            "per_customer:Q", title=["times per customer", "over the horizon"], scale=alt.Scale(range=[150, 2500])
+        ),
         color=alt.Color(
             "at_stake:Q",
-            title=f"ΔCLV of one step ({currency or 'money'} per customer)",
+            title=["ΔCLV of one step", f"({currency or 'money'} per customer)"],
             scale=alt.Scale(scheme="redyellowgreen", domain=[-top, top]),
         ),
         tooltip=[
@@ -122,7 +125,9 @@ def journey_chart(frame: pd.DataFrame, currency: str) -> alt.Chart:
             alt.Tooltip("at_stake:Q", format=",.2f", title="ΔCLV of one step"),
         ],
     )
-    names = base.mark_text(dy=-26, fontSize=12, fontWeight="bold").encode(text="moment:N")
+    above = base.transform_filter("datum.label_dy < 0").mark_text(dy=-30, fontSize=12, fontWeight="bold")
+    below = base.transform_filter("datum.label_dy > 0").mark_text(dy=32, fontSize=12, fontWeight="bold")
+    names = above.encode(text="moment:N") + below.encode(text="moment:N")
     return (dots + names).properties(height=420, title="The journey: moments by stage and position")
 
 
@@ -194,7 +199,7 @@ def rank_chart(ranking: Any) -> alt.Chart:
     ]
     data = pd.DataFrame(rows)
     order = list(data["step"])
-    y = alt.Y("step:N", sort=order, title=None, axis=alt.Axis(labelFontSize=12, labelLimit=260))
+    y = alt.Y("step:N", sort=order, title=None, axis=alt.Axis(labelFontSize=12, labelLimit=260, labelOverlap=False))
     bars = (
         alt.Chart(data)
         .mark_bar()
@@ -209,10 +214,9 @@ def rank_chart(ranking: Any) -> alt.Chart:
             tooltip=["step", "what", alt.Tooltip("mean:Q", format=",.2f")],
         )
     )
-    whiskers = alt.Chart(data).mark_rule(color="#344054").encode(y=y, x="low:Q", x2="high:Q")
-    return (bars + whiskers).properties(
-        height=max(160, 30 * len(rows)), title="Moments of truth: where one step is worth most"
-    )
+    centre = alt.Y("step:N", sort=order, bandPosition=0.5)
+    whiskers = alt.Chart(data).mark_rule(color="#101828", strokeWidth=1.5).encode(y=centre, x="low:Q", x2="high:Q")
+    return (bars + whiskers).properties(height=alt.Step(34), title="Moments of truth: where one step is worth most")
 
 
 def rank_view(loaded: Loaded, precision: Precision) -> None:

@@ -127,6 +127,16 @@ def side_by_side(what: Any, months: int) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def colours(what: Any) -> alt.Color:
+    """One colour per intervention, the same in every chart (by NPV, best first), legend below."""
+    names = [n for n, _ in sorted(what.variants.items(), key=lambda kv: -kv[1].npv.mean)]
+    return alt.Color(
+        "intervention:N",
+        scale=alt.Scale(domain=names, scheme="tableau10"),
+        legend=alt.Legend(orient="bottom", columns=2, title=None, labelLimit=260),
+    )
+
+
 def cash_chart(what: Any) -> alt.Chart:
     """Cumulative discounted net value by month per intervention, with the zero line (payback where it crosses)."""
     rows = [
@@ -140,13 +150,17 @@ def cash_chart(what: Any) -> alt.Chart:
         .mark_line(strokeWidth=2.5)
         .encode(
             x=alt.X("month:Q", title="month"),
-            y=alt.Y("value:Q", title=f"cumulative discounted net value ({what.currency or 'money'})"),
-            color=alt.Color("intervention:N", legend=alt.Legend(orient="bottom", title=None)),
+            y=alt.Y(
+                "value:Q",
+                title=f"cumulative net value ({what.currency or 'money'}, discounted)",
+                axis=alt.Axis(labelExpr="datum.value == 0 ? '0' : format(datum.value, '~s')"),
+            ),
+            color=colours(what),
             tooltip=["intervention", "month", alt.Tooltip("value:Q", format=",.0f")],
         )
     )
     zero = alt.Chart(pd.DataFrame({"y": [0]})).mark_rule(color=MUTED, strokeDash=[4, 4]).encode(y="y:Q")
-    return (zero + lines).properties(height=300, title="Cumulative cash flow: pays back where it crosses zero")
+    return (zero + lines).properties(height=320, title="Cumulative cash flow: pays back where it crosses zero")
 
 
 def retention_chart(what: Any) -> alt.Chart:
@@ -165,12 +179,12 @@ def retention_chart(what: Any) -> alt.Chart:
                 }
             )
     data = pd.DataFrame(rows)
-    base = alt.Chart(data).encode(x=alt.X("month:Q", title="month"), color=alt.Color("intervention:N", legend=None))
+    base = alt.Chart(data).encode(x=alt.X("month:Q", title="month"), color=colours(what))
     band = base.mark_area(opacity=0.18).encode(y=alt.Y("low:Q", title="Δ customers retained (points)"), y2="high:Q")
     line = base.mark_line(strokeWidth=2.5).encode(
         y="mean:Q", tooltip=["intervention", "month", alt.Tooltip("mean:Q", format="+.2f")]
     )
-    return (band + line).properties(height=300, title="Δretention against the baseline (95% band)")
+    return (band + line).properties(height=320, title="Δretention against the baseline (95% band)")
 
 
 def tornado_chart(name: str, v: Any, currency: str) -> alt.Chart | None:

@@ -117,6 +117,27 @@ class Precision:
 
 _BASELINES: OrderedDict[tuple, Any] = OrderedDict()
 _LOCK = threading.Lock()
+_POOL: list[Any] = []  # the page's worker processes, started once per server
+
+
+def options(**how: Any) -> Any:
+    """Run options for the page's verbs: replications on the page's own process pool.
+
+    The library's local pool ties its workers' lives to the thread that started them, and Streamlit
+    runs each interaction on a new thread; this pool's workers come from a fork server (never from
+    the server's threaded process) and live as long as the server. Numbers are the same on any executor.
+    """
+    import multiprocessing
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    with _LOCK:
+        if not _POOL or getattr(_POOL[0], "_broken", False):
+            method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+            workers = os.cpu_count() or 1
+            _POOL[:] = [ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method))]
+        pool = _POOL[0]
+    return motsim.RunOptions(executor=pool, **how)
 
 
 def compare(loaded: Loaded, interventions: list, *, sample: int | None, replications: int, seed: int, **kw: Any):

@@ -12,7 +12,7 @@ from typing import Any
 import streamlit as st
 
 import motsim
-from motsim.app.state import Loaded, Precision, guarded, loaded_text
+from motsim.app.state import Loaded, Precision, guarded, loaded_text, options
 from motsim.app.whatif import chosen, edited, with_sure
 from motsim.output.formats import to_csv, to_json
 
@@ -89,6 +89,7 @@ def takeaway_view(loaded: Loaded, precision: Precision) -> None:
                 replications=precision.replications,
                 seed=precision.seed,
                 draws=0,
+                options=options(),
             )
             st.session_state["report_html"] = html
     if "report_html" in st.session_state:

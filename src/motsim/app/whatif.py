@@ -12,9 +12,9 @@ from typing import Any
 import streamlit as st
 
 from motsim.app import present
-from motsim.app.state import Loaded, Precision, compare, guarded
+from motsim.app.state import Loaded, Precision, compare, guarded, options
 from motsim.display import money
-from motsim.run_options import RunOptions, Stage
+from motsim.run_options import Stage
 
 EDITED = "my intervention"
 RANGES = {
@@ -251,7 +251,8 @@ def run(loaded: Loaded, precision: Precision, slot: Any) -> None:
         st.session_state.pop("answer", None)
         st.warning("Nothing to compare: move a lever or tick a declared intervention.")
         return
-    st.button("Cancel", key="cancel", help="stops the run; the page keeps the last answer it had")
+    stop = st.empty()
+    stop.button("Cancel", key="cancel", help="stops the run; the page keeps the last answer it had")
     bar = st.progress(0.0)
     started = time.monotonic()
 
@@ -280,7 +281,7 @@ def run(loaded: Loaded, precision: Precision, slot: Any) -> None:
                 replications=precision.quick_replications,
                 seed=precision.seed,
                 draws=0,
-                options=RunOptions(first_look=True, on_stage=first, progress=progress("quick look")),
+                options=options(first_look=True, on_stage=first, progress=progress("quick look")),
             )
             keep(quick, label)
         label = precision_label("Full answer", precision.sample, precision.replications, pop)
@@ -291,7 +292,7 @@ def run(loaded: Loaded, precision: Precision, slot: Any) -> None:
             replications=precision.replications,
             seed=precision.seed,
             draws=0,
-            options=RunOptions(progress=progress("full answer")),
+            options=options(progress=progress("full answer")),
         )
         keep(full, label, final=True)
         if any(i.uncertainty for i in interventions) or sc.uncertainty:
@@ -302,12 +303,13 @@ def run(loaded: Loaded, precision: Precision, slot: Any) -> None:
                 replications=precision.quick_replications,
                 seed=precision.seed,
                 draws=DRAWS,
-                options=RunOptions(progress=progress(f"how sure: {DRAWS} parameter sets")),
+                options=options(progress=progress(f"how sure: {DRAWS} parameter sets")),
             )
             st.session_state["answer"] = Answer(full, label, True, notes, sure)
             with slot.container():
                 show(st.session_state["answer"], sc)
     bar.empty()
+    stop.empty()
 
 
 def with_sure(answer: Answer) -> Any:
