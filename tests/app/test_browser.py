@@ -103,8 +103,15 @@ def test_a_browser_clicks_through_the_what_if_offline_and_saves_screenshots(serv
         cost.fill("250000")
         cost.press("Enter")
         _wait_calm(page)
+        # the effect known to ±50%: the page then says the chance it pays and what moves it most
+        sure = page.get_by_test_id("stSlider").filter(has_text="How sure is its effect?").get_by_role("slider")
+        sure.focus()
+        for _ in range(2):
+            sure.press("ArrowRight")
+        _wait_calm(page)
         run.click()
         page.get_by_text(re.compile("^Full answer: ")).wait_for(timeout=300_000)
+        page.get_by_text(re.compile("^P\\(NPV > 0\\) and what moves it most")).wait_for(timeout=600_000)
         _wait_calm(page)
         page.screenshot(path=str(shots / "app-whatif.png"))
         page.get_by_text("Every number (exact").scroll_into_view_if_needed()

@@ -72,3 +72,29 @@ def test_an_invalid_edit_shows_the_message_and_no_traceback(page):
         motsim.compare("saas_onboarding", mine, sample=300, replications=2, draws=0)
     assert [e.value for e in at.error] == [cli.value.render()]
     assert "sum to 1.9" in cli.value.render()
+
+
+def test_a_range_on_the_effect_gives_the_chance_it_pays_that_compare_gives(page):
+    at = _set_precision(page(), QUICK_SAMPLE + 500, 4, seed=5)
+    at.slider(key=f"lever:{LEVER}").set_value(0.8).run()
+    at.number_input(key="cost:cost_one_off").set_value(2_400_000.0).run()
+    at.multiselect(key="declared").set_value([]).run()
+    at.select_slider(key="effect_range").set_value("±50% of the change").run()
+    at.button(key="run").click().run()
+    assert not at.exception and not at.error
+    # the same question asked of the library: the edit declared with its range, drawn at the quick look
+    mine = motsim.Intervention(
+        name="my intervention",
+        changes={LEVER: 0.8},
+        cost_one_off=2_400_000.0,
+        uncertainty={LEVER: {"triangular": [0.75, 0.8, 0.85]}},
+    )
+    sc = motsim.load_scenario("saas_onboarding")
+    sc = sc.model_copy(update={"interventions": [*sc.interventions, mine]})
+    drawn = motsim.compare(sc, "my intervention", sample=QUICK_SAMPLE, replications=4, seed=5, draws=20)
+    v = drawn.variants["my intervention"]
+    exact = next(d.value for d in at.dataframe if "metric" in d.value.columns)
+    assert exact[exact.metric == "p_npv_positive"]["mean"].iloc[0] == v.p_npv_positive
+    assert 0 < v.p_npv_positive < 1  # a spend that the range makes uncertain: the chance is not a foregone 0 or 1
+    top = v.uncertainty.tornado[0]
+    assert any(c.value == f"moves most: {top.label}" for c in at.caption)

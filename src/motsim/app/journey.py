@@ -109,7 +109,7 @@ def journey_chart(frame: pd.DataFrame, currency: str) -> alt.Chart:
     )
     dots = base.mark_circle(opacity=0.9, stroke="#344054", strokeWidth=1).encode(
         size=alt.Size(
-            "per_customer:Q", title=["times per customer", "over the horizon"], scale=alt.Scale(range=[150, 2500])
+            "per_customer:Q", title=["times per customer", "over the horizon"], scale=alt.Scale(range=[120, 1800])
         ),
         color=alt.Color(
             "at_stake:Q",
@@ -176,12 +176,16 @@ def moment_detail(sc: Any, moment_id: str) -> None:
                 f"**Queue**: waits for team '{team.id}' ({team.capacity} agents); patience "
                 f"{m.patience_minutes or '∞'} minutes; each minute waited costs {m.wait_penalty_per_minute:g} points."
             )
+        if m.defect_p:
+            st.markdown(
+                f"**Defection**: a bad outcome here ends the relationship at once {m.defect_p:.0%} of the time."
+            )
         overrides = {s.id: s.moments[m.id] for s in sc.segments if m.id in s.moments}
         for seg, o in overrides.items():
             st.markdown(f"**Segment '{seg}'** sees it differently:")
             st.json(o.model_dump(mode="json", exclude_none=True), expanded=False)
-        if m.failure is None and m.uses is None and not overrides:
-            st.caption("No failure, no queue, no segment override.")
+        if m.failure is None and m.uses is None and not overrides and not m.defect_p:
+            st.caption("No failure, no queue, no defection, no segment override.")
 
 
 def rank_chart(ranking: Any) -> alt.Chart:

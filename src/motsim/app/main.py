@@ -10,6 +10,7 @@ import streamlit as st
 
 from motsim.app.state import Loaded, Precision, guarded, load, loaded_text, upload_text
 
+TIGHT = "<style>.block-container {padding-top: 2.2rem;}</style>"  # the answer above the fold
 VIEWS = ("What-if", "Journey", "Rank", "From your data", "Experiments", "Take it away")
 DEFAULT = "saas_onboarding"
 SCENARIO_VARIABLE = "MOTSIM_APP_SCENARIO"  # the scenario `motsim app SCENARIO` opens with
@@ -18,6 +19,7 @@ SCENARIO_VARIABLE = "MOTSIM_APP_SCENARIO"  # the scenario `motsim app SCENARIO` 
 def main() -> None:
     """Draw the page (Streamlit runs this on every interaction)."""
     st.set_page_config(page_title="motsim: what is it worth?", page_icon="📈", layout="wide")
+    st.markdown(TIGHT, unsafe_allow_html=True)
     with st.sidebar:
         loaded = scenario_picker()
         if loaded is None:

@@ -9,6 +9,7 @@ settings would simulate, so a lever moved costs only the intervention's runs
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import hashlib
 import logging
@@ -136,6 +137,7 @@ def options(**how: Any) -> Any:
             method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
             workers = os.cpu_count() or 1
             _POOL[:] = [ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method))]
+            atexit.register(_POOL[0].shutdown, wait=False, cancel_futures=True)  # no noise at exit
         pool = _POOL[0]
     return motsim.RunOptions(executor=pool, **how)
 

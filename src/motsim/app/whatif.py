@@ -6,7 +6,7 @@ full answer, then — with ranges — the chance it pays.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import streamlit as st
@@ -295,10 +295,15 @@ def run(loaded: Loaded, precision: Precision, slot: Any) -> None:
             options=options(progress=progress("full answer")),
         )
         keep(full, label, final=True)
-        if any(i.uncertainty for i in interventions) or sc.uncertainty:
+        ranged = interventions if sc.uncertainty else [i for i in interventions if i.uncertainty]
+        if ranged:
+            # an intervention's own ranges are drawn when the scenario declares it: declare the edited one
+            declared = {i.name for i in sc.interventions}
+            extra = [i for i in ranged if i.name not in declared]
+            with_ranges = replace(loaded, scenario=sc.model_copy(update={"interventions": [*sc.interventions, *extra]}))
             sure = compare(
-                loaded,
-                interventions,
+                with_ranges,
+                [i.name for i in ranged],
                 sample=precision.quick_sample,
                 replications=precision.quick_replications,
                 seed=precision.seed,
@@ -314,12 +319,11 @@ def run(loaded: Loaded, precision: Precision, slot: Any) -> None:
 
 def with_sure(answer: Answer) -> Any:
     """The answer's `WhatIf`, each intervention carrying the chance it pays (when asked)."""
-    from dataclasses import replace
-
     if answer.sure is None:
         return answer.what
+    drawn = answer.sure.variants
     variants = {
-        k: v.with_uncertainty(answer.sure.variants[k].uncertainty) if answer.sure.variants[k].uncertainty else v
+        k: v.with_uncertainty(drawn[k].uncertainty) if k in drawn and drawn[k].uncertainty else v
         for k, v in answer.what.variants.items()
     }
     return replace(answer.what, variants=variants)
