@@ -99,7 +99,16 @@ def show_journey_fit(fit: Any, source: str) -> None:
             .mark_line(color="#3b6fb6")
             .encode(x="month:Q", y=alt.Y("predicted:Q", title="share of customers retained"))
         )
-        dots = alt.Chart(data).mark_point(color="#101828", filled=True).encode(x="month:Q", y="observed:Q")
+        data["months"] = b.part
+        dots = (
+            alt.Chart(data)
+            .mark_point(filled=True, size=45)
+            .encode(
+                x="month:Q",
+                y="observed:Q",
+                color=alt.Color("months:N", title="observed", scale=alt.Scale(range=["#101828", "#e07b39"])),
+            )
+        )
         st.altair_chart((band + line + dots).properties(height=300, title="Backtest: observed (dots) against the fit"))
         if b.holdout_mean_abs_error is not None:
             st.caption(
@@ -139,12 +148,14 @@ def experiment_view(loaded: Loaded, precision: Precision) -> None:
         if not picked:
             return
         analysis = located(lambda: motsim.ab.analyze(frame, variant, picked), file.name)
-        st.dataframe(pd.DataFrame(analysis.table()), width="stretch")
+        st.dataframe(pd.DataFrame(analysis.table()), width="stretch", hide_index=True)
         st.markdown("#### Carry a lift to lifetime value")
         metric = st.selectbox("The metric whose lift the scenario should feel", picked, key="ab_metric")
         paths = [p for m in loaded.scenario.moments for p in (f"moments.{m.id}.outcomes.{k}.p" for k in m.outcomes)]
         maps_to = st.selectbox("…moves this input of the scenario", paths, key="ab_maps_to")
+        asked = (file.name, metric, maps_to, loaded.key, precision.quick_sample, precision.seed)
         if st.button("Project it", key="ab_project", type="primary"):
+            st.session_state.pop("projection", None)
             with st.spinner("Drawing the lift's uncertainty through the scenario"):
                 projection = located(
                     lambda: motsim.ab.project_lift(
@@ -159,7 +170,10 @@ def experiment_view(loaded: Loaded, precision: Precision) -> None:
                     ),
                     file.name,
                 )
-            show_projection(projection, loaded.scenario.economics.currency)
+            st.session_state["projection"] = (asked, projection)
+        kept = st.session_state.get("projection")
+        if kept is not None and kept[0] == asked:
+            show_projection(kept[1], loaded.scenario.economics.currency)
 
 
 def show_projection(p: Any, currency: str) -> None:

@@ -203,8 +203,13 @@ def tornado_chart(name: str, v: Any, currency: str) -> alt.Chart | None:
         alt.Chart(pd.DataFrame(rows))
         .mark_bar()
         .encode(
-            y=alt.Y("input:N", sort=order, title=None),
-            x=alt.X("low:Q", title=f"NPV ({currency or 'money'})"),
+            y=alt.Y("input:N", sort=order, title=None, axis=alt.Axis(labelLimit=320)),
+            x=alt.X(
+                "low:Q",
+                title=f"NPV ({currency or 'money'})",
+                scale=alt.Scale(zero=False),
+                axis=alt.Axis(labelExpr="format(datum.value, '~s')"),
+            ),
             x2="npv:Q",
             color=alt.Color("at:N", scale=alt.Scale(range=["#e07b39", "#3b6fb6"]), legend=alt.Legend(title=None)),
             tooltip=["input", "at", alt.Tooltip("npv:Q", format=",.0f")],

@@ -60,11 +60,11 @@ def takeaway_view(loaded: Loaded, precision: Precision) -> None:
         mine = edited(sc)
         text = scenario_with_edit(loaded, mine)
         file = f"{stem}-edited.toml" if mine is not None else f"{stem}.toml"
-        st.markdown("#### The scenario, with your intervention declared in it")
+        st.markdown("#### The scenario" + (", with your intervention declared in it" if mine is not None else ""))
         st.download_button("Download the scenario (TOML)", text, file_name=file, mime="application/toml", key="dl_toml")
         names = [i.name for i in chosen(sc)]
         st.markdown("The command line gives the page's full answer from it (same seed, replications and sample):")
-        st.code(command(file, names, precision), language="bash")
+        st.code(command(file, names, precision), language="bash", wrap_lines=True)
     answer = st.session_state.get("answer")
     st.markdown("#### The answer on the page")
     if answer is None:

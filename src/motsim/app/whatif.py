@@ -25,6 +25,7 @@ RANGES = {
 }
 OVERRUNS = {"as set": 0.0, "up to +10%": 0.1, "up to +25%": 0.25, "up to +50%": 0.5}
 COSTS = ("cost_one_off", "cost_per_customer_month", "cost_per_occurrence")
+CHART_HEIGHT = 420  # pixels of a chart beside another, legend and title included
 DRAWS = 20  # parameter sets behind the chance it pays (at the quick look's precision)
 
 
@@ -348,12 +349,12 @@ def show(answer: Answer, sc: Any) -> None:
     st.markdown("#### The interventions side by side")
     st.dataframe(present.side_by_side(what, months), width="stretch")
     left, right = st.columns(2)
-    left.altair_chart(present.cash_chart(what), width="stretch")
-    right.altair_chart(present.retention_chart(what), width="stretch")
+    left.altair_chart(present.cash_chart(what), width="stretch", height=CHART_HEIGHT)
+    right.altair_chart(present.retention_chart(what), width="stretch", height=CHART_HEIGHT)
     for n, val in what.variants.items():
         chart = present.tornado_chart(n, val, what.currency)
         if chart is not None:
-            st.altair_chart(chart, width="stretch")
+            st.altair_chart(chart, width="stretch", height=max(200, 60 * len(val.uncertainty.tornado) + 120))
     for note in answer.notes:
         st.caption(f"note: {note}")
     with st.expander("Every number (exact, as `motsim compare --format csv` writes them)"):
