@@ -97,4 +97,5 @@ def test_a_range_on_the_effect_gives_the_chance_it_pays_that_compare_gives(page)
     assert exact[exact.metric == "p_npv_positive"]["mean"].iloc[0] == v.p_npv_positive
     assert 0 < v.p_npv_positive < 1  # a spend that the range makes uncertain: the chance is not a foregone 0 or 1
     top = v.uncertainty.tornado[0]
-    assert any(c.value == f"moves most: {top.label}" for c in at.caption)
+    assert any(c.value == f"moves most: {top.label.removeprefix('my intervention: ')}" for c in at.caption)
+    assert top.label.startswith("my intervention: ")  # the card names the input, not the intervention again

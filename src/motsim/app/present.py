@@ -60,6 +60,15 @@ def verdict(what: Any, months: int) -> str:
     return f"{text} {how_sure(v)}"
 
 
+def moves_most(v: Any) -> str | None:
+    """The uncertain input that moves an intervention's NPV most, in words (without its own name)."""
+    if v.uncertainty is None or not v.uncertainty.tornado:
+        return None
+    top = v.uncertainty.tornado[0]
+    words = top.label or top.path
+    return words.removeprefix(f"{v.name}: ")
+
+
 def how_sure(v: Any) -> str:
     """How sure we are, in words: the chance it pays over the inputs' ranges and what moves it most."""
     if v.uncertainty is None or v.p_npv_positive is None:
@@ -68,8 +77,8 @@ def how_sure(v: Any) -> str:
             f"The interval is the simulation's precision only (we are {sure} of the sign at the inputs as "
             "written): give the effect and costs a range to see the chance it pays."
         )
-    top = v.uncertainty.tornado[0] if v.uncertainty.tornado else None
-    moves = f" The assumption that moves it most: **{top.label or top.path}**." if top else ""
+    top = moves_most(v)
+    moves = f" The assumption that moves it most: **{top}**." if top else ""
     return f"Chance it pays (NPV > 0) over the inputs' ranges: **{share(v.p_npv_positive, 0)}**.{moves}"
 
 
@@ -93,9 +102,9 @@ def cards(name: str, v: Any, what: Any, break_even: Any, months: int) -> None:
         cols[3].metric("P(NPV > 0)", DASH, help="needs uncertain inputs: give the effect or costs a range")
         cols[3].caption("give the effect a range to see it")
     else:
-        top = v.uncertainty.tornado[0] if v.uncertainty and v.uncertainty.tornado else None
+        top = moves_most(v)
         cols[3].metric("P(NPV > 0)", share(v.p_npv_positive, 0))
-        cols[3].caption(f"moves most: {top.label or top.path}" if top else "over the inputs' ranges")
+        cols[3].caption(f"moves most: {top}" if top else "over the inputs' ranges")
     loses = break_even.mean < 0
     cols[4].metric(
         "Break-even spend",
@@ -119,7 +128,7 @@ def side_by_side(what: Any, months: int) -> pd.DataFrame:
             "ROI": roi_words(v.roi),
             "Pays back": payback_words(v.payback_month, months),
             "P(NPV > 0)": share(v.p_npv_positive, 0),
-            "Moves it most": (v.uncertainty.tornado[0].label if v.uncertainty and v.uncertainty.tornado else DASH),
+            "Moves it most": moves_most(v) or DASH,
             "ΔCLV per customer": interval(v.delta_clv.mean, v.delta_clv.ci_low, v.delta_clv.ci_high, show),
             "Retention at the horizon": f"{100 * v.delta_retention.mean[-1]:+.1f} points",
             "Costs (present value)": show(v.cost_pv.mean),
