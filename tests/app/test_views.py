@@ -80,3 +80,28 @@ def test_the_downloaded_scenario_gives_the_pages_full_answer_on_the_command_line
         page_npv = exact[(exact.variant == name) & (exact.metric == "npv")]["mean"].iloc[0]
         cli_npv = cli[(cli.variant == name) & (cli.metric == "npv")]["mean"].iloc[0]
         assert page_npv == pytest.approx(cli_npv, rel=1e-12)  # the CSV's decimal text of the same number
+
+
+def test_an_event_log_fits_with_its_backtest_and_the_fitted_scenario_becomes_the_pages(page):
+    from motsim.sim.eventlog import event_log
+    from motsim.sim.run import with_overrides
+
+    sc = with_overrides(motsim.load_scenario(Path(FIXTURES) / "journey_truth.toml"), customers=1500)
+    events, customers = event_log(sc)
+    at = page()
+    at.radio(key="view").set_value("From your data").run()
+    at.radio(key="fit_kind").set_value(at.radio(key="fit_kind").options[2]).run()
+    at.file_uploader(key="fit_events").set_value(("events.csv", events.to_csv(index=False).encode(), "text/csv"))
+    at.file_uploader(key="fit_customers").set_value(
+        ("customers.csv", customers.to_csv(index=False).encode(), "text/csv")
+    )
+    at.run()
+    assert not at.exception and not at.error
+    fit = motsim.fit.journey(events, customers, holdout_months=3)
+    assert any(c.value.startswith("Held-out months: mean absolute error") for c in at.caption)
+    pd.testing.assert_frame_equal(at.dataframe[0].value.reset_index(drop=True), fit.to_pandas())
+    at.button(key="use_fit").click().run()
+    assert not at.exception and not at.error
+    assert at.radio(key="view").value == "What-if"
+    assert at.title[0].value == fit.to_scenario().scenario.name  # the page now shows the fitted scenario
+    assert at.session_state["scenario"].startswith("fitted from events.csv")

@@ -50,6 +50,8 @@ def uploader(label: str, key: str) -> Any:
 
 def fit_view(loaded: Loaded) -> None:
     """Upload data, fit, see the fit (and the backtest), use the fitted scenario in the what-if."""
+    if "fit_error" in st.session_state:
+        st.error(st.session_state.pop("fit_error"))
     kind = KINDS[st.radio("What you have", list(KINDS), key="fit_kind")]
     if kind == "journey":
         events, people = (
@@ -63,7 +65,9 @@ def fit_view(loaded: Loaded) -> None:
         with guarded(st.error):
             ev, cu = read_table(events), read_table(people)
             with st.spinner("Fitting the journey and backtesting it"):
-                fit = located(lambda: motsim.fit.journey(ev, cu, holdout_months=int(holdout)), events.name)
+                fit = located(
+                    lambda: motsim.fit.journey(ev, cu, holdout_months=int(holdout), options=options()), events.name
+                )
             show_journey_fit(fit, events.name)
         return
     file = uploader("Your table (CSV or Parquet)", "fit_file")
@@ -76,13 +80,15 @@ def fit_view(loaded: Loaded) -> None:
             cols = list(frame.columns)
             per_customer = "tenure" in cols and "churned" in cols
             fit = located(
-                lambda: motsim.fit.retention(frame, *(("tenure", "churned") if per_customer else (None, None))),
+                lambda: motsim.fit.retention(
+                    frame, **({"tenure": "tenure", "churned": "churned"} if per_customer else {})
+                ),
                 file.name,
             )
         else:
             duration = st.selectbox("Tenure column", list(frame.columns), key="fit_duration")
             event = st.selectbox("Churned (0/1) column", list(frame.columns), key="fit_event")
-            fit = located(lambda: motsim.fit.drivers(frame, duration, event), file.name)
+            fit = located(lambda: motsim.fit.drivers(frame, duration=duration, event=event), file.name)
         st.dataframe(fit.to_pandas(), width="stretch")
 
 
@@ -116,14 +122,18 @@ def show_journey_fit(fit: Any, source: str) -> None:
                 f"{share(b.holdout_within_band, 0)} inside the 95% band."
             )
     st.dataframe(fit.to_pandas(), width="stretch")
-    if st.button("Use the fitted scenario in the what-if", key="use_fit", type="primary"):
-        with guarded(st.error):
-            adopt(loaded_text(fit.text, f"fitted from {source}"))
-            st.rerun()
+    st.button(
+        "Use the fitted scenario in the what-if", key="use_fit", type="primary", on_click=adopt, args=(fit.text, source)
+    )
 
 
-def adopt(loaded: Loaded) -> None:
-    """Use a scenario from now on (a fitted one): listed as an upload, selected, levers reset."""
+def adopt(text: str, source: str) -> None:
+    """Use a fitted scenario from now on: listed with the uploads, selected, the what-if shown."""
+    try:
+        loaded = loaded_text(text, f"fitted from {source}")
+    except MotsimError as exc:  # a fit writes valid scenarios; should one not load, say why on the page
+        st.session_state["fit_error"] = exc.render()
+        return
     st.session_state.setdefault("uploaded_scenarios", {})[loaded.source] = loaded
     st.session_state["scenario"] = loaded.source
     st.session_state["view"] = "What-if"
