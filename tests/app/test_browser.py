@@ -75,6 +75,23 @@ def _wait_calm(page) -> None:
     time.sleep(1.5)
 
 
+def _type(page, label: str, value: str) -> None:
+    """Type a number into the field labelled `label` and let the page settle."""
+    box = page.get_by_label(label, exact=False)
+    box.fill(value)
+    box.press("Enter")
+    _wait_calm(page)
+
+
+def _slide(page, label: str, steps: int) -> None:
+    """Move the slider labelled `label` right by `steps` with the keyboard."""
+    slider = page.get_by_test_id("stSlider").filter(has_text=label).get_by_role("slider")
+    slider.focus()
+    for _ in range(steps):
+        slider.press("ArrowRight")
+    _wait_calm(page)
+
+
 def test_a_browser_clicks_through_the_what_if_offline_and_saves_screenshots(served, tmp_path):
     shots = Path(os.environ.get("MOTSIM_APP_SCREENSHOTS") or tmp_path)  # noqa: SIM108
     shots.mkdir(parents=True, exist_ok=True)
@@ -88,27 +105,13 @@ def test_a_browser_clicks_through_the_what_if_offline_and_saves_screenshots(serv
         run.wait_for(timeout=90_000)
         # the precision of a test: a sample that keeps the support team whole, 4 replications
         page.get_by_text("Precision and seed").click()
-        for label, value in (("Customers simulated", "3334"), ("Replications", "4")):
-            box = page.get_by_label(label, exact=False)
-            box.fill(value)
-            box.press("Enter")
-            _wait_calm(page)
+        _type(page, "Customers simulated", "3334")
+        _type(page, "Replications", "4")
         # onboarding's good share from 70% to 85% (a slider moved with the keyboard), $250k one-off
-        slider = page.get_by_test_id("stSlider").filter(has_text="share 'good'").get_by_role("slider")
-        slider.focus()
-        for _ in range(15):
-            slider.press("ArrowRight")
-        _wait_calm(page)
-        cost = page.get_by_label("one-off cost", exact=False)
-        cost.fill("250000")
-        cost.press("Enter")
-        _wait_calm(page)
+        _slide(page, "share 'good'", 15)
+        _type(page, "one-off cost", "250000")
         # the effect known to ±50%: the page then says the chance it pays and what moves it most
-        sure = page.get_by_test_id("stSlider").filter(has_text="How sure is its effect?").get_by_role("slider")
-        sure.focus()
-        for _ in range(2):
-            sure.press("ArrowRight")
-        _wait_calm(page)
+        _slide(page, "How sure is its effect?", 2)
         run.click()
         page.get_by_text(re.compile("^Full answer: ")).wait_for(timeout=300_000)
         page.get_by_text(re.compile("^P\\(NPV > 0\\) and what moves it most")).wait_for(timeout=600_000)

@@ -47,6 +47,14 @@ def ranked(loaded: Loaded, precision: Precision) -> tuple[Any, Any]:
     return ranking, summary
 
 
+def shown_ranking(loaded: Loaded, precision: Precision) -> tuple[Any, Any] | None:
+    """`ranked`, or None with its error on the page."""
+    found = None
+    with guarded(st.error):
+        found = ranked(loaded, precision)
+    return found
+
+
 def at_stake(ranking: Any) -> dict[str, float]:
     """Each moment's value at stake: ΔCLV per customer of its outcomes step (else its best lever's)."""
     out: dict[str, float] = {}
@@ -134,9 +142,7 @@ def journey_chart(frame: pd.DataFrame, currency: str) -> alt.Chart:
 def journey_view(loaded: Loaded, precision: Precision) -> None:
     """The journey, and one moment opened: outcomes, failure and recovery, queue, segments' overrides."""
     sc = loaded.scenario
-    found = None
-    with guarded(st.error):
-        found = ranked(loaded, precision)
+    found = shown_ranking(loaded, precision)
     if found is None:
         return
     ranking, summary = found
@@ -225,9 +231,7 @@ def rank_chart(ranking: Any) -> alt.Chart:
 
 def rank_view(loaded: Loaded, precision: Precision) -> None:
     """The ranking's tornado; pick a step to make it the what-if's intervention."""
-    found = None
-    with guarded(st.error):
-        found = ranked(loaded, precision)
+    found = shown_ranking(loaded, precision)
     if found is None:
         return
     ranking, summary = found

@@ -14,7 +14,7 @@ import streamlit as st
 
 from motsim.display import DASH, interval, money, share
 
-GOOD, BAD, MUTED = "#1b7f3b", "#b42318", "#667085"
+MUTED = "#667085"  # the zero line
 
 
 def best(what: Any) -> tuple[str, Any]:

@@ -158,12 +158,6 @@ def compare(loaded: Loaded, interventions: list, *, sample: int | None, replicat
     return what
 
 
-def has_baseline(loaded: Loaded, sample: int | None, replications: int, seed: int) -> bool:
-    """Whether a baseline for these settings is kept (the next run simulates only the interventions)."""
-    with _LOCK:
-        return (loaded.key, sample, seed, replications) in _BASELINES
-
-
 def forget_baselines() -> None:
     """Drop every kept baseline (tests and benchmarks start cold with it)."""
     with _LOCK:

@@ -24,7 +24,6 @@ RANGES = {
     "anywhere from none to double": 1.0,
 }
 OVERRUNS = {"as set": 0.0, "up to +10%": 0.1, "up to +25%": 0.25, "up to +50%": 0.5}
-COSTS = ("cost_one_off", "cost_per_customer_month", "cost_per_occurrence")
 CHART_HEIGHT = 420  # pixels of a chart beside another, legend and title included
 DRAWS = 20  # parameter sets behind the chance it pays (at the quick look's precision)
 
@@ -266,6 +265,17 @@ def run(loaded: Loaded, precision: Precision, slot: Any) -> None:
         with slot.container():
             show(st.session_state["answer"], sc)
 
+    def ask(chosen: list, sample: int | None, replications: int, **how: Any) -> Any:
+        return compare(
+            loaded,
+            chosen,
+            sample=sample,
+            replications=replications,
+            seed=precision.seed,
+            draws=0,
+            options=options(**how),
+        )
+
     st.session_state["timings"] = []
     with guarded(st.error, notes):
         if precision.has_quick_look:
@@ -275,26 +285,17 @@ def run(loaded: Loaded, precision: Precision, slot: Any) -> None:
                 if s.kind == "first_look":
                     keep(s.result, precision_label("First look", precision.quick_sample, s.replications, pop))
 
-            quick = compare(
-                loaded,
+            quick = ask(
                 interventions,
-                sample=precision.quick_sample,
-                replications=precision.quick_replications,
-                seed=precision.seed,
-                draws=0,
-                options=options(first_look=True, on_stage=first, progress=progress("quick look")),
+                precision.quick_sample,
+                precision.quick_replications,
+                first_look=True,
+                on_stage=first,
+                progress=progress("quick look"),
             )
             keep(quick, label)
         label = precision_label("Full answer", precision.sample, precision.replications, pop)
-        full = compare(
-            loaded,
-            interventions,
-            sample=precision.sample,
-            replications=precision.replications,
-            seed=precision.seed,
-            draws=0,
-            options=options(progress=progress("full answer")),
-        )
+        full = ask(interventions, precision.sample, precision.replications, progress=progress("full answer"))
         keep(full, label, final=True)
         ranged = interventions if sc.uncertainty else [i for i in interventions if i.uncertainty]
         if ranged:
