@@ -133,6 +133,12 @@ def test_a_browser_clicks_through_the_what_if_offline_and_saves_screenshots(serv
         page.get_by_role("button", name="Use it as the intervention").wait_for(timeout=240_000)
         _wait_calm(page)
         page.screenshot(path=str(shots / "app-rank.png"))
+        # a bar clicked becomes the what-if's intervention
+        chart = page.get_by_test_id("stVegaLiteChart").first.bounding_box()
+        page.mouse.click(chart["x"] + 250, chart["y"] + 95)
+        _wait_calm(page)
+        assert page.get_by_role("radio", name="What-if").is_checked()
+        assert page.get_by_text("Your intervention is set differently").is_visible()  # the old answer is marked
         browser.close()
     for name in ("app-whatif.png", "app-charts.png", "app-journey.png", "app-rank.png"):
         assert (shots / name).stat().st_size > 20_000  # a drawn page, not a blank one

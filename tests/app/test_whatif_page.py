@@ -99,3 +99,17 @@ def test_a_range_on_the_effect_gives_the_chance_it_pays_that_compare_gives(page)
     top = v.uncertainty.tornado[0]
     assert any(c.value == f"moves most: {top.label.removeprefix('my intervention: ')}" for c in at.caption)
     assert top.label.startswith("my intervention: ")  # the card names the input, not the intervention again
+
+
+def test_an_answer_says_when_the_levers_have_moved_since(page):
+    at = _set_precision(page(), 300, 2)
+    at.multiselect(key="declared").set_value([]).run()
+    at.slider(key=f"lever:{LEVER}").set_value(0.8).run()
+    at.button(key="run").click().run()
+    assert not at.warning
+    at.slider(key=f"lever:{LEVER}").set_value(0.9).run()
+    assert [w.value for w in at.warning] == [
+        "Your intervention is set differently from this answer's: press **Run** for its numbers."
+    ]
+    at.button(key="run").click().run()
+    assert not at.warning

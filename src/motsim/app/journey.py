@@ -5,6 +5,7 @@ by the value at stake) and the moments-of-truth ranking, whose steps become the 
 from __future__ import annotations
 
 import threading
+from functools import partial
 from typing import Any
 
 import altair as alt
@@ -212,7 +213,8 @@ def rank_chart(ranking: Any) -> alt.Chart:
     y = alt.Y("step:N", sort=order, title=None, axis=alt.Axis(labelFontSize=12, labelLimit=260, labelOverlap=False))
     bars = (
         alt.Chart(data)
-        .mark_bar()
+        .mark_bar(cursor="pointer")
+        .add_params(alt.selection_point(name="pick", fields=["step"], on="click"))
         .encode(
             y=y,
             x=alt.X("mean:Q", title=f"ΔCLV per customer ({ranking.currency or 'money'})"),
@@ -229,19 +231,36 @@ def rank_chart(ranking: Any) -> alt.Chart:
     return (bars + whiskers).properties(height=alt.Step(34), title="Moments of truth: where one step is worth most")
 
 
+def picked(ranking: Any) -> None:
+    """A bar clicked in the ranking: that step becomes the what-if's intervention."""
+    event = st.session_state.get("rank_chart")
+    chosen = (event.selection.get("pick") or [{}])[0].get("step") if event is not None else None
+    step = next((r for r in ranking.ranking if r.label == chosen), None)
+    if step is not None:
+        use_step(step.changes, step.label)
+
+
 def rank_view(loaded: Loaded, precision: Precision) -> None:
     """The ranking's tornado; pick a step to make it the what-if's intervention."""
     found = shown_ranking(loaded, precision)
     if found is None:
         return
     ranking, summary = found
-    st.altair_chart(rank_chart(ranking), width="stretch")
+    st.altair_chart(
+        rank_chart(ranking),
+        width="stretch",
+        key="rank_chart",
+        on_select=partial(picked, ranking),
+        selection_mode="pick",
+    )
     st.caption(
         f"Each bar: one standard step of one lever ({STEP:.0%}), its 95% interval as the line; on a sample of "
         f"{summary.customers:,} customers, {summary.replications} replications (CLV per customer is the business's)."
     )
     steps = {r.label: r for r in ranking.ranking}
-    pick = st.selectbox("Make a step the what-if's intervention", list(steps), key="rank_pick")
+    pick = st.selectbox(
+        "Click a bar, or pick a step, to make it the what-if's intervention", list(steps), key="rank_pick"
+    )
     chosen = steps[pick]
     st.caption(f"{chosen.step}: " + ", ".join(f"`{k}` → {v:.3g}" for k, v in chosen.changes.items()))
     st.button(

@@ -37,6 +37,16 @@ class Answer:
     final: bool
     notes: list[str] = field(default_factory=list)
     sure: Any = None  # the `WhatIf` over the inputs' ranges, when asked
+    asked: str = ""  # the levers, costs, choices and precision it answers (`asked`)
+
+
+def asked(precision: Precision) -> str:
+    """What a Run asks, as text: an answer whose question differs is said to be out of date."""
+    keys = ("edits", "costs", "declared", "iname", "effect_range", "cost_range")
+    state = {k: st.session_state.get(k) for k in keys}
+    return repr(sorted((k, sorted(v.items()) if isinstance(v, dict) else v) for k, v in state.items())) + repr(
+        precision
+    )
 
 
 # --- the levers ---------------------------------------------------------------------------------------
@@ -259,8 +269,10 @@ def run(loaded: Loaded, precision: Precision, slot: Any) -> None:
     def progress(label: str):
         return lambda done, total: bar.progress(done / max(total, 1), text=f"{label}: {done}/{total} replications")
 
+    question = asked(precision)
+
     def keep(what: Any, label: str, final: bool = False) -> None:
-        st.session_state["answer"] = Answer(what, label, final, notes)
+        st.session_state["answer"] = Answer(what, label, final, notes, asked=question)
         st.session_state["timings"].append((label, time.monotonic() - started))
         with slot.container():
             show(st.session_state["answer"], sc)
@@ -312,7 +324,7 @@ def run(loaded: Loaded, precision: Precision, slot: Any) -> None:
                 draws=DRAWS,
                 options=options(progress=progress(f"how sure: {DRAWS} parameter sets")),
             )
-            st.session_state["answer"] = Answer(full, label, True, notes, sure)
+            st.session_state["answer"] = Answer(full, label, True, notes, sure, question)
             with slot.container():
                 show(st.session_state["answer"], sc)
     bar.empty()
@@ -380,8 +392,12 @@ def whatif_view(loaded: Loaded, precision: Precision, go: bool) -> None:
         run(loaded, precision, slot)
     elif answer is not None:
         with slot.container():
+            if answer.asked != asked(precision):
+                st.warning("Your intervention is set differently from this answer's: press **Run** for its numbers.")
+            elif not answer.final:
+                st.info("This run was stopped before its full answer: press **Run** for it.")
             show(answer, sc)
-            if not answer.final:
-                st.info("This run was stopped before its full answer: press Run for it.")
+    elif st.session_state.get("edits"):
+        slot.info(f"Your intervention is set ({len(st.session_state['edits'])} change(s), left): press **Run**.")
     else:
         slot.info("Move a lever (left), tick the interventions to compare, and press **Run**.")
