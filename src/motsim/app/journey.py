@@ -112,13 +112,18 @@ def journey_chart(frame: pd.DataFrame, currency: str) -> alt.Chart:
         y=alt.Y(
             "lane:Q",
             title=None,
-            scale=alt.Scale(domain=[len(STAGES) - 0.5, -0.6]),
-            axis=alt.Axis(values=list(range(len(STAGES))), labelExpr=lanes, labelFontSize=13),
+            scale=alt.Scale(
+                domain=[max(3, int(frame["lane"].max())) + 0.5, -0.6]
+            ),  # the four stages; untagged only when used
+            axis=alt.Axis(values=list(range(max(3, int(frame["lane"].max())) + 1)), labelExpr=lanes, labelFontSize=13),
         ),
     )
     dots = base.mark_circle(opacity=0.9, stroke="#344054", strokeWidth=1).encode(
         size=alt.Size(
-            "per_customer:Q", title=["times per customer", "over the horizon"], scale=alt.Scale(range=[120, 1800])
+            "per_customer:Q",
+            title="times per customer",
+            scale=alt.Scale(range=[120, 1800]),
+            legend=alt.Legend(orient="bottom", direction="horizontal"),
         ),
         color=alt.Color(
             "at_stake:Q",
