@@ -11,13 +11,10 @@ PAGE = Path(__file__).parents[2] / "src" / "motsim" / "app" / "page.py"
 
 @pytest.fixture
 def page(monkeypatch):
-    """Start a fresh page (on SCENARIO, as `motsim app SCENARIO` does), each test with cold baselines."""
+    """Start a fresh page (on SCENARIO, as `motsim app SCENARIO` does), each test in a new session."""
     from streamlit.testing.v1 import AppTest
 
     from motsim.app.main import SCENARIO_VARIABLE
-    from motsim.app.state import forget_baselines
-
-    forget_baselines()
 
     def start(scenario: str = ""):
         monkeypatch.setenv(SCENARIO_VARIABLE, scenario)

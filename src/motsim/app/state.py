@@ -1,10 +1,10 @@
-"""What the page keeps: the scenario it shows, the baselines already simulated, how precise a run is,
+"""What the page keeps: the scenario it shows, how precise a run is, the page's worker processes,
 and the guard that turns motsim's errors into the message the command line prints.
 
-Baselines are kept per scenario content, sample, seed and replications (in this server process, for
-every visitor): common random numbers make a baseline the one any intervention on the same
-settings would simulate, so a lever moved costs only the intervention's runs
-(`motsim.compare(..., baseline=)`).
+Baselines are not kept here: motsim keeps the replications it has simulated in this server process
+(`RunOptions.cache`) and common random numbers make the baseline the same for any intervention on
+the same scenario, sample, seed and replications, so after the first Run a lever moved costs only
+the intervention's runs.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import hashlib
 import logging
 import threading
 import warnings
-from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +26,6 @@ from motsim.errors import InputError, MotsimError, MotsimWarning, Problem
 QUICK_SAMPLE = 2000  # customers behind a quick look (a sample of the business: money stays the business's)
 QUICK_REPLICATIONS = 4  # replications behind a quick look (its first look comes after two)
 MAX_UPLOAD_MB = 50  # the largest file the page reads (the server refuses larger ones too)
-MAX_BASELINES = 16  # baselines kept (the oldest go first)
 BUG = (
     "This is a bug in motsim, not in your input: please report it with what you did (the server's log has the details)."
 )
@@ -116,7 +114,6 @@ class Precision:
         return (self.quick_sample, self.quick_replications) != (self.sample, self.replications)
 
 
-_BASELINES: OrderedDict[tuple, Any] = OrderedDict()
 _LOCK = threading.Lock()
 _POOL: list[Any] = []  # the page's worker processes, started once per server
 
@@ -140,28 +137,6 @@ def options(**how: Any) -> Any:
             atexit.register(_POOL[0].shutdown, wait=False, cancel_futures=True)  # no noise at exit
         pool = _POOL[0]
     return motsim.RunOptions(executor=pool, **how)
-
-
-def compare(loaded: Loaded, interventions: list, *, sample: int | None, replications: int, seed: int, **kw: Any):
-    """`motsim.compare` on a kept baseline when there is one for these settings (and keep its baseline)."""
-    key = (loaded.key, sample, seed, replications)
-    with _LOCK:
-        base = _BASELINES.get(key)
-    what = motsim.compare(
-        loaded.scenario, interventions, sample=sample, replications=replications, seed=seed, baseline=base, **kw
-    )
-    with _LOCK:
-        _BASELINES[key] = what.base
-        _BASELINES.move_to_end(key)
-        while len(_BASELINES) > MAX_BASELINES:
-            _BASELINES.popitem(last=False)
-    return what
-
-
-def forget_baselines() -> None:
-    """Drop every kept baseline (tests and benchmarks start cold with it)."""
-    with _LOCK:
-        _BASELINES.clear()
 
 
 @contextlib.contextmanager

@@ -11,8 +11,9 @@ from typing import Any
 
 import streamlit as st
 
+import motsim
 from motsim.app import present
-from motsim.app.state import Loaded, Precision, compare, guarded, options
+from motsim.app.state import Loaded, Precision, guarded, options
 from motsim.display import money
 from motsim.run_options import Stage
 
@@ -278,8 +279,8 @@ def run(loaded: Loaded, precision: Precision, slot: Any) -> None:
             show(st.session_state["answer"], sc)
 
     def ask(chosen: list, sample: int | None, replications: int, **how: Any) -> Any:
-        return compare(
-            loaded,
+        return motsim.compare(
+            sc,
             chosen,
             sample=sample,
             replications=replications,
@@ -314,9 +315,8 @@ def run(loaded: Loaded, precision: Precision, slot: Any) -> None:
             # an intervention's own ranges are drawn when the scenario declares it: declare the edited one
             declared = {i.name for i in sc.interventions}
             extra = [i for i in ranged if i.name not in declared]
-            with_ranges = replace(loaded, scenario=sc.model_copy(update={"interventions": [*sc.interventions, *extra]}))
-            sure = compare(
-                with_ranges,
+            sure = motsim.compare(
+                sc.model_copy(update={"interventions": [*sc.interventions, *extra]}),
                 [i.name for i in ranged],
                 sample=precision.quick_sample,
                 replications=precision.quick_replications,

@@ -74,7 +74,6 @@ def compare(
     months: int | None = None,
     seed: int | None = None,
     independent: bool = False,
-    baseline: Results | None = None,
     options: RunOptions | None = None,
 ) -> WhatIf:
     """The baseline against interventions: Δretention, ΔNPS, ΔCLV, NPV, ROI and payback of each.
@@ -84,10 +83,7 @@ def compare(
     (`cost_one_off`, `cost_per_customer_month`, `cost_per_occurrence`). `draws` parameter sets of the
     uncertain inputs (None: the scenario's `uncertainty_draws`; 0: none) give each intervention its
     `uncertainty` block. `sample`, `months`, `seed`: as in `motsim.simulate`. `independent=True`
-    drops common random numbers (only to measure what they buy). `baseline`: the baseline's
-    replications already simulated for this scenario, sample, seed, replications and engine
-    (`motsim.simulate`, or an earlier `WhatIf.base`): common random numbers make them the ones this
-    call would simulate, so only the interventions run (a what-if page changing one lever).
+    drops common random numbers (only to measure what they buy).
 
     Returns:
         `WhatIf`: the baseline's `RunSummary` and one `Valuation` per intervention — ΔCLV per
@@ -105,14 +101,7 @@ def compare(
     sc = scenario_of(scenario, sample=sample, months=months, seed=seed)
     chosen = interventions_of(sc, interventions, changes, costs)
     return run_compare(
-        sc,
-        chosen,
-        replications=replications,
-        engine=engine,
-        draws=draws,
-        independent=independent,
-        baseline=baseline,
-        options=options,
+        sc, chosen, replications=replications, engine=engine, draws=draws, independent=independent, options=options
     )
 
 
@@ -166,12 +155,9 @@ def run_compare(
     engine: str | None = None,
     draws: int | None = None,
     independent: bool = False,
-    baseline: Results | None = None,
     options: RunOptions | None = None,
 ) -> WhatIf:
-    """`compare` on a checked scenario and interventions (the shared step of compare, roi, rank, report);
-    with `baseline` (checked by `reusable`), only the interventions are simulated.
-    """
+    """`compare` on a checked scenario and interventions (the shared step of compare, roi, rank, report)."""
     from motsim.whatif.propagation import draws_of, propagate
 
     opts = current(options)
@@ -185,23 +171,18 @@ def run_compare(
     n_draws = draws_of(draws, scenario, bool(interventions))
     started = time.monotonic()
     batch = {"replications": reps, "engine": engine, "independent": independent, "options": opts}
-    if baseline is not None:
-        reusable(baseline, scenario, reps, engine, independent)
-        del variants[BASELINE]
     if opts.first_look and opts.on_stage is not None and reps >= 2 * FIRST_LOOK:
-        early = simulate_many(variants, **{**batch, "replications": FIRST_LOOK}) if variants else {}
-        first = _what_if(_with_baseline(early, baseline, FIRST_LOOK), interventions, independent)
-        opts.tell(Stage("first_look", "a first look", first, FIRST_LOOK))
-        rest = simulate_many(variants, **batch, first=FIRST_LOOK) if variants else {}
+        early = simulate_many(variants, **{**batch, "replications": FIRST_LOOK})
+        opts.tell(Stage("first_look", "a first look", _what_if(early, interventions, independent), FIRST_LOOK))
+        rest = simulate_many(variants, **batch, first=FIRST_LOOK)
         results = {
             k: replace(r, replications=r.replications + rest[k].replications, numbers=None) for k, r in early.items()
         }
     else:
-        results = simulate_many(variants, **batch) if variants else {}
-    results = _with_baseline(results, baseline, reps)
+        results = simulate_many(variants, **batch)
     what = _what_if(results, interventions, independent)
     if n_draws:
-        per_run = (time.monotonic() - started) / (max(1, len(variants)) * reps)
+        per_run = (time.monotonic() - started) / (len(variants) * reps)
         opts.tell(Stage("answer", "the answer at the inputs as written", what))
         blocks = propagate(
             scenario,
@@ -214,60 +195,6 @@ def run_compare(
         )
         what = replace(what, variants={k: v.with_uncertainty(blocks[k]) for k, v in what.variants.items()})
     return what
-
-
-def reusable(baseline: Results, scenario: Scenario, replications: int, engine: str | None, independent: bool) -> None:
-    """Check that `baseline` holds the replications `compare` would simulate for the baseline of
-    `scenario` (the same compiled scenario, seed, engine and replications 0..R-1); else an input error.
-    """
-    from motsim import engine as engines
-    from motsim.engine.compiled import compile_scenario
-
-    if not isinstance(baseline, Results):
-        raise InputError.one("", "baseline", f"must be motsim.Results, got {type(baseline).__name__}")
-    compiled = compile_scenario(scenario)
-    why = ""
-    if independent:
-        why = "is simulated apart from independent streams (independent=True): leave it out"
-    elif baseline.streams != list(range(replications)):
-        why = f"has {len(baseline.replications)} replications, not {replications}"
-    elif baseline.engine != engines.choose(engine or scenario.scenario.engine, compiled):
-        why = f"was simulated with the {baseline.engine} engine"
-    elif baseline.seed != scenario.scenario.seed or not _same(baseline.compiled, compiled):
-        why = "was simulated from another scenario, sample or seed"
-    if why:
-        raise InputError.one("", "baseline", why)
-
-
-def _same(a: Any, b: Any) -> bool:
-    """Whether two compiled scenarios (or parts of them) hold the same values, arrays included."""
-    import dataclasses
-
-    import numpy as np
-
-    if type(a) is not type(b):
-        return False
-    if dataclasses.is_dataclass(a):
-        return all(_same(getattr(a, f.name), getattr(b, f.name)) for f in dataclasses.fields(a))
-    if isinstance(a, np.ndarray):
-        return a.shape == b.shape and bool(np.array_equal(a, b, equal_nan=a.dtype.kind == "f"))
-    if isinstance(a, (tuple, list)):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
-    return bool(a == b) or (isinstance(a, float) and a != a and b != b)
-
-
-def _with_baseline(results: dict[str, Results], baseline: Results | None, replications: int) -> dict[str, Results]:
-    """The variants' results with the given baseline's first `replications` first (or as they are)."""
-    if baseline is None:
-        return results
-    first = (
-        baseline
-        if replications == len(baseline.replications)
-        else replace(baseline, replications=baseline.replications[:replications], numbers=None)
-    )
-    return {BASELINE: first, **results}
 
 
 def _what_if(results: dict[str, Results], interventions: list[Intervention], independent: bool) -> WhatIf:
