@@ -53,6 +53,7 @@ def one(name: str) -> dict:
     sc = motsim.load_scenario(name)
     path = lever(sc)
     at = AppTest.from_file(str(PAGE), default_timeout=1800).run()
+    at.selectbox(key="moment").set_value(path.split(".")[1]).run()
     start = at.slider(key=f"lever:{path}").value
     at.slider(key=f"lever:{path}").set_value(round(start + 0.05, 2)).run()
     cold = press_run(at)

@@ -70,8 +70,12 @@ def served(tmp_path):
 
 
 def _wait_calm(page) -> None:
-    """Until Streamlit has no script running (its status widget gone) and the charts have drawn."""
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=240_000)
+    """Until the page's script has run to its end (Streamlit marks its root) and the charts have drawn."""
+    time.sleep(0.7)  # the rerun an action asks for has begun
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=\"stApp\"]')?.dataset.testScriptState === 'notRunning'",
+        timeout=600_000,
+    )
     time.sleep(1.5)
 
 
@@ -135,7 +139,7 @@ def test_a_browser_clicks_through_the_what_if_offline_and_saves_screenshots(serv
         page.screenshot(path=str(shots / "app-rank.png"))
         # a bar clicked becomes the what-if's intervention
         chart = page.get_by_test_id("stVegaLiteChart").first.bounding_box()
-        page.mouse.click(chart["x"] + 250, chart["y"] + 95)
+        page.mouse.click(chart["x"] + 0.45 * chart["width"], chart["y"] + 60)  # the top bar: the widest
         _wait_calm(page)
         assert page.get_by_role("radio", name="What-if").is_checked()
         assert page.get_by_text("Your intervention is set differently").is_visible()  # the old answer is marked

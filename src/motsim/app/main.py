@@ -8,7 +8,7 @@ import os
 
 import streamlit as st
 
-from motsim.app.state import Loaded, Precision, guarded, load, loaded_text, upload_text
+from motsim.app.state import Loaded, Precision, guarded, load, loaded_text, pool, upload_text
 
 TIGHT = "<style>.block-container {padding-top: 2.2rem;}</style>"  # the answer above the fold
 VIEWS = ("What-if", "Journey", "Rank", "From your data", "Experiments", "Take it away")
@@ -20,6 +20,7 @@ def main() -> None:
     """Draw the page (Streamlit runs this on every interaction)."""
     st.set_page_config(page_title="motsim: what is it worth?", page_icon="📈", layout="wide")
     st.markdown(TIGHT, unsafe_allow_html=True)
+    pool()  # the workers start while the page is read, not when Run is pressed
     with st.sidebar:
         loaded = scenario_picker()
         if loaded is None:

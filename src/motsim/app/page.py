@@ -2,4 +2,5 @@
 
 from motsim.app.main import main
 
-main()
+if __name__ == "__main__":  # Streamlit runs the page as __main__; worker processes that import it do not
+    main()

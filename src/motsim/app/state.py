@@ -119,24 +119,36 @@ _POOL: list[Any] = []  # the page's worker processes, started once per server
 
 
 def options(**how: Any) -> Any:
-    """Run options for the page's verbs: replications on the page's own process pool.
+    """Run options for the page's verbs: replications on the page's own process pool (`pool`)."""
+    return motsim.RunOptions(executor=pool(), **how)
+
+
+def pool() -> Any:
+    """The page's worker processes, started when the page first loads and kept for the server.
 
     The library's local pool ties its workers' lives to the thread that started them, and Streamlit
-    runs each interaction on a new thread; this pool's workers come from a fork server (never from
-    the server's threaded process) and live as long as the server. Numbers are the same on any executor.
+    runs each interaction on a new thread. These workers come from a fork server that has imported
+    motsim once (never forked from the server's own threaded process, whose connections they would
+    share), start while the page is read, and live as long as the server. Numbers are the same on
+    any executor.
     """
+    import importlib
     import multiprocessing
     import os
     from concurrent.futures import ProcessPoolExecutor
 
     with _LOCK:
         if not _POOL or getattr(_POOL[0], "_broken", False):
-            method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+            methods = multiprocessing.get_all_start_methods()
+            context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+            if "forkserver" in methods:
+                context.set_forkserver_preload(["motsim.sim.executors"])
             workers = os.cpu_count() or 1
-            _POOL[:] = [ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method))]
+            _POOL[:] = [ProcessPoolExecutor(max_workers=workers, mp_context=context)]
             atexit.register(_POOL[0].shutdown, wait=False, cancel_futures=True)  # no noise at exit
-        pool = _POOL[0]
-    return motsim.RunOptions(executor=pool, **how)
+            for _ in range(workers):  # each worker starts (and imports motsim) now, not at Run
+                _POOL[0].submit(importlib.import_module, "motsim.sim.executors")
+        return _POOL[0]
 
 
 @contextlib.contextmanager
