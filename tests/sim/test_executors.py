@@ -80,3 +80,21 @@ def test_replications_already_simulated_are_reused_and_change_nothing():
     assert fresh.to_dict() == again.to_dict()
     other_seed = motsim.simulate(sc, replications=1, seed=99)
     assert other_seed.replications[0] is not first.replications[0]
+
+
+def test_a_pool_started_from_a_thread_that_has_ended_is_started_again():
+    import threading
+
+    sc = small()
+    expected = motsim.simulate(sc, replications=4, options=motsim.RunOptions(executor="serial", cache=False)).to_dict()
+    got = []
+
+    def ask() -> None:  # a web page's request, a notebook callback: a thread that ends after its question
+        got.append(motsim.simulate(sc, replications=4, options=motsim.RunOptions(workers=2, cache=False)).to_dict())
+
+    for _ in range(2):
+        thread = threading.Thread(target=ask)
+        thread.start()
+        thread.join()
+    assert got == [expected, expected]
+    assert motsim.simulate(sc, replications=4, options=motsim.RunOptions(workers=2, cache=False)).to_dict() == expected

@@ -177,11 +177,17 @@ class _LocalPool(ProcessPoolExecutor):
         self._pids = ctx.SimpleQueue()
         super().__init__(max_workers=workers, mp_context=ctx, initializer=_worker_start, initargs=(self._pids,))
         self.workers = workers
+        # the workers die with the thread that started them (PR_SET_PDEATHSIG is a thread's): a pool
+        # whose thread has ended (a web page's request, a notebook's callback) is started again
+        self.thread = threading.current_thread()
 
     @classmethod
     def get(cls, workers: int) -> _LocalPool:
-        """The pool of `workers` processes, started on first use."""
+        """The pool of `workers` processes, started on first use (again when its starter thread has ended)."""
         pool = cls._pools.get(workers)
+        if pool is not None and not pool.thread.is_alive():
+            pool.stop()
+            pool = None
         if pool is None:
             pool = cls._pools[workers] = cls(workers)
         return pool
