@@ -404,8 +404,10 @@ def analyze(
     def go() -> None:
         from motsim.ab.analysis import analyze as run_analysis
         from motsim.ab.experiment_file import ExperimentSpec, load_experiment
-        from motsim.output.formats import to_csv, to_json, write_text
+        from motsim.output.formats import check_out, to_csv, to_json, write_text
 
+        if out_dir is not None:
+            check_out(out_dir, folder=True)
         spec = load_experiment(experiment) if experiment else ExperimentSpec()
         df = read_data(data)
         metrics = [m.metric() for m in spec.metrics] + _metrics(proportion, mean, ratio, nps, survival, margin)
@@ -652,8 +654,10 @@ def simulate(
     def go() -> None:
         from motsim.ab.insilico import simulate_experiment
         from motsim.cli.support import ask, resolved
-        from motsim.output.formats import write_text
+        from motsim.output.formats import check_out, flush_files, frame_to_csv, write_text
 
+        if out_file is not None:
+            check_out(out_file, folder=False)
         data = ask(
             "simulating both arms",
             simulate_experiment,
@@ -667,11 +671,12 @@ def simulate(
             seed=seed,
             entry_days=entry_days,
         )
-        text = data.to_csv()
+        text = frame_to_csv(data, index=True)
         if out_file is None:
             sys.stdout.write(text)
             return
         write_text(out_file, text)
+        flush_files()
         counts = data["variant"].value_counts()
         err.print(
             f"wrote {len(data):,} customers ({', '.join(f'{k} {v:,}' for k, v in counts.items())}) to {out_file}; "
@@ -733,8 +738,10 @@ def project(
     def go() -> None:
         from motsim.ab.lift import project_lift
         from motsim.cli.support import RunFlags, ask, resolved
-        from motsim.output.formats import to_csv, to_json, write_text
+        from motsim.output.formats import check_out, to_csv, to_json, write_text
 
+        if out_dir is not None:
+            check_out(out_dir, folder=True)
         df = read_data(data)
         try:
             result = ask(
@@ -860,8 +867,10 @@ def holdout(
     def go() -> None:
         from motsim.ab.holdout import plan_holdout
         from motsim.cli.support import RunFlags, ask, resolved
-        from motsim.output.formats import to_csv, to_json, write_text
+        from motsim.output.formats import check_out, to_csv, to_json, write_text
 
+        if out_dir is not None:
+            check_out(out_dir, folder=True)
         result = ask(
             "simulating the holdout",
             plan_holdout,

@@ -101,11 +101,14 @@ def run(
 
     def go() -> None:
         from motsim.output.files import write_run_files
-        from motsim.output.formats import print_run, print_run_uncertainty
+        from motsim.output.formats import check_out, print_run, print_run_uncertainty
         from motsim.whatif.questions import run as ask_run
 
         if degrade and events is None:
             raise InputError.one("", "degrade", "needs --events (it changes the event log written)")
+        for folder in (events, out_dir):
+            if folder is not None:
+                check_out(folder, folder=True)
         if events is not None:
             write_event_log(scenario, customers, months, seed, events, degrade)
         delivery = Delivery(
@@ -476,12 +479,11 @@ def report(
 
     def go() -> None:
         from motsim.model.changes import parse_assignments
-        from motsim.output.formats import print_input_uncertainty, print_variants, write_text
+        from motsim.output.formats import check_out, print_input_uncertainty, print_variants, write_text
         from motsim.output.report import render
         from motsim.whatif.questions import appraise
 
-        if out_file.is_dir():
-            raise InputError(str(out_file), [Problem("", "is a directory; --out names the HTML file to write")])
+        check_out(out_file, folder=False)
 
         def table(data) -> None:
             if data.variants:

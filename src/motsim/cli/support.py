@@ -151,12 +151,19 @@ class Delivery:
             self.shown = True
 
     def final(self, result: Result) -> None:
-        """The finished answer: what is not on screen yet, and every file."""
+        """The finished answer: what is not on screen yet, and every file. For a program (JSON, CSV) the
+        files are in place before the answer is printed, so that an answer printed means files written.
+        """
+        from motsim.output.formats import flush_files
+
+        if self.files is not None and self.fmt is not Format.table:
+            self.files(result, False)
+            flush_files()
         if self.shown and self.more is not None:
             self.more(result)
         else:
             emit(result, self.fmt, lambda: self.table(result))
-        if self.files is not None:
+        if self.files is not None and self.fmt is Format.table:
             self.files(result, False)
 
     def interrupted(self) -> None:
@@ -185,6 +192,9 @@ def out_files(out_dir: Path | None, name: str, extra: Callable[[Any, Path], None
     """
     if out_dir is None:
         return None
+    from motsim.output.formats import check_out
+
+    check_out(out_dir, folder=True)
 
     def write(result: Any, partial: bool) -> None:
         from motsim.output.formats import to_csv, to_json, write_text
