@@ -56,9 +56,17 @@ def resolve(name_or_path: str | Path) -> Path:
 def read_toml(path: Path) -> tuple[dict[str, Any], str]:
     """Parsed TOML and its text; syntax errors become InputError with the line."""
     try:
-        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark from Windows editors is not content
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(str(path), [Problem("", f"cannot be read: {exc}")]) from None
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputError(str(path), [Problem("", f"cannot be read: {exc.strerror or exc}")]) from None
+    try:
+        text = raw.decode("utf-8-sig")  # a byte-order mark from Windows editors is not content
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        bad = raw[exc.start : exc.end].hex(" ")
+        raise InputError(
+            str(path), [Problem("", f"is not UTF-8 text: byte {bad} cannot be read (save the file as UTF-8)", line)]
+        ) from None
     return parse_toml(text, str(path)), text
 
 
@@ -154,9 +162,83 @@ def _message(err: dict) -> str:
     for prefix in ("Value error, ", "Assertion failed, "):
         if msg.startswith(prefix):
             msg = msg[len(prefix) :]
-    if "input" in err and err["type"] not in ("model_type", "dict_type") and not isinstance(err["input"], dict):
-        msg = f"{msg} (got {err['input']!r})"
+    form = _form(err)
+    if form is not None:
+        msg = form
+    if "input" in err and (form is not None or err["type"] not in ("model_type", "dict_type")):
+        msg = f"{msg} (got {_shown(err['input'])})"
     return msg
+
+
+# What a field looks like when it is written right: said instead of a type error ("instance of ServiceTime")
+FORMS = {
+    "service_minutes": "service_minutes = { exponential = 25 } (or { fixed = 10 }, { lognormal = [mean, sd] })",
+    "uses": 'uses = "TEAM", the id of a [[resources]] table',
+    "after": 'after = "MOMENT", the id of another moment',
+    "after_outcomes": 'after_outcomes = ["bad"], a list of outcomes of the moment it follows',
+    "renewal_moment": 'renewal_moment = "MOMENT", the id of a moment',
+    "cost_per_occurrence": "cost_per_occurrence = { MOMENT = 1.5 }, a cost for each moment named",
+    "id": 'id = "NAME", text without dots',
+    "name": 'name = "NAME", text',
+    "baseline_monthly": "baseline_monthly = 0.03, or { beta = [a, b] } for churn that differs between customers",
+    "beta": "beta = [a, b], two positive numbers",
+    "outcomes": "outcomes = { good = { p = 0.7, score = 3.0 }, bad = { p = 0.3, score = -5.0 } }",
+    "failure": "failure = { p = 0.1, recovery_p = 0.5 }",
+    "changes": 'changes = { "moments.MOMENT.outcomes.good.p" = 0.85 }, dotted paths to new values',
+    "uncertainty": '"economics.monthly_revenue" = { normal = [mean, sd] }, dotted paths to distributions',
+    "moments": "[[moments]] tables, one per moment",
+    "segments": "[[segments]] tables, one per segment",
+    "resources": "[[resources]] tables, one per team",
+    "interventions": "[[interventions]] tables, one per intervention",
+    "normal": "normal = [mean, sd]",
+    "uniform": "uniform = [low, high]",
+    "triangular": "triangular = [low, mode, high]",
+    "lognormal": "lognormal = [mu, sigma], of the logarithm",
+}
+DISTRIBUTION = (
+    "{ normal = [mean, sd] } (or { uniform = [low, high] }, { triangular = [low, mode, high] }, "
+    "{ beta = [a, b] }, { lognormal = [mu, sigma] })"
+)
+KINDS = {
+    "string_type": "text in quotes",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "int_type": "a whole number",
+    "int_parsing": "a whole number",
+    "int_from_float": "a whole number",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "list_type": "a list [...]",
+    "tuple_type": "a list [...]",
+    "dict_type": "a table { ... }",
+    "model_type": "a table { ... }",
+    "model_attributes_type": "a table { ... }",
+}
+
+
+def _form(err: dict) -> str | None:
+    """For a value of the wrong type, the form the field takes (None for any other problem)."""
+    kind = KINDS.get(err["type"])
+    if kind is None:
+        return None
+    loc = _clean_loc(err["loc"])
+    names = [p for p in loc if isinstance(p, str)]
+    if len(loc) >= 2 and loc[-2] == "uncertainty" and err["type"] in ("model_type", "dict_type"):
+        return f"expected a distribution: {loc[-1]} = {DISTRIBUTION}"
+    if names and names[-1] == "lognormal" and "service_minutes" in names:
+        return "expected lognormal = [mean, sd] in minutes"
+    field = names[-1] if names and loc[-1] == names[-1] else None
+    if field in FORMS and not (field == "name" and "interventions" not in names and names != ["scenario", "name"]):
+        return f"expected {FORMS[field]}"
+    return f"expected {kind}"
+
+
+def _shown(value: Any) -> str:
+    """A value as echoed in a message: plain Python (never numpy's repr), long ones cut."""
+    if hasattr(value, "item") and not isinstance(value, (list, dict, str)):
+        value = value.item()
+    text = repr(value)
+    return text if len(text) <= 120 else f"{text[:100]}… ({len(text):,} characters)"
 
 
 def _field_path(loc: tuple, data: Any) -> str:
@@ -168,7 +250,8 @@ def _field_path(loc: tuple, data: Any) -> str:
             label = f"[{p}]"
             if isinstance(node, list) and p < len(node) and isinstance(node[p], dict):
                 ident = node[p].get("id") or node[p].get("name")
-                if ident:
+                if isinstance(ident, str) and ident:
+                    ident = ident if len(ident) <= 60 else ident[:59] + "…"
                     label += f" ({ident})"
             parts.append(label)
         else:
@@ -217,6 +300,10 @@ def locate_line(text: str, loc: tuple) -> int | None:
             hit = next((n for n in range(start, end) if _is_header(lines[n], whole, array=False)), None)
             if hit is not None:
                 return hit + 1
+        if i == 0 and len(loc) == 1:  # a whole array of tables: its first [[header]]
+            first = next((n for n in range(start, end) if _is_header(lines[n], name, array=True)), None)
+            if first is not None:
+                return first + 1
         for n in range(start, end):
             if _is_header(lines[n], name, array=False):
                 start = n

@@ -20,7 +20,7 @@ from scipy import stats
 from scipy.stats import qmc
 
 from motsim.errors import InputError, Problem
-from motsim.model.changes import apply_changes
+from motsim.model.changes import apply_changes, without_interventions
 from motsim.model.scenario import KEYED, SECTIONS, Distribution, Intervention, Scenario, annotation_types
 
 COST_FIELDS = ("cost_one_off", "cost_per_customer_month", "cost_per_occurrence")
@@ -259,6 +259,14 @@ def collect_inputs(scenario: Scenario, text: str = "", source: str = "") -> list
     return found
 
 
+def _base(scenario: Scenario, intervention: Intervention) -> Scenario:
+    """What an intervention's changes apply to: the scenario without the other interventions, unless
+    it changes one of them.
+    """
+    inner = any(path.startswith("interventions.") for path in intervention.changes)
+    return scenario if inner else without_interventions(scenario)
+
+
 def _checked(
     scenario: Scenario,
     owner: str | None,
@@ -284,7 +292,9 @@ def _checked(
             problems.append(Problem(where, f"names no moment '{moment}'", line))
             return []
         return [item]
-    start = scenario if intervention is None else apply_changes(scenario, dict(intervention.changes), where)
+    start = scenario
+    if intervention is not None:
+        start = apply_changes(_base(scenario, intervention), dict(intervention.changes), where)
     for q in (0.5, 0.05, 0.95):  # the centre first: a wrong path is wrong at every value
         value = float(item.quantile(q))
         try:
