@@ -67,8 +67,6 @@ def validate(data: dict[str, Any], source: str, text: str = "", interventions: b
     problems: list[Problem] = []
     bare = without_interventions(scenario)
     for k, intervention in enumerate(scenario.interventions):
-        where = f"interventions[{k}] ({intervention.name}).changes"
-        line = locate_line(text, ("interventions", k, "changes"))
         changes = dict(intervention.changes)
         found = run_paths(changes)
         try:
@@ -76,7 +74,10 @@ def validate(data: dict[str, Any], source: str, text: str = "", interventions: b
             apply_changes(scenario if inner else bare, changes, source)
         except InputError as exc:
             found += exc.problems
-        problems += [Problem(f"{where}.{p.field}" if p.field else where, p.message, p.line or line) for p in found]
+        if found:
+            where = f"interventions[{k}] ({intervention.name}).changes"
+            line = locate_line(text, ("interventions", k, "changes"))
+            problems += [Problem(f"{where}.{p.field}" if p.field else where, p.message, p.line or line) for p in found]
     if not problems:
         try:
             collect_inputs(scenario, text, source)

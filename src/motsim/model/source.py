@@ -4,10 +4,13 @@ pydantic's errors turned into the file's own field paths and lines.
 
 from __future__ import annotations
 
+import bisect
+import functools
 import re
 import sys
 import typing
 from collections.abc import Iterable
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
@@ -266,11 +269,40 @@ def _field_path(loc: tuple, data: Any) -> str:
 _HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?")
 
 
+@dataclass(frozen=True)
+class _Layout:
+    """A TOML text's lines and where each [table] and [[table]] header is (read once per text)."""
+
+    lines: list[str]
+    headers: list[tuple[int, str, bool]]  # (line index, dotted name, is an array of tables), in order
+    tables: dict[tuple[str, bool], list[int]]
+
+
+@functools.lru_cache(maxsize=4)
+def _layout(text: str) -> _Layout:
+    lines = text.splitlines()
+    headers = []
+    tables: dict[tuple[str, bool], list[int]] = {}
+    for n, line in enumerate(lines):
+        m = _HEADER.match(line)
+        if m:
+            name, array = m.group(1).replace(" ", ""), line.strip().startswith("[[")
+            headers.append((n, name, array))
+            tables.setdefault((name, array), []).append(n)
+    return _Layout(lines, headers, tables)
+
+
 def locate_line(text: str, loc: tuple) -> int | None:
     """Best-effort line number of a field in TOML text (1-based), or None."""
     if not text or not loc:
         return None
-    lines = text.splitlines()
+    layout = _layout(text)
+    lines = layout.lines
+
+    def headers(name: str, array: bool, start: int, end: int) -> list[int]:
+        at = layout.tables.get((name, array), [])
+        return at[bisect.bisect_left(at, start) : bisect.bisect_left(at, end)]
+
     start, end = 0, len(lines)
     table: list[str] = []
     i = 0
@@ -278,17 +310,15 @@ def locate_line(text: str, loc: tuple) -> int | None:
         part = loc[i]
         nxt = loc[i + 1] if i + 1 < len(loc) else None
         name = ".".join(table + [str(part)])
-        hits = [n for n in range(start, end) if _is_header(lines[n], name, array=True)] if isinstance(nxt, int) else []
+        hits = headers(name, True, start, end) if isinstance(nxt, int) else []
         if isinstance(nxt, int) and not hits:
             loc = loc[: i + 1]  # an inline list (normal = [50]): its item is on the key's line
         elif isinstance(nxt, int):  # array of tables: the nxt-th [[table]] header
             if nxt >= len(hits):
                 return None
             start = hits[nxt]
-            end = next(
-                (n for n in range(start + 1, len(lines)) if _HEADER.match(lines[n]) and not _within(lines[n], name)),
-                len(lines),
-            )
+            later = layout.headers[bisect.bisect_right(layout.headers, (start, "\uffff", True)) :]
+            end = next((n for n, other, _ in later if not other.startswith(name + ".")), len(lines))
             table = [name]
             i += 2
             continue
@@ -296,16 +326,16 @@ def locate_line(text: str, loc: tuple) -> int | None:
         name = ".".join(table + [key])
         rest = loc[i:]
         if len(rest) > 1 and all(isinstance(x, str) for x in rest):  # a dotted sub-table: [a.b.c]
-            whole = ".".join(table + [str(x) for x in rest])
-            hit = next((n for n in range(start, end) if _is_header(lines[n], whole, array=False)), None)
-            if hit is not None:
-                return hit + 1
+            hit = headers(".".join(table + [str(x) for x in rest]), False, start, end)
+            if hit:
+                return hit[0] + 1
         if i == 0 and len(loc) == 1:  # a whole array of tables: its first [[header]]
-            first = next((n for n in range(start, end) if _is_header(lines[n], name, array=True)), None)
-            if first is not None:
-                return first + 1
+            first = headers(name, True, start, end)
+            if first:
+                return first[0] + 1
+        own = set(headers(name, False, start, end))
         for n in range(start, end):
-            if _is_header(lines[n], name, array=False):
+            if n in own:
                 start = n
                 table = [name]
                 break
@@ -324,13 +354,3 @@ def locate_line(text: str, loc: tuple) -> int | None:
     return start + 1
 
 
-def _is_header(line: str, name: str, array: bool) -> bool:
-    m = _HEADER.match(line)
-    if not m:
-        return False
-    return m.group(1).replace(" ", "") == name and (line.strip().startswith("[[") == array)
-
-
-def _within(line: str, name: str) -> bool:
-    m = _HEADER.match(line)
-    return bool(m) and m.group(1).replace(" ", "").startswith(name + ".")

@@ -241,12 +241,12 @@ def collect_inputs(scenario: Scenario, text: str = "", source: str = "") -> list
                 )
                 continue
             owner, path = parts[1], ".".join(parts[2:])
-        found += _checked(scenario, owner, path, dist, where, line, problems)
+        found += _checked(scenario, names.get(owner), path, dist, where, line, problems)
     for k, intervention in enumerate(scenario.interventions):
         for path, dist in intervention.uncertainty.items():
             where = f"interventions[{k}] ({intervention.name}).uncertainty.{path}"
             line = locate_line(text, ("interventions", k, "uncertainty", path))
-            found += _checked(scenario, intervention.name, path, dist, where, line, problems)
+            found += _checked(scenario, intervention, path, dist, where, line, problems)
     if problems:
         raise InputError(source, problems)
     seen: set[tuple[str | None, str]] = set()
@@ -269,14 +269,14 @@ def _base(scenario: Scenario, intervention: Intervention) -> Scenario:
 
 def _checked(
     scenario: Scenario,
-    owner: str | None,
+    intervention: Intervention | None,
     path: str,
     dist: Distribution,
     where: str,
     line: int | None,
     problems: list[Problem],
 ) -> list[Input]:
-    intervention = None if owner is None else scenario.intervention(owner)
+    owner = None if intervention is None else intervention.name
     try:
         bounds = field_bounds(path) if intervention is None else intervention_bounds(intervention, path)
     except KeyError as exc:
