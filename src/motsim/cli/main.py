@@ -136,6 +136,7 @@ def validate(scenario: ScenarioArg) -> None:
 
     def go() -> None:
         from motsim.model.loading import load_scenario, resolve
+        from motsim.model.scenario import implications
         from motsim.model.uncertainty import collect_inputs
         from motsim.sim.footprint import check_fits, estimate
 
@@ -151,6 +152,8 @@ def validate(scenario: ScenarioArg) -> None:
             highlight=False,
             soft_wrap=True,
         )
+        for said in implications(sc):
+            out.print(f"implies: {escape(said)}", highlight=False, soft_wrap=True)
         inputs = collect_inputs(sc)
         if inputs:
             out.print(

@@ -518,6 +518,56 @@ class Scenario(Strict):
         raise InputError.one(self.scenario.name, "intervention", f"no intervention '{name}' (scenario has: {known})")
 
 
+def implications(scenario: Scenario) -> list[str]:
+    """What the scenario's switches imply for a run, in words (what `validate` says beside "ok")."""
+    c, said = scenario.churn, []
+    if c.renewal_moment is not None:
+        said.append(
+            f"churn is decided only at {c.renewal_moment} (each occurrence), with the monthly baseline "
+            "compounded over the months since the last decision"
+        )
+    if isinstance(c.baseline_monthly, BetaPropensity) or any(
+        isinstance(s.baseline_monthly, BetaPropensity) for s in scenario.segments
+    ):
+        said.append(
+            "baseline churn differs between customers (Beta): the likeliest leavers go first, so churn falls "
+            "with tenure (shifted-beta-geometric)"
+        )
+    sensitive = c.experience_sensitivity > 0 or any(s.experience_sensitivity for s in scenario.segments)
+    if not sensitive and scenario.moments:
+        said.append("experience_sensitivity = 0: moments move scores and NPS, not churn (except defect_p)")
+    if c.involuntary_monthly > 0:
+        said.append(f"{c.involuntary_monthly:.2%} a month leave whatever their experience (involuntary churn)")
+    failing = [m.id for m in scenario.moments if m.failure is not None]
+    if failing and scenario.recovery.paradox and scenario.recovery.paradox_max_failures > 0:
+        n = scenario.recovery.paradox_max_failures
+        first = "first failure" if n == 1 else f"first {n} failures"
+        said.append(
+            f"recovery paradox on: a recovered failure scores above a plain good outcome for a customer's {first}, "
+            "at most neutral after"
+        )
+    for m in scenario.moments:
+        if m.scope == "cohort":
+            said.append(f"{m.id} hits {m.reach:.0%} of active customers at once (a cohort-wide event)")
+        if m.defect_p > 0:
+            said.append(f"a bad outcome at {m.id} ends the relationship at once with probability {m.defect_p:g}")
+    wom = scenario.word_of_mouth
+    word = {(True, True): "promoters bring and detractors deter", (True, False): "promoters bring"}
+    kind = word.get((wom.referral_rate > 0, wom.deterrence_rate > 0), "detractors deter")
+    if wom.referral_rate > 0 or wom.deterrence_rate > 0:
+        said.append(f"{kind} new customers: their value is reported apart from CLV")
+    h = scenario.scenario
+    if h.population is not None and h.population != h.customers:
+        said.append(
+            f"customers is a sample of a business of {h.population:,}: money and counts are for the business, "
+            "teams scaled to the sample"
+        )
+    declared = bool(scenario.uncertainty or any(i.uncertainty for i in scenario.interventions))
+    if declared and h.uncertainty_draws == 0:
+        said.append("uncertainty_draws = 0: the uncertain inputs are declared but drawn only with --uncertainty N")
+    return said
+
+
 REFERENCES = "cross-references: "  # marks the validator's summary, which file loading itemises instead
 Loc = tuple[Union[str, int], ...]
 
