@@ -113,7 +113,8 @@ def test_a_value_of_the_wrong_kind_is_said_with_the_form_it_takes(text, field, s
     for p in problems:
         assert p.line is not None, p
         assert "instance of" not in p.message and "np." not in p.message
-    assert not any("no moment" in p.message or "no resource" in p.message or "no outcome" in p.message for p in problems)
+    looked_up = ("no moment", "no resource", "no outcome")
+    assert not any(word in p.message for p in problems for word in looked_up)
 
 
 def test_what_validate_accepts_runs():
