@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from motsim.whatif.projection import Projection
 
 ab = typer.Typer(
+    rich_markup_mode=None,  # help is plain text: "[uncertainty]" is a table's name, not markup
     help="A/B tests on a moment: analyse real data (statsmodels), plan the sample size, simulate a test "
     "in silico, and project an observed lift into lifetime value.",
     no_args_is_help=True,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -31,7 +32,6 @@ from motsim.cli.support import (
     Workers,
     ask,
     err,
-    fail,
     guarded,
     out,
     out_files,
@@ -44,6 +44,7 @@ from motsim.run_options import Stage
 from motsim.whatif.levers import LEVERS
 
 app = typer.Typer(
+    rich_markup_mode=None,  # help is plain text: "[uncertainty]" is a table's name, not markup
     help="motsim: what is improving one moment of truth in a customer journey worth?\n\n"
     "Simulate customer cohorts through journeys of moments (peak-end memory, recovery paradox, "
     "churn, word of mouth) and read retention, CLV and NPS with 95% confidence intervals.\n\n"
@@ -54,6 +55,24 @@ app = typer.Typer(
 )
 app.add_typer(ab, name="ab")
 app.add_typer(fit, name="fit")
+
+
+def _version(asked: bool) -> None:
+    if asked:
+        from motsim._version import __version__
+
+        print(f"motsim {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _motsim(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print motsim's version and exit."),
+    ] = False,
+) -> None:
+    """motsim: what is improving one moment of truth in a customer journey worth?"""
 
 
 @app.command()
@@ -126,6 +145,11 @@ def run(
             attribution=attribution,
         )
         delivery.final(summary)
+        if fmt is Format.table:
+            name = escape(shlex.quote(scenario))
+            rank = f"motsim rank {name}  (which moment to improve first);  " if summary.moments else ""
+            then = f"next: {rank}motsim compare {name}  (what its interventions are worth)"
+            out.print(then, highlight=False, soft_wrap=True)
 
     guarded(go)
 
@@ -187,19 +211,23 @@ def init(
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> None:
     """Write a commented starter scenario file to edit."""
-    from importlib import resources
 
-    from motsim.output.formats import write_text
+    def go() -> None:
+        from importlib import resources
 
-    path = Path(name if name.endswith(".toml") else f"{name}.toml")
-    if path.exists() and not force:
-        fail(InputError(str(path), [Problem("", "already exists (use --force to overwrite)")]))
-    text = (resources.files("motsim.model") / "starter.toml").read_text(encoding="utf-8")
-    write_text(path, text.replace('name = "NAME"', f"name = {json.dumps(path.stem, ensure_ascii=False)}"))
-    out.print(
-        f"wrote {escape(str(path))}; edit it, then: "
-        f"motsim validate {escape(str(path))} && motsim run {escape(str(path))}"
-    )
+        from motsim.output.formats import check_out, flush_files, write_text
+
+        path = Path(name if name.endswith(".toml") else f"{name}.toml")
+        if path.exists() and not force:
+            raise InputError(str(path), [Problem("", "already exists (use --force to overwrite)")])
+        check_out(path, folder=False)
+        text = (resources.files("motsim.model") / "starter.toml").read_text(encoding="utf-8")
+        write_text(path, text.replace('name = "NAME"', f"name = {json.dumps(path.stem, ensure_ascii=False)}"))
+        flush_files()
+        shown = escape(shlex.quote(str(path)))
+        out.print(f"wrote {escape(str(path))}; edit it, then: motsim validate {shown} && motsim run {shown}")
+
+    guarded(go)
 
 
 @app.command()

@@ -86,6 +86,7 @@ def monitor(
         nonlocal result
         from motsim.monitor.watch import monitor as watch
         from motsim.output.formats import check_out, write_text
+        from motsim.sim.arguments import MAX_REPLICATIONS, whole
 
         if out_dir is not None:
             check_out(out_dir, folder=True)
@@ -96,7 +97,7 @@ def monitor(
             window=window,
             scenario=scenario,
             alpha=alpha,
-            replications=replications or 10,
+            replications=10 if replications is None else whole(replications, "replications", high=MAX_REPLICATIONS),
             state=state,
         )
         if fmt is Format.csv:
