@@ -110,7 +110,7 @@ def test_version():
 
 def test_help_says_what_is_written():
     text = invoke("run", "--help").stdout
-    assert "[uncertainty] tables" in text  # a table's name, not markup to swallow
+    assert "drawn from the [uncertainty]" in text  # a table's name, not markup to swallow
     assert "<bool>" not in text and "--attribution" in text
     for command in (["compare"], ["roi"], ["report"], ["init"], ["ab", "simulate"], ["fit", "journey"]):
         help_text = invoke(*command, "--help").stdout

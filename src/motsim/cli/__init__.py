@@ -20,13 +20,13 @@ def main() -> None:
     """The `motsim` entry point: the typer app, quiet when its reader goes away (`motsim ... | head`) and
     when interrupted before a command has started (Ctrl-C while the libraries load).
     """
-    # Ctrl-C while the libraries load ends at once: raised there, a library may wrap it in its own error
-    previous = signal.signal(signal.SIGINT, _quit)
+    # Ctrl-C before a command starts (the libraries loading, typer reading the arguments) ends at once
+    # with one line: raised there, a library may wrap it in its own error. A command's guard takes
+    # Ctrl-C back as KeyboardInterrupt, to hand over what is finished.
+    signal.signal(signal.SIGINT, _quit)
     try:
         from motsim.cli.main import app
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    try:
+
         app(prog_name="motsim")
     except KeyboardInterrupt:
         _quit()

@@ -263,6 +263,7 @@ def guarded(fn: Callable[[], None]) -> None:
     from motsim.output.formats import file_set
 
     signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # the entry point quits at once until here
     shown = warnings.showwarning
 
     def note(message, category, *rest) -> None:  # motsim's warnings are notes for the user
