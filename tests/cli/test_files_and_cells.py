@@ -64,7 +64,8 @@ def invoke(*args):
         ("-2+3", "'-2+3"),
         ("@SUM(1+1)", "'@SUM(1+1)"),
         ("\tx", "'\tx"),
-        ("\rx", "'\rx"),
+        ("\rx", "'\nx"),  # a bare CR would start a row: a line break inside the quoted cell
+        ("a\r=1+1", "a\n=1+1"),
         ("a=b", "a=b"),
         ("-5", "-5"),  # text that is a plain number is what a spreadsheet reads anyway
         ("-1.5e3", "-1.5e3"),

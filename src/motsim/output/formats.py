@@ -228,16 +228,21 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 def safe_cell(value: Any) -> Any:
     """A CSV cell a spreadsheet shows as text, never runs: text starting with = + - @ tab or CR gets a
-    leading ' (OWASP's advice against CSV injection). Numbers are left alone, and so is text that is
-    a plain number ("-5"): a spreadsheet reads it as the number it is, not as a formula.
+    leading ' (OWASP's advice against CSV injection), and a carriage return inside it becomes a line
+    break the cell's quotes keep. Numbers are left alone, and so is text that is a plain number ("-5"):
+    a spreadsheet reads it as the number it is, not as a formula.
     """
-    if not isinstance(value, str) or not value.startswith(FORMULA_STARTS):
+    if not isinstance(value, str):
         return value
+    # a bare CR is not quoted by the csv writer: a spreadsheet would start a row (and a formula) there
+    text = value.replace("\r\n", "\n").replace("\r", "\n")
+    if not value.startswith(FORMULA_STARTS):
+        return text
     try:
         float(value)
     except ValueError:
-        return "'" + value
-    return value
+        return "'" + text
+    return text
 
 
 def to_csv(rows: Iterable[dict[str, Any]]) -> str:
