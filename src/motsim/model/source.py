@@ -78,7 +78,8 @@ def parse_toml(text: str, source: str) -> dict[str, Any]:
     try:
         return tomllib.loads(text.lstrip("\ufeff"))
     except tomllib.TOMLDecodeError as exc:
-        line = getattr(exc, "lineno", None)
+        at = re.search(r"at line (\d+)", str(exc))  # Python before 3.14 says it only in the message
+        line = getattr(exc, "lineno", None) or (int(at.group(1)) if at else None)
         raise InputError(source, [Problem("", f"TOML syntax error: {exc}", line)]) from None
     except RecursionError:
         raise InputError(source, [Problem("", "TOML nested too deeply to read")]) from None
