@@ -425,7 +425,8 @@ def test_family_outcome_tables_of_every_size_beside_every_schedule(tmp_path_fact
         name = "first" if k == 0 else f"m{k}"
         kind = "at_day = 0" if k == 0 and "after" in kind else kind
         moments.append(f'[[moments]]\nid = "{name}"\n{kind}\noutcomes = {{ {outcomes} }}\n')
-    text = RICH.split("[[segments]]")[0].format(**RIGHT) + (
+    header = RICH.split("[[segments]]")[0].format(**RIGHT).replace('renewal_moment = "renewal"\n', "")
+    text = header + (
         '[[resources]]\nid = "team"\ncapacity = 1\nservice_minutes = { exponential = 30 }\n' + "".join(moments)
     )
     checked(text, tmp_path_factory.mktemp("sizes"), "--engine", engine)
