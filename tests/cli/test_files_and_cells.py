@@ -12,8 +12,9 @@ import pytest
 from typer.testing import CliRunner
 
 from motsim.cli import app
+from motsim.display import safe_cell
 from motsim.output import formats
-from motsim.output.formats import file_set, safe_cell, to_csv, write_text
+from motsim.output.formats import file_set, to_csv, write_text
 from tests.conftest import write
 
 MOMENT = '=HYPERLINK("http://evil","x")'

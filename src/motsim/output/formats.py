@@ -223,52 +223,23 @@ def _clean(x: Any) -> Any:
     return x
 
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_cell(value: Any) -> Any:
-    """A CSV cell a spreadsheet shows as text, never runs: text starting with = + - @ tab or CR gets a
-    leading ' (OWASP's advice against CSV injection), and a carriage return inside it becomes a line
-    break the cell's quotes keep. Numbers are left alone, and so is text that is a plain number ("-5"):
-    a spreadsheet reads it as the number it is, not as a formula.
-    """
-    if not isinstance(value, str):
-        return value
-    # a bare CR is not quoted by the csv writer: a spreadsheet would start a row (and a formula) there
-    text = value.replace("\r\n", "\n").replace("\r", "\n")
-    if not value.startswith(FORMULA_STARTS):
-        return text
-    try:
-        float(value)
-    except ValueError:
-        return "'" + text
-    return text
-
-
 def to_csv(rows: Iterable[dict[str, Any]]) -> str:
     """Rows as CSV; the header is every key of every row, in order of first appearance; text that a
-    spreadsheet would run as a formula is neutralised (`safe_cell`), in the header too.
+    spreadsheet would run as a formula is neutralised (`display.safe_cell`), in the header too.
     """
     rows = list(rows)
     buf = io.StringIO()
     if rows:
         columns = list(dict.fromkeys(k for r in rows for k in r))
         writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
-        writer.writerow({k: safe_cell(str(k)) for k in columns})
-        writer.writerows({k: safe_cell(_clean(v)) for k, v in r.items()} for r in rows)
+        writer.writerow({k: display.safe_cell(str(k)) for k in columns})
+        writer.writerows({k: display.safe_cell(_clean(v)) for k, v in r.items()} for r in rows)
     return buf.getvalue()
 
 
 def frame_to_csv(frame: Any, index: bool = False) -> str:
-    """A pandas data frame as CSV, with its text columns (and column names) neutralised as `to_csv`'s."""
-    frame = frame.copy()
-    for column in frame.columns:
-        if frame[column].dtype.kind not in "biufcmM":  # text, categories and mixed columns
-            frame[column] = frame[column].map(safe_cell, na_action="ignore")
-    frame.columns = [safe_cell(str(c)) for c in frame.columns]
-    if index and frame.index.dtype.kind not in "biufcmM":
-        frame.index = frame.index.map(safe_cell)
-    return frame.to_csv(index=index, lineterminator="\n")
+    """A pandas data frame as CSV, with its text (and column names) neutralised as `to_csv`'s."""
+    return display.safe_frame(frame, index).to_csv(index=index, lineterminator="\n")
 
 
 def fmt(x: float | None, kind: str = "num", currency: str = "") -> str:
