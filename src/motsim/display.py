@@ -231,3 +231,41 @@ class Result:
 def one_line(obj: Any, **facts: Any) -> str:
     """`Name(key=value, ...)`: the repr of a raw result that holds arrays (never the arrays)."""
     return f"{type(obj).__name__}(" + ", ".join(f"{k}={v}" for k, v in facts.items()) + ")"
+
+
+# --- CSV cells: one rule for every CSV motsim writes (output.formats, the simulated event log)
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: Any) -> Any:
+    """A CSV cell a spreadsheet shows as text, never runs: text starting with = + - @ tab or CR gets a
+    leading ' (OWASP's advice against CSV injection), and a carriage return inside it becomes a line
+    break the cell's quotes keep. Numbers are left alone, and so is text that is a plain number ("-5"):
+    a spreadsheet reads it as the number it is, not as a formula.
+    """
+    if not isinstance(value, str):
+        return value
+    # a bare CR is not quoted by the csv writer: a spreadsheet would start a row (and a formula) there
+    text = value.replace("\r\n", "\n").replace("\r", "\n")
+    if not value.startswith(FORMULA_STARTS):
+        return text
+    try:
+        float(value)
+    except ValueError:
+        return "'" + text
+    return text
+
+
+def safe_frame(frame: pd.DataFrame, index: bool = False) -> pd.DataFrame:
+    """A copy of a data frame whose text columns and column names (and, with `index`, a text index)
+    are neutralised as `safe_cell`'s: what every CSV motsim writes from a frame goes through.
+    """
+    frame = frame.copy()
+    for column in frame.columns:
+        if frame[column].dtype.kind not in "biufcmM":  # text, categories and mixed columns
+            frame[column] = frame[column].map(safe_cell, na_action="ignore")
+    frame.columns = [safe_cell(str(c)) for c in frame.columns]
+    if index and frame.index.dtype.kind not in "biufcmM":
+        frame.index = frame.index.map(safe_cell)
+    return frame

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from motsim.whatif.projection import Projection
 
 ab = typer.Typer(
+    rich_markup_mode=None,  # help is plain text: "[uncertainty]" is a table's name, not markup
     help="A/B tests on a moment: analyse real data (statsmodels), plan the sample size, simulate a test "
     "in silico, and project an observed lift into lifetime value.",
     no_args_is_help=True,
@@ -404,8 +405,10 @@ def analyze(
     def go() -> None:
         from motsim.ab.analysis import analyze as run_analysis
         from motsim.ab.experiment_file import ExperimentSpec, load_experiment
-        from motsim.output.formats import to_csv, to_json, write_text
+        from motsim.output.formats import check_out, to_csv, to_json, write_text
 
+        if out_dir is not None:
+            check_out(out_dir, folder=True)
         spec = load_experiment(experiment) if experiment else ExperimentSpec()
         df = read_data(data)
         metrics = [m.metric() for m in spec.metrics] + _metrics(proportion, mean, ratio, nps, survival, margin)
@@ -652,8 +655,10 @@ def simulate(
     def go() -> None:
         from motsim.ab.insilico import simulate_experiment
         from motsim.cli.support import ask, resolved
-        from motsim.output.formats import write_text
+        from motsim.output.formats import check_out, flush_files, frame_to_csv, write_text
 
+        if out_file is not None:
+            check_out(out_file, folder=False)
         data = ask(
             "simulating both arms",
             simulate_experiment,
@@ -667,11 +672,12 @@ def simulate(
             seed=seed,
             entry_days=entry_days,
         )
-        text = data.to_csv()
+        text = frame_to_csv(data, index=True)
         if out_file is None:
             sys.stdout.write(text)
             return
         write_text(out_file, text)
+        flush_files()
         counts = data["variant"].value_counts()
         err.print(
             f"wrote {len(data):,} customers ({', '.join(f'{k} {v:,}' for k, v in counts.items())}) to {out_file}; "
@@ -733,8 +739,10 @@ def project(
     def go() -> None:
         from motsim.ab.lift import project_lift
         from motsim.cli.support import RunFlags, ask, resolved
-        from motsim.output.formats import to_csv, to_json, write_text
+        from motsim.output.formats import check_out, to_csv, to_json, write_text
 
+        if out_dir is not None:
+            check_out(out_dir, folder=True)
         df = read_data(data)
         try:
             result = ask(
@@ -860,8 +868,10 @@ def holdout(
     def go() -> None:
         from motsim.ab.holdout import plan_holdout
         from motsim.cli.support import RunFlags, ask, resolved
-        from motsim.output.formats import to_csv, to_json, write_text
+        from motsim.output.formats import check_out, to_csv, to_json, write_text
 
+        if out_dir is not None:
+            check_out(out_dir, folder=True)
         result = ask(
             "simulating the holdout",
             plan_holdout,

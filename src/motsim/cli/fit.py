@@ -13,6 +13,7 @@ from rich.table import Table
 from motsim.cli.support import Format, FormatOpt, RunFlags, Scheduler, Workers, ask, emit, guarded, out
 
 fit = typer.Typer(
+    rich_markup_mode=None,  # help is plain text: "[uncertainty]" is a table's name, not markup
     help="Fit the model to your data: churn from a retention table or a customer table (shifted-beta-geometric), "
     "the moments of truth from a customer table (Cox proportional hazards), the whole journey from an event log "
     "(with a backtest). Fits can be written into a runnable scenario.",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -32,7 +33,6 @@ from motsim.cli.support import (
     Workers,
     ask,
     err,
-    fail,
     guarded,
     out,
     out_files,
@@ -45,6 +45,7 @@ from motsim.run_options import Stage
 from motsim.whatif.levers import LEVERS
 
 app = typer.Typer(
+    rich_markup_mode=None,  # help is plain text: "[uncertainty]" is a table's name, not markup
     help="motsim: what is improving one moment of truth in a customer journey worth?\n\n"
     "Simulate customer cohorts through journeys of moments (peak-end memory, recovery paradox, "
     "churn, word of mouth) and read retention, CLV and NPS with 95% confidence intervals.\n\n"
@@ -55,6 +56,24 @@ app = typer.Typer(
 )
 app.add_typer(ab, name="ab")
 app.add_typer(fit, name="fit")
+
+
+def _version(asked: bool) -> None:
+    if asked:
+        from motsim._version import __version__
+
+        print(f"motsim {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _motsim(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print motsim's version and exit."),
+    ] = False,
+) -> None:
+    """motsim: what is improving one moment of truth in a customer journey worth?"""
 
 
 @app.command()
@@ -102,11 +121,14 @@ def run(
 
     def go() -> None:
         from motsim.output.files import write_run_files
-        from motsim.output.formats import print_run, print_run_uncertainty
+        from motsim.output.formats import check_out, print_run, print_run_uncertainty
         from motsim.whatif.questions import run as ask_run
 
         if degrade and events is None:
             raise InputError.one("", "degrade", "needs --events (it changes the event log written)")
+        for folder in (events, out_dir):
+            if folder is not None:
+                check_out(folder, folder=True)
         if events is not None:
             write_event_log(scenario, customers, months, seed, events, degrade)
         delivery = Delivery(
@@ -124,6 +146,11 @@ def run(
             attribution=attribution,
         )
         delivery.final(summary)
+        if fmt is Format.table:
+            name = escape(shlex.quote(scenario))
+            rank = f"motsim rank {name}  (which moment to improve first);  " if summary.moments else ""
+            then = f"next: {rank}motsim compare {name}  (what its interventions are worth)"
+            out.print(then, highlight=False, soft_wrap=True)
 
     guarded(go)
 
@@ -134,6 +161,7 @@ def validate(scenario: ScenarioArg) -> None:
 
     def go() -> None:
         from motsim.model.loading import load_scenario, resolve
+        from motsim.model.scenario import implications
         from motsim.model.uncertainty import collect_inputs
         from motsim.sim.footprint import check_fits, estimate
 
@@ -149,6 +177,8 @@ def validate(scenario: ScenarioArg) -> None:
             highlight=False,
             soft_wrap=True,
         )
+        for said in implications(sc):
+            out.print(f"implies: {escape(said)}", highlight=False, soft_wrap=True)
         inputs = collect_inputs(sc)
         if inputs:
             out.print(
@@ -182,19 +212,23 @@ def init(
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> None:
     """Write a commented starter scenario file to edit."""
-    from importlib import resources
 
-    from motsim.output.formats import write_text
+    def go() -> None:
+        from importlib import resources
 
-    path = Path(name if name.endswith(".toml") else f"{name}.toml")
-    if path.exists() and not force:
-        fail(InputError(str(path), [Problem("", "already exists (use --force to overwrite)")]))
-    text = (resources.files("motsim.model") / "starter.toml").read_text(encoding="utf-8")
-    write_text(path, text.replace('name = "NAME"', f"name = {json.dumps(path.stem, ensure_ascii=False)}"))
-    out.print(
-        f"wrote {escape(str(path))}; edit it, then: "
-        f"motsim validate {escape(str(path))} && motsim run {escape(str(path))}"
-    )
+        from motsim.output.formats import check_out, flush_files, write_text
+
+        path = Path(name if name.endswith(".toml") else f"{name}.toml")
+        if path.exists() and not force:
+            raise InputError(str(path), [Problem("", "already exists (use --force to overwrite)")])
+        check_out(path, folder=False)
+        text = (resources.files("motsim.model") / "starter.toml").read_text(encoding="utf-8")
+        write_text(path, text.replace('name = "NAME"', f"name = {json.dumps(path.stem, ensure_ascii=False)}"))
+        flush_files()
+        shown = escape(shlex.quote(str(path)))
+        out.print(f"wrote {escape(str(path))}; edit it, then: motsim validate {shown} && motsim run {shown}")
+
+    guarded(go)
 
 
 @app.command()
@@ -477,12 +511,11 @@ def report(
 
     def go() -> None:
         from motsim.model.changes import parse_assignments
-        from motsim.output.formats import print_input_uncertainty, print_variants, write_text
+        from motsim.output.formats import check_out, print_input_uncertainty, print_variants, write_text
         from motsim.output.report import render
         from motsim.whatif.questions import appraise
 
-        if out_file.is_dir():
-            raise InputError(str(out_file), [Problem("", "is a directory; --out names the HTML file to write")])
+        check_out(out_file, folder=False)
 
         def table(data) -> None:
             if data.variants:

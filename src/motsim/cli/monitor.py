@@ -85,8 +85,11 @@ def monitor(
     def go() -> None:
         nonlocal result
         from motsim.monitor.watch import monitor as watch
-        from motsim.output.formats import write_text
+        from motsim.output.formats import check_out, write_text
+        from motsim.sim.arguments import MAX_REPLICATIONS, whole
 
+        if out_dir is not None:
+            check_out(out_dir, folder=True)
         result = watch(
             events,
             customers,
@@ -94,13 +97,13 @@ def monitor(
             window=window,
             scenario=scenario,
             alpha=alpha,
-            replications=replications or 10,
+            replications=10 if replications is None else whole(replications, "replications", high=MAX_REPLICATIONS),
             state=state,
         )
         if fmt is Format.csv:
             from motsim.output.formats import to_csv
 
-            sys.stdout.write(to_csv(_safe_rows(result)))
+            sys.stdout.write(to_csv(result.rows()))
         else:
             emit(result, fmt, lambda: _print_health(result))
         if out_dir is not None:
@@ -120,27 +123,13 @@ def monitor(
         raise typer.Exit(1)
 
 
-def _safe_cell(value):
-    """A CSV cell that a spreadsheet will not run as a formula (OWASP: a leading ' before = + - @ tab CR).
-
-    Local until output/formats.py has the shared helper.
-    """
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
-def _safe_rows(result) -> list[dict]:
-    return [{k: _safe_cell(v) for k, v in row.items()} for row in result.rows()]
-
-
 def _write_out(result, out_dir: Path) -> None:
-    """monitor.json, monitor.csv (formulas neutralised) and a control chart per moment, named by index."""
+    """monitor.json, monitor.csv and a control chart per moment, named by index."""
     from motsim.output.charts import control_chart
     from motsim.output.formats import to_csv, to_json, write_text
 
     write_text(out_dir / "monitor.json", to_json(result) + "\n")
-    write_text(out_dir / "monitor.csv", to_csv(_safe_rows(result)))
+    write_text(out_dir / "monitor.csv", to_csv(result.rows()))
     for mid, m in result.moments.items():
         control_chart(mid, m, result.reference_until, out_dir / f"control-{m.index}.png", result.volume_unit)
 

@@ -151,12 +151,19 @@ class Delivery:
             self.shown = True
 
     def final(self, result: Result) -> None:
-        """The finished answer: what is not on screen yet, and every file."""
+        """The finished answer: what is not on screen yet, and every file. For a program (JSON, CSV) the
+        files are in place before the answer is printed, so that an answer printed means files written.
+        """
+        from motsim.output.formats import flush_files
+
+        if self.files is not None and self.fmt is not Format.table:
+            self.files(result, False)
+            flush_files()
         if self.shown and self.more is not None:
             self.more(result)
         else:
             emit(result, self.fmt, lambda: self.table(result))
-        if self.files is not None:
+        if self.files is not None and self.fmt is Format.table:
             self.files(result, False)
 
     def interrupted(self) -> None:
@@ -185,6 +192,9 @@ def out_files(out_dir: Path | None, name: str, extra: Callable[[Any, Path], None
     """
     if out_dir is None:
         return None
+    from motsim.output.formats import check_out
+
+    check_out(out_dir, folder=True)
 
     def write(result: Any, partial: bool) -> None:
         from motsim.output.formats import to_csv, to_json, write_text
@@ -253,6 +263,7 @@ def guarded(fn: Callable[[], None]) -> None:
     from motsim.output.formats import file_set
 
     signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # the entry point quits at once until here
     shown = warnings.showwarning
 
     def note(message, category, *rest) -> None:  # motsim's warnings are notes for the user
@@ -266,16 +277,15 @@ def guarded(fn: Callable[[], None]) -> None:
         with file_set():  # a command's files appear together when it succeeds, or not at all
             fn()
     except (KeyboardInterrupt, Terminated) as exc:
-        if Delivery._current is not None:
-            Delivery._current.interrupted()
-        err.print("interrupted" if isinstance(exc, KeyboardInterrupt) else "terminated", highlight=False)
-        sys.stdout.flush()
-        os._exit(130 if isinstance(exc, KeyboardInterrupt) else 143)  # no waiting on pool threads
+        _stop(exc)
     except MotsimError as exc:
         fail(exc)
     except OSError as exc:  # a file that cannot be read or written: name it, no traceback
         fail(InputError(str(exc.filename or "motsim"), [Problem("", exc.strerror or str(exc))]))
-    except Exception:
+    except Exception as exc:
+        cause = _interruption(exc)
+        if cause is not None:  # Ctrl-C inside a library that wrapped it (pydantic building a model)
+            _stop(cause)
         traceback.print_exc()
         err.print(
             "[bold red]This is a bug in motsim[/bold red], not in your input: please report it with the command "
@@ -283,6 +293,28 @@ def guarded(fn: Callable[[], None]) -> None:
             highlight=False,
         )
         raise typer.Exit(1) from None
+
+
+def _stop(exc: BaseException) -> None:
+    """Ctrl-C or SIGTERM: hand over what is finished, say so in one line, exit 130 or 143."""
+    if Delivery._current is not None:
+        Delivery._current.interrupted()
+    sys.stdout.flush()
+    # straight to the file: the signal may have come in the middle of a print, whose buffer is then held
+    os.write(2, b"interrupted\n" if isinstance(exc, KeyboardInterrupt) else b"terminated\n")
+    os._exit(130 if isinstance(exc, KeyboardInterrupt) else 143)  # no waiting on pool threads
+
+
+def _interruption(exc: BaseException) -> BaseException | None:
+    """The Ctrl-C or SIGTERM behind an exception, if one is in its chain of causes."""
+    seen: set[int] = set()
+    node: BaseException | None = exc
+    while node is not None and id(node) not in seen:
+        if isinstance(node, (KeyboardInterrupt, Terminated)):
+            return node
+        seen.add(id(node))
+        node = node.__cause__ or node.__context__
+    return None
 
 
 LOG_EVERY_SECONDS = 5.0

@@ -55,9 +55,11 @@ def apply_changes(scenario: Scenario, changes: dict[str, Any], source: str) -> S
     if not changes:
         return scenario
     data = scenario.model_dump(mode="json", exclude_none=True)
-    problems: list[Problem] = []
+    problems: list[Problem] = _nested(changes)
     touched: dict[tuple, set[str]] = {}
     for path, value in changes.items():
+        if problems:
+            break
         try:
             _set(data, path.split("."), value)
         except KeyError as exc:
@@ -74,10 +76,24 @@ def apply_changes(scenario: Scenario, changes: dict[str, Any], source: str) -> S
     return validate_as(Scenario, data, source)
 
 
+def _nested(changes: dict[str, Any]) -> list[Problem]:
+    """A path changed together with a path inside it (`moments` and `moments.onboarding.cost`): which
+    value would win is not the author's to guess.
+    """
+    paths = set(changes)
+    problems = []
+    for path in changes:
+        parts = path.split(".")
+        inner = next((".".join(parts[:k]) for k in range(1, len(parts)) if ".".join(parts[:k]) in paths), None)
+        if inner is not None:
+            problems.append(Problem(path, f"is inside '{inner}', which is changed too: change one of them"))
+    return problems
+
+
 def settable(data: dict, path: str) -> str | None:
     """Why a dotted path names nothing settable in raw scenario data (None when it does)."""
     try:
-        _set(copy.deepcopy(data), path.split("."), 0)
+        _target(data, path.split("."))
     except KeyError as exc:
         return str(exc.args[0])
     return None
@@ -105,14 +121,30 @@ def get_path(data: Any, parts: list[str]) -> Any:
     return node
 
 
-def _set(data: dict, parts: list[str], value: Any) -> None:
+def _target(data: dict, parts: list[str]) -> dict:
+    """The table a dotted path sets a key of; KeyError says why there is none."""
     parent = get_path(data, parts[:-1]) if len(parts) > 1 else data
     leaf = parts[-1]
     if not isinstance(parent, dict):
         raise KeyError(f"cannot set '{leaf}' there")
     if leaf not in parent and not _settable_new(parts):
         raise KeyError(f"no key '{leaf}'")
-    parent[leaf] = copy.deepcopy(value)
+    return parent
+
+
+def _set(data: dict, parts: list[str], value: Any) -> None:
+    parent = _target(data, parts)
+    leaf = parts[-1]
+    was = parent.get(leaf)
+    if isinstance(was, (dict, list)) and not isinstance(value, type(was)):
+        raise KeyError(f"is a {'table' if isinstance(was, dict) else 'list'}: change a value inside it")
+    if _number(was) and not _number(value):
+        raise KeyError(f"expected a number (got {value!r:.80})")
+    parent[leaf] = copy.deepcopy(value.item() if hasattr(value, "item") else value)
+
+
+def _number(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) or (hasattr(x, "item") and _number(x.item()))
 
 
 def _settable_new(parts: list[str]) -> bool:
@@ -138,6 +170,13 @@ def _rebalance(outcomes: dict[str, dict], changed: set[str]) -> None:
         outcomes[name]["p"] = new
         if math.isclose(gap, 0.0, abs_tol=1e-12):
             return
+
+
+def without_interventions(scenario: Scenario) -> Scenario:
+    """The scenario without its interventions: what one intervention's changes are checked on, so
+    that checking each of N interventions does not re-validate all N each time.
+    """
+    return scenario.model_copy(update={"interventions": []}) if scenario.interventions else scenario
 
 
 def run_paths(changes: dict[str, Any]) -> list[Problem]:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from motsim.errors import InputError, Problem
-from motsim.model.changes import apply_changes, settable
+from motsim.model.changes import apply_changes, run_paths, settable, without_interventions
 from motsim.model.scenario import Scenario
 from motsim.model.source import (  # noqa: F401 - where callers have always found them
     bundled_dir,
@@ -65,15 +65,19 @@ def validate(data: dict[str, Any], source: str, text: str = "", interventions: b
     if not interventions:
         return scenario
     problems: list[Problem] = []
+    bare = without_interventions(scenario)
     for k, intervention in enumerate(scenario.interventions):
+        changes = dict(intervention.changes)
+        found = run_paths(changes)
         try:
-            apply_changes(scenario, dict(intervention.changes), source)
+            inner = any(path.startswith("interventions.") for path in changes)  # one intervention changing another
+            apply_changes(scenario if inner else bare, changes, source)
         except InputError as exc:
+            found += exc.problems
+        if found:
             where = f"interventions[{k}] ({intervention.name}).changes"
             line = locate_line(text, ("interventions", k, "changes"))
-            problems += [
-                Problem(f"{where}.{p.field}" if p.field else where, p.message, p.line or line) for p in exc.problems
-            ]
+            problems += [Problem(f"{where}.{p.field}" if p.field else where, p.message, p.line or line) for p in found]
     if not problems:
         try:
             collect_inputs(scenario, text, source)

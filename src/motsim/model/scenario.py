@@ -25,6 +25,9 @@ MAX_SERVICE_MINUTES = 100_000.0  # about ten weeks of one service
 MAX_SERVICE_CV = 100.0  # a lognormal service time's sd over its mean: far beyond any service data
 MIN_PERIOD_MONTHS = 1.0 / 30.4375  # one day
 DEFAULT_DRAWS = 20  # parameter sets drawn from [uncertainty] unless told otherwise
+MAX_DRAWS = 2_000  # parameter sets: beyond this the quantiles' error is far below the simulator's
+MAX_NAME = 200  # characters of a name or id: it is shown in titles, tables and charts
+LARGEST = 1e15  # no parameter of an uncertain input is meant beyond this (wider overflows the arithmetic)
 
 
 def _id(value: str) -> str:
@@ -33,7 +36,8 @@ def _id(value: str) -> str:
     return value
 
 
-Id = Annotated[str, AfterValidator(_id)]
+Id = Annotated[str, Field(max_length=MAX_NAME), AfterValidator(_id)]
+Name = Annotated[str, Field(max_length=MAX_NAME)]
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 Score = Annotated[float, Field(ge=-10.0, le=10.0)]
 
@@ -47,7 +51,7 @@ class Strict(BaseModel):
 class Header(Strict):
     """The `[scenario]` table: name, horizon, cohort and how to run it."""
 
-    name: str = Field(description="Scenario name shown in reports.")
+    name: Name = Field(description="Scenario name shown in reports.")
     description: str = Field("", description="One line on what the scenario models.")
     months: int = Field(gt=0, le=MAX_MONTHS, description="Horizon in months.")
     customers: int = Field(gt=0, le=MAX_CUSTOMERS, description="Initial cohort size (the customers simulated).")
@@ -68,10 +72,17 @@ class Header(Strict):
     uncertainty_draws: Optional[int] = Field(
         None,
         ge=0,
-        le=MAX_REPLICATIONS,
+        le=MAX_DRAWS,
         description="Parameter sets drawn from [uncertainty] by default (--uncertainty): 20 when the scenario "
         "or an intervention has an [uncertainty] table, 0 without.",
     )
+
+    @field_validator("uncertainty_draws")
+    @classmethod
+    def _draws(cls, v: Optional[int]) -> Optional[int]:
+        if v == 1:
+            raise ValueError(f"one parameter set has no spread: 0 turns the draws off, else 2 to {MAX_DRAWS:,}")
+        return v
 
 
 class Economics(Strict):
@@ -361,16 +372,22 @@ class Moment(Strict):
         return None
 
 
+Value = Annotated[float, Field(ge=-LARGEST, le=LARGEST)]
+Shape = Annotated[float, Field(gt=0.0, le=LARGEST)]
+LogMean = Annotated[float, Field(ge=-300.0, le=300.0)]  # exp(mu) and its quantiles stay finite
+LogSpread = Annotated[float, Field(ge=0.0, le=30.0)]
+
+
 class Distribution(Strict):
     """An uncertain input: exactly one of normal, uniform, triangular, beta or lognormal."""
 
-    normal: Optional[tuple[float, Annotated[float, Field(ge=0.0)]]] = Field(None, description="[mean, sd].")
-    uniform: Optional[tuple[float, float]] = Field(None, description="[low, high].")
-    triangular: Optional[tuple[float, float, float]] = Field(None, description="[low, mode, high].")
-    beta: Optional[tuple[Annotated[float, Field(gt=0.0)], Annotated[float, Field(gt=0.0)]]] = Field(
-        None, description="[a, b]: a probability known to be near a / (a + b)."
+    normal: Optional[tuple[Value, Annotated[float, Field(ge=0.0, le=LARGEST)]]] = Field(
+        None, description="[mean, sd]."
     )
-    lognormal: Optional[tuple[float, Annotated[float, Field(ge=0.0)]]] = Field(
+    uniform: Optional[tuple[Value, Value]] = Field(None, description="[low, high].")
+    triangular: Optional[tuple[Value, Value, Value]] = Field(None, description="[low, mode, high].")
+    beta: Optional[tuple[Shape, Shape]] = Field(None, description="[a, b]: a probability known to be near a / (a + b).")
+    lognormal: Optional[tuple[LogMean, LogSpread]] = Field(
         None, description="[mu, sigma] of the logarithm: a positive quantity known within a factor."
     )
     label: Optional[str] = Field(
@@ -422,7 +439,7 @@ class Intervention(Strict):
         ['fewer crowded evenings']
     """
 
-    name: str = Field(description="Name used on the command line.")
+    name: Name = Field(description="Name used on the command line.")
     description: str = ""
     changes: dict[str, Union[float, int, bool, str]] = Field(
         default_factory=dict, description="Dotted path (moments.onboarding.outcomes.good.p) to new value."
@@ -501,6 +518,56 @@ class Scenario(Strict):
         raise InputError.one(self.scenario.name, "intervention", f"no intervention '{name}' (scenario has: {known})")
 
 
+def implications(scenario: Scenario) -> list[str]:
+    """What the scenario's switches imply for a run, in words (what `validate` says beside "ok")."""
+    c, said = scenario.churn, []
+    if c.renewal_moment is not None:
+        said.append(
+            f"churn is decided only at {c.renewal_moment} (each occurrence), with the monthly baseline "
+            "compounded over the months since the last decision"
+        )
+    if isinstance(c.baseline_monthly, BetaPropensity) or any(
+        isinstance(s.baseline_monthly, BetaPropensity) for s in scenario.segments
+    ):
+        said.append(
+            "baseline churn differs between customers (Beta): the likeliest leavers go first, so churn falls "
+            "with tenure (shifted-beta-geometric)"
+        )
+    sensitive = c.experience_sensitivity > 0 or any(s.experience_sensitivity for s in scenario.segments)
+    if not sensitive and scenario.moments:
+        said.append("experience_sensitivity = 0: moments move scores and NPS, not churn (except defect_p)")
+    if c.involuntary_monthly > 0:
+        said.append(f"{c.involuntary_monthly:.2%} a month leave whatever their experience (involuntary churn)")
+    failing = [m.id for m in scenario.moments if m.failure is not None]
+    if failing and scenario.recovery.paradox and scenario.recovery.paradox_max_failures > 0:
+        n = scenario.recovery.paradox_max_failures
+        first = "first failure" if n == 1 else f"first {n} failures"
+        said.append(
+            f"recovery paradox on: a recovered failure scores above a plain good outcome for a customer's {first}, "
+            "at most neutral after"
+        )
+    for m in scenario.moments:
+        if m.scope == "cohort":
+            said.append(f"{m.id} hits {m.reach:.0%} of active customers at once (a cohort-wide event)")
+        if m.defect_p > 0:
+            said.append(f"a bad outcome at {m.id} ends the relationship at once with probability {m.defect_p:g}")
+    wom = scenario.word_of_mouth
+    word = {(True, True): "promoters bring and detractors deter", (True, False): "promoters bring"}
+    kind = word.get((wom.referral_rate > 0, wom.deterrence_rate > 0), "detractors deter")
+    if wom.referral_rate > 0 or wom.deterrence_rate > 0:
+        said.append(f"{kind} new customers: their value is reported apart from CLV")
+    h = scenario.scenario
+    if h.population is not None and h.population != h.customers:
+        said.append(
+            f"customers is a sample of a business of {h.population:,}: money and counts are for the business, "
+            "teams scaled to the sample"
+        )
+    declared = bool(scenario.uncertainty or any(i.uncertainty for i in scenario.interventions))
+    if declared and h.uncertainty_draws == 0:
+        said.append("uncertainty_draws = 0: the uncertain inputs are declared but drawn only with --uncertainty N")
+    return said
+
+
 REFERENCES = "cross-references: "  # marks the validator's summary, which file loading itemises instead
 Loc = tuple[Union[str, int], ...]
 
@@ -509,7 +576,8 @@ def cross_references(data: dict) -> list[tuple[Loc, str]]:
     """Problems with what names what (ids, `after`, `uses`, renewal moment, segment shares and
     overrides, intervention costs), from raw scenario data, each at its location and with a "did you
     mean" where a known name is close. Tolerant of malformed data, so that it can run beside the
-    schema's own errors and every problem is listed at once.
+    schema's own errors and every problem is listed at once: a reference of the wrong type (a list
+    where a name goes) is the schema's to report, and is not looked up.
     """
     problems: list[tuple[Loc, str]] = []
     moments, segments = _tables(data, "moments"), _tables(data, "segments")
@@ -521,36 +589,44 @@ def cross_references(data: dict) -> list[tuple[Loc, str]]:
         ("interventions", interventions, "name"),
     ):
         _duplicates(key, rows, ident, problems)
-    by_id = {row.get("id"): row for _, row in moments}
-    team_ids = [row.get("id") for _, row in resources]
+    by_id = {row["id"]: row for _, row in moments if isinstance(row.get("id"), str)}
+    team_ids = [row["id"] for _, row in resources if isinstance(row.get("id"), str)]
     for k, m in moments:
         _moment_references(k, m, by_id, team_ids, problems)
-    cycle = _after_cycle({mid: row.get("after") for mid, row in by_id.items()})
+    cycle = _after_cycle({mid: _name(row.get("after")) for mid, row in by_id.items()})
     if cycle:
-        problems.append((("moments",), "`after` forms a cycle: " + " -> ".join(map(str, cycle))))
+        first = next(k for k, row in moments if row.get("id") == cycle[0])
+        problems.append((("moments", first, "after"), "`after` forms a cycle: " + " -> ".join(map(str, cycle))))
     _segment_references(segments, by_id, problems)
     _other_references(data, moments, interventions, by_id, problems)
     return problems
 
 
+def _name(value: object) -> str | None:
+    """A reference as written, when it is one (text); None for anything else."""
+    return value if isinstance(value, str) else None
+
+
 def _duplicates(key: str, rows: list[tuple[int, dict]], ident: str, problems: list[tuple[Loc, str]]) -> None:
     seen: set = set()
     for k, row in rows:
-        if row.get(ident) in seen:
-            problems.append(((key, k, ident), f"'{row.get(ident)}' appears twice"))
-        seen.add(row.get(ident))
+        name = _name(row.get(ident))
+        if name is not None and name in seen:
+            problems.append(((key, k, ident), f"'{name}' appears twice"))
+        seen.add(name)
 
 
 def _segment_references(
-    segments: list[tuple[int, dict]], by_id: dict[object, dict], problems: list[tuple[Loc, str]]
+    segments: list[tuple[int, dict]], by_id: dict[str, dict], problems: list[tuple[Loc, str]]
 ) -> None:
     shares = [row.get("share") for _, row in segments]
-    if segments and all(isinstance(x, (int, float)) for x in shares):
+    if segments and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in shares):
         total = sum(shares)
         if not math.isclose(total, 1.0, abs_tol=1e-6):
             problems.append((("segments",), f"shares sum to {total:g}, not 1"))
     for k, seg in segments:
-        for mid in seg.get("moments") or {}:
+        overrides = seg.get("moments")
+        for mid in overrides if isinstance(overrides, dict) else {}:
             if mid not in by_id:
                 problems.append((("segments", k, "moments", mid), _unknown("moment", mid, by_id)))
 
@@ -559,7 +635,7 @@ def _other_references(
     data: dict,
     moments: list[tuple[int, dict]],
     interventions: list[tuple[int, dict]],
-    by_id: dict[object, dict],
+    by_id: dict[str, dict],
     problems: list[tuple[Loc, str]],
 ) -> None:
     header = data.get("scenario") if isinstance(data.get("scenario"), dict) else {}
@@ -571,11 +647,12 @@ def _other_references(
             )
         )
     churn = data.get("churn") if isinstance(data.get("churn"), dict) else {}
-    renewal = churn.get("renewal_moment")
+    renewal = _name(churn.get("renewal_moment"))
     if renewal is not None and renewal not in by_id:
         problems.append((("churn", "renewal_moment"), _unknown("moment", renewal, by_id)))
     for k, i in interventions:
-        for mid in i.get("cost_per_occurrence") or {}:
+        costs = i.get("cost_per_occurrence")
+        for mid in costs if isinstance(costs, dict) else {}:
             if mid not in by_id:
                 problems.append((("interventions", k, "cost_per_occurrence", mid), _unknown("moment", mid, by_id)))
 
@@ -593,41 +670,55 @@ def did_you_mean(name: object, known: Iterable[object]) -> str:
 
 def _unknown(what: str, name: object, known: Iterable[object]) -> str:
     known = [k for k in known if k is not None]
-    hint = did_you_mean(name, known)
-    return f"no {what} '{name}'" + (hint or f" (there are: {', '.join(map(str, known)) or 'none'})")
+    hint = did_you_mean(name, known) if len(known) <= 1000 else ""  # difflib is quadratic in the names
+    listed = ", ".join(map(str, known[:20])) + (f" and {len(known) - 20:,} more" if len(known) > 20 else "")
+    return f"no {what} '{name}'" + (hint or f" (there are: {listed or 'none'})")
 
 
 def _moment_references(
-    k: int, m: dict, moments: dict[object, dict], resources: list[object], problems: list[tuple[Loc, str]]
+    k: int, m: dict, moments: dict[str, dict], resources: list[str], problems: list[tuple[Loc, str]]
 ) -> None:
     """Problems with what one moment names: the moment it follows, its outcomes, its resource."""
-    after = m.get("after")
+    after = _name(m.get("after"))
     if after is not None:
+        wanted = m.get("after_outcomes")
         if after not in moments:
             problems.append((("moments", k, "after"), _unknown("moment", after, moments)))
-        elif m.get("after_outcomes"):
-            outcomes = moments[after].get("outcomes") or {"ok": {}}
-            unknown = set(m["after_outcomes"]) - set(outcomes) - {"failure", "abandoned"}
+        elif isinstance(wanted, list) and all(isinstance(w, str) for w in wanted):
+            outcomes = moments[after].get("outcomes")
+            known = set(outcomes) if isinstance(outcomes, dict) else {"ok"}
+            unknown = sorted(set(wanted) - known - {"failure", "abandoned"})
             if unknown:
-                problems.append((("moments", k, "after_outcomes"), f"'{after}' has no outcome {sorted(unknown)}"))
-    uses = m.get("uses")
+                names = ", ".join(f"'{u}'" for u in unknown)
+                problems.append(
+                    (
+                        ("moments", k, "after_outcomes"),
+                        f"'{after}' has no outcome {names} (it has: {', '.join(sorted(known))}, failure, abandoned)",
+                    )
+                )
+    uses = _name(m.get("uses"))
     if uses is not None and uses not in resources:
         problems.append(
             (("moments", k, "uses"), _unknown("resource", uses, resources) + "; define it under [[resources]]")
         )
-    if m.get("patience_minutes") is not None and uses is None:
+    if m.get("patience_minutes") is not None and m.get("uses") is None:
         problems.append((("moments", k, "patience_minutes"), "needs `uses`"))
 
 
 def _after_cycle(parent: dict) -> list:
-    """A cycle of `after` references, or [] if there is none."""
+    """A cycle of `after` references, or [] if there is none (each moment visited once)."""
+    done: set = set()
     for start in parent:
-        path, node = [start], parent[start]
-        while node is not None and node in parent:
-            if node in path:
-                return path[path.index(node) :] + [node]
+        path: list = []
+        on_path: dict = {}
+        node = start
+        while node is not None and node in parent and node not in done:
+            if node in on_path:
+                return path[on_path[node] :] + [node]
+            on_path[node] = len(path)
             path.append(node)
             node = parent[node]
+        done.update(path)
     return []
 
 

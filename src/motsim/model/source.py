@@ -4,10 +4,13 @@ pydantic's errors turned into the file's own field paths and lines.
 
 from __future__ import annotations
 
+import bisect
+import functools
 import re
 import sys
 import typing
 from collections.abc import Iterable
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
@@ -56,9 +59,17 @@ def resolve(name_or_path: str | Path) -> Path:
 def read_toml(path: Path) -> tuple[dict[str, Any], str]:
     """Parsed TOML and its text; syntax errors become InputError with the line."""
     try:
-        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark from Windows editors is not content
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(str(path), [Problem("", f"cannot be read: {exc}")]) from None
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputError(str(path), [Problem("", f"cannot be read: {exc.strerror or exc}")]) from None
+    try:
+        text = raw.decode("utf-8-sig")  # a byte-order mark from Windows editors is not content
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        bad = raw[exc.start : exc.end].hex(" ")
+        raise InputError(
+            str(path), [Problem("", f"is not UTF-8 text: byte {bad} cannot be read (save the file as UTF-8)", line)]
+        ) from None
     return parse_toml(text, str(path)), text
 
 
@@ -67,7 +78,8 @@ def parse_toml(text: str, source: str) -> dict[str, Any]:
     try:
         return tomllib.loads(text.lstrip("\ufeff"))
     except tomllib.TOMLDecodeError as exc:
-        line = getattr(exc, "lineno", None)
+        at = re.search(r"at line (\d+)", str(exc))  # Python before 3.14 says it only in the message
+        line = getattr(exc, "lineno", None) or (int(at.group(1)) if at else None)
         raise InputError(source, [Problem("", f"TOML syntax error: {exc}", line)]) from None
     except RecursionError:
         raise InputError(source, [Problem("", "TOML nested too deeply to read")]) from None
@@ -154,9 +166,83 @@ def _message(err: dict) -> str:
     for prefix in ("Value error, ", "Assertion failed, "):
         if msg.startswith(prefix):
             msg = msg[len(prefix) :]
-    if "input" in err and err["type"] not in ("model_type", "dict_type") and not isinstance(err["input"], dict):
-        msg = f"{msg} (got {err['input']!r})"
+    form = _form(err)
+    if form is not None:
+        msg = form
+    if "input" in err and (form is not None or err["type"] not in ("model_type", "dict_type")):
+        msg = f"{msg} (got {_shown(err['input'])})"
     return msg
+
+
+# What a field looks like when it is written right: said instead of a type error ("instance of ServiceTime")
+FORMS = {
+    "service_minutes": "service_minutes = { exponential = 25 } (or { fixed = 10 }, { lognormal = [mean, sd] })",
+    "uses": 'uses = "TEAM", the id of a [[resources]] table',
+    "after": 'after = "MOMENT", the id of another moment',
+    "after_outcomes": 'after_outcomes = ["bad"], a list of outcomes of the moment it follows',
+    "renewal_moment": 'renewal_moment = "MOMENT", the id of a moment',
+    "cost_per_occurrence": "cost_per_occurrence = { MOMENT = 1.5 }, a cost for each moment named",
+    "id": 'id = "NAME", text without dots',
+    "name": 'name = "NAME", text',
+    "baseline_monthly": "baseline_monthly = 0.03, or { beta = [a, b] } for churn that differs between customers",
+    "beta": "beta = [a, b], two positive numbers",
+    "outcomes": "outcomes = { good = { p = 0.7, score = 3.0 }, bad = { p = 0.3, score = -5.0 } }",
+    "failure": "failure = { p = 0.1, recovery_p = 0.5 }",
+    "changes": 'changes = { "moments.MOMENT.outcomes.good.p" = 0.85 }, dotted paths to new values',
+    "uncertainty": '"economics.monthly_revenue" = { normal = [mean, sd] }, dotted paths to distributions',
+    "moments": "[[moments]] tables, one per moment",
+    "segments": "[[segments]] tables, one per segment",
+    "resources": "[[resources]] tables, one per team",
+    "interventions": "[[interventions]] tables, one per intervention",
+    "normal": "normal = [mean, sd]",
+    "uniform": "uniform = [low, high]",
+    "triangular": "triangular = [low, mode, high]",
+    "lognormal": "lognormal = [mu, sigma], of the logarithm",
+}
+DISTRIBUTION = (
+    "{ normal = [mean, sd] } (or { uniform = [low, high] }, { triangular = [low, mode, high] }, "
+    "{ beta = [a, b] }, { lognormal = [mu, sigma] })"
+)
+KINDS = {
+    "string_type": "text in quotes",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "int_type": "a whole number",
+    "int_parsing": "a whole number",
+    "int_from_float": "a whole number",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "list_type": "a list [...]",
+    "tuple_type": "a list [...]",
+    "dict_type": "a table { ... }",
+    "model_type": "a table { ... }",
+    "model_attributes_type": "a table { ... }",
+}
+
+
+def _form(err: dict) -> str | None:
+    """For a value of the wrong type, the form the field takes (None for any other problem)."""
+    kind = KINDS.get(err["type"])
+    if kind is None:
+        return None
+    loc = _clean_loc(err["loc"])
+    names = [p for p in loc if isinstance(p, str)]
+    if len(loc) >= 2 and loc[-2] == "uncertainty" and err["type"] in ("model_type", "dict_type"):
+        return f"expected a distribution: {loc[-1]} = {DISTRIBUTION}"
+    if names and names[-1] == "lognormal" and "service_minutes" in names:
+        return "expected lognormal = [mean, sd] in minutes"
+    field = names[-1] if names and loc[-1] == names[-1] else None
+    if field in FORMS and not (field == "name" and "interventions" not in names and names != ["scenario", "name"]):
+        return f"expected {FORMS[field]}"
+    return f"expected {kind}"
+
+
+def _shown(value: Any) -> str:
+    """A value as echoed in a message: plain Python (never numpy's repr), long ones cut."""
+    if hasattr(value, "item") and not isinstance(value, (list, dict, str)):
+        value = value.item()
+    text = repr(value)
+    return text if len(text) <= 120 else f"{text[:100]}… ({len(text):,} characters)"
 
 
 def _field_path(loc: tuple, data: Any) -> str:
@@ -168,7 +254,8 @@ def _field_path(loc: tuple, data: Any) -> str:
             label = f"[{p}]"
             if isinstance(node, list) and p < len(node) and isinstance(node[p], dict):
                 ident = node[p].get("id") or node[p].get("name")
-                if ident:
+                if isinstance(ident, str) and ident:
+                    ident = ident if len(ident) <= 60 else ident[:59] + "…"
                     label += f" ({ident})"
             parts.append(label)
         else:
@@ -183,11 +270,40 @@ def _field_path(loc: tuple, data: Any) -> str:
 _HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?")
 
 
+@dataclass(frozen=True)
+class _Layout:
+    """A TOML text's lines and where each [table] and [[table]] header is (read once per text)."""
+
+    lines: list[str]
+    headers: list[tuple[int, str, bool]]  # (line index, dotted name, is an array of tables), in order
+    tables: dict[tuple[str, bool], list[int]]
+
+
+@functools.lru_cache(maxsize=4)
+def _layout(text: str) -> _Layout:
+    lines = text.splitlines()
+    headers = []
+    tables: dict[tuple[str, bool], list[int]] = {}
+    for n, line in enumerate(lines):
+        m = _HEADER.match(line)
+        if m:
+            name, array = m.group(1).replace(" ", ""), line.strip().startswith("[[")
+            headers.append((n, name, array))
+            tables.setdefault((name, array), []).append(n)
+    return _Layout(lines, headers, tables)
+
+
 def locate_line(text: str, loc: tuple) -> int | None:
     """Best-effort line number of a field in TOML text (1-based), or None."""
     if not text or not loc:
         return None
-    lines = text.splitlines()
+    layout = _layout(text)
+    lines = layout.lines
+
+    def headers(name: str, array: bool, start: int, end: int) -> list[int]:
+        at = layout.tables.get((name, array), [])
+        return at[bisect.bisect_left(at, start) : bisect.bisect_left(at, end)]
+
     start, end = 0, len(lines)
     table: list[str] = []
     i = 0
@@ -195,17 +311,15 @@ def locate_line(text: str, loc: tuple) -> int | None:
         part = loc[i]
         nxt = loc[i + 1] if i + 1 < len(loc) else None
         name = ".".join(table + [str(part)])
-        hits = [n for n in range(start, end) if _is_header(lines[n], name, array=True)] if isinstance(nxt, int) else []
+        hits = headers(name, True, start, end) if isinstance(nxt, int) else []
         if isinstance(nxt, int) and not hits:
             loc = loc[: i + 1]  # an inline list (normal = [50]): its item is on the key's line
         elif isinstance(nxt, int):  # array of tables: the nxt-th [[table]] header
             if nxt >= len(hits):
                 return None
             start = hits[nxt]
-            end = next(
-                (n for n in range(start + 1, len(lines)) if _HEADER.match(lines[n]) and not _within(lines[n], name)),
-                len(lines),
-            )
+            later = layout.headers[bisect.bisect_right(layout.headers, (start, "\uffff", True)) :]
+            end = next((n for n, other, _ in later if not other.startswith(name + ".")), len(lines))
             table = [name]
             i += 2
             continue
@@ -213,12 +327,16 @@ def locate_line(text: str, loc: tuple) -> int | None:
         name = ".".join(table + [key])
         rest = loc[i:]
         if len(rest) > 1 and all(isinstance(x, str) for x in rest):  # a dotted sub-table: [a.b.c]
-            whole = ".".join(table + [str(x) for x in rest])
-            hit = next((n for n in range(start, end) if _is_header(lines[n], whole, array=False)), None)
-            if hit is not None:
-                return hit + 1
+            hit = headers(".".join(table + [str(x) for x in rest]), False, start, end)
+            if hit:
+                return hit[0] + 1
+        if i == 0 and len(loc) == 1:  # a whole array of tables: its first [[header]]
+            first = headers(name, True, start, end)
+            if first:
+                return first[0] + 1
+        own = set(headers(name, False, start, end))
         for n in range(start, end):
-            if _is_header(lines[n], name, array=False):
+            if n in own:
                 start = n
                 table = [name]
                 break
@@ -237,13 +355,3 @@ def locate_line(text: str, loc: tuple) -> int | None:
     return start + 1
 
 
-def _is_header(line: str, name: str, array: bool) -> bool:
-    m = _HEADER.match(line)
-    if not m:
-        return False
-    return m.group(1).replace(" ", "") == name and (line.strip().startswith("[[") == array)
-
-
-def _within(line: str, name: str) -> bool:
-    m = _HEADER.match(line)
-    return bool(m) and m.group(1).replace(" ", "").startswith(name + ".")

@@ -20,7 +20,7 @@ from scipy import stats
 from scipy.stats import qmc
 
 from motsim.errors import InputError, Problem
-from motsim.model.changes import apply_changes
+from motsim.model.changes import apply_changes, without_interventions
 from motsim.model.scenario import KEYED, SECTIONS, Distribution, Intervention, Scenario, annotation_types
 
 COST_FIELDS = ("cost_one_off", "cost_per_customer_month", "cost_per_occurrence")
@@ -241,12 +241,12 @@ def collect_inputs(scenario: Scenario, text: str = "", source: str = "") -> list
                 )
                 continue
             owner, path = parts[1], ".".join(parts[2:])
-        found += _checked(scenario, owner, path, dist, where, line, problems)
+        found += _checked(scenario, names.get(owner), path, dist, where, line, problems)
     for k, intervention in enumerate(scenario.interventions):
         for path, dist in intervention.uncertainty.items():
             where = f"interventions[{k}] ({intervention.name}).uncertainty.{path}"
             line = locate_line(text, ("interventions", k, "uncertainty", path))
-            found += _checked(scenario, intervention.name, path, dist, where, line, problems)
+            found += _checked(scenario, intervention, path, dist, where, line, problems)
     if problems:
         raise InputError(source, problems)
     seen: set[tuple[str | None, str]] = set()
@@ -259,16 +259,24 @@ def collect_inputs(scenario: Scenario, text: str = "", source: str = "") -> list
     return found
 
 
+def _base(scenario: Scenario, intervention: Intervention) -> Scenario:
+    """What an intervention's changes apply to: the scenario without the other interventions, unless
+    it changes one of them.
+    """
+    inner = any(path.startswith("interventions.") for path in intervention.changes)
+    return scenario if inner else without_interventions(scenario)
+
+
 def _checked(
     scenario: Scenario,
-    owner: str | None,
+    intervention: Intervention | None,
     path: str,
     dist: Distribution,
     where: str,
     line: int | None,
     problems: list[Problem],
 ) -> list[Input]:
-    intervention = None if owner is None else scenario.intervention(owner)
+    owner = None if intervention is None else intervention.name
     try:
         bounds = field_bounds(path) if intervention is None else intervention_bounds(intervention, path)
     except KeyError as exc:
@@ -284,7 +292,9 @@ def _checked(
             problems.append(Problem(where, f"names no moment '{moment}'", line))
             return []
         return [item]
-    start = scenario if intervention is None else apply_changes(scenario, dict(intervention.changes), where)
+    start = scenario
+    if intervention is not None:
+        start = apply_changes(_base(scenario, intervention), dict(intervention.changes), where)
     for q in (0.5, 0.05, 0.95):  # the centre first: a wrong path is wrong at every value
         value = float(item.quantile(q))
         try:

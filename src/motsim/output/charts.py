@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ParamSpec
 
 import matplotlib
 import numpy as np
@@ -16,6 +18,8 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
 from motsim.fit import plots  # noqa: E402
 from motsim.fit.retention import Z95  # noqa: E402
 from motsim.output.formats import atomic_write, money  # noqa: E402
+
+P = ParamSpec("P")
 
 if TYPE_CHECKING:
     from motsim.ab.analysis import Effect
@@ -29,6 +33,20 @@ if TYPE_CHECKING:
     from motsim.whatif.uncertainty import InputUncertainty
 
 
+def plain_text(chart: Callable[P, None]) -> Callable[P, None]:
+    """Draw `chart` with every text as written: names from a scenario or data ("$x$ cost") are never
+    read as mathtext, which would typeset them, or fail on an unbalanced one.
+    """
+
+    @functools.wraps(chart)
+    def drawn(*args: P.args, **kwargs: P.kwargs) -> None:
+        with plt.rc_context({"text.parse_math": False}):
+            chart(*args, **kwargs)
+
+    return drawn
+
+
+@plain_text
 def retention_chart(curves: dict[str, Curve], path: Path, title: str) -> None:
     """Retention curves (one per label) with their 95% CI bands, saved as PNG or SVG by suffix."""
     fig, ax = plt.subplots(figsize=(8, 4.5), dpi=110)
@@ -93,6 +111,7 @@ def _money_axis(axis, currency: str) -> None:
     axis.set_major_formatter(FuncFormatter(lambda x, _: money(x, currency)))
 
 
+@plain_text
 def tornado_chart(ranking: list[RankedMoment], path: Path, title: str, currency: str = "") -> None:
     """Moments ranked by ΔCLV per customer, with 95% CI whiskers (largest on top)."""
     rows = list(reversed(ranking))
@@ -108,6 +127,7 @@ def tornado_chart(ranking: list[RankedMoment], path: Path, title: str, currency:
     _save(fig, path)
 
 
+@plain_text
 def payback_chart(cumulative: list[float], payback: int | None, path: Path, title: str, currency: str = "") -> None:
     """Cumulative discounted net value of an intervention by month; the payback month marked and named in the title."""
     fig, ax = plt.subplots(figsize=(8, 4.5), dpi=110)
@@ -129,6 +149,7 @@ def payback_chart(cumulative: list[float], payback: int | None, path: Path, titl
     _save(fig, path)
 
 
+@plain_text
 def npv_chart(npv: list[float], path: Path, title: str, over: str = "replications", currency: str = "") -> None:
     """Distribution of NPV over replications (or effect-size draws)."""
     fig, ax = plt.subplots(figsize=(8, 4.5), dpi=110)
@@ -142,6 +163,7 @@ def npv_chart(npv: list[float], path: Path, title: str, over: str = "replication
     _save(fig, path)
 
 
+@plain_text
 def npv_summary_chart(variants: dict[str, Valuation], path: Path, currency: str = "") -> None:
     """Each intervention's NPV: the bar and its 95% Monte Carlo CI; with uncertain inputs, the 5%–95%
     range over them as a grey line under it.
@@ -177,6 +199,7 @@ def npv_summary_chart(variants: dict[str, Valuation], path: Path, currency: str 
     _save(fig, path)
 
 
+@plain_text
 def delta_retention_chart(curves: dict[str, Curve], path: Path) -> None:
     """Each intervention's paired change in retention by month, in percentage points, with 95% bands."""
     fig, ax = plt.subplots(figsize=(8, 4.5), dpi=110)
@@ -193,6 +216,7 @@ def delta_retention_chart(curves: dict[str, Curve], path: Path) -> None:
     _save(fig, path)
 
 
+@plain_text
 def inputs_tornado_chart(block: InputUncertainty, path: Path, title: str, currency: str = "") -> None:
     """NPV with each uncertain input at its 5% and 95% value, the others at their medians (largest swing on top)."""
     rows = list(reversed(block.tornado))
@@ -211,6 +235,7 @@ def inputs_tornado_chart(block: InputUncertainty, path: Path, title: str, curren
     _save(fig, path)
 
 
+@plain_text
 def forest_chart(metrics: dict[str, Effect], path: Path) -> None:
     """Relative effect of each metric with its 95% CI (a forest plot); significant ones filled."""
     names = list(metrics)[::-1]
@@ -228,6 +253,7 @@ def forest_chart(metrics: dict[str, Effect], path: Path) -> None:
     _save(fig, path)
 
 
+@plain_text
 def survival_chart(curves: dict[str, dict[str, dict[str, list[float]]]], path: Path) -> None:
     """Kaplan-Meier curves per arm (step functions), one panel per survival metric."""
     fig, axes = plt.subplots(1, len(curves), figsize=(6 * len(curves), 4.5), dpi=110, squeeze=False)
@@ -242,6 +268,7 @@ def survival_chart(curves: dict[str, dict[str, dict[str, list[float]]]], path: P
     _save(fig, path)
 
 
+@plain_text
 def retention_fit_chart(fits: dict[str, RetentionFit], path: Path, title: str) -> None:
     """Actual against fitted (and projected) customers by period, the holdout shaded."""
     fig, ax = plt.subplots(figsize=(8, 4.5), dpi=110)
@@ -250,6 +277,7 @@ def retention_fit_chart(fits: dict[str, RetentionFit], path: Path, title: str) -
     _save(fig, path)
 
 
+@plain_text
 def drivers_chart(fit: DriversFit, path: Path, title: str) -> None:
     """Hazard ratios with 95% CIs on a log axis (a forest plot); strongest on top."""
     fig, ax = plt.subplots(figsize=(8, 0.45 * len(fit.drivers) + 1.6), dpi=110)
@@ -258,6 +286,7 @@ def drivers_chart(fit: DriversFit, path: Path, title: str) -> None:
     _save(fig, path)
 
 
+@plain_text
 def backtest_chart(backtest: Backtest, path: Path, title: str) -> None:
     """Observed retention by tenure month against the fitted model's 95% band; the holdout shaded."""
     fig, ax = plt.subplots(figsize=(8, 4.5), dpi=110)
@@ -266,6 +295,7 @@ def backtest_chart(backtest: Backtest, path: Path, title: str) -> None:
     _save(fig, path)
 
 
+@plain_text
 def control_chart(
     moment: str, health: MomentHealth, reference_until: float, path: Path, volume_unit: str = "per active customer-day"
 ) -> None:
@@ -325,6 +355,7 @@ def control_chart(
     _save(fig, path)
 
 
+@plain_text
 def sequence_chart(sequence: dict[str, list], path: Path, by: str, alpha: float = 0.05) -> None:
     """An experiment's looks over time, one panel per metric: the effect, its fixed-horizon CI
     (valid only at a planned end) and the always-valid confidence sequence (valid at every look).

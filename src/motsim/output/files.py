@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.markup import escape
 
-from motsim.output.formats import to_csv, to_json, write_text
+from motsim.output.formats import flush_files, to_csv, to_json, write_text
 
 if TYPE_CHECKING:
     from motsim.sim.results import RunSummary
@@ -26,6 +26,7 @@ def write_run_files(s: RunSummary, out_dir: Path, partial: bool = False, say: bo
     if partial:
         write_text(out_dir / "PARTIAL.txt", "interrupted while drawing the uncertain inputs: without them\n")
     if say:
+        flush_files()  # "wrote" is said of files in place
         Console(stderr=True).print(
             f"wrote results.json, retention.csv, moments.csv, retention.png to {escape(str(out_dir))}", highlight=False
         )

@@ -5,10 +5,12 @@ so that nothing is ever half-written (temporary file, then rename).
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
 import math
 import os
+import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -22,6 +24,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from motsim import display
+from motsim.errors import InputError, Problem
 
 if TYPE_CHECKING:
     from motsim.intervals import Estimate, Quantiles
@@ -35,15 +38,24 @@ if TYPE_CHECKING:
 KEY_MONTHS = (1, 3, 6, 12, 24, 36, 48, 60)
 
 
-_PENDING: ContextVar[list[tuple[Path, Path]] | None] = ContextVar("pending", default=None)
+class _Set:
+    """The files of a `file_set` waiting to be moved into place, and the folders made for them."""
+
+    def __init__(self) -> None:
+        self.files: list[tuple[Path, Path]] = []  # (temporary file, target)
+        self.made: list[Path] = []  # folders created for the set, parents first
+
+
+_PENDING: ContextVar[_Set | None] = ContextVar("pending", default=None)
 
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     """Call write(tmp) on a temporary file beside `path`, then rename it into place (inside a
     `file_set`, only when the whole set has been written).
     """
+    pending = _PENDING.get()
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        _make_folder(path.parent, pending)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as exc:  # name the file the user asked for, not a temporary one
         raise OSError(exc.errno, exc.strerror, str(path)) from None
@@ -51,11 +63,10 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     try:
         write(Path(tmp))
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give what open() would
-        pending = _PENDING.get()
         if pending is None:
             os.replace(tmp, path)
         else:
-            pending.append((Path(tmp), path))
+            pending.files.append((Path(tmp), path))
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
         raise OSError(exc.errno, exc.strerror, str(path)) from None
@@ -64,21 +75,112 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
         raise
 
 
+def _make_folder(folder: Path, pending: _Set | None) -> None:
+    missing = []
+    for parent in (folder, *folder.parents):
+        if parent.exists():
+            break
+        missing.append(parent)
+    folder.mkdir(parents=True, exist_ok=True)
+    if pending is not None:
+        pending.made += reversed(missing)
+
+
 @contextmanager
 def file_set() -> Iterator[None]:
-    """Files written inside appear together at the end, or none of them (on any error or interrupt)."""
-    pending: list[tuple[Path, Path]] = []
+    """Files written inside appear together at the end, or none of them (on any error or interrupt):
+    no temporary file is left behind, a file replaced is restored, and a folder made for them is removed.
+    """
+    pending = _Set()
     token = _PENDING.set(pending)
     try:
         yield
+        _commit(pending)
     except BaseException:
-        for tmp, _ in pending:
-            tmp.unlink(missing_ok=True)
+        _discard(pending)
         raise
     finally:
         _PENDING.reset(token)
-    for tmp, path in pending:  # renames are quick and each is atomic
-        os.replace(tmp, path)
+
+
+def flush_files() -> None:
+    """Move the files written so far in this `file_set` into place now (all or none of them), so that
+    what is said next ("wrote ...", an answer printed for a program) is true.
+    """
+    pending = _PENDING.get()
+    if pending is not None and pending.files:
+        _commit(pending)
+
+
+def _commit(pending: _Set) -> None:
+    """Every target checked first; then each replaced, the file it replaces kept until all are in place."""
+    for _, path in pending.files:
+        if path.is_dir():
+            raise IsADirectoryError(errno.EISDIR, "is a folder where motsim writes a file", str(path))
+    done: list[tuple[Path, Path | None]] = []
+    try:
+        for tmp, path in pending.files:
+            done.append((path, _keep(path)))
+            try:
+                os.replace(tmp, path)
+            except OSError as exc:
+                raise OSError(exc.errno, exc.strerror, str(path)) from None
+    except BaseException:
+        for path, old in reversed(done):
+            if old is not None:
+                os.replace(old, path)
+            else:
+                path.unlink(missing_ok=True)
+        raise
+    for _, old in done:
+        if old is not None:
+            old.unlink(missing_ok=True)
+    pending.files.clear()
+    pending.made.clear()
+
+
+def _keep(path: Path) -> Path | None:
+    """A copy of the file a set replaces (a hard link where the file system allows), to restore on failure."""
+    if not path.exists():
+        return None
+    fd, old = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".old")
+    os.close(fd)
+    os.unlink(old)
+    try:
+        os.link(path, old)
+    except OSError:
+        shutil.copy2(path, old)
+    return Path(old)
+
+
+def _discard(pending: _Set) -> None:
+    for tmp, _ in pending.files:
+        tmp.unlink(missing_ok=True)
+    for folder in reversed(pending.made):  # deepest first, and only if nothing else went there
+        try:
+            folder.rmdir()
+        except OSError:
+            pass
+    pending.files.clear()
+    pending.made.clear()
+
+
+def check_out(path: Path, folder: bool) -> None:
+    """Refuse, before any work, an `--out` that cannot be written: a file where a folder is named (or
+    the reverse), a path through a file, or a place this user may not write.
+    """
+    kind = "folder" if folder else "file"
+    if path.exists():
+        if folder != path.is_dir():
+            other = "a folder" if path.is_dir() else "a file"
+            raise InputError(str(path), [Problem("", f"is {other}; --out names the {kind} to write")])
+        writable = path if folder else path.parent
+    else:
+        writable = next((p for p in path.parents if p.exists()), Path("."))
+        if not writable.is_dir():
+            raise InputError(str(path), [Problem("", f"cannot be made: {writable} is a file")])
+    if not os.access(writable, os.W_OK | os.X_OK):
+        raise InputError(str(path), [Problem("", f"cannot be written: no permission to write in {writable}")])
 
 
 @contextmanager
@@ -122,15 +224,22 @@ def _clean(x: Any) -> Any:
 
 
 def to_csv(rows: Iterable[dict[str, Any]]) -> str:
-    """Rows as CSV; the header is every key of every row, in order of first appearance."""
+    """Rows as CSV; the header is every key of every row, in order of first appearance; text that a
+    spreadsheet would run as a formula is neutralised (`display.safe_cell`), in the header too.
+    """
     rows = list(rows)
     buf = io.StringIO()
     if rows:
         columns = list(dict.fromkeys(k for r in rows for k in r))
         writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows({k: _clean(v) for k, v in r.items()} for r in rows)
+        writer.writerow({k: display.safe_cell(str(k)) for k in columns})
+        writer.writerows({k: display.safe_cell(_clean(v)) for k, v in r.items()} for r in rows)
     return buf.getvalue()
+
+
+def frame_to_csv(frame: Any, index: bool = False) -> str:
+    """A pandas data frame as CSV, with its text (and column names) neutralised as `to_csv`'s."""
+    return display.safe_frame(frame, index).to_csv(index=index, lineterminator="\n")
 
 
 def fmt(x: float | None, kind: str = "num", currency: str = "") -> str:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from motsim.display import safe_frame
 from motsim.engine.compiled import compile_scenario
 from motsim.engine.streams import Streams
 from motsim.errors import InputError
@@ -87,8 +88,8 @@ class _ChunkWriter:
         self._rows = 0
 
     def write(self, frame: pd.DataFrame) -> None:
-        if self.format == "csv":
-            frame.to_csv(self.path, mode="a" if self._rows else "w", header=not self._rows, index=False)
+        if self.format == "csv":  # names a spreadsheet would run as formulas are neutralised (display.safe_cell)
+            safe_frame(frame).to_csv(self.path, mode="a" if self._rows else "w", header=not self._rows, index=False)
         else:
             import pyarrow as pa
             import pyarrow.parquet as pq
