@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from motsim.cli.ab import ab
-from motsim.cli.app import register as register_app
+from motsim.cli.browser import register as register_app
 from motsim.cli.fit import fit
 from motsim.cli.monitor import register as register_monitor
 from motsim.cli.support import (

@@ -30,14 +30,23 @@ MAX_NAME = 200  # characters of a name or id: it is shown in titles, tables and 
 LARGEST = 1e15  # no parameter of an uncertain input is meant beyond this (wider overflows the arithmetic)
 
 
+def _printable(value: str) -> str:
+    # a name is shown on one line of a title, a table cell or a chart label: a tab, line break or NUL
+    # there would break the line (or the cell) or draw as a missing glyph
+    if any(not ch.isprintable() for ch in value):
+        raise ValueError("a name is one line of printable text (no tab, line break or control character)")
+    return value
+
+
 def _id(value: str) -> str:
+    _printable(value)
     if not value or "." in value:
         raise ValueError("an id is not empty and has no '.' (change paths such as moments.ID.cost use dots)")
     return value
 
 
 Id = Annotated[str, Field(max_length=MAX_NAME), AfterValidator(_id)]
-Name = Annotated[str, Field(max_length=MAX_NAME)]
+Name = Annotated[str, Field(max_length=MAX_NAME), AfterValidator(_printable)]
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 Score = Annotated[float, Field(ge=-10.0, le=10.0)]
 

@@ -28,9 +28,8 @@ if TYPE_CHECKING:
     from motsim.fit.retention import RetentionFit
     from motsim.monitor.watch import MomentHealth
     from motsim.sim.results import Curve
-    from motsim.whatif.compare import Valuation
     from motsim.whatif.rank import RankedMoment
-    from motsim.whatif.uncertainty import InputUncertainty
+    from motsim.whatif.valuation import InputUncertainty, Valuation
 
 
 def plain_text(chart: Callable[P, None]) -> Callable[P, None]:
