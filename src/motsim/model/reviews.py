@@ -133,7 +133,8 @@ def draw_counts(expected: np.ndarray, u: np.ndarray) -> np.ndarray:
     mean: common random numbers carry between variants).
     """
     expected = np.asarray(expected, dtype=float)
-    return np.where(expected > 0, poisson.ppf(np.asarray(u, dtype=float), np.maximum(expected, 1e-300)), 0.0)
+    counts = poisson.ppf(np.asarray(u, dtype=float), np.maximum(expected, 1e-300))
+    return np.where(expected > 0, np.maximum(counts, 0.0), 0.0)  # ppf(0) is -1
 
 
 def window(history: np.ndarray, size: float) -> np.ndarray:
