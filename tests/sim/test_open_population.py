@@ -147,3 +147,80 @@ outcomes = { good = { p = 0.7, score = 3 }, bad = { p = 0.3, score = -5 } }
         assert np.array_equal(x.cohort_active, y.cohort_active)  # the base
         assert np.all(y.vintage_size[1:, 1] >= x.vintage_size[1:, 1])
         assert np.all(y.joiners.sum(axis=0) >= x.joiners.sum(axis=0))
+
+
+def test_the_business_block_is_the_json_contract_and_only_for_a_business(tmp_path):
+    import json
+
+    from motsim.output.formats import to_json
+
+    wom = "[word_of_mouth]\nreferral_rate = 0.02\nreview_p_at_churn = 0.5"
+    sc = business("prospects_per_month = 400\nconversion = 0.5\ncost_per_acquisition = 20", months=6, extra=wom)
+    block = json.loads(to_json(simulate(sc, replications=3).summary()))["business"]
+    for key in ("active", "joiners_paid", "joiners_referral", "joiners_funnel", "churned", "rating", "revenue"):
+        assert set(block[key]) >= {"mean", "ci_low", "ci_high"} and len(block[key]["mean"]) == 6, key
+    assert len(block["acquisition_spend"]["mean"]) == 6
+    for key in ("value", "cac_payback_month", "ltv_to_cac"):
+        assert set(block[key]) == {"mean", "ci_low", "ci_high"}, key
+    assert block["acquisition_spend"]["mean"][0] == pytest.approx(20 * block["joiners_paid"]["mean"][0])
+    closed = json.loads(to_json(motsim.simulate("fitness_club", replications=1, sample=300, months=2).summary()))
+    assert "business" not in closed
+
+
+def test_business_value_is_margin_less_cost_less_acquisition_and_adds_up_by_source():
+    wom = "[word_of_mouth]\nreferral_rate = 0.03"
+    moments = '[[moments]]\nid = "call"\nrate_per_month = 0.3\ncost = 2.0\n'
+    text = f"""
+[scenario]
+name = "b"
+months = 12
+customers = 500
+[economics]
+monthly_revenue = 10.0
+gross_margin = 0.6
+annual_discount_rate = 0.1
+[churn]
+baseline_monthly = 0.05
+{wom}
+{moments}
+[acquisition]
+prospects_per_month = 800
+conversion = 0.25
+cost_per_acquisition = 40
+referral_cost = 10
+referred_churn_multiplier = 1
+referred_margin_multiplier = 1
+"""
+    sc = load_text(text, "t.toml")
+    res = simulate(sc, replications=3)
+    b = res.summary().business
+    from motsim.model.economics import present_value
+
+    for r in res.replications:
+        flow = r.margin - r.cost_to_serve - r.acquisition_spend
+        assert r.vintage_value.sum() - present_value(r.acquisition_spend, 0.1) == pytest.approx(
+            present_value(flow, 0.1)
+        )
+        spend = 40 * (r.joiners[0] + r.joiners[2]) + 10 * r.joiners[1]
+        assert np.allclose(r.acquisition_spend, spend)
+    assert b.value.mean == pytest.approx(b.value_base.mean + b.value_new.mean)
+
+
+@pytest.mark.slow
+def test_a_sample_of_the_business_gives_the_business_answer():
+    # 2,000 of a 10,000-customer business: arrivals thinned to the sample's share, counts and money scaled back
+    wom = "[word_of_mouth]\nreferral_rate = 0.02\nreview_p_at_churn = 0.3"
+    sc = business(
+        "prospects_per_month = 5000\nconversion = 0.2\ncost_per_acquisition = 30\ninitial_reviews = 0",
+        months=12,
+        customers=10_000,
+        extra=wom,
+    )
+    whole, part = simulate(sc, replications=8), simulate(sc, replications=8, sample=2000)
+    a, b = whole.summary().business, part.summary().business
+    for name in ("active", "churned", "revenue", "joiners_paid", "rating"):
+        ca, cb = getattr(a, name), getattr(b, name)
+        for t in range(12):
+            half = (ca.ci_high[t] - ca.ci_low[t]) / 2 + (cb.ci_high[t] - cb.ci_low[t]) / 2
+            assert abs(ca.mean[t] - cb.mean[t]) <= 1.6 * half + 1e-9, (name, t)  # ~ 4 joint standard errors
+    assert a.value.ci_low <= b.value.ci_high and b.value.ci_low <= a.value.ci_high

@@ -194,7 +194,10 @@ class Business:
         if joining.first:
             r.cohort_active[t] += cohort.here
             r.cohort_flow[t] += margin
+        r.active_source[t, joining.source] += cohort.here
         r.vintage_value[joining.month, joining.source] += margin * self.discount[t]
+        if joining.source != BASE:
+            r.tenure_flow[t - joining.month] += margin
 
     def served(self, cohort: Cohort, t: int, cost: float) -> None:
         """A cohort's cost to serve in calendar month t."""
@@ -202,6 +205,8 @@ class Business:
         if joining.first:
             r.cohort_flow[t] -= cost
         r.vintage_value[joining.month, joining.source] -= cost * self.discount[t]
+        if joining.source != BASE:
+            r.tenure_flow[t - joining.month] -= cost
 
     def ended(self, cohort: Cohort, t: int) -> None:
         """A cohort's customers still here at the horizon (t = the horizon)."""

@@ -88,6 +88,8 @@ class ReplicationResult:
     cohort_size: int = 0  # the month-0 cohort (the base, or month 0's joiners): retention and CLV are its
     cohort_active: np.ndarray = field(default_factory=lambda: np.zeros(0))  # months 0..H
     cohort_flow: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    active_source: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))  # month × source (base, ...)
+    tenure_flow: np.ndarray = field(default_factory=lambda: np.zeros(0))  # joiners' margin less cost, by tenure
     vintage_size: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))  # join month × source (base, ...)
     vintage_value: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))  # their margin less cost, at month 0
     funnel_met: np.ndarray = field(default_factory=lambda: np.zeros(0))  # per funnel moment: prospects who met it
@@ -135,6 +137,8 @@ class ReplicationResult:
                 "acquisition_spend": np.zeros(h),
                 "cohort_active": np.zeros(h + 1),
                 "cohort_flow": np.zeros(h),
+                "active_source": np.zeros((h, 3)),
+                "tenure_flow": np.zeros(h),
                 "vintage_size": np.zeros((h, 3)),
                 "vintage_value": np.zeros((h, 3)),
                 "funnel_met": np.zeros(len(funnel)),

@@ -180,8 +180,13 @@ def print_run(s: RunSummary, console: Console) -> None:
     head.add_column("mean  [95% CI]", justify="right")
     head.add_row("CLV per initial customer (discounted)", with_ci(s.clv, "money", cur))
     head.add_row(f"NPS at month {s.months}", with_ci(s.nps, "pts"))
-    head.add_row("Referral value per customer (apart from CLV)", with_ci(s.referral_value_per_customer, "money", cur))
+    if s.business is None:  # a business's referrals join: their value is in the business's
+        head.add_row(
+            "Referral value per customer (apart from CLV)", with_ci(s.referral_value_per_customer, "money", cur)
+        )
     console.print(head)
+    if s.business is not None:
+        print_business(s.business, console, cur)
 
     ret = Table(title="Retention: share of the cohort active at the start of the month", title_justify="left")
     ret.add_column("month", justify="right")
@@ -196,6 +201,44 @@ def print_run(s: RunSummary, console: Console) -> None:
         _print_resources(s, console)
     if s.uncertainty is not None:
         print_run_uncertainty(s.uncertainty, console, cur)  # type: ignore[arg-type]
+
+
+def print_business(b: Any, console: Console, cur: str = "") -> None:
+    """The whole business (`sim.business.BusinessSummary`): its value and its months."""
+    value = Table(title=f"The business ({b.population:,} customers at month 0 and its joiners)", title_justify="left")
+    value.add_column("measure")
+    value.add_column("mean  [95% CI]", justify="right")
+    value.add_row("Business value (discounted margin − cost to serve − acquisition)", with_ci(b.value, "money", cur))
+    value.add_row("  from the base at month 0", with_ci(b.value_base, "money", cur))
+    value.add_row("  from new customers, less acquiring them", with_ci(b.value_new, "money", cur))
+    value.add_row("New customer's LTV over the horizon (discounted)", with_ci(b.ltv, "money", cur))
+    value.add_row("CAC (acquisition spend per joiner)", with_ci(b.cac, "money", cur))
+    value.add_row("LTV / CAC", with_ci(b.ltv_to_cac))
+    payback = b.cac_payback_month
+    value.add_row(
+        "CAC payback (months of tenure)",
+        "not within the horizon" if payback.mean is None or not math.isfinite(payback.mean) else with_ci(payback),
+    )
+    console.print(value)
+    months = Table(title="The business by month (means)", title_justify="left")
+    for col in ("month", "customers", "joined: paid", "referral", "funnel", "left", "rating", "revenue", "acquisition"):
+        months.add_column(col, justify="right")
+    last = len(b.active.month) - 1
+    for t in dict.fromkeys([0] + [t for t in KEY_MONTHS if t < last] + [last]):
+        months.add_row(
+            str(t),
+            fmt(b.active.mean[t]),
+            fmt(b.joiners_paid.mean[t]),
+            fmt(b.joiners_referral.mean[t]),
+            fmt(b.joiners_funnel.mean[t]),
+            fmt(b.churned.mean[t]),
+            display.DASH
+            if b.rating.mean[t] is None or not math.isfinite(b.rating.mean[t])
+            else f"{b.rating.mean[t]:.2f}",
+            money(b.revenue.mean[t], cur),
+            money(b.acquisition_spend.mean[t], cur),
+        )
+    console.print(months)
 
 
 def _print_moments(s: RunSummary, console: Console) -> None:
@@ -217,6 +260,10 @@ def _print_moments(s: RunSummary, console: Console) -> None:
     for mid, m in sorted(s.moments.items(), key=lambda kv: -np.nan_to_num(kv[1].churn_tipped.mean)):
         shares = ", ".join(f"{escape(k)} {fmt(v, 'pct')}" for k, v in m.outcome_shares.items() if v)
         per = np.nan_to_num(m.occurrences.mean) / s.customers
+        if s.business is not None:  # a business: per customer of the horizon, joiners included
+            per = s.business.per_customer(
+                np.nan_to_num(m.occurrences.mean), (s.population or s.customers) / s.customers
+            )
         row = [escape(mid), f"{per:.2f}", shares, fmt(m.mean_score), with_ci(m.churn_tipped, "pct")]
         mt.add_row(*row, *([with_ci(m.churn_caused, "pct")] if caused else []))
     causes = s.churn_causes
