@@ -377,11 +377,14 @@ def print_ranking(result: Ranking, console: Console) -> None:
     robustness over uncertain inputs.
     """
     cur = result.currency
+    whole = any(r.delta_value is not None for r in result.ranking)  # a business: ranked by its value
+    what = "the business's value" if whole else "ΔCLV per customer"
     t = Table(
-        title=f"Moments of truth: ΔCLV per customer of one standard step ({result.step:.0%}) of each lever",
+        title=f"Moments of truth: {what} of one standard step ({result.step:.0%}) of each lever",
         title_justify="left",
     )
-    for col in ("rank", "moment", "lever: the step", "ΔCLV per customer  [95% CI]", "ΔNPS", "per unit of cost", "tags"):
+    columns = ["rank", "moment", "lever: the step"] + (["Δ business value  [95% CI]"] if whole else [])
+    for col in (*columns, "ΔCLV per customer  [95% CI]", "ΔNPS", "per unit of cost", "tags"):
         t.add_column(col, justify="left" if col in ("moment", "lever: the step", "tags") else "right")
     for k, r in enumerate(result.ranking, 1):
         per = r.delta_clv_per_cost
@@ -389,6 +392,7 @@ def print_ranking(result: Ranking, console: Console) -> None:
             str(k),
             escape(r.moment),
             escape(f"{r.lever}: {r.step}"),
+            *([with_ci(r.delta_value, "money", cur)] if whole and r.delta_value is not None else []),
             with_ci(r.delta_clv, "money", cur),
             with_ci(r.delta_nps, "pts"),
             "–" if per is None else f"{per:.2f}",
@@ -448,6 +452,7 @@ def print_variants(
             "not within the horizon" if v.payback_month is None else str(v.payback_month),
         )
     console.print(t)
+    print_decomposition(variants, console, currency)
     blocks = {name: v.uncertainty for name, v in variants.items() if v.uncertainty is not None}
     if not blocks and say_missing:
         console.print(
@@ -460,6 +465,27 @@ def print_variants(
         return
     if blocks:
         print_input_uncertainty(blocks, console, currency, population)
+
+
+def print_decomposition(variants: dict[str, Valuation], console: Console, currency: str = "") -> None:
+    """For a whole business: where each intervention's change in value comes from (nothing otherwise)."""
+    split = {name: v for name, v in variants.items() if v.decomposition is not None}
+    if not split:
+        return
+    t = Table(
+        title="Where the value comes from: the business's change in value before the intervention's costs",
+        title_justify="left",
+    )
+    for col in ("intervention", "retention", "referrals", "rating/conversion", "together"):
+        t.add_column(col, justify="left" if col == "intervention" else "right")
+    for name, v in split.items():
+        parts = v.decomposition or {}
+        t.add_row(
+            escape(name),
+            *(with_ci(parts[k], "money", currency) for k in ("retention", "referrals", "rating_conversion")),
+            with_ci(v.delta_business_value, "money", currency),  # type: ignore[arg-type]
+        )
+    console.print(t)
 
 
 def print_input_uncertainty(
