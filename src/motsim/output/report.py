@@ -151,6 +151,7 @@ def answer(d: Decision, untested: str = "none") -> dict[str, Any]:
         "chance": None,
         "moment": _key_moment(d, m),
         "untested": untested,
+        "new_customers": None,
     }
     if d.intervention is None:
         return out
