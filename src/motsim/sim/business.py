@@ -22,9 +22,8 @@ import numpy as np
 
 from motsim.display import Result
 from motsim.engine.compiled import SOURCES
-from motsim.intervals import Estimate
+from motsim.intervals import Curve, Estimate
 from motsim.model import economics
-from motsim.sim.results import Curve
 
 if TYPE_CHECKING:
     from motsim.engine.compiled import CompiledScenario
