@@ -110,45 +110,23 @@ class Queues:
                 sel = np.flatnonzero(j == a)
                 fresh[sel] = ~seen[slot[sel], i[sel]]
                 seen[slot[sel], i[sel]] = True
-            parts.append((np.full(int(fresh.sum()), k), j[fresh], i[fresh], slot[fresh], t[fresh] + mem.offset_days))
+            j, i, slot = j[fresh], i[fresh], slot[fresh]
+            parts.append((np.full(len(j), k), j, i, slot, t[fresh] + mem.offset_days, *self._needs(mem, j, i, slot)))
         if not parts:
             parts = [
-                (
-                    np.empty(0, np.int64),
-                    np.empty(0, np.int64),
-                    np.empty(0, np.int64),
-                    np.empty(0, np.int64),
-                    np.empty(0),
-                )
+                tuple(np.empty(0, d) for d in (np.int64,) * 4 + (float, float, np.int64, float, bool, bool, np.int64))
             ]
-        member, j, i, slot, t = (np.concatenate(x) for x in zip(*parts, strict=True))
+        member, j, i, slot, t, duration, code, score, defects, here, who = (
+            np.concatenate(x) for x in zip(*parts, strict=True)
+        )
         t = np.maximum(t, self.now)
         order = np.argsort(t, kind="stable")  # simultaneous arrivals queue in time-then-listing order
-        member, j, i, slot, t = member[order], j[order], i[order], slot[order], t[order]
+        member, j, i, slot, t, duration, code, score, defects, here, who = (
+            x[order] for x in (member, j, i, slot, t, duration, code, score, defects, here, who)
+        )
         backgrounds = any(m.background is not None for m in self.members)
         if not len(j) and (not backgrounds or not len(self.deferred[0])):
             return
-        # what each visit will need, looked up for all at once (numpy per visit is slow)
-        duration, code, score, defects = (
-            np.empty(len(j)),
-            np.empty(len(j), np.int64),
-            np.empty(len(j)),
-            np.zeros(len(j), bool),
-        )
-        here = np.empty(len(j), bool)
-        who = np.empty(len(j), np.int64)
-        for k in np.unique(member):
-            mem = self.members[k]
-            mine = member == k
-            for a in mem.submitted:
-                sel = np.flatnonzero(mine & (j == a)) if len(self.members) > 1 else np.flatnonzero(j == a)
-                table, ks, at = mem.tables[a], slot[sel], i[sel]
-                duration[sel] = table.service_days[ks, at]
-                code[sel] = table.code[ks, at]
-                score[sel] = table.score(code[sel], at)
-                defects[sel] = table.defect_u[ks, at] < self.journey.moments[a].defect_p[mem.cohort.seg[at]]
-            here[mine] = ~(mem.gone[i[mine]] | ~mem.cohort.alive[i[mine]])
-            who[mine] = mem.base + i[mine]
         team, patience, penalty = self._resource[j], self._patience[j], self._penalty[j]
         teams = len(self.journey.resources)
         self.result.offered_days[:] += np.bincount(team[here], weights=duration[here], minlength=teams)
@@ -160,6 +138,27 @@ class Queues:
                 (member, j, i, slot, t), (duration, patience, penalty, score, defects, queue, here, who), until
             )
         self._account(member, j, i, slot, t, start, duration, code, score, team, patience, penalty)
+
+    def _needs(self, mem: Member, j: np.ndarray, i: np.ndarray, slot: np.ndarray) -> tuple[np.ndarray, ...]:
+        """What a member's visits will need, looked up for all at once (numpy per visit is slow): service
+        days, outcome code and score, whether it would end the relationship, whether the customer is still
+        here, and the customer's number at the teams.
+        """
+        duration, code, score, defects = (
+            np.empty(len(j)),
+            np.empty(len(j), np.int64),
+            np.empty(len(j)),
+            np.zeros(len(j), bool),
+        )
+        for a in mem.submitted:
+            sel = np.flatnonzero(j == a)
+            table, ks, at = mem.tables[a], slot[sel], i[sel]
+            duration[sel] = table.service_days[ks, at]
+            code[sel] = table.code[ks, at]
+            score[sel] = table.score(code[sel], at)
+            defects[sel] = table.defect_u[ks, at] < self.journey.moments[a].defect_p[mem.cohort.seg[at]]
+        here = ~(mem.gone[i] | ~mem.cohort.alive[i])
+        return duration, code, score, defects, here, mem.base + i
 
     def _background(
         self, member: np.ndarray, j: np.ndarray, i: np.ndarray, slot: np.ndarray, t: np.ndarray
@@ -325,11 +324,12 @@ class Queues:
         done = order[day[order] < until]
         later = order[day[order] >= until]
         self.pending = [tuple(x[later] for x in (day, member, j, i, k, code, felt))] if len(later) else []
-        for m in np.unique(member[done]) if len(self.members) > 1 else range(len(self.members)):
+        by_member = done[np.argsort(member[done], kind="stable")]  # each member's in completion order
+        ids, first = np.unique(member[by_member], return_index=True)
+        for m, mine in zip(ids.tolist(), np.split(by_member, first[1:]), strict=True):
             mem = self.members[m]
             if mem.retired:
                 continue
-            mine = done[member[done] == m] if len(self.members) > 1 else done
             keep = mine[mem.cohort.alive[i[mine]]]
             out[m] = (j[keep], i[keep], k[keep], day[keep] - mem.offset_days, code[keep].astype(np.int16), felt[keep])
         return out
