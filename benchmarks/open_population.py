@@ -6,7 +6,7 @@ one replication, CPU seconds; writes benchmarks/results/open_population.json.
 The business is the bundled local_clinic (three moments a quarter with follow-ups, two segments, a
 funnel moment, reviews and referrals) as a new business (no base at month 0) whose prospects bring
 about 10,000 joiners a month; `vector` runs it as written, `hybrid` with a reception team added
-that patients call to reschedule (0.3 calls a month each, 40 agents). CPU time of the simulation
+that patients call to reschedule (0.1 calls a month each, 3 agents). CPU time of the simulation
 alone (process_time), after a small warm-up, one process, numeric libraries held to one thread as
 the engines do.
 """
@@ -36,12 +36,12 @@ TEAM = """
 [[resources]]
 id = "reception"
 description = "Front desk that patients call to reschedule"
-capacity = 40
+capacity = 3
 service_minutes = { exponential = 4.0 }
 
 [[moments]]
 id = "reschedule_call"
-rate_per_month = 0.3
+rate_per_month = 0.1
 uses = "reception"
 wait_penalty_per_minute = 0.05
 patience_minutes = 20.0
@@ -63,11 +63,14 @@ def cpu(sc, engine: str) -> tuple[float, dict]:
     seconds = time.process_time() - start
     r = res.replications[0]
     joined = r.joiners.sum(axis=0)
-    return seconds, {
+    facts = {
         "customers_in_all": int(r.vintage_size.sum()),
         "joiners_per_month_mean": float(joined.mean()),
         "active_at_the_end": int(r.active[-2]),
     }
+    for team in res.resources().values():
+        facts |= {"utilization": team.utilization, "mean_wait_minutes": team.mean_wait_minutes}
+    return seconds, facts
 
 
 def main() -> None:
