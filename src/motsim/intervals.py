@@ -173,3 +173,30 @@ def _plain(x: Any) -> Any:
         return None
     x = float(x)
     return None if math.isnan(x) else x
+
+
+@dataclass(frozen=True, repr=False)
+class Curve(Result):
+    """A mean and 95% CI per month (month 0..H)."""
+
+    month: list[int]
+    mean: list[float]
+    ci_low: list[float]
+    ci_high: list[float]
+
+    @classmethod
+    def of(cls, rows: np.ndarray, share: bool = False) -> Curve:
+        """Mean and CI per column of a replications × months array (kept in [0, 1] for shares)."""
+        est = [Estimate.of(rows[:, t], share=share) for t in range(rows.shape[1])]
+        return cls(list(range(rows.shape[1])), [e.mean for e in est], [e.ci_low for e in est], [e.ci_high for e in est])
+
+    def at(self, t: int) -> Estimate:
+        """Month t's estimate."""
+        return Estimate(self.mean[t], self.ci_low[t], self.ci_high[t])
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per month."""
+        return [
+            {"month": t, "mean": m, "ci_low": lo, "ci_high": hi}
+            for t, m, lo, hi in zip(self.month, self.mean, self.ci_low, self.ci_high, strict=True)
+        ]

@@ -37,7 +37,7 @@ experience_sensitivity = 0.3
 id = "{SEGMENT}"
 share = 0.6
 [[segments]]
-id = "\\tplain"
+id = "@plain"
 share = 0.4
 [[moments]]
 id = '{MOMENT}'
@@ -127,7 +127,7 @@ def test_every_csv_the_commands_write_is_safe_in_a_spreadsheet(tmp_path):
     assert set(events["moment"]) == {f"'{MOMENT}"} and {f"'{OUTCOME}", "'=bad"} >= set(events["outcome"])
     assert (events["score"] < 0).any()  # negative scores are still numbers
     people = pd.read_csv(out / "events" / "customers.csv")
-    assert set(people["segment"]) == {f"'{SEGMENT}", "'\tplain"}
+    assert set(people["segment"]) == {f"'{SEGMENT}", "'@plain"}
     assert f"'{INTERVENTION}" in texts["compare/compare.csv"]
     ab = pd.read_csv(out / "ab.csv")
     assert f"'{MOMENT}_score" in ab.columns  # a column name is neutralised once, at its start

@@ -461,3 +461,81 @@ def _print_journey(result) -> None:
         out.print(
             f"wrote {escape(result.scenario)}: run it with  motsim run {escape(result.scenario)}", highlight=False
         )
+
+
+@fit.command()
+def acquisition(
+    customers: Annotated[
+        Path,
+        typer.Argument(help="CSV or Parquet: customer_id, joined_day[, churn_day][, source | referred_by]."),
+    ],
+    events: Annotated[
+        Optional[Path],
+        typer.Option("--events", help="An event log with reviews (a review moment whose outcome is its stars, 1-5)."),
+    ] = None,
+    review_moment: Annotated[
+        str, typer.Option("--review-moment", help="The moment whose events are reviews.")
+    ] = "review",
+    conversion: Annotated[
+        float, typer.Option("--conversion", help="Share of prospects who join (the data show joiners, not prospects).")
+    ] = 0.1,
+    into: Annotated[
+        Optional[str],
+        typer.Option(
+            "--into", help="Put [acquisition] (and the referral rate, the stars) into this scenario, in place."
+        ),
+    ] = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """The whole business from data: joiners per month and referrals into [acquisition]; reviews into the stars.
+
+    Joiners (not referred) follow a Poisson regression on the month (start and monthly growth);
+    referred joiners (a source column saying "referral", or a referred_by column) one on the customers
+    active the month before. With --events, the stars of reviews are fitted on what customers remember.
+    Example: motsim fit acquisition customers.csv --events events.csv --into my_scenario.toml
+    """
+
+    def go() -> None:
+        from motsim.fit.acquisition import acquisition as fit_acquisition
+        from motsim.fit.acquisition import into_text
+        from motsim.fit.reviews import stars as fit_stars
+        from motsim.output.formats import write_text
+
+        ltr = {}
+        if into is not None:
+            from motsim.model.loading import load_scenario
+
+            wom = load_scenario(into).word_of_mouth
+            ltr = {"ltr_at_neutral": wom.ltr_at_neutral, "ltr_noise_sd": wom.ltr_noise_sd}
+        result = fit_acquisition(customers, conversion=conversion, **ltr)
+        reviews = None if events is None else fit_stars(events, customers, review_moment=review_moment, scenario=into)
+        emit(result, fmt, lambda: _print_acquisition(result, reviews))
+        if into is not None:
+            path, text = into_text(result, into, reviews)
+            write_text(path, text)
+            out.print(escape(f"wrote [acquisition]{' and the stars' if reviews else ''} into {path}"), highlight=False)
+
+    guarded(go)
+
+
+def _print_acquisition(result, reviews) -> None:
+    out.print(
+        f"{result.joiners:,} joiners and {result.referred:,} referred over {result.months} months "
+        f"({escape(result.source)}):\n"
+        f"  joiners in month 0: {result.start:.4g}; growth a month: {result.growth_monthly:.3%}\n"
+        + (
+            f"  referrals per active customer a month: {result.referrals_per_customer_month:.4g} "
+            f"(referral_rate {result.referral_rate:.4g} per promoter)\n"
+            if result.referrals_per_customer_month is not None
+            else "  no source/referred_by column: referrals not fitted\n"
+        )
+        + f"  prospects written at conversion {result.conversion:g} (set yours: the data show joiners)",
+        highlight=False,
+    )
+    if reviews is not None:
+        out.print(
+            f"stars from {reviews.reviews:,} reviews: at neutral memory {reviews.stars_at_neutral:.3g}, "
+            f"per point of memory {reviews.stars_per_point:.3g}, spread {reviews.stars_noise_sd:.3g} "
+            f"(review extremity held at {reviews.extremity:g})",
+            highlight=False,
+        )

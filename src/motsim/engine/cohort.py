@@ -10,6 +10,9 @@ after another (bounded memory) with the same numbers as stepping them all at onc
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 
 from motsim.engine.compiled import CompiledScenario
@@ -50,6 +53,19 @@ def population(journey: CompiledScenario, streams: Streams) -> tuple[np.ndarray,
     return seg, draw_propensity(journey, seg, streams.generator("propensity"))
 
 
+@dataclass(frozen=True)
+class Joining:
+    """How a cohort joins an open population (`engine.business`): when, from where, and what it brings."""
+
+    month: int  # the calendar month of its month 0: its tallies go there
+    source: int  # index in `compiled.SOURCES`
+    business: Any  # the `engine.business.Business` its month ends report to
+    first: bool = False  # the month-0 cohort: retention and CLV are its
+    full_blocks: bool = True  # draw whole random-stream blocks: a larger vintage keeps a smaller one's numbers
+    money: float = 1.0  # revenue and margin multiplier (referred customers)
+    scores: tuple[tuple[np.ndarray, np.ndarray], ...] = ()  # funnel experiences (who, score), before the journey
+
+
 class Cohort:
     """Customers' memory and status (customers first .. first + len(seg)), adding to `result`."""
 
@@ -62,10 +78,13 @@ class Cohort:
         first: int,
         result: ReplicationResult,
         panel: Panel | None = None,
+        joining: Joining | None = None,
     ):
         if first % BLOCK:
             raise ValueError("a cohort slice starts at a block boundary")
         n = len(seg)
+        self.joining = joining
+        self.offset = joining.month if joining is not None else 0  # calendar month of the cohort's month 0
         self.journey = journey
         self.seg = seg
         self.propensity = propensity
@@ -92,8 +111,16 @@ class Cohort:
         self._rounds: list[tuple[np.ndarray, np.ndarray, np.ndarray | int]] = []
         self.result = result
         self.panel = panel  # per-customer records, when an experiment's data are wanted
+        self.review_skip = np.ones(n) if joining is not None else None  # chance of posting no review this month
+        for who, score in joining.scores if joining is not None else ():
+            memory.record(self.memory, who, score, np.full(len(who), memory.NO_MOMENT), journey.negativity_bias)
         self._open_month(0)
         self._ask(0, memory.remembered(self.memory, journey.w_peak, journey.w_end))
+
+    @property
+    def here(self) -> int:
+        """Customers still here."""
+        return len(self._active)
 
     # --- fed by engines -------------------------------------------------------------------
     def experience(self, who: np.ndarray, score: np.ndarray, moment: np.ndarray) -> None:
@@ -126,7 +153,10 @@ class Cohort:
             p_vol = churn.hazard_from_logit(_of(self._logit_base, active), sens, e)
         p_all = churn.combine(p_vol, j.involuntary) if j.involuntary else p_vol
         for g, part in zip(self._churn_rngs, self._churn_u, strict=True):
-            g.random(out=part)  # every block draws for all its customers, here or not: streams stay aligned
+            if self.joining is not None and self.joining.full_blocks and len(part) < BLOCK:
+                part[:] = g.random(BLOCK)[: len(part)]  # a whole block: a vintage's size never shifts the numbers
+            else:
+                g.random(out=part)  # every block draws for all its customers, here or not: streams stay aligned
         u = self._churn_u_all[active]
         defect_moment = self.defect_moment[active]
         leave = (u < p_all) | (defect_moment != BASELINE)
@@ -149,16 +179,10 @@ class Cohort:
         promoter, detractor = word_of_mouth.promoter_detractor_probabilities(
             e, j.ltr_at_neutral, j.ltr_per_point, j.ltr_noise_sd
         )
-        # sums per random-stream block: `active` is sorted, so each block is one run of it
-        starts = np.searchsorted(active, self._block_starts)
-        has = starts < np.r_[starts[1:], len(active)]
-        promoters, detractors = np.zeros(len(starts)), np.zeros(len(starts))
-        if len(active):
-            promoters[has] = np.add.reduceat(promoter, starts[has])
-            detractors[has] = np.add.reduceat(detractor, starts[has])
-        for g, p, d_ in zip(self._wom_rngs, promoters, detractors, strict=True):
-            r.referrals[month] += g.poisson(j.referral_rate * p)
-            r.deterred[month] += g.poisson(j.deterrence_rate * d_)
+        if self.joining is None:
+            self._refer(month, active, promoter, detractor)
+        else:  # the business draws its referrals and reviews once every cohort has closed the month
+            self.joining.business.month_end(self, month, active, e, promoter, detractor, leave)
         self.alive[gone] = False
         self._active = active[~leave]
         self._seg_alive -= np.bincount(self.seg[gone], minlength=len(self._seg_alive))
@@ -173,8 +197,30 @@ class Cohort:
         if month + 1 < j.months:
             self._open_month(month + 1)
         else:
-            r.active[month + 1] += len(self._active)
+            r.active[self.offset + month + 1] += len(self._active)
+            if self.joining is not None:
+                self.joining.business.ended(self, self.offset + month + 1)
         self._ask(month + 1, e_next)
+
+    def _refer(self, month: int, active: np.ndarray, promoter: np.ndarray, detractor: np.ndarray) -> None:
+        """One cohort's referrals and deterred prospects: Poisson draws per random-stream block."""
+        j, r = self.journey, self.result
+        # sums per random-stream block: `active` is sorted, so each block is one run of it
+        starts = np.searchsorted(active, self._block_starts)
+        has = starts < np.r_[starts[1:], len(active)]
+        promoters, detractors = np.zeros(len(starts)), np.zeros(len(starts))
+        if len(active):
+            promoters[has] = np.add.reduceat(promoter, starts[has])
+            detractors[has] = np.add.reduceat(detractor, starts[has])
+        for g, p, d_ in zip(self._wom_rngs, promoters, detractors, strict=True):
+            r.referrals[month] += g.poisson(j.referral_rate * p)
+            r.deterred[month] += g.poisson(j.deterrence_rate * d_)
+
+    def serve(self, month: int, cost: float) -> None:
+        """Cost to serve the cohort's occurrences of `month`."""
+        self.result.cost_to_serve[self.offset + month] += cost
+        if self.joining is not None:
+            self.joining.business.served(self, self.offset + month, cost)
 
     def _remember(self) -> None:
         bias = self.journey.negativity_bias
@@ -201,9 +247,17 @@ class Cohort:
 
     def _open_month(self, month: int) -> None:
         j, r = self.journey, self.result
-        r.active[month] += len(self._active)
-        r.revenue[month] += float(j.revenue @ self._seg_alive)
-        r.margin[month] += float((j.revenue * j.margin) @ self._seg_alive)
+        if self.joining is None:
+            r.active[month] += len(self._active)
+            r.revenue[month] += float(j.revenue @ self._seg_alive)
+            r.margin[month] += float((j.revenue * j.margin) @ self._seg_alive)
+            return
+        t, money = self.offset + month, self.joining.money
+        r.active[t] += len(self._active)
+        r.revenue[t] += float(j.revenue @ self._seg_alive) * money
+        margin = float((j.revenue * j.margin) @ self._seg_alive) * money
+        r.margin[t] += margin
+        self.joining.business.opened(self, t, margin)
 
     def _ask(self, t: int, e: np.ndarray) -> None:
         """Expected promoters and detractors at the start of month t among the customers here,
@@ -213,8 +267,8 @@ class Cohort:
         promoter, detractor = word_of_mouth.promoter_detractor_probabilities(
             e, j.ltr_at_neutral, j.ltr_per_point, j.ltr_noise_sd
         )
-        self.result.promoters[t] += promoter.sum()
-        self.result.detractors[t] += detractor.sum()
+        self.result.promoters[self.offset + t] += promoter.sum()
+        self.result.detractors[self.offset + t] += detractor.sum()
 
 
 def _same_or_each(values: np.ndarray) -> np.ndarray | float:
@@ -230,9 +284,8 @@ def finish(result: ReplicationResult, journey: CompiledScenario) -> ReplicationR
     """The replication's result once every customer has been stepped: NPS, CLV, referral value."""
     r = result
     r.nps[:] = word_of_mouth.nps(r.promoters, r.detractors, r.active)
-    flow = r.margin - r.cost_to_serve
-    r.clv = float(economics.present_value(flow, journey.annual_discount_rate)) / journey.customers
-    r.referral_value = economics.referral_value(
-        r.referrals - r.deterred, flow / journey.customers, journey.annual_discount_rate
-    )
+    flow, size = (r.cohort_flow, r.cohort_size) if r.open else (r.margin - r.cost_to_serve, journey.customers)
+    with np.errstate(invalid="ignore", divide="ignore"):  # a business whose month 0 brought no one
+        r.clv = float(economics.present_value(flow, journey.annual_discount_rate)) / size if size else np.nan
+        r.referral_value = economics.referral_value(r.referrals - r.deterred, flow / size, journey.annual_discount_rate)
     return r

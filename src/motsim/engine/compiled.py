@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from motsim.model.population import prospects_schedule
+from motsim.model.reviews import LTR_TO_STARS, PUBLISHED
 from motsim.model.scenario import Failure, Scenario
 from motsim.model.units import DAYS_PER_MONTH, MINUTES_PER_DAY
 
@@ -120,6 +122,12 @@ class CompiledScenario:
     moments: tuple[CompiledMoment, ...]
     resources: tuple[CompiledResource, ...]
     currency: str = ""  # of every money figure (the scenario's economics)
+    acquisition: CompiledAcquisition | None = None  # the whole business (open population); None: one cohort
+
+    @property
+    def open(self) -> bool:
+        """Whether the business is simulated (joiners every month), not one cohort."""
+        return self.acquisition is not None
 
     @property
     def queue_groups(self) -> int:
@@ -213,6 +221,7 @@ def compile_scenario(scenario: Scenario) -> CompiledScenario:
         moments=moments,
         resources=resources,
         currency=econ.currency,
+        acquisition=compile_acquisition(scenario) if scenario.acquisition is not None else None,
     )
 
 
@@ -296,3 +305,121 @@ def _outcome_names(moment, scenario: Scenario) -> list[str]:
         if override and override.outcomes:
             names += [n for n in override.outcomes if n not in names]
     return names
+
+
+@dataclass(frozen=True)
+class CompiledFunnel:
+    """A moment prospects pass before joining."""
+
+    id: str
+    reach: float
+    outcomes: tuple[str, ...]
+    cum_p: np.ndarray  # cumulative outcome probabilities
+    scores: np.ndarray
+    conversion: np.ndarray  # per outcome: multiplies the chance to join
+    cost: float
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+SOURCES = ("base", "prospects", "referral")  # where a vintage's customers come from
+JOINER_SOURCES = ("paid", "referral", "funnel")  # joiners as reported (prospects split by the funnel)
+
+
+@dataclass(frozen=True)
+class CompiledAcquisition:
+    """The open population's inputs, with published defaults filled in (`model.reviews.PUBLISHED`)."""
+
+    prospects: np.ndarray  # per month, the business's
+    conversion: float
+    reference_rating: float
+    cost_per_acquisition: float
+    referral_cost: float
+    initial_base: bool
+    mix: np.ndarray  # newcomers' segment shares
+    funnel: tuple[CompiledFunnel, ...]
+    referred_churn: float
+    referred_margin: float
+    rating_window: int
+    initial_rating: float
+    initial_reviews: int
+    prior_weight: float
+    elasticity: float
+    peak: float
+    one_star_weight: float
+    volume_lift: float
+    stars_at_neutral: float
+    stars_per_point: float
+    stars_noise_sd: float
+    extremity: float
+    review_p_at_churn: float
+    review_p: np.ndarray  # per moment
+
+    @property
+    def reviews(self) -> bool:
+        """Whether customers ever post reviews."""
+        return self.review_p_at_churn > 0 or bool(np.any(self.review_p > 0))
+
+
+def compile_acquisition(scenario: Scenario) -> CompiledAcquisition:
+    """The `[acquisition]` table (and the stars mapping of `[word_of_mouth]`) as the engines read them."""
+    a, wom = scenario.acquisition, scenario.word_of_mouth
+    assert a is not None
+
+    def published(section: object, path: str) -> float:
+        value = getattr(section, path.split(".")[1])
+        return PUBLISHED[path].value if value is None else float(value)
+
+    ids = [s.id for s in scenario.segment_list]
+    shares = np.array([s.share for s in scenario.segment_list])
+    mix = np.array([a.mix.get(i, 0.0) for i in ids]) if a.mix else shares
+    funnel = tuple(
+        CompiledFunnel(
+            id=f.id,
+            reach=f.reach,
+            outcomes=tuple(f.outcomes),
+            cum_p=_closed(np.cumsum([o.p for o in f.outcomes.values()])),
+            scores=np.array([o.score for o in f.outcomes.values()]),
+            conversion=np.array([o.conversion for o in f.outcomes.values()]),
+            cost=f.cost,
+            tags={k: v for k, v in (("stage", f.stage), ("position", f.position), ("kind", f.kind)) if v},
+        )
+        for f in a.funnel
+    )
+    spec = a.prospects_per_month
+    initial = a.initial_rating if a.initial_rating is not None else a.reference_rating
+    return CompiledAcquisition(
+        prospects=prospects_schedule(
+            spec.model_dump() if hasattr(spec, "model_dump") else spec, scenario.scenario.months
+        ),
+        conversion=a.conversion,
+        reference_rating=a.reference_rating,
+        cost_per_acquisition=a.cost_per_acquisition,
+        referral_cost=a.referral_cost,
+        initial_base=a.initial_base,
+        mix=mix,
+        funnel=funnel,
+        referred_churn=published(a, "acquisition.referred_churn_multiplier"),
+        referred_margin=published(a, "acquisition.referred_margin_multiplier"),
+        rating_window=a.rating_window,
+        initial_rating=initial,
+        initial_reviews=a.initial_reviews if a.initial_reviews is not None else a.rating_window,
+        prior_weight=a.rating_prior_weight,
+        elasticity=published(a, "acquisition.rating_elasticity"),
+        peak=published(a, "acquisition.rating_peak"),
+        one_star_weight=published(a, "acquisition.one_star_weight"),
+        volume_lift=published(a, "acquisition.volume_lift"),
+        stars_at_neutral=wom.stars_at_neutral
+        if wom.stars_at_neutral is not None
+        else 1 + LTR_TO_STARS * wom.ltr_at_neutral,
+        stars_per_point=wom.stars_per_point if wom.stars_per_point is not None else LTR_TO_STARS * wom.ltr_per_point,
+        stars_noise_sd=wom.stars_noise_sd if wom.stars_noise_sd is not None else LTR_TO_STARS * wom.ltr_noise_sd,
+        extremity=published(wom, "word_of_mouth.review_extremity"),
+        review_p_at_churn=wom.review_p_at_churn,
+        review_p=np.array([m.review_p for m in scenario.moments]),
+    )
+
+
+def _closed(cum: np.ndarray) -> np.ndarray:
+    cum = np.asarray(cum, dtype=float)
+    cum[-1] = 1.0  # guard against rounding: the last outcome closes the distribution
+    return cum

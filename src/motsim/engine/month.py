@@ -222,6 +222,8 @@ class MonthStepper:
         self.best = np.stack([m.best_score for m in moments]) if moments else np.zeros((0, 0))
         self.defect_p = np.stack([m.defect_p for m in moments]) if moments else np.zeros((0, 0))
         self.cost = np.array([m.cost for m in moments])
+        acquisition = journey.acquisition
+        self.review_p = acquisition.review_p if acquisition is not None and np.any(acquisition.review_p > 0) else None
         self.can_fail = any(m.fail_p > 0 for m in moments) or any(
             m.resource >= 0 and m.patience_days != np.inf for m in moments
         )
@@ -463,6 +465,21 @@ class MonthStepper:
             if k < w and kept[k].any():
                 c.experience_round(None, felt[k], int(rows.j[k, 0]))
 
+    def _statuses(self, walked: Walked) -> None:
+        """What the month leaves on each customer: failures so far, a defection, a renewal due, the
+        chance of posting no review.
+        """
+        c, rows, kept = self.cohort, walked.rows, walked.kept
+        if self.can_fail:
+            c.failures += np.sum(kept & (rows.code >= np.take(self.code_recovered, rows.j.astype(np.intp))), axis=0)
+        if self.can_defect:
+            dr, di = np.nonzero(walked.defect)
+            c.defect_moment[di] = rows.j[dr, di]
+        if self.journey.renewal_moment >= 0:
+            c.renewal_due |= np.any(kept & (rows.j == self.journey.renewal_moment), axis=0)
+        if self.review_p is not None:  # each moment a customer lived is a chance to post a review
+            c.review_skip *= np.prod(np.where(kept, 1.0 - np.take(self.review_p, rows.j.astype(np.intp)), 1.0), axis=0)
+
     def commit(self, walked: Walked, month: int) -> None:
         """Record the walked month: memory (in time order), failures, defections, renewals,
         tallies, follow-up slots taken and follow-ups due in later months.
@@ -510,16 +527,10 @@ class MonthStepper:
             flat = np.bincount(self.code_base[j] + rows.code[mixed], minlength=int(self.code_base[-1]))
             for m in range(n_moments):
                 r.codes[m] += flat[self.code_base[m] : self.code_base[m + 1]]
-        if self.can_fail:
-            c.failures += np.sum(kept & (rows.code >= np.take(self.code_recovered, rows.j.astype(np.intp))), axis=0)
-        if self.can_defect:
-            dr, di = np.nonzero(walked.defect)
-            c.defect_moment[di] = rows.j[dr, di]
-        if self.journey.renewal_moment >= 0:
-            c.renewal_due |= np.any(kept & (rows.j == self.journey.renewal_moment), axis=0)
+        self._statuses(walked)
         r.occurrences += counts
-        r.occurrences_by_month[:, month] += counts
-        r.cost_to_serve[month] += float(counts @ self.cost)
+        r.occurrences_by_month[:, c.offset + month] += counts
+        c.serve(month, float(counts @ self.cost))
         if c.panel is not None:
             j = rows.j[kept].astype(np.int64)
             c.panel.record(

@@ -130,21 +130,36 @@ def topological(journey: CompiledScenario) -> list[int]:
     return order
 
 
-def draw_slots(journey: CompiledScenario, streams: Streams, seg: np.ndarray, first: int = 0) -> list[SlotTable]:
+def draw_slots(
+    journey: CompiledScenario,
+    streams: Streams,
+    seg: np.ndarray,
+    first: int = 0,
+    cohort_times: list[np.ndarray] | None = None,
+    full: bool = False,
+) -> list[SlotTable]:
     """Draw and resolve every moment's occurrences for customers first .. first + len(seg)
-    (`first` on a block boundary; `seg` their segments).
+    (`first` on a block boundary; `seg` their segments). A vintage of an open population gives the
+    business's cohort-wide events in its own days (`cohort_times`) and draws whole blocks (`full`),
+    so that a larger vintage keeps a smaller one's numbers (common random numbers between variants).
     """
     n = len(seg)
     tables: list[SlotTable | None] = [None] * len(journey.moments)
     counts = [0] * len(journey.moments)
-    base_counts, cohort_times = slot_counts(journey, streams)
+    base_counts, own_times = slot_counts(journey, streams)
+    if cohort_times is None:
+        cohort_times = own_times
+    else:
+        base_counts = [
+            len(t) if m.cohort else k for m, t, k in zip(journey.moments, cohort_times, base_counts, strict=True)
+        ]
     for j in topological(journey):
         m = journey.moments[j]
         k = base_counts[j] if m.schedule != "after" else counts[m.after]
         counts[j] = k
 
         def u(purpose: str, m=m, k=k) -> np.ndarray:
-            return uniforms(streams, m.id, purpose, k, n, first)
+            return uniforms(streams, m.id, purpose, k, n, first, full)
 
         fails = m.fail_p > 0
         code = resolve(m, seg, u("outcome"), u("fail") if fails else None, u("recover") if fails else None)
@@ -170,16 +185,20 @@ def draw_slots(journey: CompiledScenario, streams: Streams, seg: np.ndarray, fir
     return tables  # type: ignore[return-value]
 
 
-def uniforms(streams: Streams, moment_id: str, purpose: str, k: int, n: int, first: int) -> np.ndarray:
-    """Uniforms (slots × customers) of one purpose of a moment for customers first .. first + n."""
+def uniforms(
+    streams: Streams, moment_id: str, purpose: str, k: int, n: int, first: int, full: bool = False
+) -> np.ndarray:
+    """Uniforms (slots × customers) of one purpose of a moment for customers first .. first + n
+    (with `full`, each block drawn whole and cut: customer i's numbers never depend on n).
+    """
     if n == 0:
         return np.empty((k, 0), np.float32)
     b0 = first // BLOCK
     return np.concatenate(
         [
             streams.generator("moment", moment_id, purpose, b0 + b).random(
-                (k, min(BLOCK, n - b * BLOCK)), dtype=np.float32
-            )
+                (k, BLOCK if full else min(BLOCK, n - b * BLOCK)), dtype=np.float32
+            )[:, : min(BLOCK, n - b * BLOCK)]
             for b in range(-(-n // BLOCK))
         ],
         axis=1,

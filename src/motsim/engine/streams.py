@@ -28,8 +28,13 @@ class Streams:
     seed: int
     variant_key: int
     replication: int
+    prefix: tuple[int | str, ...] = ()  # a vintage of an open population: its own customers' streams
 
     def generator(self, *purpose: int | str) -> np.random.Generator:
         """An independent generator for one purpose of this replication."""
-        key = (self.variant_key, self.replication, *(_word(p) for p in purpose))
+        key = (self.variant_key, self.replication, *(_word(p) for p in (*self.prefix, *purpose)))
         return np.random.Generator(np.random.PCG64(np.random.SeedSequence(self.seed, spawn_key=key)))
+
+    def within(self, *prefix: int | str) -> Streams:
+        """The streams of a part of the replication (a vintage): the same purposes, keyed apart."""
+        return Streams(self.seed, self.variant_key, self.replication, (*self.prefix, *prefix))

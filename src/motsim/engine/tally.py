@@ -78,6 +78,23 @@ class ReplicationResult:
     day_wait: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # resources × days: waits, offered
     day_offered: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     day_abandoned: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    # the open population (empty for one cohort): per month unless said
+    joiners: np.ndarray = field(default_factory=lambda: np.zeros((3, 0)))  # paid, referral, funnel × months
+    churned: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    reviews: np.ndarray = field(default_factory=lambda: np.zeros((0, 5)))  # months × stars 1..5
+    rating: np.ndarray = field(default_factory=lambda: np.zeros(0))  # public rating at the month's end (NaN: none)
+    prospects: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    acquisition_spend: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    cohort_size: int = 0  # the month-0 cohort (the base, or month 0's joiners): retention and CLV are its
+    cohort_active: np.ndarray = field(default_factory=lambda: np.zeros(0))  # months 0..H
+    cohort_flow: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    active_source: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))  # month × source (base, ...)
+    tenure_flow: np.ndarray = field(default_factory=lambda: np.zeros(0))  # joiners' margin less cost, by tenure
+    vintage_size: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))  # join month × source (base, ...)
+    vintage_value: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))  # their margin less cost, at month 0
+    funnel_met: np.ndarray = field(default_factory=lambda: np.zeros(0))  # per funnel moment: prospects who met it
+    funnel_codes: list[np.ndarray] = field(default_factory=list)  # per funnel moment: prospects per outcome
+    funnel_joined: list[np.ndarray] = field(default_factory=list)  # per funnel moment: joiners per outcome
 
     def record_waits(
         self,
@@ -108,6 +125,26 @@ class ReplicationResult:
         """Zero tallies shaped for the compiled scenario."""
         h, j, r = journey.months, len(journey.moments), len(journey.resources)
         days = int(np.ceil(journey.horizon_days)) if r else 0
+        extra = {}
+        if journey.acquisition is not None:
+            funnel = journey.acquisition.funnel
+            extra = {
+                "joiners": np.zeros((3, h)),
+                "churned": np.zeros(h),
+                "reviews": np.zeros((h, 5)),
+                "rating": np.full(h, np.nan),
+                "prospects": np.zeros(h),
+                "acquisition_spend": np.zeros(h),
+                "cohort_active": np.zeros(h + 1),
+                "cohort_flow": np.zeros(h),
+                "active_source": np.zeros((h, 3)),
+                "tenure_flow": np.zeros(h),
+                "vintage_size": np.zeros((h, 3)),
+                "vintage_value": np.zeros((h, 3)),
+                "funnel_met": np.zeros(len(funnel)),
+                "funnel_codes": [np.zeros(len(f.outcomes)) for f in funnel],
+                "funnel_joined": [np.zeros(len(f.outcomes)) for f in funnel],
+            }
         return cls(
             customers=journey.customers,
             active=np.zeros(h + 1),
@@ -136,14 +173,27 @@ class ReplicationResult:
             day_wait=np.zeros((r, days)),
             day_offered=np.zeros((r, days)),
             day_abandoned=np.zeros((r, days)),
+            **extra,
         )
 
     @property
+    def open(self) -> bool:
+        """Whether these are a business's tallies (joiners every month), not one cohort's."""
+        return len(self.churned) > 0
+
+    @property
     def retention(self) -> np.ndarray:
-        """Share of the initial cohort active at the start of each month."""
+        """Share of the initial cohort active at the start of each month (of an open population: of
+        the month-0 cohort).
+        """
+        if self.open:
+            return self.cohort_active / self.cohort_size if self.cohort_size else np.full(len(self.active), np.nan)
         return self.active / self.customers
 
     @property
     def flow(self) -> np.ndarray:
-        """Margin less cost to serve, per month, for the whole cohort (undiscounted)."""
-        return self.margin - self.cost_to_serve
+        """Margin less cost to serve (and, for a business, acquisition spend), per month, for everyone
+        simulated (undiscounted).
+        """
+        flow = self.margin - self.cost_to_serve
+        return flow - self.acquisition_spend if self.open else flow

@@ -9,6 +9,7 @@ resource need the `hybrid` (or `des`) engine.
 
 from __future__ import annotations
 
+from motsim.engine.business import Business, refuse_panel
 from motsim.engine.cohort import Cohort, finish, population
 from motsim.engine.compiled import CompiledScenario
 from motsim.engine.month import MonthStepper
@@ -23,6 +24,8 @@ CHUNK = 8 * BLOCK  # customers stepped together: big enough to amortise numpy ca
 
 def run_replication(journey: CompiledScenario, streams: Streams, panel: Panel | None = None) -> ReplicationResult:
     """Simulate one replication of the cohort, slice by slice (recording each customer in `panel` if given)."""
+    if journey.open:
+        return run_business(journey, streams, panel)
     result = ReplicationResult.empty(journey)
     seg, propensity = population(journey, streams)
     _, cohort_times = slot_counts(journey, streams)
@@ -42,4 +45,34 @@ def run_replication(journey: CompiledScenario, streams: Streams, panel: Panel | 
             walked, _ = stepper.walk(stepper.scheduled(month), month)
             stepper.commit(walked, month)
             cohort.close_month(month)
+    return finish(result, journey)
+
+
+def run_business(journey: CompiledScenario, streams: Streams, panel: Panel | None = None) -> ReplicationResult:
+    """Simulate one replication of an open population: month by month, every vintage (in slices)
+    through the month, then the business's month end (referrals, reviews, the rating) sets who joins
+    next. Vintages whose customers have all left are dropped: memory follows the active base.
+    """
+    refuse_panel(panel)
+    result = ReplicationResult.empty(journey)
+    business = Business(journey, streams, result)
+    members: list[tuple[int, Cohort, MonthStepper]] = []
+    for month in range(journey.months):
+        for new in business.join(month):
+            for first in range(0, len(new.seg), CHUNK):
+                part = slice(first, first + CHUNK)
+                cohort = Cohort(
+                    new.journey, new.streams, new.seg[part], new.propensity[part], first, result, joining=new.joining
+                )
+                tables = draw_slots(
+                    new.journey, new.streams, new.seg[part], first, new.cohort_times, new.joining.full_blocks
+                )
+                members.append((month, cohort, MonthStepper(new.journey, cohort, tables, new.cohort_times)))
+        for start, cohort, stepper in members:
+            local = month - start
+            walked, _ = stepper.walk(stepper.scheduled(local), local)
+            stepper.commit(walked, local)
+            cohort.close_month(local)
+        members = [m for m in members if m[1].here]
+        business.close(month)
     return finish(result, journey)

@@ -184,6 +184,28 @@ class WordOfMouth(Strict):
     )
     referral_rate: float = Field(0.0, ge=0.0, le=10.0, description="New customers referred per promoter per month.")
     deterrence_rate: float = Field(0.0, ge=0.0, le=10.0, description="Prospects lost per detractor per month.")
+    stars_at_neutral: Optional[float] = Field(
+        None, ge=1.0, le=5.0, description="Review stars (1..5) at E = 0 (default: 1 + 0.4 x ltr_at_neutral)."
+    )
+    stars_per_point: Optional[float] = Field(
+        None, ge=0.0, le=5.0, description="Review stars per point of E (default: 0.4 x ltr_per_point)."
+    )
+    stars_noise_sd: Optional[float] = Field(
+        None,
+        ge=0.0,
+        le=5.0,
+        description="Spread of stars between customers with the same E (default: 0.4 x ltr_noise_sd).",
+    )
+    review_p_at_churn: Probability = Field(
+        0.0, description="Probability a leaving customer posts a review (moments have their own review_p)."
+    )
+    review_extremity: Optional[float] = Field(
+        None,
+        ge=0.0,
+        le=10.0,
+        description="Extreme reviews are likelier posted: a 1- or 5-star review 1 + this times as likely as a "
+        "3-star one (default: uncertain over 0.5-2, Hu, Pavlou & Zhang 2009).",
+    )
 
 
 class Outcome(Strict):
@@ -339,6 +361,9 @@ class Moment(Strict):
     wait_penalty_per_minute: float = Field(0.0, ge=0.0, description="Score lost per minute waited.")
     patience_minutes: Optional[float] = Field(None, gt=0.0, description="Customer abandons after waiting this long.")
     cost: float = Field(0.0, ge=0.0, description="Cost to serve per occurrence.")
+    review_p: Probability = Field(
+        0.0, description="Probability a customer posts a review after this moment (stars from what they remember)."
+    )
     stage: Optional[Stage] = None
     position: Optional[Position] = None
     kind: Optional[Kind] = None
@@ -463,6 +488,127 @@ class Intervention(Strict):
     )
 
 
+class FunnelOutcome(Strict):
+    """One outcome of a funnel moment: its probability, score and effect on joining."""
+
+    p: Probability = Field(description="Probability of this outcome.")
+    score: Score = Field(description="Experience score, -10..10: a joiner starts remembering it.")
+    conversion: float = Field(
+        1.0, ge=0.0, le=100.0, description="Multiplies the prospect's chance to join after this outcome."
+    )
+
+
+class FunnelMoment(Strict):
+    """A moment a prospect passes before joining (`[[acquisition.funnel]]`): a first website visit, a sales call."""
+
+    id: Id = Field(description="Funnel moment id (not a journey moment's).")
+    description: str = ""
+    reach: Probability = Field(1.0, description="Share of prospects who meet it.")
+    outcomes: dict[str, FunnelOutcome] = Field(description="Named outcomes with p, score and conversion.")
+    cost: float = Field(0.0, ge=0.0, description="Cost per prospect who meets it (acquisition spend).")
+    stage: Optional[Stage] = "zmot"
+    position: Optional[Position] = None
+    kind: Optional[Kind] = None
+
+    @field_validator("outcomes")
+    @classmethod
+    def _outcomes(cls, v: dict[str, FunnelOutcome]) -> dict[str, FunnelOutcome]:
+        if not v:
+            raise ValueError("needs at least one outcome")
+        total = sum(o.p for o in v.values())
+        if not math.isclose(total, 1.0, abs_tol=1e-6):
+            raise ValueError(f"outcome probabilities sum to {total:g}, not 1")
+        return v
+
+
+class Growth(Strict):
+    """Prospects growing at a constant monthly rate."""
+
+    start: float = Field(ge=0.0, le=1e9, description="Prospects in month 0.")
+    growth_monthly: float = Field(0.0, gt=-1.0, le=1.0, description="Growth per month (0.02: 2% a month).")
+
+
+Prospects = Union[Annotated[float, Field(ge=0.0, le=1e9)], list[Annotated[float, Field(ge=0.0, le=1e9)]], Growth]
+
+
+class Acquisition(Strict):
+    """The `[acquisition]` table: the whole business, with prospects, referrals who join and reviews
+    that move prospects. Each month's joiners (a vintage) start the journey at their own day 0.
+    """
+
+    prospects_per_month: Prospects = Field(
+        description="Prospects a month: a number, a list (one per month; the last repeats), or "
+        "{ start = N, growth_monthly = g }."
+    )
+    conversion: Probability = Field(
+        description="Share of prospects who join when the public rating is reference_rating."
+    )
+    reference_rating: float = Field(4.0, ge=1.0, le=5.0, description="Public rating at which `conversion` holds.")
+    cost_per_acquisition: float = Field(0.0, ge=0.0, description="Spend per joiner from prospects (CAC).")
+    referral_cost: float = Field(0.0, ge=0.0, description="Spend per referred joiner (a bonus).")
+    initial_base: bool = Field(
+        True, description="`customers` are the base at month 0; false: a new business, built from joiners alone."
+    )
+    mix: Optional[dict[str, Probability]] = Field(
+        None, description="Newcomers' segment shares by segment id (default: the segments' shares)."
+    )
+    funnel: list[FunnelMoment] = Field(default_factory=list, description="Moments prospects pass before joining.")
+    referred_churn_multiplier: Optional[float] = Field(
+        None,
+        gt=0.0,
+        le=10.0,
+        description="Referred joiners' baseline churn times this (default: uncertain over 0.6-1.0, Schmitt et al. "
+        "2011; Wolters & Gedenk 2019).",
+    )
+    referred_margin_multiplier: Optional[float] = Field(
+        None,
+        ge=0.0,
+        le=10.0,
+        description="Referred joiners' revenue times this (default: uncertain over 0.85-1.15, same sources).",
+    )
+    rating_window: int = Field(
+        100, ge=1, le=10_000_000, description="The public rating averages the last this many reviews."
+    )
+    initial_rating: Optional[float] = Field(
+        None,
+        ge=1.0,
+        le=5.0,
+        description="Public rating at month 0 and the prior it shrinks to (default: reference_rating).",
+    )
+    initial_reviews: Optional[int] = Field(
+        None,
+        ge=0,
+        le=10_000_000,
+        description="Reviews public at month 0, at initial_rating (default: rating_window; 0: "
+        "a new business with no rating yet).",
+    )
+    rating_prior_weight: float = Field(
+        5.0, ge=0.0, le=1e6, description="Reviews' worth of initial_rating the rating is shrunk towards."
+    )
+    rating_elasticity: Optional[float] = Field(
+        None, ge=0.0, le=5.0, description="Log conversion per star (default: uncertain, Luca 2016: ln 1.05-ln 1.09)."
+    )
+    rating_peak: Optional[float] = Field(
+        None,
+        ge=1.0,
+        le=5.0,
+        description="Rating where conversion peaks (default: uncertain over 4.0-4.7, Spiegel 2017).",
+    )
+    one_star_weight: Optional[float] = Field(
+        None,
+        ge=1.0,
+        le=10.0,
+        description="A one-star review weighs this many times on prospects (default: uncertain "
+        "over 1-3, Chevalier & Mayzlin 2006).",
+    )
+    volume_lift: Optional[float] = Field(
+        None,
+        ge=1.0,
+        le=20.0,
+        description="Conversion with five reviews over none (default: uncertain over 2.9-4.8, Spiegel 2017).",
+    )
+
+
 class Scenario(Strict):
     """A whole scenario file, validated.
 
@@ -494,6 +640,9 @@ class Scenario(Strict):
         description="Inputs known only as a range: dotted path (as interventions use) to a distribution, "
         'e.g. "economics.monthly_revenue" = { normal = [400, 40] }.',
     )
+    acquisition: Optional[Acquisition] = Field(
+        None, description="The whole business: prospects, referrals who join, reviews that move prospects."
+    )
 
     @model_validator(mode="after")
     def _references(self) -> Scenario:
@@ -507,7 +656,39 @@ class Scenario(Strict):
         """Parameter sets to draw from the uncertainty tables by default."""
         if self.scenario.uncertainty_draws is not None:
             return self.scenario.uncertainty_draws
-        return DEFAULT_DRAWS if self.uncertainty or any(i.uncertainty for i in self.interventions) else 0
+        uncertain = self.uncertainty or any(i.uncertainty for i in self.interventions) or self.published_inputs
+        return DEFAULT_DRAWS if uncertain else 0
+
+    @property
+    def published_inputs(self) -> list[str]:
+        """Paths of published defaults left out of the file that matter here: uncertain inputs over
+        their published ranges (`model.reviews.PUBLISHED`).
+        """
+        from motsim.model.reviews import VOLUME_SATURATION
+
+        a = self.acquisition
+        if a is None:
+            return []
+        wom = self.word_of_mouth
+        reviews = wom.review_p_at_churn > 0 or any(m.review_p > 0 for m in self.moments)
+        initial = a.initial_reviews if a.initial_reviews is not None else a.rating_window
+        wanted = {
+            "acquisition.rating_elasticity": reviews or initial < VOLUME_SATURATION,
+            "acquisition.rating_peak": reviews,
+            "acquisition.one_star_weight": reviews,
+            "acquisition.volume_lift": initial < VOLUME_SATURATION,
+            "acquisition.referred_churn_multiplier": wom.referral_rate > 0,
+            "acquisition.referred_margin_multiplier": wom.referral_rate > 0,
+            "word_of_mouth.review_extremity": reviews,
+        }
+        section = {"acquisition": a, "word_of_mouth": wom}
+        return [
+            path
+            for path, matters in wanted.items()
+            if matters
+            and getattr(section[path.split(".")[0]], path.split(".")[1]) is None
+            and path not in self.uncertainty
+        ]
 
     @property
     def segment_list(self) -> list[Segment]:
@@ -608,12 +789,51 @@ def cross_references(data: dict) -> list[tuple[Loc, str]]:
         problems.append((("moments", first, "after"), "`after` forms a cycle: " + " -> ".join(map(str, cycle))))
     _segment_references(segments, by_id, problems)
     _other_references(data, moments, interventions, by_id, problems)
+    _acquisition_references(data, moments, segments, by_id, problems)
     return problems
 
 
 def _name(value: object) -> str | None:
     """A reference as written, when it is one (text); None for anything else."""
     return value if isinstance(value, str) else None
+
+
+def _acquisition_references(
+    data: dict,
+    moments: list[tuple[int, dict]],
+    segments: list[tuple[int, dict]],
+    by_id: dict[object, dict],
+    problems: list[tuple[Loc, str]],
+) -> None:
+    """Newcomers' mix names segments and sums to 1; funnel ids are their own; reviews need acquisition."""
+    acquisition = data.get("acquisition")
+    if not isinstance(acquisition, dict):
+        wom = data.get("word_of_mouth") if isinstance(data.get("word_of_mouth"), dict) else {}
+        why = "reviews move prospects: they need an [acquisition] table"
+        for k, m in moments:
+            if isinstance(m.get("review_p"), (int, float)) and m["review_p"] > 0:
+                problems.append((("moments", k, "review_p"), why))
+        if isinstance(wom.get("review_p_at_churn"), (int, float)) and wom["review_p_at_churn"] > 0:
+            problems.append((("word_of_mouth", "review_p_at_churn"), why))
+        return
+    mix = acquisition.get("mix")
+    ids = [row.get("id") for _, row in segments] or ["all"]
+    if isinstance(mix, dict):
+        for sid in mix:
+            if sid not in ids:
+                problems.append((("acquisition", "mix", sid), _unknown("segment", sid, ids)))
+        shares = list(mix.values())
+        if all(isinstance(x, (int, float)) for x in shares) and not math.isclose(sum(shares), 1.0, abs_tol=1e-6):
+            problems.append((("acquisition", "mix"), f"shares sum to {sum(shares):g}, not 1"))
+    funnel = acquisition.get("funnel")
+    seen: set = set()
+    for k, f in enumerate(funnel) if isinstance(funnel, list) else ():
+        fid = f.get("id") if isinstance(f, dict) else None
+        if fid in seen:
+            problems.append((("acquisition", "funnel", k, "id"), f"'{fid}' appears twice"))
+        elif fid in by_id:
+            problems.append((("acquisition", "funnel", k, "id"), f"'{fid}' is a journey moment's id too"))
+        seen.add(fid)
 
 
 def _duplicates(key: str, rows: list[tuple[int, dict]], ident: str, problems: list[tuple[Loc, str]]) -> None:
@@ -764,5 +984,6 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "segments": Segment,
     "resources": Resource,
     "interventions": Intervention,
+    "acquisition": Acquisition,
 }
 KEYED = {"moments": "id", "segments": "id", "resources": "id", "interventions": "name"}

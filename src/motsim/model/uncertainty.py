@@ -78,6 +78,11 @@ def field_bounds(path: str) -> Bounds:
         part = parts[i]
         models = [c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)]
         tables = [c for c in candidates if typing.get_origin(c) is dict]
+        keyed = [c for c in candidates if typing.get_origin(c) is list]
+        if keyed and not models and not tables:  # a list of tables by id (acquisition.funnel.ID)
+            candidates, meta = annotation_types(typing.get_args(keyed[0])[0])
+            i += 1
+            continue
         if models:
             fields = models[0].model_fields
             if part not in fields:
@@ -242,6 +247,8 @@ def collect_inputs(scenario: Scenario, text: str = "", source: str = "") -> list
                 continue
             owner, path = parts[1], ".".join(parts[2:])
         found += _checked(scenario, names.get(owner), path, dist, where, line, problems)
+    for path in scenario.published_inputs:
+        found.append(_published(path))
     for k, intervention in enumerate(scenario.interventions):
         for path, dist in intervention.uncertainty.items():
             where = f"interventions[{k}] ({intervention.name}).uncertainty.{path}"
@@ -265,6 +272,15 @@ def _base(scenario: Scenario, intervention: Intervention) -> Scenario:
     """
     inner = any(path.startswith("interventions.") for path in intervention.changes)
     return scenario if inner else without_interventions(scenario)
+
+
+def _published(path: str) -> Input:
+    """A published default left out of the file: uncertain over its published range (mode: its value)."""
+    from motsim.model.reviews import PUBLISHED
+
+    known = PUBLISHED[path]
+    dist = Distribution(triangular=(known.low, known.value, known.high), label=known.label)
+    return Input(None, path, dist, field_bounds(path))
 
 
 def _checked(

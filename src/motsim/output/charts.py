@@ -400,3 +400,41 @@ def _plain(name: str, limit: int = 60) -> str:
     """A name from data as chart text: control characters visible, at most `limit` characters."""
     text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in name)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+SOURCE_WORDS = {"base": "the base at month 0", "prospects": "joined from prospects", "referral": "joined by referral"}
+
+
+def business_chart(business, path: Path, title: str) -> None:
+    """The business month by month: its customers stacked by where they came from, and the public
+    rating prospects read (with its 95% CI), saved as PNG or SVG by suffix.
+    """
+    fig, (base, rating) = plt.subplots(2, 1, figsize=(8, 6.5), dpi=110, sharex=True, height_ratios=(3, 2))
+    sources = business.active_by_source
+    month = np.array(business.active.month)
+    base.stackplot(
+        month,
+        *[np.nan_to_num(np.array(c.mean, dtype=float)) for c in sources.values()],
+        labels=[SOURCE_WORDS.get(k, k) for k in sources],
+        alpha=0.85,
+    )
+    base.set_ylabel("customers")
+    base.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    base.set_title(title)
+    base.grid(alpha=0.3)
+    _key(base)
+    r = business.rating
+    mean = np.array(r.mean, dtype=float)
+    rating.plot(month, mean, color="tab:orange", linewidth=2, label="public rating")
+    low, high = np.array(r.ci_low, dtype=float), np.array(r.ci_high, dtype=float)
+    if np.isfinite(low).any():
+        rating.fill_between(month, low, high, color="tab:orange", alpha=0.25)
+    shown = mean[np.isfinite(mean)]
+    if len(shown):
+        pad = max(0.1, float(shown.max() - shown.min()) * 0.3)
+        rating.set_ylim(max(1.0, float(shown.min()) - pad), min(5.0, float(shown.max()) + pad))
+    rating.set_ylabel("stars (1-5), month end")
+    rating.set_xlabel("month")
+    rating.xaxis.set_major_locator(MaxNLocator(integer=True))
+    rating.grid(alpha=0.3)
+    _save(fig, path)

@@ -23,12 +23,19 @@ def write_run_files(s: RunSummary, out_dir: Path, partial: bool = False, say: bo
     write_text(out_dir / "retention.csv", to_csv(s.retention_rows()))
     write_text(out_dir / "moments.csv", to_csv(s.moment_rows()))
     retention_chart({s.scenario: s.retention}, out_dir / "retention.png", s.scenario)
+    if s.business is not None:  # the whole business: per month, and the base by source with the rating
+        from motsim.output.charts import business_chart
+
+        write_text(out_dir / "business.csv", to_csv(s.business.rows()))
+        business_chart(s.business, out_dir / "business.png", f"{s.scenario}: the business")
     if partial:
         write_text(out_dir / "PARTIAL.txt", "interrupted while drawing the uncertain inputs: without them\n")
     if say:
         flush_files()  # "wrote" is said of files in place
         Console(stderr=True).print(
-            f"wrote results.json, retention.csv, moments.csv, retention.png to {escape(str(out_dir))}", highlight=False
+            f"wrote results.json, retention.csv, moments.csv, retention.png"
+            f"{', business.csv, business.png' if s.business is not None else ''} to {escape(str(out_dir))}",
+            highlight=False,
         )
 
 

@@ -289,8 +289,13 @@ def print_run(s: RunSummary, console: Console) -> None:
     head.add_column("mean  [95% CI]", justify="right")
     head.add_row("CLV per initial customer (discounted)", with_ci(s.clv, "money", cur))
     head.add_row(f"NPS at month {s.months}", with_ci(s.nps, "pts"))
-    head.add_row("Referral value per customer (apart from CLV)", with_ci(s.referral_value_per_customer, "money", cur))
+    if s.business is None:  # a business's referrals join: their value is in the business's
+        head.add_row(
+            "Referral value per customer (apart from CLV)", with_ci(s.referral_value_per_customer, "money", cur)
+        )
     console.print(head)
+    if s.business is not None:
+        print_business(s.business, console, cur)
 
     ret = Table(title="Retention: share of the cohort active at the start of the month", title_justify="left")
     ret.add_column("month", justify="right")
@@ -305,6 +310,44 @@ def print_run(s: RunSummary, console: Console) -> None:
         _print_resources(s, console)
     if s.uncertainty is not None:
         print_run_uncertainty(s.uncertainty, console, cur)  # type: ignore[arg-type]
+
+
+def print_business(b: Any, console: Console, cur: str = "") -> None:
+    """The whole business (`sim.business.BusinessSummary`): its value and its months."""
+    value = Table(title=f"The business ({b.population:,} customers at month 0 and its joiners)", title_justify="left")
+    value.add_column("measure")
+    value.add_column("mean  [95% CI]", justify="right")
+    value.add_row("Business value (discounted margin − cost to serve − acquisition)", with_ci(b.value, "money", cur))
+    value.add_row("  from the base at month 0", with_ci(b.value_base, "money", cur))
+    value.add_row("  from new customers, less acquiring them", with_ci(b.value_new, "money", cur))
+    value.add_row("New customer's LTV over the horizon (discounted)", with_ci(b.ltv, "money", cur))
+    value.add_row("CAC (acquisition spend per joiner)", with_ci(b.cac, "money", cur))
+    value.add_row("LTV / CAC", with_ci(b.ltv_to_cac))
+    payback = b.cac_payback_month
+    value.add_row(
+        "CAC payback (months of tenure)",
+        "not within the horizon" if payback.mean is None or not math.isfinite(payback.mean) else with_ci(payback),
+    )
+    console.print(value)
+    months = Table(title="The business by month (means)", title_justify="left")
+    for col in ("month", "customers", "joined: paid", "referral", "funnel", "left", "rating", "revenue", "acquisition"):
+        months.add_column(col, justify="right")
+    last = len(b.active.month) - 1
+    for t in dict.fromkeys([0] + [t for t in KEY_MONTHS if t < last] + [last]):
+        months.add_row(
+            str(t),
+            fmt(b.active.mean[t]),
+            fmt(b.joiners_paid.mean[t]),
+            fmt(b.joiners_referral.mean[t]),
+            fmt(b.joiners_funnel.mean[t]),
+            fmt(b.churned.mean[t]),
+            display.DASH
+            if b.rating.mean[t] is None or not math.isfinite(b.rating.mean[t])
+            else f"{b.rating.mean[t]:.2f}",
+            money(b.revenue.mean[t], cur),
+            money(b.acquisition_spend.mean[t], cur),
+        )
+    console.print(months)
 
 
 def _print_moments(s: RunSummary, console: Console) -> None:
@@ -326,6 +369,10 @@ def _print_moments(s: RunSummary, console: Console) -> None:
     for mid, m in sorted(s.moments.items(), key=lambda kv: -np.nan_to_num(kv[1].churn_tipped.mean)):
         shares = ", ".join(f"{escape(k)} {fmt(v, 'pct')}" for k, v in m.outcome_shares.items() if v)
         per = np.nan_to_num(m.occurrences.mean) / s.customers
+        if s.business is not None:  # a business: per customer of the horizon, joiners included
+            per = s.business.per_customer(
+                np.nan_to_num(m.occurrences.mean), (s.population or s.customers) / s.customers
+            )
         row = [escape(mid), f"{per:.2f}", shares, fmt(m.mean_score), with_ci(m.churn_tipped, "pct")]
         mt.add_row(*row, *([with_ci(m.churn_caused, "pct")] if caused else []))
     causes = s.churn_causes
@@ -371,13 +418,17 @@ def _print_resources(s: RunSummary, console: Console) -> None:
 
 
 def print_run_uncertainty(u: RunUncertainty, console: Console, currency: str = "") -> None:
-    """What the uncertain inputs do to the baseline, and which of them moves CLV most."""
+    """What the uncertain inputs do to the baseline, and which of them moves CLV (or, for a whole
+    business, its value) most.
+    """
     t = Table(
         title=f"Over the uncertain inputs ({u.draws} parameter sets): median [5%, 95%]",
         title_justify="left",
     )
     t.add_column("measure")
     t.add_column("median  [5%, 95%]", justify="right")
+    if u.business_value is not None:
+        t.add_row("Business value", _spread(u.business_value, "money", currency))
     t.add_row("CLV per initial customer", _spread(u.clv, "money", currency))
     t.add_row("NPS at the horizon", _spread(u.nps, "pts"))
     t.add_row("retention at the horizon", _spread(u.retention, "pct"))
@@ -386,20 +437,26 @@ def print_run_uncertainty(u: RunUncertainty, console: Console, currency: str = "
         "–" if u.share_from_inputs is None else f"{u.share_from_inputs:.0%}",
     )
     console.print(t)
+    if u.business_tornado is not None:
+        # the acquisition's, reviews' and referrals' inputs move no initial customer's CLV: the business's value
+        what, centre = "Business value", u.business_value_at_centre
+        bars = [
+            (sw.label, sw.value_low, sw.value_high, sw.business_value_low, sw.business_value_high)
+            for sw in u.business_tornado
+        ]
+    else:
+        what, centre = "CLV", u.clv_at_centre
+        bars = [(sw.label, sw.value_low, sw.value_high, sw.clv_low, sw.clv_high) for sw in u.tornado]
     tt = Table(
-        title="CLV per customer with one input at its 5% and 95% value, the others at their medians "
-        f"(CLV there {fmt(u.clv_at_centre, 'money', currency)})",
+        title=f"{'CLV per customer' if what == 'CLV' else what} with one input at its 5% and 95% value, "
+        f"the others at their medians ({what if what == 'CLV' else what.lower()} there {fmt(centre, 'money', currency)})",
         title_justify="left",
     )
-    for col in ("input", "at 5%", "at 95%", "CLV at 5%", "CLV at 95%"):
+    for col in ("input", "at 5%", "at 95%", f"{what} at 5%", f"{what} at 95%"):
         tt.add_column(col, justify="left" if col == "input" else "right")
-    for sw in u.tornado:
+    for label, low, high, at_low, at_high in bars:
         tt.add_row(
-            escape(sw.label),
-            _value(sw.value_low),
-            _value(sw.value_high),
-            fmt(sw.clv_low, "money", currency),
-            fmt(sw.clv_high, "money", currency),
+            escape(label), _value(low), _value(high), fmt(at_low, "money", currency), fmt(at_high, "money", currency)
         )
     console.print(tt)
     for note in u.notes:
@@ -439,11 +496,14 @@ def print_ranking(result: Ranking, console: Console) -> None:
     robustness over uncertain inputs.
     """
     cur = result.currency
+    whole = any(r.delta_value is not None for r in result.ranking)  # a business: ranked by its value
+    what = "the business's value" if whole else "ΔCLV per customer"
     t = Table(
-        title=f"Moments of truth: ΔCLV per customer of one standard step ({result.step:.0%}) of each lever",
+        title=f"Moments of truth: {what} of one standard step ({result.step:.0%}) of each lever",
         title_justify="left",
     )
-    for col in ("rank", "moment", "lever: the step", "ΔCLV per customer  [95% CI]", "ΔNPS", "per unit of cost", "tags"):
+    columns = ["rank", "moment", "lever: the step"] + (["Δ business value  [95% CI]"] if whole else [])
+    for col in (*columns, "ΔCLV per customer  [95% CI]", "ΔNPS", "per unit of cost", "tags"):
         t.add_column(col, justify="left" if col in ("moment", "lever: the step", "tags") else "right")
     for k, r in enumerate(result.ranking, 1):
         per = r.delta_clv_per_cost
@@ -451,6 +511,7 @@ def print_ranking(result: Ranking, console: Console) -> None:
             str(k),
             escape(r.moment),
             escape(f"{r.lever}: {r.step}"),
+            *([with_ci(r.delta_value, "money", cur)] if whole and r.delta_value is not None else []),
             with_ci(r.delta_clv, "money", cur),
             with_ci(r.delta_nps, "pts"),
             "–" if per is None else f"{per:.2f}",
@@ -510,6 +571,7 @@ def print_variants(
             "not within the horizon" if v.payback_month is None else str(v.payback_month),
         )
     console.print(t)
+    print_decomposition(variants, console, currency)
     blocks = {name: v.uncertainty for name, v in variants.items() if v.uncertainty is not None}
     if not blocks and say_missing:
         console.print(
@@ -522,6 +584,27 @@ def print_variants(
         return
     if blocks:
         print_input_uncertainty(blocks, console, currency, population)
+
+
+def print_decomposition(variants: dict[str, Valuation], console: Console, currency: str = "") -> None:
+    """For a whole business: where each intervention's change in value comes from (nothing otherwise)."""
+    split = {name: v for name, v in variants.items() if v.decomposition is not None}
+    if not split:
+        return
+    t = Table(
+        title="Where the value comes from: the business's change in value before the intervention's costs",
+        title_justify="left",
+    )
+    for col in ("intervention", "retention", "referrals", "rating/conversion", "together"):
+        t.add_column(col, justify="left" if col == "intervention" else "right")
+    for name, v in split.items():
+        parts = v.decomposition or {}
+        t.add_row(
+            escape(name),
+            *(with_ci(parts[k], "money", currency) for k in ("retention", "referrals", "rating_conversion")),
+            with_ci(v.delta_business_value, "money", currency),  # type: ignore[arg-type]
+        )
+    console.print(t)
 
 
 def print_input_uncertainty(

@@ -160,10 +160,12 @@ def answer(d: Decision, untested: str = "none") -> dict[str, Any]:
         "chance": None,
         "moment": _key_moment(d, m),
         "untested": untested,
+        "new_customers": None,
     }
     if d.intervention is None:
         return out
     out["figures"] = _figures(d, m, untested)
+    out["new_customers"] = _new_customers(d, m)
     be = d.one_off_break_even
     if be is not None and be.known:
         out["headroom"] = {"bears": be.mean >= 0, "amount": m(abs(be.mean)), "planned": m(d.planned_one_off)}
@@ -184,6 +186,22 @@ def answer(d: Decision, untested: str = "none") -> dict[str, Any]:
             "against": (c.chance < 0.5) if d.verdict == "fund" else (c.chance > 0.5),
         }
     return out
+
+
+def _new_customers(d: Decision, m: Show) -> dict[str, str] | None:
+    """How much of a whole business's gain comes through new customers (None: one cohort)."""
+    parts = d.value_parts
+    if not parts:
+        return None
+    total = sum(parts[k].mean for k in ("retention", "referrals", "rating_conversion"))
+    new = parts["new_customers"].mean
+    return {
+        "amount": m(new),
+        "share": f"{new / total:.0%}" if total > 0 else DASH,
+        "referrals": m(parts["referrals"].mean),
+        "conversion": m(parts["rating_conversion"].mean),
+        "retention": m(parts["retention"].mean),
+    }
 
 
 def _figures(d: Decision, m: Show, untested: str) -> list[dict[str, Any]]:

@@ -97,11 +97,26 @@ def rows_per_month(journey: CompiledScenario) -> float:
     return rows
 
 
+def business_size(journey: CompiledScenario) -> tuple[float, float]:
+    """(Customers, customer-months) a replication simulates: the cohort's, or for a whole business the base
+    and every month's expected joiners from prospects (at the reference conversion, before referrals and
+    churn: an upper bound of the work, within a factor of the referrals' share).
+    """
+    a, months = journey.acquisition, journey.months
+    if a is None:
+        return float(journey.customers), float(journey.customers * months)
+    base = journey.customers if a.initial_base else 0
+    joiners = a.prospects * min(1.0, a.conversion) * journey.customers / journey.population
+    left = months - np.arange(months)
+    return float(base + joiners.sum()), float(base * months + joiners @ left)
+
+
 def memory_gib(journey: CompiledScenario, engine: str) -> float:
     """Peak memory of one replication on `engine`, in GiB."""
-    n = journey.customers
+    n = int(business_size(journey)[0])
     kept, transient = slot_bytes(journey, engine)
-    held = n if engine != "vector" else min(n, CHUNK)  # vector steps a slice at a time
+    # vector steps a slice at a time (a business: every vintage's slices through each month)
+    held = n if engine != "vector" or journey.open else min(n, CHUNK)
     # the hybrid walks a month twice where a follow-up queues (who reaches the queue depends on it)
     walks = 2 if engine == "hybrid" and any(m.after >= 0 and m.resource >= 0 for m in journey.moments) else 1
     total = 16 * n + held * (CUSTOMER_BYTES + kept + transient + walks * rows_per_month(journey) * ROW_BYTES)
@@ -121,26 +136,19 @@ def expected_occurrences(journey: CompiledScenario) -> float:
             per_customer += counts[m.after] if m.after >= 0 else 0  # at most one per parent occurrence
         else:
             per_customer += counts[m.index] * (m.reach if m.cohort else 1.0)
-    return journey.customers * per_customer
+    return business_size(journey)[0] * per_customer
 
 
 def estimate(scenario: Scenario, replications: int | None = None, engine: str | None = None, workers: int = 1) -> Cost:
     """The cost of simulating the scenario (`workers` processes each hold one replication)."""
     journey = compile_scenario(scenario)
     name = engines.choose(engine or scenario.scenario.engine, journey)
-    months, customers = journey.months, journey.customers
+    work = int(business_size(journey)[1])
     reps = replications or scenario.scenario.replications
     one = memory_gib(journey, name)
     # each further worker holds its own replication and its own copy of the libraries
     memory = one + (max(1, workers) - 1) * (one - BASE_GIB[name] + 0.1)
-    return Cost(
-        name,
-        customers * months,
-        expected_occurrences(journey),
-        reps,
-        customers * months * reps / SPEED[name],
-        memory,
-    )
+    return Cost(name, work, expected_occurrences(journey), reps, work * reps / SPEED[name], memory)
 
 
 def check_fits(cost: Cost) -> None:

@@ -16,40 +16,13 @@ from scipy.special import stdtrit
 
 from motsim.display import Result, one_line
 from motsim.engine.tally import WAIT_EDGES
-from motsim.intervals import Estimate
+from motsim.intervals import Curve, Estimate
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from motsim.engine.compiled import CompiledScenario
     from motsim.engine.tally import ReplicationResult
-
-
-@dataclass(frozen=True, repr=False)
-class Curve(Result):
-    """A mean and 95% CI per month (month 0..H)."""
-
-    month: list[int]
-    mean: list[float]
-    ci_low: list[float]
-    ci_high: list[float]
-
-    @classmethod
-    def of(cls, rows: np.ndarray, share: bool = False) -> Curve:
-        """Mean and CI per column of a replications × months array (kept in [0, 1] for shares)."""
-        est = [Estimate.of(rows[:, t], share=share) for t in range(rows.shape[1])]
-        return cls(list(range(rows.shape[1])), [e.mean for e in est], [e.ci_low for e in est], [e.ci_high for e in est])
-
-    def at(self, t: int) -> Estimate:
-        """Month t's estimate."""
-        return Estimate(self.mean[t], self.ci_low[t], self.ci_high[t])
-
-    def rows(self) -> list[dict[str, Any]]:
-        """One row per month."""
-        return [
-            {"month": t, "mean": m, "ci_low": lo, "ci_high": hi}
-            for t, m, lo, hi in zip(self.month, self.mean, self.ci_low, self.ci_high, strict=True)
-        ]
 
 
 @dataclass(frozen=True, repr=False)
@@ -192,6 +165,7 @@ class RunSummary(Result):
     population: int | None = None  # the business's customers (`customers` may be a sample of them)
     currency: str = ""  # of every money figure
     uncertainty: Result | None = None  # with uncertain inputs: `whatif.uncertainty.RunUncertainty`
+    business: Result | None = field(default=None, metadata={"omit_none": True})  # `sim.business.BusinessSummary`
 
     FORMATS = {
         "retention": "share",
@@ -217,6 +191,14 @@ class RunSummary(Result):
                 {"metric": "mean_wait_minutes", "key": rid, "mean": r.mean_wait_minutes, "ci_low": lo, "ci_high": hi}
             )
             rows.append({"metric": "utilization", "key": rid, "mean": r.utilization, "ci_low": None, "ci_high": None})
+        if self.business is not None:  # the whole business: each month's lists, then its value
+            from motsim.sim.business import LISTS
+
+            for name in (*LISTS, "acquisition_spend"):
+                rows += [
+                    {"metric": f"business.{name}", "key": r["month"], **r} for r in getattr(self.business, name).rows()
+                ]
+            rows += self.business.value_rows()  # type: ignore[attr-defined]
         return rows
 
     def retention_rows(self) -> list[dict[str, Any]]:
@@ -242,6 +224,11 @@ class RunSummary(Result):
             for mid, m in self.moments.items()
             for outcome, share in m.outcome_shares.items()
         ]
+
+
+def _served(r: ReplicationResult, customers: int) -> float:
+    """Customers a replication simulated: the cohort, or every customer of an open population."""
+    return float(r.vintage_size.sum()) if r.open else customers
 
 
 @dataclass
@@ -319,8 +306,8 @@ class Results:
                     if codes[k] or k < len(m.outcomes)
                 },
                 mean_score=float(np.sum([r.score_sum[j] for r in reps]) / occurrences) if occurrences else None,
-                churn_tipped=Estimate.of([r.churn_tipped[j] / n for r in reps], share=True),
-                churn_peak=Estimate.of([r.churn_peak[j] / n for r in reps], share=True),
+                churn_tipped=Estimate.of([r.churn_tipped[j] / _served(r, n) for r in reps], share=True),
+                churn_peak=Estimate.of([r.churn_peak[j] / _served(r, n) for r in reps], share=True),
                 tags=dict(m.tags),
             )
         return out
@@ -384,8 +371,8 @@ class Results:
         """Churn not tipped by a moment (`baseline`) and `involuntary`, as shares of the cohort."""
         n = self.compiled.customers
         return {
-            "baseline": Estimate.of([r.churn_baseline / n for r in self.replications], share=True),
-            "involuntary": Estimate.of([r.churn_involuntary / n for r in self.replications], share=True),
+            "baseline": Estimate.of([r.churn_baseline / _served(r, n) for r in self.replications], share=True),
+            "involuntary": Estimate.of([r.churn_involuntary / _served(r, n) for r in self.replications], share=True),
         }
 
     def summary(self) -> RunSummary:
@@ -412,8 +399,15 @@ class Results:
                 prediction=self.prediction(),
                 population=self.compiled.population,
                 currency=self.compiled.currency,
+                business=self.business() if self.compiled.open else None,
             )
         return self._summary
+
+    def business(self) -> Result:
+        """The whole business month by month and its value (an open population's; see `sim.business`)."""
+        from motsim.sim.business import summarise
+
+        return summarise(self.compiled, self.replications)
 
     def prediction(self) -> dict[str, Any]:
         """95% ranges for one cohort of the business's size (`cohort_size`): CLV, NPS (with the noise

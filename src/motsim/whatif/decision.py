@@ -13,7 +13,7 @@ most. The moment that matters most comes from the ranking.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from motsim.display import Result
@@ -85,16 +85,20 @@ class KeyMoment(Result):
             return None
         first, runner = ranking.ranking[0], (ranking.ranking[1] if len(ranking.ranking) > 1 else None)
         d = first.delta_clv
-        worth_more = runner is not None and runner.delta_clv.mean > 0 and d.mean > 0
+        # a whole business is ranked by its value (a funnel moment moves no customer's CLV)
+        business = first.delta_value or Estimate(d.mean * population, d.ci_low * population, d.ci_high * population)
+        other = None if runner is None else (runner.delta_value or runner.delta_clv)
+        mine = first.delta_value or d
+        worth_more = other is not None and other.mean > 0 and mine.mean > 0
         return cls(
             moment=first.moment,
             lever=first.lever,
             step=first.step,
             delta_clv=d,
-            delta_clv_business=Estimate(d.mean * population, d.ci_low * population, d.ci_high * population),
+            delta_clv_business=business,
             next_moment=None if runner is None else runner.moment,
             next_lever=None if runner is None else runner.lever,
-            times_next=d.mean / runner.delta_clv.mean if worth_more else None,
+            times_next=mine.mean / other.mean if worth_more and other is not None else None,
         )
 
 
@@ -127,6 +131,9 @@ class Decision(Result):
     population: int  # the business's customers (money is for them)
     months: int  # the horizon
     currency: str = ""  # of every money figure
+    # a whole business: where the change in value comes from (retention, referrals, rating_conversion,
+    # and new_customers: the last two together), for the intervention to fund (or the closest)
+    value_parts: dict[str, Estimate] | None = field(default=None, metadata={"omit_none": True})
     FORMATS = {
         "npv": "money",
         "total_cost": "money",
@@ -224,5 +231,6 @@ def decide(appraisal: Appraisal) -> Decision:
         one_off_break_even=None if pricing is None else pricing.break_even_one_off,
         planned_one_off=None if pricing is None else float(sum(pricing.cash_flows.costs.get("one_off", []))),
         chance=None if best.uncertainty is None else Chance.of(best.uncertainty),
+        value_parts=best.decomposition,
         **facts,
     )

@@ -25,6 +25,7 @@ from motsim.display import Result
 from motsim.errors import InputError
 from motsim.intervals import Quantiles
 from motsim.model.changes import apply_changes
+from motsim.model.economics import present_value
 from motsim.model.scenario import Intervention, Scenario
 from motsim.model.uncertainty import TORNADO_QUANTILES, Input, apply_costs, collect_inputs, latin_hypercube
 from motsim.run_options import RunOptions, Stage, current
@@ -407,6 +408,18 @@ class ClvSwing(Result):
 
 
 @dataclass(frozen=True, repr=False)
+class BusinessSwing(Result):
+    """One input's tornado bar for a whole business: its value at the input's 5% and 95% values."""
+
+    path: str
+    value_low: float
+    value_high: float
+    business_value_low: float
+    business_value_high: float
+    label: str = ""
+
+
+@dataclass(frozen=True, repr=False)
 class RunUncertainty(Result):
     """What the inputs' uncertainty does to the baseline (`run --uncertainty N`)."""
 
@@ -419,6 +432,11 @@ class RunUncertainty(Result):
     clv_at_centre: float
     notes: list[str] = field(default_factory=list)
     replications_per_set: int = 1  # each parameter set's replications (on the plain run's first streams)
+    # a whole business: its value over the inputs, and the inputs that move it most (acquisition's,
+    # reviews' and referrals' inputs move no initial customer's CLV)
+    business_value: Quantiles | None = field(default=None, metadata={"omit_none": True})
+    business_tornado: list[BusinessSwing] | None = field(default=None, metadata={"omit_none": True})
+    business_value_at_centre: float | None = field(default=None, metadata={"omit_none": True})
 
     def rows(self) -> list[dict[str, Any]]:
         """One row per tornado bar."""
@@ -465,6 +483,19 @@ def propagate_run(
         low, high = where.swing(clv_fit, k)
         tornado.append(ClvSwing(item.label, *where.ends[k], low, high, item.title))
     tornado.sort(key=lambda sw: -abs(sw.clv_high - sw.clv_low))
+    business: dict[str, Any] = {}
+    if plain.compiled.open:
+        rate, scale = plain.compiled.annual_discount_rate, plain.compiled.population / plain.compiled.customers
+        value_fit, value, _ = answer(lambda x: float(present_value(x.flow, rate)) * scale, 3)
+        swings = []
+        for k, item in enumerate(sim.inputs[j] for j in sim.relevant(None)):
+            swings.append(BusinessSwing(item.label, *where.ends[k], *where.swing(value_fit, k), item.title))
+        swings.sort(key=lambda sw: -abs(sw.business_value_high - sw.business_value_low))
+        business = {
+            "business_value": Quantiles.of(value),
+            "business_tornado": swings,
+            "business_value_at_centre": where.centre(value_fit),
+        }
     return RunUncertainty(
         draws=draws,
         clv=Quantiles.of(clv),
@@ -475,6 +506,7 @@ def propagate_run(
         clv_at_centre=where.centre(clv_fit),
         notes=sim.notes(None),
         replications_per_set=r,
+        **business,
     )
 
 

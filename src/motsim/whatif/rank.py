@@ -22,7 +22,7 @@ from motsim.run_options import RunOptions, Stage, current
 from motsim.sim.arguments import replications_of, scenario_of
 from motsim.sim.results import Results
 from motsim.whatif.compare import run_compare
-from motsim.whatif.steps import LEVERS, SEP, restep, split, standard_steps
+from motsim.whatif.steps import LEVERS, SEP, funnel_moment, funnel_moments, restep, split, standard_steps
 from motsim.whatif.valuation import Comparison
 
 if TYPE_CHECKING:
@@ -119,6 +119,10 @@ class RankedMoment(Result):
     delta_clv_per_cost: float | None  # ΔCLV per unit of the moment's current cost to serve
     changes: dict[str, Any]
     tags: dict[str, str]
+    # a whole business: the step's change in business value (what the ranking follows; a funnel
+    # moment moves no customer's CLV) and where it comes from
+    delta_value: Estimate | None = field(default=None, metadata={"omit_none": True})
+    decomposition: dict[str, Estimate] | None = field(default=None, metadata={"omit_none": True})
 
     @property
     def name(self) -> str:
@@ -179,6 +183,9 @@ class Ranking(Result):
                 **r.delta_clv.to_dict(),
                 "delta_clv_per_cost": r.delta_clv_per_cost,
                 **{k: r.tags.get(k, "") for k in TAG_KINDS},
+                **(
+                    {} if r.delta_value is None else {f"delta_value_{k}": v for k, v in r.delta_value.to_dict().items()}
+                ),
             }
             for r in self.ranking
         ]
@@ -193,37 +200,41 @@ def ranked(
 ) -> Ranking:
     """The ranking from standard-step comparisons already run (keyed by step name, `moment · lever`)."""
     ids = [x.id for x in scenario.moments]
+    funnel = [f.id for f in funnel_moments(scenario)]
     rows = []
     for name, comp in comparisons.items():
         moment_id, lever = split(name)
-        m = scenario.moment(moment_id)
+        m = funnel_moment(scenario, moment_id) or scenario.moment(moment_id)
         d_clv = np.array([v.clv - b.clv for b, v in zip(base.replications, comp.variant.replications, strict=True)])
         est = Estimate.of(d_clv)
-        occurrences = np.mean([r.occurrences[ids.index(m.id)] for r in base.replications])
+        if m.id in funnel:  # prospects who met it, per customer
+            occurrences = np.mean([r.funnel_met[funnel.index(m.id)] for r in base.replications])
+        else:
+            occurrences = np.mean([r.occurrences[ids.index(m.id)] for r in base.replications])
         spend = m.cost * occurrences / scenario.scenario.customers
+        summary = comp.summary()
         rows.append(
             RankedMoment(
                 moment=m.id,
                 lever=lever,
                 step=comp.intervention.description,
                 delta_clv=est,
-                delta_nps=comp.summary().delta_nps,
+                delta_nps=summary.delta_nps,
                 delta_clv_per_cost=(est.mean / spend) if spend > 0 and not np.isnan(est.mean) else None,
                 changes=dict(comp.intervention.changes),
                 tags={k: getattr(m, k) for k in TAG_KINDS if getattr(m, k)},
+                delta_value=summary.delta_business_value,
+                decomposition=summary.decomposition,
             )
         )
-    rows.sort(key=lambda r: -(0.0 if np.isnan(r.delta_clv.mean) else r.delta_clv.mean))
+    rows.sort(key=lambda r: -_worth(r))
     groups: dict[str, tuple[list[str], float]] = {}
     for r in rows:
         if r.lever != "outcomes":
             continue  # tags sum one lever, so that a moment is not counted twice
         for kind, value in r.tags.items():
             names, total = groups.get(f"{kind}:{value}", ([], 0.0))
-            groups[f"{kind}:{value}"] = (
-                [*names, r.moment],
-                total + (0.0 if np.isnan(r.delta_clv.mean) else r.delta_clv.mean),
-            )
+            groups[f"{kind}:{value}"] = ([*names, r.moment], total + _worth(r))
     ranked_ids = {r.moment for r in rows}
     return Ranking(
         scenario=scenario.scenario.name,
@@ -232,9 +243,17 @@ def ranked(
         baseline_clv=base.clv(),
         ranking=rows,
         by_tag={k: TagGroup(*v) for k, v in sorted(groups.items(), key=lambda kv: -kv[1][1])},
-        unranked={m.id: _why_not(m, levers) for m in scenario.moments if m.id not in ranked_ids},
+        unranked={
+            m.id: _why_not(m, levers) for m in [*scenario.moments, *funnel_moments(scenario)] if m.id not in ranked_ids
+        },
         currency=scenario.economics.currency,
     )
+
+
+def _worth(r: RankedMoment) -> float:
+    """What a step is ranked by: the business's change in value when the business is simulated, else ΔCLV."""
+    est = r.delta_value if r.delta_value is not None else r.delta_clv
+    return 0.0 if est.mean is None or np.isnan(est.mean) else est.mean
 
 
 def _why_not(m: Any, levers: tuple[str, ...]) -> str:

@@ -7,6 +7,8 @@ gets more agents). `standard_step` says what each step changes, in dotted paths 
 
 from __future__ import annotations
 
+from typing import Any
+
 from motsim.errors import InputError, ModelError
 from motsim.model.scenario import Intervention, Outcomes, Scenario
 from motsim.whatif.levers import LEVERS
@@ -43,6 +45,11 @@ def standard_step(scenario: Scenario, moment_id: str, step: float, lever: str = 
     - recovery: `step` more probability of recovering a failure (at most to 1);
     - capacity: the team the moment queues for gets `step` more agents (at least one).
     """
+    funnel = funnel_moment(scenario, moment_id)
+    if funnel is not None:  # a moment prospects pass: only its outcomes can be improved
+        changes = _step_changes(f"acquisition.funnel.{moment_id}", funnel.outcomes, step) if lever == "outcomes" else {}
+        what = f"move {step:.0%} of prospects from the worst outcome to the best"
+        return Intervention(name=f"{moment_id}{SEP}{lever}", description=what, changes=changes) if changes else None
     m = scenario.moment(moment_id)
     changes: dict[str, float | int] = {}
     if lever == "outcomes":
@@ -87,17 +94,28 @@ def standard_steps(scenario: Scenario, step: float, levers: tuple[str, ...] = LE
     if unknown:
         raise InputError.one("", "levers", f"no lever {sorted(unknown)} (there are: {', '.join(LEVERS)})")
     steps, teams = [], set()
-    for m in scenario.moments:
+    for m in [*scenario.moments, *funnel_moments(scenario)]:
         for lever in levers:
-            if lever == "capacity" and m.uses in teams:
+            uses = getattr(m, "uses", None)  # a funnel moment queues for no team
+            if lever == "capacity" and uses in teams:
                 continue
             found = standard_step(scenario, m.id, step, lever)
             if found is not None:
                 steps.append(found)
-                teams |= {m.uses} if lever == "capacity" else set()
+                teams |= {uses} if lever == "capacity" else set()
     if not steps:
         raise ModelError("no moment has a lever to improve (two outcomes that score apart, a rate, a failure, a team)")
     return steps
+
+
+def funnel_moments(scenario: Scenario) -> list[Any]:
+    """The moments prospects pass before joining (a whole business's funnel; none otherwise)."""
+    return list(scenario.acquisition.funnel) if scenario.acquisition is not None else []
+
+
+def funnel_moment(scenario: Scenario, moment_id: str) -> Any | None:
+    """The funnel moment with this id, or None (a journey moment's id)."""
+    return next((f for f in funnel_moments(scenario) if f.id == moment_id), None)
 
 
 def split(name: str) -> tuple[str, str]:

@@ -145,7 +145,19 @@ class Comparison:
             p_npv_positive_ci=None,
             npv_by_replication=[float(x) for x in npv],
             currency=self.baseline.compiled.currency,
+            **self._business(),
         )
+
+    def _business(self) -> dict[str, Any]:
+        """For a whole business: its change in value before the intervention's costs and where it comes
+        from (retention, referrals, rating/conversion; see `whatif.decomposition`).
+        """
+        if not self.baseline.compiled.open:
+            return {}
+        from motsim.whatif.decomposition import decompose
+
+        value = economics.present_value(self.gains(), self.rate)
+        return {"delta_business_value": Estimate.of(value), "decomposition": decompose(self)}
 
 
 @dataclass(frozen=True, repr=False)
@@ -231,6 +243,10 @@ class Valuation(Result):
     npv_by_replication: list[float]
     uncertainty: InputUncertainty | None = None  # what uncertain inputs do to the answer
     currency: str = field(default="", metadata={"skip": True})  # of every money figure (for display)
+    # a whole business (open population): its change in value before the intervention's costs, and
+    # that change split into retention, referrals and rating_conversion (NPV = their sum − costs)
+    delta_business_value: Estimate | None = field(default=None, metadata={"omit_none": True})
+    decomposition: dict[str, Estimate] | None = field(default=None, metadata={"omit_none": True})
 
     FORMATS = {
         "delta_clv": "money",
@@ -256,6 +272,12 @@ class Valuation(Result):
         for metric in ("payback_month", "p_npv_positive"):
             value = getattr(self, metric)
             rows.append({"variant": self.name, "metric": metric, "mean": value, "ci_low": None, "ci_high": None})
+        if self.decomposition is not None and self.delta_business_value is not None:
+            rows.append({"variant": self.name, "metric": "delta_business_value", **self.delta_business_value.to_dict()})
+            rows += [
+                {"variant": self.name, "metric": f"decomposition.{k}", **e.to_dict()}
+                for k, e in self.decomposition.items()
+            ]
         return rows
 
 
