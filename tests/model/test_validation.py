@@ -120,9 +120,7 @@ def test_a_value_of_the_wrong_kind_is_said_with_the_form_it_takes(text, field, s
 def test_what_validate_accepts_runs():
     """The cases that validated and then failed in a verb are refused by validate (above); a scenario
     with a 1,000-long `after` chain validates (near-linear checks) and its cycle, when closed, is found."""
-    chain = "".join(
-        f'[[moments]]\nid = "c{k}"\nafter = "{"m" if k == 0 else f"c{k - 1}"}"\n' for k in range(1000)
-    )
+    chain = "".join(f'[[moments]]\nid = "c{k}"\nafter = "{"m" if k == 0 else f"c{k - 1}"}"\n' for k in range(1000))
     assert len(load_text(BASE + chain, "s.toml").moments) == 1001
     looped = (BASE + chain).replace('id = "m"\nat_day = 0', 'id = "m"\nafter = "c999"')
     [cycle] = [p for p in refused(looped) if "cycle" in p.message]

@@ -108,9 +108,10 @@ def test_the_report_says_how_much_comes_through_new_customers():
 def test_a_run_over_uncertain_inputs_prices_the_business_and_its_tornado_moves_with_them():
     # referred customers' margin moves no initial customer's CLV, only the business's value: a
     # higher multiplier must raise it, and by about what the referred joiners' margin is worth
-    text = SCENARIO.replace("REVIEW", "0.1").replace(
-        "referred_margin_multiplier = 1\n", ""
-    ) + '[uncertainty]\n"acquisition.referred_margin_multiplier" = { uniform = [0.5, 1.5] }\n'
+    text = (
+        SCENARIO.replace("REVIEW", "0.1").replace("referred_margin_multiplier = 1\n", "")
+        + '[uncertainty]\n"acquisition.referred_margin_multiplier" = { uniform = [0.5, 1.5] }\n'
+    )
     result = motsim.run(load_text(text, "local.toml"), replications=4, draws=12)
     u = result.uncertainty
     assert u.business_value is not None and u.business_tornado

@@ -415,9 +415,7 @@ LogSpread = Annotated[float, Field(ge=0.0, le=30.0)]
 class Distribution(Strict):
     """An uncertain input: exactly one of normal, uniform, triangular, beta or lognormal."""
 
-    normal: Optional[tuple[Value, Annotated[float, Field(ge=0.0, le=LARGEST)]]] = Field(
-        None, description="[mean, sd]."
-    )
+    normal: Optional[tuple[Value, Annotated[float, Field(ge=0.0, le=LARGEST)]]] = Field(None, description="[mean, sd].")
     uniform: Optional[tuple[Value, Value]] = Field(None, description="[low, high].")
     triangular: Optional[tuple[Value, Value, Value]] = Field(None, description="[low, mode, high].")
     beta: Optional[tuple[Shape, Shape]] = Field(None, description="[a, b]: a probability known to be near a / (a + b).")

@@ -353,5 +353,3 @@ def locate_line(text: str, loc: tuple) -> int | None:
             return start + 1 if start else None
         i += 1
     return start + 1
-
-

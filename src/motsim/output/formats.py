@@ -447,9 +447,10 @@ def print_run_uncertainty(u: RunUncertainty, console: Console, currency: str = "
     else:
         what, centre = "CLV", u.clv_at_centre
         bars = [(sw.label, sw.value_low, sw.value_high, sw.clv_low, sw.clv_high) for sw in u.tornado]
+    named = ("CLV per customer", "CLV") if what == "CLV" else (what, what.lower())
     tt = Table(
-        title=f"{'CLV per customer' if what == 'CLV' else what} with one input at its 5% and 95% value, "
-        f"the others at their medians ({what if what == 'CLV' else what.lower()} there {fmt(centre, 'money', currency)})",
+        title=f"{named[0]} with one input at its 5% and 95% value, "
+        f"the others at their medians ({named[1]} there {fmt(centre, 'money', currency)})",
         title_justify="left",
     )
     for col in ("input", "at 5%", "at 95%", f"{what} at 5%", f"{what} at 95%"):
