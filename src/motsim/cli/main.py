@@ -163,17 +163,19 @@ def validate(scenario: ScenarioArg) -> None:
         from motsim.model.loading import load_scenario, resolve
         from motsim.model.scenario import implications
         from motsim.model.uncertainty import collect_inputs
-        from motsim.sim.footprint import check_fits, estimate
+        from motsim.sim.footprint import check_fits
+        from motsim.whatif.planning import plan
 
         path = resolve(scenario)
         sc = load_scenario(path)
         h = sc.scenario
-        cost = estimate(sc)
-        check_fits(cost)
+        costs = plan(sc)
+        check_fits(costs.run)
         out.print(
             f"ok: {escape(str(path))}: '{escape(h.name)}', {h.customers:,} customers × {h.months} months, "
             f"{len(sc.segment_list)} segment(s), {len(sc.moments)} moment(s), {len(sc.resources)} resource(s), "
-            f"{len(sc.interventions)} intervention(s)\nestimated run: {cost.describe()}",
+            f"{len(sc.interventions)} intervention(s)\nestimated run: {costs.run.describe()}\n"
+            f"estimated commands (one core; more workers divide it): {costs.describe()}",
             highlight=False,
             soft_wrap=True,
         )

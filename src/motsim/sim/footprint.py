@@ -5,12 +5,16 @@ benchmarks/footprint.py, which prints each estimate beside the measured peak): t
 tables (slots × customers per moment, with the bytes each slot keeps), each customer's state,
 and the month's rows. `vector` holds the tables and rows for one slice of customers at a time,
 `hybrid` for the whole cohort; `des` also keeps every occurrence as Python objects and a
-process per customer. Time is customer-months over a measured speed; both are rough, but
-enough to refuse a run that cannot fit and to tell a user how long to wait.
+process per customer. Time per replication is a fixed start, the expected occurrences over a
+measured speed, each moment's months per slice of customers and, for a whole business, its
+months × vintages of stepping (benchmarks/time_estimate.py prints each
+estimate beside the measured CPU time: within a factor of about 3). Both are rough, but enough to
+refuse a run that cannot fit and to tell a user how long to wait.
 """
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 
@@ -25,8 +29,13 @@ from motsim.engine.vector import CHUNK
 from motsim.errors import ModelError, Problem
 from motsim.model.scenario import Scenario
 
-# measured: customer-months per second on one core
-SPEED = {"vector": 8_000_000, "hybrid": 300_000, "des": 150_000}
+# measured on one core (benchmarks/time_estimate.py, a least-squares fit over its shapes): seconds a
+# replication takes to start, each moment's month for a slice of `CHUNK` customers (numpy's calls),
+# each occurrence, and a whole business's month × month of vintages
+START_SECONDS = {"vector": 0.005, "hybrid": 0.04, "des": 0.05}
+MOMENT_MONTH_SECONDS = {"vector": 5.5e-4, "hybrid": 5e-4, "des": 0.0}
+OCCURRENCE_SPEED = {"vector": 40_000_000, "hybrid": 13_600_000, "des": 45_000}
+VINTAGE_MONTH_SECONDS = 4e-4
 BASE_GIB = {"vector": 0.13, "hybrid": 0.15, "des": 0.2}  # the interpreter and its libraries (des: SimPy, pandas)
 CUSTOMER_BYTES = 400  # each customer's state: segment, churn, memory, status
 ROW_BYTES = 28 * 4  # one occurrence row (time, moment, slot, code, score, defection draw), the copies a month makes
@@ -48,12 +57,18 @@ class Cost(Result):
 
     def describe(self) -> str:
         """One line for people."""
-        minutes = self.seconds / 60
-        when = f"about {self.seconds:.0f} s" if self.seconds < 120 else f"about {minutes:.0f} min"
+        when = duration(self.seconds)
         return (
             f"{self.customer_months:,} customer-months × {self.replications} replication(s) on the {self.engine} "
             f"engine: {when} on one core, peak memory about {self.memory_gib:.1f} GiB"
         )
+
+
+def duration(seconds: float) -> str:
+    """A rough time as people say it."""
+    if seconds < 1:
+        return "under 1 s"
+    return f"about {seconds:.0f} s" if seconds < 120 else f"about {seconds / 60:.0f} min"
 
 
 def machine_gib() -> float:
@@ -148,7 +163,18 @@ def estimate(scenario: Scenario, replications: int | None = None, engine: str | 
     one = memory_gib(journey, name)
     # each further worker holds its own replication and its own copy of the libraries
     memory = one + (max(1, workers) - 1) * (one - BASE_GIB[name] + 0.1)
-    return Cost(name, work, expected_occurrences(journey), reps, work * reps / SPEED[name], memory)
+    occurrences = expected_occurrences(journey)
+    return Cost(name, work, occurrences, reps, reps * seconds_per_replication(journey, name, occurrences), memory)
+
+
+def seconds_per_replication(journey: CompiledScenario, engine: str, occurrences: float) -> float:
+    """One replication's rough CPU seconds on `engine`."""
+    slices = math.ceil(business_size(journey)[0] / CHUNK)
+    seconds = START_SECONDS[engine] + occurrences / OCCURRENCE_SPEED[engine]
+    seconds += MOMENT_MONTH_SECONDS[engine] * len(journey.moments) * journey.months * slices
+    if journey.open:  # every month steps every vintage that has joined so far
+        seconds += VINTAGE_MONTH_SECONDS * journey.months**2
+    return seconds
 
 
 def check_fits(cost: Cost) -> None:
