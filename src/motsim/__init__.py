@@ -50,6 +50,9 @@ _LAZY = {
     "Pricing": "motsim.whatif.roi",
     "Appraisal": "motsim.whatif.appraisal",
     "Projection": "motsim.whatif.projection",
+    "Observed": "motsim.whatif.projection",
+    "Plan": "motsim.whatif.planning",
+    "plan": "motsim.whatif.planning",
     "Interval": "motsim.intervals",
     "Estimate": "motsim.intervals",
     "Quantiles": "motsim.intervals",
@@ -97,7 +100,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from motsim.sim.run import simulate
     from motsim.whatif.appraisal import Appraisal
     from motsim.whatif.compare import WhatIf, compare
-    from motsim.whatif.projection import Projection, project
+    from motsim.whatif.planning import Plan, plan
+    from motsim.whatif.projection import Observed, Projection, project
     from motsim.whatif.questions import appraise, run
     from motsim.whatif.rank import Ranking, rank
     from motsim.whatif.roi import Pricing, break_even, roi

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from motsim.display import Result
 from motsim.model.scenario import Scenario
+from motsim.sim.arguments import scenario_of
 from motsim.sim.footprint import Cost, duration, estimate
 from motsim.whatif.propagation import draws_of, inputs_of, replications_per_set
 from motsim.whatif.steps import LEVERS, standard_steps
@@ -40,7 +41,13 @@ class QuestionCost(Result):
 
 @dataclass(frozen=True, repr=False)
 class Plan(Result):
-    """The scenario's run footprint and what each question costs on it."""
+    """The scenario's run footprint and what each question costs on it (`motsim.plan`).
+
+    Examples:
+        >>> costs = motsim.plan("fitness_club", sample=1000)
+        >>> costs.run.engine, costs.questions[0].command, costs.questions[0].seconds > 0
+        ('vector', 'run', True)
+    """
 
     run: Cost  # one replication set of the baseline: customer-months, memory
     questions: list[QuestionCost]
@@ -61,10 +68,28 @@ class Plan(Result):
 
 
 
-def plan(scenario: Scenario, *, replications: int | None = None, engine: str | None = None) -> Plan:
-    """The rough cost of `run`, `compare`, `rank` and `report` on `scenario` at its defaults
-    (draws as the scenario sets them: `uncertainty_draws`).
+def plan(
+    scenario: Scenario | str,
+    *,
+    replications: int | None = None,
+    engine: str | None = None,
+    sample: int | None = None,
+    months: int | None = None,
+) -> Plan:
+    """The rough cost of `run`, `compare`, `rank` and `report` on `scenario` at its defaults (draws as
+    the scenario sets them: `uncertainty_draws`), before running any: what `motsim validate` says.
+
+    Returns:
+        `Plan`: the run's footprint (`.run`: customer-months, seconds on one core, peak memory) and per
+            command (`.questions`) the scenarios and replications it simulates and its rough seconds
+            on one core, the parameter sets' share apart.
+
+    Examples:
+        >>> costs = motsim.plan("saas_onboarding", sample=1000)
+        >>> [q.command for q in costs.questions]
+        ['run', 'compare', 'rank', 'report']
     """
+    scenario = scenario_of(scenario, sample=sample, months=months)
     one = estimate(scenario, replications=replications, engine=engine)
     per_scenario = one.seconds  # all replications of one scenario
     reps = one.replications

@@ -62,7 +62,14 @@ def effect_input(v0: float, maps_to: str, observed: Observed) -> Input:
 
 @dataclass(frozen=True, repr=False)
 class Observed(Result):
-    """An observed effect on a metric and its standard error (from an experiment's analysis)."""
+    """An observed effect on a metric and its standard error (from an experiment's analysis): what
+    `motsim.project` turns into lifetime value.
+
+    Examples:
+        >>> lift = motsim.Observed(control=0.70, effect=0.10, se=0.02, metric="onboarding_good")
+        >>> lift.to_dict()["effect"], lift.scale
+        (0.1, 'absolute')
+    """
 
     control: float
     effect: float
@@ -99,8 +106,7 @@ class Projection(Result):
         break_even_effect: the effect (in `observed.effect`'s unit) at which NPV crosses 0.
 
     Examples:
-        >>> from motsim.whatif.projection import Observed
-        >>> p = motsim.project("saas_onboarding", Observed(control=0.7, effect=0.1, se=0.02),
+        >>> p = motsim.project("saas_onboarding", motsim.Observed(control=0.7, effect=0.1, se=0.02),
         ...                    maps_to="moments.onboarding.outcomes.good.p", draws=4, sample=500)
         >>> 0 <= p.p_npv_positive <= 1
         True
@@ -165,8 +171,7 @@ def project(
             of draws) and the break-even effect (in the unit of `observed.effect`).
 
     Examples:
-        >>> from motsim.whatif.projection import Observed
-        >>> lift = Observed(control=0.70, effect=0.10, se=0.02, metric="onboarding_good")
+        >>> lift = motsim.Observed(control=0.70, effect=0.10, se=0.02, metric="onboarding_good")
         >>> p = motsim.project("saas_onboarding", lift, maps_to="moments.onboarding.outcomes.good.p",
         ...                    intervention="better onboarding", draws=4, sample=500)
         >>> p.draws, p.npv.p05 <= p.npv.p50 <= p.npv.p95
