@@ -122,3 +122,16 @@ class MotsimWarning(UserWarning):
         >>> warnings.simplefilter("error", motsim.MotsimWarning)  # make notes stop a script instead
         >>> warnings.resetwarnings()
     """
+
+
+def shown(value: object) -> str:
+    """A data cell's value as a message shows it: a number as written (numpy's scalars as Python's,
+    not `np.int64(7)`), text quoted.
+    """
+    item = getattr(value, "item", None)
+    if callable(item) and not isinstance(value, (str, bytes)):
+        try:
+            value = item()
+        except (TypeError, ValueError):
+            pass
+    return repr(value)

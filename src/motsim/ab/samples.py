@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from motsim.errors import DataError
+from motsim.errors import DataError, shown
 from motsim.model.word_of_mouth import nps_counts
 
 if TYPE_CHECKING:
@@ -149,7 +149,7 @@ def _numeric(df: pd.DataFrame, column: str, kind: str) -> np.ndarray:
     bad = values.isna() & df[column].notna()
     if bad.any():
         raise DataError(
-            f"column '{column}': non-numeric value {df[column][bad].iloc[0]!r} in row {int(bad.idxmax()) + 2}"
+            f"column '{column}': non-numeric value {shown(df[column][bad].iloc[0])} in row {int(bad.idxmax()) + 2}"
         )
     if values.isna().any() and kind != "covariate":  # a covariate's gaps are customers without a pre-period
         raise DataError(
@@ -166,11 +166,12 @@ def _numeric(df: pd.DataFrame, column: str, kind: str) -> np.ndarray:
             "(variances need it): rescale the column"
         )
     if kind == "proportion" and not values.isin([0, 1]).all():
-        raise DataError(
-            f"column '{column}': a proportion (or event) must be 0 or 1, found {values[~values.isin([0, 1])].iloc[0]!r}"
-        )
+        found = shown(values[~values.isin([0, 1])].iloc[0])
+        raise DataError(f"column '{column}': a proportion (or event) must be 0 or 1, found {found}")
     if kind == "nps" and not values.between(0, 10).all():
-        raise DataError(f"column '{column}': NPS ratings are 0..10, found {values[~values.between(0, 10)].iloc[0]!r}")
+        raise DataError(
+            f"column '{column}': NPS ratings are 0..10, found {shown(values[~values.between(0, 10)].iloc[0])}"
+        )
     if kind == "survival" and (values < 0).any():
         raise DataError(f"column '{column}': a tenure cannot be negative")
     return values.to_numpy(dtype=float)

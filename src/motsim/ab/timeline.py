@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from motsim.display import Result
-from motsim.errors import DataError
+from motsim.errors import DataError, shown
 
 DATE_COLUMNS = ("date", "day")
 PERIODS = ("day", "week")
@@ -63,7 +63,7 @@ def periods(values: pd.Series, column: str, by: str) -> tuple[np.ndarray, list[s
         dates = pd.to_datetime(values, errors="coerce")
         if dates.isna().any():
             bad = int(dates.isna().to_numpy().argmax())
-            raise DataError(f"column '{column}': {values.iloc[bad]!r} in row {bad + 2} is not a date")
+            raise DataError(f"column '{column}': {shown(values.iloc[bad])} in row {bad + 2} is not a date")
         days = dates.dt.floor("D")
         if by == "week":
             days = days - pd.to_timedelta(days.dt.dayofweek, unit="D")  # weeks start on Monday
