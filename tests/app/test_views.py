@@ -105,3 +105,17 @@ def test_an_event_log_fits_with_its_backtest_and_the_fitted_scenario_becomes_the
     assert at.radio(key="view").value == "What-if"
     assert at.title[0].value == fit.to_scenario().scenario.name  # the page now shows the fitted scenario
     assert at.session_state["scenario"].startswith("fitted from events.csv")
+
+
+def test_a_whole_business_verdict_says_what_comes_through_new_customers():
+    from motsim.app.present import money_of, through_new_customers
+
+    show = money_of("USD")
+    business = motsim.compare("local_clinic", sample=600, replications=2, draws=0)
+    v = next(iter(business.variants.values()))
+    said = through_new_customers(v, show)
+    parts = v.decomposition
+    assert said is not None and show(parts["new_customers"].mean) in said
+    assert show(parts["referrals"].mean) in said and show(parts["rating_conversion"].mean) in said
+    cohort = motsim.compare("fitness_club", sample=600, replications=2, draws=0)
+    assert through_new_customers(next(iter(cohort.variants.values())), show) is None

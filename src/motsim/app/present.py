@@ -57,7 +57,22 @@ def verdict(what: Any, months: int) -> str:
         f"{head} over {months} months (NPV after its costs, 95% interval {worth.split(' ', 1)[-1]}); "
         f"ROI {roi_words(v.roi)}; pays back in **{payback_words(v.payback_month, months)}**."
     )
-    return f"{text} {how_sure(v)}"
+    return " ".join(filter(None, (text, through_new_customers(v, show), how_sure(v))))
+
+
+def through_new_customers(v: Any, show: Any) -> str | None:
+    """For a whole business: how much of the gain comes through new customers (referrals, the rating)."""
+    parts = getattr(v, "decomposition", None)
+    if not parts:
+        return None
+    total = sum(parts[k].mean for k in ("retention", "referrals", "rating_conversion"))
+    new = parts["new_customers"].mean
+    share_of = f" ({new / total:.0%} of its gain)" if total > 0 else ""
+    return (
+        f"{show(new)}{share_of} comes through new customers: {show(parts['referrals'].mean)} by referrals, "
+        f"{show(parts['rating_conversion'].mean)} by the rating's conversion; {show(parts['retention'].mean)} "
+        "by keeping customers longer."
+    )
 
 
 def moves_most(v: Any) -> str | None:
