@@ -429,9 +429,10 @@ def business_chart(business, path: Path, title: str) -> None:
     low, high = np.array(r.ci_low, dtype=float), np.array(r.ci_high, dtype=float)
     if np.isfinite(low).any():
         rating.fill_between(month, low, high, color="tab:orange", alpha=0.25)
-    shown = mean[np.isfinite(mean)]
+    shown = np.concatenate([mean, low, high])  # the band whole: a clipped band reads as certainty
+    shown = shown[np.isfinite(shown)]
     if len(shown):
-        pad = max(0.1, float(shown.max() - shown.min()) * 0.3)
+        pad = max(0.1, float(shown.max() - shown.min()) * 0.1)
         rating.set_ylim(max(1.0, float(shown.min()) - pad), min(5.0, float(shown.max()) + pad))
     rating.set_ylabel("stars (1-5), month end")
     rating.set_xlabel("month")

@@ -27,7 +27,9 @@ def write_run_files(s: RunSummary, out_dir: Path, partial: bool = False, say: bo
         from motsim.output.charts import business_chart
 
         write_text(out_dir / "business.csv", to_csv(s.business.rows()))
-        business_chart(s.business, out_dir / "business.png", f"{s.scenario}: the business")
+        business_chart(
+            s.business, out_dir / "business.png", f"{s.scenario}: customers by how they joined, and the rating"
+        )
     if partial:
         write_text(out_dir / "PARTIAL.txt", "interrupted while drawing the uncertain inputs: without them\n")
     if say:
