@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from motsim.display import Result
+from motsim.errors import ModelError
 from motsim.model.scenario import Scenario
 from motsim.sim.arguments import scenario_of
 from motsim.sim.footprint import Cost, duration, estimate
@@ -94,7 +95,10 @@ def plan(
     per_scenario = one.seconds  # all replications of one scenario
     reps = one.replications
     moves = any(i.owner is None for i in inputs_of(scenario))
-    steps = len(standard_steps(scenario, 0.10, LEVERS))
+    try:
+        steps: int | None = len(standard_steps(scenario, 0.10, LEVERS))
+    except ModelError:  # nothing to rank: rank would say so
+        steps = None
     interventions = len(scenario.interventions)
 
     def cost(command: str, scenarios: int, draws: int, drawn: int | None = None) -> QuestionCost:
@@ -109,7 +113,8 @@ def plan(
     questions = [cost("run", 1, draws_of(None, scenario, False) if moves else 0)]
     if interventions:
         questions.append(cost("compare", 1 + interventions, priced))
-    questions.append(cost("rank", 1 + steps, priced if moves else 0))
+    if steps is not None:
+        questions.append(cost("rank", 1 + steps, priced if moves else 0))
     if interventions:  # the appraisal's one batch: interventions and steps; its draws price the interventions
-        questions.append(cost("report", 1 + interventions + steps, priced, drawn=1 + interventions))
+        questions.append(cost("report", 1 + interventions + (steps or 0), priced, drawn=1 + interventions))
     return Plan(one, questions)
