@@ -14,32 +14,8 @@ from motsim.errors import InputError
 from motsim.model.uncertainty import collect_inputs
 from motsim.whatif.propagation import Evaluation, design
 from tests.conftest import write
+from tests.whatif.test_propagation import BASE  # a scenario with one moment and one intervention
 
-BASE = """
-[scenario]
-name = "together"
-months = 12
-customers = 400
-replications = 2
-seed = 4
-
-[economics]
-monthly_revenue = 100.0
-
-[churn]
-baseline_monthly = 0.03
-experience_sensitivity = 0.3
-
-[[moments]]
-id = "onboarding"
-at_day = 3
-outcomes = { good = { p = 0.6, score = 3 }, bad = { p = 0.4, score = -5 } }
-
-[[interventions]]
-name = "fix"
-changes = { "moments.onboarding.outcomes.good.p" = 0.8 }
-cost_one_off = 5000
-"""
 PATHS = ["churn.experience_sensitivity", "churn.baseline_monthly", "moments.onboarding.outcomes.good.p"]
 MEAN = np.array([0.3, 0.03, 0.6])
 SD = np.array([0.03, 0.002, 0.02])  # every mean 10 sd or more inside its field's bounds: no truncation to speak of
