@@ -13,7 +13,17 @@ import typing
 from collections.abc import Iterable
 from typing import Annotated, Any, Literal, Optional, Union
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    field_validator,
+    model_validator,
+)
 
 from motsim.errors import InputError
 from motsim.model.units import DAYS_PER_MONTH
@@ -453,6 +463,58 @@ class Distribution(Strict):
 
 DISTRIBUTIONS = ("normal", "uniform", "triangular", "beta", "lognormal")
 Uncertainty = dict[str, Distribution]
+JOINT = "joint"  # the key of [uncertainty] holding inputs uncertain together
+
+
+class JointNormal(Strict):
+    """Inputs uncertain together (`[uncertainty].joint`): a multivariate normal over dotted paths.
+
+    A fit's estimates are correlated (a churn model's sensitivity against its baselines), and drawing
+    each from its own normal would lose that. Each path is drawn from its own normal(mean, sd),
+    truncated to its field's bounds, with the table's correlations between them. A path is either
+    here or a key of `[uncertainty]` on its own, not both.
+    """
+
+    paths: list[str] = Field(description="Dotted paths, as the other keys of [uncertainty] name them.")
+    mean: list[Value] = Field(description="One mean per path.")
+    covariance: list[list[Annotated[float, Field(ge=-LARGEST, le=LARGEST)]]] = Field(
+        description="Symmetric, positive semi-definite, one row and one column per path."
+    )
+
+
+def _uncertainty_kind(value: Any) -> str:
+    """Which kind an `[uncertainty]` value is: joint tables (a list, or one with `paths`) or a distribution."""
+    if isinstance(value, (list, JointNormal)) or (isinstance(value, dict) and "paths" in value):
+        return "joint-normals"
+    return "a-distribution"
+
+
+def _as_list(value: Any) -> Any:
+    return value if isinstance(value, list) else [value]
+
+
+# a scenario's [uncertainty]: dotted paths to distributions, and `joint` to one or more joint normals
+# (told apart by their shape, so that a wrong distribution is explained as a distribution; the tags
+# are lower case with a hyphen so that the error messages leave them out of the key, as union members)
+ScenarioUncertainty = dict[
+    str,
+    Annotated[
+        Union[
+            Annotated[Distribution, Tag("a-distribution")],
+            Annotated[list[JointNormal], BeforeValidator(_as_list), Tag("joint-normals")],
+        ],
+        Discriminator(_uncertainty_kind),
+    ],
+]
+
+
+def _uncertainty_schema(schema: dict[str, Any]) -> None:
+    """The JSON Schema of [uncertainty]: `joint` holds joint normals, every other key a distribution."""
+    value = schema.pop("additionalProperties", {})
+    options = value.get("oneOf", [])
+    joint = [o for o in options if o.get("type") == "array"]
+    schema["properties"] = {JOINT: {"anyOf": [joint[0]["items"], joint[0]]}} if joint else {}
+    schema["additionalProperties"] = next((o for o in options if "$ref" in o and o not in joint), value)
 
 
 class Intervention(Strict):
@@ -633,10 +695,12 @@ class Scenario(Strict):
     resources: list[Resource] = Field(default_factory=list)
     moments: list[Moment] = Field(default_factory=list)
     interventions: list[Intervention] = Field(default_factory=list)
-    uncertainty: Uncertainty = Field(
+    uncertainty: ScenarioUncertainty = Field(
         default_factory=dict,
         description="Inputs known only as a range: dotted path (as interventions use) to a distribution, "
-        'e.g. "economics.monthly_revenue" = { normal = [400, 40] }.',
+        'e.g. "economics.monthly_revenue" = { normal = [400, 40] }; inputs uncertain together under `joint` = '
+        "{ paths = [...], mean = [...], covariance = [[...]] } (one table or a list of them).",
+        json_schema_extra=_uncertainty_schema,
     )
     acquisition: Optional[Acquisition] = Field(
         None, description="The whole business: prospects, referrals who join, reviews that move prospects."
@@ -686,7 +750,14 @@ class Scenario(Strict):
             if matters
             and getattr(section[path.split(".")[0]], path.split(".")[1]) is None
             and path not in self.uncertainty
+            and path not in self.joint_paths
         ]
+
+    @property
+    def joint_paths(self) -> list[str]:
+        """The paths of `[uncertainty]`'s joint normals (inputs uncertain together), in their order."""
+        tables = self.uncertainty.get(JOINT)
+        return [p for t in tables if isinstance(t, JointNormal) for p in t.paths] if isinstance(tables, list) else []
 
     @property
     def segment_list(self) -> list[Segment]:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import math
 import typing
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import annotated_types
@@ -21,7 +22,16 @@ from scipy.stats import qmc
 
 from motsim.errors import InputError, Problem
 from motsim.model.changes import apply_changes, without_interventions
-from motsim.model.scenario import KEYED, SECTIONS, Distribution, Intervention, Scenario, annotation_types
+from motsim.model.scenario import (
+    JOINT,
+    KEYED,
+    SECTIONS,
+    Distribution,
+    Intervention,
+    JointNormal,
+    Scenario,
+    annotation_types,
+)
 
 COST_FIELDS = ("cost_one_off", "cost_per_customer_month", "cost_per_occurrence")
 TORNADO_QUANTILES = (0.05, 0.95)
@@ -133,6 +143,8 @@ class Input:
     path: str
     distribution: Distribution
     bounds: Bounds
+    joint: MultivariateNormal | None = None  # uncertain together with the other paths of this normal
+    joint_index: int = 0  # its place in `joint` (`distribution` is `joint.marginal(joint_index)`)
 
     @property
     def label(self) -> str:
@@ -202,6 +214,25 @@ def latin_hypercube(dimensions: int, draws: int, seed: int) -> np.ndarray:
     return qmc.LatinHypercube(d=dimensions, rng=np.random.default_rng([seed, 0x5EED])).random(draws)
 
 
+def correlated(inputs: Sequence[Input], u: np.ndarray) -> np.ndarray:
+    """Independent probabilities (draws × inputs, as `latin_hypercube` gives) with the columns of each
+    joint normal's inputs made to carry its correlations (`MultivariateNormal.correlate`); the other
+    columns as given. Inputs of a joint normal that are not all present keep the correlations of those
+    that are (the normal's marginal over them).
+    """
+    groups: dict[MultivariateNormal, list[int]] = {}
+    for col, item in enumerate(inputs):
+        if item.joint is not None:
+            groups.setdefault(item.joint, []).append(col)
+    if not any(len(cols) > 1 for cols in groups.values()):
+        return u
+    u = np.array(u, dtype=float)
+    for joint, cols in groups.items():
+        if len(cols) > 1:
+            u[:, cols] = joint.subset([inputs[c].joint_index for c in cols]).correlate(u[:, cols])
+    return u
+
+
 def apply_costs(intervention: Intervention, values: dict[str, float]) -> Intervention:
     """The intervention with cost fields replaced (`cost_one_off`, `cost_per_occurrence.MOMENT`)."""
     update: dict[str, Any] = {}
@@ -220,33 +251,22 @@ def apply_costs(intervention: Intervention, values: dict[str, float]) -> Interve
 def collect_inputs(scenario: Scenario, text: str = "", source: str = "") -> list[Input]:
     """Every uncertain input of the scenario and its interventions, checked: the path is a number the
     scenario has, the distribution has mass within its bounds, and its 5%, 50% and 95% values give a
-    valid scenario. Every problem goes into one InputError (with lines when `text` is given).
+    valid scenario. The paths of a joint normal (`[uncertainty].joint`) are checked alike, each with
+    its own normal, and the table itself (`MultivariateNormal.from_table`). Every problem goes into one
+    InputError (with lines when `text` is given).
     """
     from motsim.model.source import locate_line
 
     problems: list[Problem] = []
     found: list[Input] = []
-    names = {i.name: i for i in scenario.interventions}
     for path, dist in scenario.uncertainty.items():
         where, line = f"uncertainty.{path}", locate_line(text, ("uncertainty", path))
-        parts = path.split(".")
-        owner = None
-        if parts[0] == "scenario":
-            problems.append(Problem(where, "the run's own settings are not uncertain inputs (set -n, -m, -s)", line))
-            continue
-        if parts[0] == "interventions":
-            if len(parts) < 3 or parts[1] not in names or parts[2] not in COST_FIELDS:
-                problems.append(
-                    Problem(
-                        where,
-                        "an intervention's uncertain costs are interventions.NAME.cost_one_off, "
-                        "cost_per_customer_month or cost_per_occurrence.MOMENT of a declared intervention",
-                        line,
-                    )
-                )
-                continue
-            owner, path = parts[1], ".".join(parts[2:])
-        found += _checked(scenario, names.get(owner), path, dist, where, line, problems)
+        if path == JOINT:
+            found += _joint(scenario, dist, text, source, problems)
+        elif isinstance(dist, list):
+            problems.append(Problem(where, f"a multivariate normal goes under the key {JOINT}", line))
+        else:
+            found += _scenario_input(scenario, path, dist, where, line, problems)
     for path in scenario.published_inputs:
         found.append(_published(path))
     for k, intervention in enumerate(scenario.interventions):
@@ -263,6 +283,66 @@ def collect_inputs(scenario: Scenario, text: str = "", source: str = "") -> list
         seen.add((i.owner, i.path))
     if problems:
         raise InputError(source, problems)
+    return found
+
+
+def _scenario_input(
+    scenario: Scenario, path: str, dist: Distribution, where: str, line: int | None, problems: list[Problem]
+) -> list[Input]:
+    """A path of the scenario's `[uncertainty]` (a scenario path or an intervention's cost), checked."""
+    parts = path.split(".")
+    names = {i.name: i for i in scenario.interventions}
+    if parts[0] == "scenario":
+        problems.append(Problem(where, "the run's own settings are not uncertain inputs (set -n, -m, -s)", line))
+        return []
+    if parts[0] != "interventions":
+        return _checked(scenario, None, path, dist, where, line, problems)
+    if len(parts) < 3 or parts[1] not in names or parts[2] not in COST_FIELDS:
+        problems.append(
+            Problem(
+                where,
+                "an intervention's uncertain costs are interventions.NAME.cost_one_off, "
+                "cost_per_customer_month or cost_per_occurrence.MOMENT of a declared intervention",
+                line,
+            )
+        )
+        return []
+    return _checked(scenario, names[parts[1]], ".".join(parts[2:]), dist, where, line, problems)
+
+
+def _joint(scenario: Scenario, value: Any, text: str, source: str, problems: list[Problem]) -> list[Input]:
+    """The inputs of `[uncertainty].joint` (one joint normal or a list), each path's marginal checked
+    as a path on its own would be; a path in two tables, or also on its own, is a problem.
+    """
+    from motsim.model.source import locate_line
+
+    if not isinstance(value, list):
+        line = locate_line(text, ("uncertainty", JOINT))
+        problems.append(
+            Problem(f"uncertainty.{JOINT}", "holds { paths = [...], mean = [...], covariance = [[...]] }", line)
+        )
+        return []
+    alone = {p for p in scenario.uncertainty if p != JOINT}
+    claimed: set[str] = set()
+    found: list[Input] = []
+    for j, table in enumerate(value):
+        where = f"uncertainty.{JOINT}" + (f"[{j}]" if len(value) > 1 else "")
+        line = locate_line(text, ("uncertainty", JOINT, j))
+        data = table.model_dump() if isinstance(table, JointNormal) else table
+        try:
+            joint = MultivariateNormal.from_table(data, where, source)
+        except InputError as exc:
+            problems += [Problem(p.field, p.message, p.line or line) for p in exc.problems]
+            continue
+        for k, path in enumerate(joint.paths):
+            at = f"{where}.paths ({path})"
+            if path in alone:
+                problems.append(Problem(at, f"is also uncertain on its own (uncertainty.{path}): give it once", line))
+            elif path in claimed:
+                problems.append(Problem(at, "is in two joint tables: give it once", line))
+            claimed.add(path)
+            for item in _scenario_input(scenario, path, joint.marginal(k), at, line, problems):
+                found.append(replace(item, joint=joint, joint_index=k))
     return found
 
 
@@ -375,6 +455,14 @@ class MultivariateNormal:
         if problems:
             raise InputError(source, problems)
         return cls(tuple(paths), tuple(float(x) for x in mean), tuple(tuple(float(x) for x in row) for row in cov))
+
+    def subset(self, indices: Sequence[int]) -> MultivariateNormal:
+        """The normal of some of its paths (a multivariate normal's marginal: the rows and columns kept)."""
+        return MultivariateNormal(
+            tuple(self.paths[i] for i in indices),
+            tuple(self.mean[i] for i in indices),
+            tuple(tuple(self.covariance[i][j] for j in indices) for i in indices),
+        )
 
     def marginal(self, k: int) -> Distribution:
         """Path k's own distribution: normal(mean, sd)."""

@@ -27,7 +27,14 @@ from motsim.intervals import Quantiles
 from motsim.model.changes import apply_changes
 from motsim.model.economics import present_value
 from motsim.model.scenario import Intervention, Scenario
-from motsim.model.uncertainty import TORNADO_QUANTILES, Input, apply_costs, collect_inputs, latin_hypercube
+from motsim.model.uncertainty import (
+    TORNADO_QUANTILES,
+    Input,
+    apply_costs,
+    collect_inputs,
+    correlated,
+    latin_hypercube,
+)
 from motsim.run_options import RunOptions, Stage, current
 from motsim.sim.results import Results
 from motsim.sim.run import simulate_many
@@ -51,8 +58,10 @@ class Point:
 
 
 def design(inputs: Sequence[Input], draws: int, seed: int) -> np.ndarray:
-    """Draws × inputs values: a Latin hypercube over the inputs' (truncated) distributions."""
-    u = latin_hypercube(len(inputs), draws, seed)
+    """Draws × inputs values: a Latin hypercube over the inputs' (truncated) distributions, the inputs
+    of a joint normal correlated as it says.
+    """
+    u = correlated(inputs, latin_hypercube(len(inputs), draws, seed))
     return np.column_stack([i.quantile(u[:, k]) for k, i in enumerate(inputs)]) if inputs else np.empty((draws, 0))
 
 

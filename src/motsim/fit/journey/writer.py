@@ -18,7 +18,8 @@ from motsim.fit.journey.results import ChurnFit, JourneyFit, MomentFit, OutcomeF
 from motsim.fit.retention import Z95, Est
 from motsim.fit.write import SET_YOURS
 from motsim.model.loading import load_text
-from motsim.model.scenario import MAX_CUSTOMERS, MAX_MONTHS, Scenario
+from motsim.model.scenario import JOINT, MAX_CUSTOMERS, MAX_MONTHS, Scenario
+from motsim.model.uncertainty import MultivariateNormal
 
 
 def num(x: float, digits: int = 6) -> float:
@@ -173,7 +174,9 @@ def _uncertainty(fit: JourneyFit, segments: list[str]) -> Table | None:
     """The fit's own uncertainty, for `draws` to carry into every answer: the sensitivity, each
     baseline, each rate and (with a fitted memory law) its weights as normals with the standard error
     of their 95% intervals (truncated to the field's bounds when drawn). With a fitted memory law the
-    sensitivity's and baselines' intervals are profiled over the law, so they carry its uncertainty.
+    sensitivity's and baselines' intervals are profiled over the law, so they carry its uncertainty,
+    and those of them the scenario takes from the law's fit are written as one `joint` normal that
+    keeps their covariance (`_joint`); the others stay independent normals.
     """
     by_segment = fit.churn.sensitivity_by_segment
     entries: list[tuple[str, Est]] = (
@@ -196,15 +199,48 @@ def _uncertainty(fit: JourneyFit, segments: list[str]) -> Table | None:
         t.add(
             tomlkit.comment("The memory weights are not drawn: their intervals together reach past w_peak + w_end = 1.")
         )
+    joint = _joint(fit, [path for path, _ in entries + weights])
+    together = set(joint.paths) if joint is not None else set()
     kept = 0
     for path, est in entries + weights:
-        if est.ci_low is None or est.ci_high is None or not est.ci_high > est.ci_low:
+        if path in together or est.ci_low is None or est.ci_high is None or not est.ci_high > est.ci_low:
             continue
         se = (est.ci_high - est.ci_low) / (2 * Z95)
         centre = max(0.0, est.estimate) if path.endswith("experience_sensitivity") else est.estimate
         t[path] = inline({"normal": [num(centre), num(se)]})
         kept += 1
-    return t if kept else None
+    if joint is not None:
+        t[JOINT] = _joint_table(joint)
+    return t if kept or joint is not None else None
+
+
+def _joint(fit: JourneyFit, written: list[str]) -> MultivariateNormal | None:
+    """The fit's joint normal over the paths the scenario takes from the memory law's fit and draws
+    (`written`: a sensitivity by segment or a baseline compounded between renewals is not the law's
+    fit, and weights whose intervals reach past 1 are not drawn); None when fewer than two are left.
+    """
+    joint = fit.joint_uncertainty()
+    if joint is None:
+        return None
+    keep = [k for k, path in enumerate(joint.paths) if path in written]
+    if fit.churn.renewal_moment is not None or fit.churn.sensitivity_by_segment is not None:
+        keep = [k for k in keep if not joint.paths[k].endswith("baseline_monthly")]  # not the law's baselines
+    return joint.subset(keep) if len(keep) > 1 else None
+
+
+def _joint_table(joint: MultivariateNormal) -> Table:
+    """`[uncertainty.joint]`: the joint normal's paths, means and covariance, one row a line."""
+    t = tomlkit.table()
+    t.add(tomlkit.comment("These are uncertain together: the memory law's fit estimated them at once, so they trade"))
+    t.add(tomlkit.comment("off against each other. Each is drawn from normal(mean, sqrt of its variance), truncated"))
+    t.add(tomlkit.comment("to its field's bounds, with the covariance's correlations between them."))
+    t["paths"] = list(joint.paths)
+    t["mean"] = [num(x) for x in joint.mean]
+    rows = tomlkit.array()
+    rows.extend([[num(x, 10) for x in row] for row in joint.covariance])  # 10 digits: still semi-definite
+    rows.multiline(True)
+    t["covariance"] = rows
+    return t
 
 
 def _weights(memory: dict[str, Any]) -> list[tuple[str, Est]]:
