@@ -124,7 +124,8 @@ def summarise(compiled: CompiledScenario, reps: list[ReplicationResult]) -> Busi
         revenue=curve([r.revenue for r in reps]),
         acquisition_spend=curve([r.acquisition_spend for r in reps]),
         value=Estimate.of(economics.present_value(flows, rate) * scale),
-        cac_payback_month=Estimate.of(payback),
+        # a replication that never pays back within the horizon leaves the month undefined (censored)
+        cac_payback_month=Estimate.of(payback) if np.isfinite(payback).all() else Estimate.missing(),
         ltv_to_cac=Estimate.of(np.where(np.isfinite(ratio), ratio, np.nan)),
         value_base=Estimate.of([r.vintage_value[0, 0] * scale for r in reps]),
         value_new=Estimate.of((new - acquisition_pv) * scale),
