@@ -159,6 +159,8 @@ def _refs(schema: dict[str, Any]) -> list[tuple[str, str, str]]:
             for kind, candidate in (("table", o), ("list", o.get("items")), ("map", o.get("additionalProperties"))):
                 if isinstance(candidate, dict) and "$ref" in candidate:
                     out.append((key, candidate["$ref"].rsplit("/", 1)[-1], kind))
+            # a table written inline beside its map ([uncertainty]'s `joint`): its own keys' tables
+            out += [(f"{key}.{inner}", ref, kind) for inner, ref, kind in _refs(o) if "properties" in o]
     return out
 
 
