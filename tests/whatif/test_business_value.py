@@ -91,8 +91,8 @@ def test_the_funnel_is_ranked_with_the_journey_by_business_value():
     assert {"first_call", "service"} <= set(moments)
     call = moments["first_call"]
     assert call.delta_clv.mean == 0.0  # the base never meets the funnel
-    assert call.delta_value.ci_low > 0 and call.decomposition["rating_conversion"].ci_low > 0
-    worth = [r.delta_value.mean for r in ranking.ranking]
+    assert call.delta_business_value.ci_low > 0 and call.decomposition["rating_conversion"].ci_low > 0
+    worth = [r.delta_business_value.mean for r in ranking.ranking]
     assert worth == sorted(worth, reverse=True)
 
 

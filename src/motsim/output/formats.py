@@ -497,7 +497,7 @@ def print_ranking(result: Ranking, console: Console) -> None:
     robustness over uncertain inputs.
     """
     cur = result.currency
-    whole = any(r.delta_value is not None for r in result.ranking)  # a business: ranked by its value
+    whole = any(r.delta_business_value is not None for r in result.ranking)  # a business: ranked by its value
     what = "the business's value" if whole else "ΔCLV per customer"
     t = Table(
         title=f"Moments of truth: {what} of one standard step ({result.step:.0%}) of each lever",
@@ -512,7 +512,7 @@ def print_ranking(result: Ranking, console: Console) -> None:
             str(k),
             escape(r.moment),
             escape(f"{r.lever}: {r.step}"),
-            *([with_ci(r.delta_value, "money", cur)] if whole and r.delta_value is not None else []),
+            *([with_ci(r.delta_business_value, "money", cur)] if whole and r.delta_business_value is not None else []),
             with_ci(r.delta_clv, "money", cur),
             with_ci(r.delta_nps, "pts"),
             "–" if per is None else f"{per:.2f}",

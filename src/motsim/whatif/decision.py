@@ -86,9 +86,11 @@ class KeyMoment(Result):
         first, runner = ranking.ranking[0], (ranking.ranking[1] if len(ranking.ranking) > 1 else None)
         d = first.delta_clv
         # a whole business is ranked by its value (a funnel moment moves no customer's CLV)
-        business = first.delta_value or Estimate(d.mean * population, d.ci_low * population, d.ci_high * population)
-        other = None if runner is None else (runner.delta_value or runner.delta_clv)
-        mine = first.delta_value or d
+        business = first.delta_business_value or Estimate(
+            d.mean * population, d.ci_low * population, d.ci_high * population
+        )
+        other = None if runner is None else (runner.delta_business_value or runner.delta_clv)
+        mine = first.delta_business_value or d
         worth_more = other is not None and other.mean > 0 and mine.mean > 0
         return cls(
             moment=first.moment,

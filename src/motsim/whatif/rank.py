@@ -121,7 +121,7 @@ class RankedMoment(Result):
     tags: dict[str, str]
     # a whole business: the step's change in business value (what the ranking follows; a funnel
     # moment moves no customer's CLV) and where it comes from
-    delta_value: Estimate | None = field(default=None, metadata={"omit_none": True})
+    delta_business_value: Estimate | None = field(default=None, metadata={"omit_none": True})
     decomposition: dict[str, Estimate] | None = field(default=None, metadata={"omit_none": True})
 
     @property
@@ -184,7 +184,9 @@ class Ranking(Result):
                 "delta_clv_per_cost": r.delta_clv_per_cost,
                 **{k: r.tags.get(k, "") for k in TAG_KINDS},
                 **(
-                    {} if r.delta_value is None else {f"delta_value_{k}": v for k, v in r.delta_value.to_dict().items()}
+                    {}
+                    if r.delta_business_value is None
+                    else {f"delta_business_value_{k}": v for k, v in r.delta_business_value.to_dict().items()}
                 ),
             }
             for r in self.ranking
@@ -223,7 +225,7 @@ def ranked(
                 delta_clv_per_cost=(est.mean / spend) if spend > 0 and not np.isnan(est.mean) else None,
                 changes=dict(comp.intervention.changes),
                 tags={k: getattr(m, k) for k in TAG_KINDS if getattr(m, k)},
-                delta_value=summary.delta_business_value,
+                delta_business_value=summary.delta_business_value,
                 decomposition=summary.decomposition,
             )
         )
@@ -252,7 +254,7 @@ def ranked(
 
 def _worth(r: RankedMoment) -> float:
     """What a step is ranked by: the business's change in value when the business is simulated, else ΔCLV."""
-    est = r.delta_value if r.delta_value is not None else r.delta_clv
+    est = r.delta_business_value if r.delta_business_value is not None else r.delta_clv
     return 0.0 if est.mean is None or np.isnan(est.mean) else est.mean
 
 
