@@ -122,3 +122,19 @@ def test_a_run_over_uncertain_inputs_prices_the_business_and_its_tornado_moves_w
     assert u.business_value.p05 < result.business.value.mean < u.business_value.p95
     data = result.to_dict()["uncertainty"]
     assert {"business_value", "business_tornado", "business_value_at_centre"} <= set(data)
+
+
+def test_over_uncertain_inputs_the_ranking_of_a_business_is_by_its_value_as_the_plain_one_is():
+    # the funnel's moment moves no initial customer's CLV: ranked by ΔCLV over the draws it would fall
+    # last while the plain ranking (by business value) puts it high, and the "order kept" would be 0
+    text = SCENARIO.replace("REVIEW", "0.2").replace("rating_elasticity = 0.3\n", "") + (
+        '[uncertainty]\n"acquisition.rating_elasticity" = { uniform = [0.25, 0.35] }\n'
+    )
+    ranking = rank(load_text(text, "local.toml"), replications=3, draws=8)
+    u = ranking.uncertainty
+    spreads = {m.moment: m for m in u.moments}
+    call = spreads["first_call"]
+    assert call.delta_clv.p95 == 0.0 and call.delta_business_value.p05 > 0
+    plain = {r.moment: i + 1 for i, r in enumerate(ranking.ranking)}
+    assert call.rank.p50 == pytest.approx(plain["first_call"], abs=1)
+    assert all(m.delta_business_value is not None for m in u.moments)

@@ -466,16 +466,20 @@ def print_run_uncertainty(u: RunUncertainty, console: Console, currency: str = "
 
 def print_rank_uncertainty(u: RankUncertainty, console: Console, currency: str = "") -> None:
     """Whether the ranking holds over the uncertain inputs."""
+    business = any(m.delta_business_value is not None for m in u.moments)
     t = Table(
-        title=f"Over the uncertain inputs ({u.draws} parameter sets): ΔCLV and rank, median [5%, 95%]",
+        title=f"Over the uncertain inputs ({u.draws} parameter sets): "
+        f"{'Δ business value' if business else 'ΔCLV'} and rank, median [5%, 95%]",
         title_justify="left",
     )
-    for col in ("moment", "lever", "ΔCLV per customer", "rank", "ranked first"):
+    value = ["Δ business value"] if business else []
+    for col in ("moment", "lever", *value, "ΔCLV per customer", "rank", "ranked first"):
         t.add_column(col, justify="left" if col in ("moment", "lever") else "right")
     for m in u.moments:
         t.add_row(
             escape(m.moment),
             escape(m.lever),
+            *([_spread(m.delta_business_value, "money", currency)] if business else []),
             _spread(m.delta_clv, "money", currency),
             _spread(m.rank, "month"),
             f"{m.p_first:.0%}",

@@ -521,13 +521,16 @@ def propagate_run(
 
 @dataclass(frozen=True, repr=False)
 class MomentSpread(Result):
-    """One moment's standard step over the parameter draws: its ΔCLV, rank and chance of ranking first."""
+    """One moment's standard step over the parameter draws: its ΔCLV (for a whole business also the
+    change in its value, which then orders the steps), rank and chance of ranking first.
+    """
 
     moment: str
     lever: str
     delta_clv: Quantiles
     rank: Quantiles
     p_first: float
+    delta_business_value: Quantiles | None = field(default=None, metadata={"omit_none": True})
 
 
 @dataclass(frozen=True, repr=False)
@@ -579,19 +582,28 @@ def propagate_rank(
     seed = scenario.scenario.seed
     where = Evaluation.of([sim.inputs[k] for k in sim.relevant(None)], seed)
     names = list(order)
-    gain = np.column_stack(
-        [
-            over_inputs(
-                plain[name].delta_clv(),
-                np.array([price(*sim.pair(k, name)).delta_clv for k in range(draws)]),
-                sim,
-                None,
-                where,
-                seed + j,
-            )[1]
-            for j, name in enumerate(names)
-        ]
-    )  # evaluation points × steps
+    business = first.baseline.compiled.open
+
+    def over(measure: Callable[[Comparison], np.ndarray], salt: int) -> np.ndarray:
+        """A step's answer at the evaluation points, for every step: evaluation points × steps."""
+        return np.column_stack(
+            [
+                over_inputs(
+                    measure(plain[name]),
+                    np.array([measure(Comparison(name, *sim.pair(k, name))) for k in range(draws)]),
+                    sim,
+                    None,
+                    where,
+                    seed + salt + j,
+                )[1]
+                for j, name in enumerate(names)
+            ]
+        )
+
+    d_clv = over(lambda c: c.delta_clv(), 0)
+    # a whole business ranks by its value, as the plain ranking does (a funnel moment moves no CLV)
+    d_value = over(lambda c: present_value(c.gains(), c.rate), len(names)) if business else None
+    gain = d_clv if d_value is None else d_value
     ranks = (-gain).argsort(axis=1).argsort(axis=1) + 1  # 1 = first
     top = names[: min(3, len(names))]
     kept = np.all(ranks[:, : len(top)] == np.arange(1, len(top) + 1), axis=1)
@@ -599,7 +611,11 @@ def propagate_rank(
         draws=draws,
         moments=[
             MomentSpread(
-                *split(name), Quantiles.of(gain[:, j]), Quantiles.of(ranks[:, j]), float(np.mean(ranks[:, j] == 1))
+                *split(name),
+                Quantiles.of(d_clv[:, j]),
+                Quantiles.of(ranks[:, j]),
+                float(np.mean(ranks[:, j] == 1)),
+                None if d_value is None else Quantiles.of(d_value[:, j]),
             )
             for j, name in enumerate(names)
         ],
