@@ -264,7 +264,12 @@ def _answer_of(page):
             ["Fund <b>“a”</b>", "Most parameter sets disagree: the chance it pays is 30%"],
             ["Next best"],
         ),
-        ((-20_000.0, -90_000.0), 2, ["Fund none: none of the 2 interventions", "closest is <b>“a”</b>"], ["disagree"]),
+        (
+            (-20_000.0, -90_000.0),
+            2,
+            ["Fund none: none of the 2 interventions pays back", "closest is <b>“a”</b>"],
+            ["disagree"],
+        ),
         ((-20_000.0,), 15, ["the intervention does not pay", "chance it pays is 75%, about 15 of 20"], []),
         ((), 0, ["No interventions to price", "The moment that matters most is <b>onboarding</b>"], ["Total cost"]),
     ],
