@@ -120,3 +120,14 @@ def test_a_month_of_joiners_is_not_a_trend():
     with pytest.raises(DataError, match="three months"):
         acquisition(df)
     assert not math.isnan(acquisition(business_table(months=4)).growth_monthly.estimate)
+
+
+def test_a_business_without_referrals_fits_a_rate_of_zero_with_its_exact_upper_bound():
+    # every joiner paid: the Poisson regression has no maximum; the rate is 0 and its 95% upper bound
+    # is the exact one for zero events, -ln(0.025) over the customer-months exposed
+    df = business_table(rho=0.0)
+    assert (df["source"] == "paid").all()
+    fit = acquisition(df, conversion=0.2)
+    assert fit.referred == 0 and fit.referral_rate == 0.0
+    rho = fit.referrals_per_customer_month
+    assert rho.estimate == 0.0 and 0 < rho.ci_high < 3.7 / 1000  # thousands of customer-months exposed

@@ -477,8 +477,13 @@ def acquisition(
         str, typer.Option("--review-moment", help="The moment whose events are reviews.")
     ] = "review",
     conversion: Annotated[
-        float, typer.Option("--conversion", help="Share of prospects who join (the data show joiners, not prospects).")
-    ] = 0.1,
+        Optional[float],
+        typer.Option(
+            "--conversion",
+            help="Share of prospects who join (the data show joiners, not prospects). Default: the --into "
+            "scenario's, else 0.1.",
+        ),
+    ] = None,
     into: Annotated[
         Optional[str],
         typer.Option(
@@ -501,13 +506,16 @@ def acquisition(
         from motsim.fit.reviews import stars as fit_stars
         from motsim.output.formats import write_text
 
-        ltr = {}
+        ltr, rate = {}, conversion
         if into is not None:
             from motsim.model.loading import load_scenario
 
-            wom = load_scenario(into).word_of_mouth
+            target = load_scenario(into)
+            wom = target.word_of_mouth
             ltr = {"ltr_at_neutral": wom.ltr_at_neutral, "ltr_noise_sd": wom.ltr_noise_sd}
-        result = fit_acquisition(customers, conversion=conversion, **ltr)
+            if rate is None and target.acquisition is not None:  # the scenario's own, not a default over it
+                rate = target.acquisition.conversion
+        result = fit_acquisition(customers, conversion=0.1 if rate is None else rate, **ltr)
         reviews = None if events is None else fit_stars(events, customers, review_moment=review_moment, scenario=into)
         emit(result, fmt, lambda: _print_acquisition(result, reviews))
         if into is not None:

@@ -110,7 +110,11 @@ def acquisition(
     growth = Est(math.expm1(b), math.expm1(ci[1][0]), math.expm1(ci[1][1]))
     share = float(promoter_detractor_probabilities(np.zeros(1), ltr_at_neutral, 0.5, ltr_noise_sd)[0][0])
     rho, rate = None, None
-    if referred is not None:
+    if referred is not None and ref[1:].sum() == 0:
+        # a source column but no referral: the rate's estimate is 0, its exact Poisson 95% upper bound
+        # -ln(0.025) over the customer-months exposed (the regression has no maximum to find)
+        rho, rate = Est(0.0, 0.0, -math.log(0.025) / max(float(active[:-1].sum()), 1.0)), 0.0
+    elif referred is not None:
         exposure = active[:-1].astype(float)
         keep = exposure > 0
         ref_fit = sm.GLM(
