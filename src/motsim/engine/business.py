@@ -254,9 +254,12 @@ class Business:
         r.referrals[month] += referred
         r.deterred[month] += deterred
         self.referred, self.deterred = referred, deterred
-        counts = reviews.draw_counts(self._expected, u[2:])
+        # the business's reviews, drawn whole from the sample's expected ones scaled up: drawn at the
+        # sample's scale, each review would count 1/share times, and the first few reviews (which move
+        # a young business's conversion most) would come in steps of 1/share
+        counts = reviews.draw_counts(self._expected / self.share, u[2:])
         self.history[month] = counts
-        r.reviews[month] += counts
+        r.reviews[month] += counts * self.share  # the sample's share, as every other count
         shown, self.multiplier = self._rating(month + 1)
         r.rating[month] = shown
         self._promoters = self._detractors = 0.0
@@ -266,15 +269,14 @@ class Business:
         """The public rating shown after `months` months of reviews (NaN before any) and conversion over
         its reference (the rating as prospects weigh it, and how many reviews they see).
         """
-        a, share = self.a, self.share
-        size = a.rating_window * share  # a sample's reviews are its share of the business's
-        real = reviews.window(self.history[:months], size)
-        virtual = max(0.0, min(a.initial_reviews * share, size - real.sum()))
-        args = (a.initial_rating, a.prior_weight * share, virtual, a.initial_rating)
+        a = self.a
+        real = reviews.window(self.history[:months], a.rating_window)  # the business's reviews
+        virtual = max(0.0, min(a.initial_reviews, a.rating_window - real.sum()))
+        args = (a.initial_rating, a.prior_weight, virtual, a.initial_rating)
         shown = reviews.public_rating(real, *args)
         seen = reviews.public_rating(real, *args, one_star_weight=a.one_star_weight)
         seen = a.initial_rating if np.isnan(seen) else seen
-        count = (real.sum() + virtual) / share
+        count = real.sum() + virtual
         multiplier = float(
             reviews.conversion_multiplier(seen, count, a.reference_rating, a.elasticity, a.peak, a.volume_lift)
         )
