@@ -138,3 +138,13 @@ def test_over_uncertain_inputs_the_ranking_of_a_business_is_by_its_value_as_the_
     plain = {r.moment: i + 1 for i, r in enumerate(ranking.ranking)}
     assert call.rank.p50 == pytest.approx(plain["first_call"], abs=1)
     assert all(m.delta_business_value is not None for m in u.moments)
+
+
+def test_too_few_parameter_sets_for_the_inputs_are_said_not_shown_as_certainty():
+    # the business's published defaults are six uncertain inputs: four sets cannot fit a line over
+    # them (the metamodel keeps the mean only, so the spread and tornado would read as no effect)
+    sc = scenario(0.2)
+    few = compare(sc, "better service", replications=2, draws=4).variants["better service"].uncertainty
+    assert any("cannot tell" in n for n in few.notes)
+    enough = compare(sc, "better service", replications=2, draws=16).variants["better service"].uncertainty
+    assert not any("cannot tell" in n for n in enough.notes)

@@ -183,8 +183,18 @@ class Simulated:
         return [k for k, i in enumerate(self.inputs) if i.owner in (None, name)]
 
     def notes(self, name: str | None) -> list[str]:
-        """What was truncated, for the inputs relevant to `name`."""
-        return [n for n in (self.inputs[k].note() for k in self.relevant(name)) if n]
+        """What was truncated, for the inputs relevant to `name`, and whether the sets were too few to
+        tell those inputs apart (the metamodel then keeps only the sets' mean).
+        """
+        relevant = self.relevant(name)
+        said = [n for n in (self.inputs[k].note() for k in relevant) if n]
+        if relevant and len(self.points) <= len(relevant) + 1:
+            said.append(
+                f"{len(self.points)} parameter sets cannot tell {len(relevant)} uncertain inputs apart (a line "
+                f"over them needs at least {len(relevant) + 2}): the spread over the inputs, the chance it pays "
+                f"and the tornado show none of their effect; ask for more draws (at least {2 * len(relevant) + 2})"
+            )
+        return said
 
     def theta(self, name: str | None) -> np.ndarray:
         """Sets × relevant inputs: the values each set drew."""
