@@ -112,15 +112,20 @@ def _money_axis(axis, currency: str) -> None:
 
 @plain_text
 def tornado_chart(ranking: list[RankedMoment], path: Path, title: str, currency: str = "") -> None:
-    """Moments ranked by ΔCLV per customer, with 95% CI whiskers (largest on top)."""
+    """Moments ranked by ΔCLV per customer (a whole business: by the change in its value, which a
+    funnel moment moves and no customer's CLV shows), with 95% CI whiskers (largest on top).
+    """
     rows = list(reversed(ranking))
+    business = all(r.delta_business_value is not None for r in rows)
+    values = [r.delta_business_value if business else r.delta_clv for r in rows]
     fig, ax = plt.subplots(figsize=(8, 0.5 * len(rows) + 1.5), dpi=110)
-    means = np.nan_to_num([r.delta_clv.mean for r in rows])
-    low = np.nan_to_num(means - [r.delta_clv.ci_low for r in rows])
-    high = np.nan_to_num([r.delta_clv.ci_high for r in rows] - means)
+    means = np.nan_to_num([v.mean for v in values])
+    low = np.nan_to_num(means - [v.ci_low for v in values])
+    high = np.nan_to_num([v.ci_high for v in values] - means)
     ax.barh([step_label(r.moment, r.lever) for r in rows], means, xerr=[low, high], color="tab:blue", capsize=4)
     ax.axvline(0, color="black", linewidth=0.8)
-    ax.set_xlabel("ΔCLV per customer of one standard step (95% CI)")
+    what = "Δ business value" if business else "ΔCLV per customer"
+    ax.set_xlabel(f"{what} of one standard step (95% CI)")
     _money_axis(ax.xaxis, currency)
     ax.set_title(title)
     _save(fig, path)

@@ -72,7 +72,8 @@ def render(sc: Scenario, data: Appraisal, partial: bool = False, decision: Decis
 
     decision = decision or getattr(data, "decision", None) or decide(data)
     page = view(sc, data, decision, interrupted=partial)
-    return env.get_template("report.html.j2").render(css=Markup(css), **page)
+    business = sc.acquisition is not None  # a whole business: referrals who join are in its value
+    return env.get_template("report.html.j2").render(css=Markup(css), business=business, **page)
 
 
 @cache
@@ -463,7 +464,10 @@ def _ranking(sc: Scenario, ranking: Ranking, population: int, m: Show) -> dict[s
             "lever": charts.LEVER_WORDS.get(r.lever, r.lever),
             "cells": [
                 _cell(r.delta_clv, m),
-                {"value": m(r.delta_clv.mean * population), "ci": ""},
+                # a whole business: the change in its value (a funnel moment's is in no customer's CLV)
+                _cell(r.delta_business_value, m)
+                if r.delta_business_value is not None
+                else {"value": m(r.delta_clv.mean * population), "ci": ""},
                 _cell(r.delta_nps, _signed),
                 {"value": DASH if r.delta_clv_per_cost is None else f"{r.delta_clv_per_cost:.2f}", "ci": ""},
             ],
@@ -601,9 +605,14 @@ def word_of_mouth_words(sc: Scenario) -> str:
     )
     if not w.referral_rate and not w.deterrence_rate:
         return text + "No referrals or deterrence are modelled."
+    where = (
+        "they join the business, so their value is in its value and in NPV"
+        if sc.acquisition is not None
+        else "their value is shown apart, not in CLV or NPV"
+    )
     return text + (
         f"Each promoter brings {w.referral_rate:g} new customers a month and each detractor turns away "
-        f"{w.deterrence_rate:g} prospects a month; their value is shown apart, not in CLV or NPV."
+        f"{w.deterrence_rate:g} prospects a month; {where}."
     )
 
 

@@ -222,7 +222,10 @@ def ranked(
                 step=comp.intervention.description,
                 delta_clv=est,
                 delta_nps=summary.delta_nps,
-                delta_clv_per_cost=(est.mean / spend) if spend > 0 and not np.isnan(est.mean) else None,
+                # a funnel moment moves no customer's CLV: per cost it has no ΔCLV to show, not a zero
+                delta_clv_per_cost=(est.mean / spend)
+                if spend > 0 and not np.isnan(est.mean) and m.id not in funnel
+                else None,
                 changes=dict(comp.intervention.changes),
                 tags={k: getattr(m, k) for k in TAG_KINDS if getattr(m, k)},
                 delta_business_value=summary.delta_business_value,
