@@ -173,6 +173,11 @@ class RunSummary(Result):
         "referral_value_per_customer": "money",
         "churn_tipped": "share",
         "utilization": "share",
+        # a whole business's money (its counts and the rating read as numbers)
+        **{
+            f"business.{k}": "money"
+            for k in ("revenue", "acquisition_spend", "value", "value_base", "value_new", "ltv", "cac")
+        },
     }
 
     def rows(self) -> list[dict[str, Any]]:

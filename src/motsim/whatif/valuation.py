@@ -256,6 +256,8 @@ class Valuation(Result):
         "roi": "share",
         "p_npv_positive": "share",
         "payback_month": "count",
+        "delta_business_value": "money",
+        **{f"decomposition.{k}": "money" for k in ("retention", "referrals", "rating_conversion", "new_customers")},
     }
 
     def with_uncertainty(self, block: InputUncertainty) -> Valuation:
