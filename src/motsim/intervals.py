@@ -103,9 +103,16 @@ class Estimate(Interval):
         return self.estimate
 
     @classmethod
-    def of(cls, values: np.ndarray | Sequence[float], level: float = LEVEL, share: bool = False) -> Estimate:
+    def of(
+        cls,
+        values: np.ndarray | Sequence[float],
+        level: float = LEVEL,
+        share: bool = False,
+        bounds: tuple[float, float] | None = None,
+    ) -> Estimate:
         """Mean and t-interval of the values (NaNs dropped; no interval from fewer than two); a
-        `share` keeps its interval inside [0, 1].
+        `share` keeps its interval inside [0, 1], `bounds` inside any range the quantity cannot leave
+        (a count at 0, a rating in 1..5): the mean lies inside, so the clipped interval covers as often.
         """
         from scipy.special import stdtrit
 
@@ -118,7 +125,8 @@ class Estimate(Interval):
             return cls(mean, math.nan, math.nan, level)
         half = float(stdtrit(len(x) - 1, 0.5 + level / 2) * x.std(ddof=1) / math.sqrt(len(x)))
         low, high = mean - half, mean + half
-        return cls(mean, max(low, 0.0), min(high, 1.0), level) if share else cls(mean, low, high, level)
+        lo, hi = (0.0, 1.0) if share else (bounds or (-math.inf, math.inf))
+        return cls(mean, max(low, lo), min(high, hi), level)
 
     @classmethod
     def missing(cls) -> Estimate:
@@ -185,9 +193,11 @@ class Curve(Result):
     ci_high: list[float]
 
     @classmethod
-    def of(cls, rows: np.ndarray, share: bool = False) -> Curve:
-        """Mean and CI per column of a replications × months array (kept in [0, 1] for shares)."""
-        est = [Estimate.of(rows[:, t], share=share) for t in range(rows.shape[1])]
+    def of(cls, rows: np.ndarray, share: bool = False, bounds: tuple[float, float] | None = None) -> Curve:
+        """Mean and CI per column of a replications × months array (kept in [0, 1] for shares, in
+        `bounds` when given).
+        """
+        est = [Estimate.of(rows[:, t], share=share, bounds=bounds) for t in range(rows.shape[1])]
         return cls(list(range(rows.shape[1])), [e.mean for e in est], [e.ci_low for e in est], [e.ci_high for e in est])
 
     def at(self, t: int) -> Estimate:

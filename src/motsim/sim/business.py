@@ -101,8 +101,9 @@ def summarise(compiled: CompiledScenario, reps: list[ReplicationResult]) -> Busi
     rate = compiled.annual_discount_rate
     h = compiled.months
 
-    def curve(rows: list[np.ndarray], scaled: bool = True) -> Curve:
-        return Curve.of(np.array(rows, dtype=float) * (scale if scaled else 1.0))
+    def curve(rows: list[np.ndarray], scaled: bool = True, bounds: tuple[float, float] = (0.0, np.inf)) -> Curve:
+        # counts and money per month are never negative, a rating stays in 1..5: so are their intervals
+        return Curve.of(np.array(rows, dtype=float) * (scale if scaled else 1.0), bounds=bounds)
 
     flows = np.array([r.flow for r in reps])
     acquisition_pv = np.array([economics.present_value(r.acquisition_spend, rate) for r in reps])
@@ -120,7 +121,7 @@ def summarise(compiled: CompiledScenario, reps: list[ReplicationResult]) -> Busi
         joiners_referral=curve([r.joiners[1] for r in reps]),
         joiners_funnel=curve([r.joiners[2] for r in reps]),
         churned=curve([r.churned for r in reps]),
-        rating=curve([r.rating for r in reps], scaled=False),
+        rating=curve([r.rating for r in reps], scaled=False, bounds=(1.0, 5.0)),
         revenue=curve([r.revenue for r in reps]),
         acquisition_spend=curve([r.acquisition_spend for r in reps]),
         value=Estimate.of(economics.present_value(flows, rate) * scale),
@@ -135,7 +136,7 @@ def summarise(compiled: CompiledScenario, reps: list[ReplicationResult]) -> Busi
         prospects=curve([r.prospects for r in reps]),
         reviews=curve([r.reviews.sum(axis=1) for r in reps]),
         active_by_source={s: curve([r.active_source[:, k] for r in reps]) for k, s in enumerate(SOURCES)},
-        vintage_clv=curve(vintage_clv, scaled=False),
+        vintage_clv=curve(vintage_clv, scaled=False, bounds=(-np.inf, np.inf)),  # cost to serve may exceed margin
         funnel=_funnel(compiled, reps, scale),
     )
 
