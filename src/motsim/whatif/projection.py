@@ -205,6 +205,14 @@ def project(
     npv_zero = float(price(base, base, costs).npv.mean())
     rise, run = float(npv.mean()) - npv_zero, float(effects.mean())
     break_even = run * -npv_zero / rise if rise > 0 else None  # None: moving that way does not pay
+    notes = [n for n in [item.note()] if n]
+    if break_even is not None and not item.bounds.low <= _value_at(v0, break_even, observed) <= item.bounds.high:
+        # the line crosses zero where the parameter cannot go (a probability above 1): no effect pays
+        notes.append(
+            f"no effect within {maps_to}'s range {item.bounds.describe()} pays back its costs "
+            f"(the line through the draws would cross zero at {_value_at(v0, break_even, observed):.3g})"
+        )
+        break_even = None
     roi = economics.roi(npv, cost_pv)
     return Projection(
         observed=observed,
@@ -224,7 +232,7 @@ def project(
         npv_at_zero_effect=npv_zero,
         break_even_effect=break_even,
         break_even_value=None if break_even is None else float(_value_at(v0, break_even, observed)),
-        notes=[n for n in [item.note()] if n],
+        notes=notes,
         by_draw=[
             Draw(float(e), float(v), float(d), float(n)) for e, v, d, n in zip(effects, values, d_clv, npv, strict=True)
         ],
