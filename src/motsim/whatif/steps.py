@@ -58,7 +58,10 @@ def standard_step(scenario: Scenario, moment_id: str, step: float, lever: str = 
             override = s.moments.get(moment_id)
             if override and override.outcomes:
                 changes |= _step_changes(f"segments.{s.id}.moments.{moment_id}", override.outcomes, step)
-        what = f"move {step:.0%} from the worst outcome to the best"
+        live = [o for o in m.outcomes.values() if o.p > 0]
+        moved = min(step, min(live, key=lambda o: o.score).p) if live else step
+        # the worst outcome may hold less than a step: say what moved (all of it)
+        what = f"move {moved:.0%} from the worst outcome to the best" + (" (all it had)" if moved < step else "")
     elif lever == "frequency":
         factor = 1 - step
         what = f"{step:.0%} fewer occurrences"
