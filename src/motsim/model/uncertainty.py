@@ -327,7 +327,8 @@ def _joint(scenario: Scenario, value: Any, text: str, source: str, problems: lis
     found: list[Input] = []
     for j, table in enumerate(value):
         where = f"uncertainty.{JOINT}" + (f"[{j}]" if len(value) > 1 else "")
-        line = locate_line(text, ("uncertainty", JOINT, j))
+        # an inline table or [[uncertainty.joint]] by its place, a [uncertainty.joint] table by its header
+        line = locate_line(text, ("uncertainty", JOINT, j)) or locate_line(text, ("uncertainty", JOINT))
         data = table.model_dump() if isinstance(table, JointNormal) else table
         try:
             joint = MultivariateNormal.from_table(data, where, source)
