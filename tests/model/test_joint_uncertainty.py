@@ -178,3 +178,11 @@ def test_the_schema_shows_joint_under_uncertainty():
     assert table["additionalProperties"] == {"$ref": "#/$defs/Distribution"}
     assert {"$ref": "#/$defs/JointNormal"} in table["properties"]["joint"]["anyOf"]
     assert set(schema["$defs"]["JointNormal"]["required"]) == {"paths", "mean", "covariance"}
+
+
+def test_validate_says_which_inputs_are_uncertain_together_and_their_correlation():
+    from motsim.model.uncertainty import MultivariateNormal
+
+    # sd 2 and 3, covariance -3: correlation -3 / (2 * 3) = -0.5
+    joint = MultivariateNormal(("a.x", "b.y"), (0.0, 0.0), ((4.0, -3.0), (-3.0, 9.0)))
+    assert joint.describe_correlations() == "a.x ~ b.y -0.50"

@@ -189,6 +189,13 @@ def validate(scenario: ScenarioArg) -> None:
                 highlight=False,
                 soft_wrap=True,
             )
+            for joint in dict.fromkeys(i.joint for i in inputs if i.joint is not None):
+                out.print(
+                    f"uncertain together (a multivariate normal): {escape(', '.join(joint.paths))}; "
+                    f"correlations {escape(joint.describe_correlations())}",
+                    highlight=False,
+                    soft_wrap=True,
+                )
             for note in filter(None, (i.note() for i in inputs)):
                 out.print(f"note: {escape(note)}", highlight=False, soft_wrap=True)
 

@@ -814,7 +814,12 @@ def implications(scenario: Scenario) -> list[str]:
     word = {(True, True): "promoters bring and detractors deter", (True, False): "promoters bring"}
     kind = word.get((wom.referral_rate > 0, wom.deterrence_rate > 0), "detractors deter")
     if wom.referral_rate > 0 or wom.deterrence_rate > 0:
-        said.append(f"{kind} new customers: their value is reported apart from CLV")
+        where = (
+            "they join the business, and their value is in its value and every NPV"
+            if scenario.acquisition is not None
+            else "their value is reported apart from CLV"
+        )
+        said.append(f"{kind} new customers: {where}")
     h = scenario.scenario
     if h.population is not None and h.population != h.customers:
         said.append(

@@ -465,6 +465,17 @@ class MultivariateNormal:
             tuple(tuple(self.covariance[i][j] for j in indices) for i in indices),
         )
 
+    def describe_correlations(self) -> str:
+        """Each pair's correlation in words: `a ~ b -0.6, a ~ c 0.3`."""
+        cov = np.asarray(self.covariance, dtype=float)
+        sd = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+        pairs = []
+        for i in range(len(self.paths)):
+            for j in range(i + 1, len(self.paths)):
+                r = cov[i, j] / (sd[i] * sd[j]) if sd[i] > 0 and sd[j] > 0 else 0.0
+                pairs.append(f"{self.paths[i]} ~ {self.paths[j]} {r:+.2f}")
+        return ", ".join(pairs) or "none (one path)"
+
     def marginal(self, k: int) -> Distribution:
         """Path k's own distribution: normal(mean, sd)."""
         return Distribution(normal=(self.mean[k], math.sqrt(max(self.covariance[k][k], 0.0))))
