@@ -13,6 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from motsim.display import DASH, interval, money, share
+from motsim.whatif.decomposition import new_customer_share
 
 MUTED = "#667085"  # the zero line
 
@@ -65,11 +66,11 @@ def through_new_customers(v: Any, show: Any) -> str | None:
     parts = getattr(v, "decomposition", None)
     if not parts:
         return None
-    total = sum(parts[k].mean for k in ("retention", "referrals", "rating_conversion"))
-    new = parts["new_customers"].mean
-    share_of = f" ({new / total:.0%} of its gain)" if total > 0 else ""
+    part = new_customer_share(parts)
+    share_of = "" if part is None else f" ({part:.0%} of its gain)"
     return (
-        f"{show(new)}{share_of} comes through new customers: {show(parts['referrals'].mean)} by referrals, "
+        f"{show(parts['new_customers'].mean)}{share_of} comes through new customers: "
+        f"{show(parts['referrals'].mean)} by referrals, "
         f"{show(parts['rating_conversion'].mean)} by the rating's conversion; {show(parts['retention'].mean)} "
         "by keeping customers longer."
     )

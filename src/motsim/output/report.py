@@ -26,6 +26,7 @@ from motsim.output import charts
 from motsim.output.formats import KEY_MONTHS, scratch_files
 from motsim.whatif.appraisal import Appraisal
 from motsim.whatif.decision import Decision, decide, present_value_by_line
+from motsim.whatif.decomposition import new_customer_share
 from motsim.whatif.questions import appraise
 from motsim.whatif.rank import Ranking
 from motsim.whatif.roi import Pricing
@@ -194,11 +195,10 @@ def _new_customers(d: Decision, m: Show) -> dict[str, str] | None:
     parts = d.value_parts
     if not parts:
         return None
-    total = sum(parts[k].mean for k in ("retention", "referrals", "rating_conversion"))
-    new = parts["new_customers"].mean
+    share = new_customer_share(parts)
     return {
-        "amount": m(new),
-        "share": f"{new / total:.0%}" if total > 0 else DASH,
+        "amount": m(parts["new_customers"].mean),
+        "share": DASH if share is None else f"{share:.0%}",
         "referrals": m(parts["referrals"].mean),
         "conversion": m(parts["rating_conversion"].mean),
         "retention": m(parts["retention"].mean),

@@ -158,18 +158,19 @@ def estimate(scenario: Scenario, replications: int | None = None, engine: str | 
     """The cost of simulating the scenario (`workers` processes each hold one replication)."""
     journey = compile_scenario(scenario)
     name = engines.choose(engine or scenario.scenario.engine, journey)
-    work = int(business_size(journey)[1])
+    customers, work = business_size(journey)
     reps = replications or scenario.scenario.replications
     one = memory_gib(journey, name)
     # each further worker holds its own replication and its own copy of the libraries
     memory = one + (max(1, workers) - 1) * (one - BASE_GIB[name] + 0.1)
     occurrences = expected_occurrences(journey)
-    return Cost(name, work, occurrences, reps, reps * seconds_per_replication(journey, name, occurrences), memory)
+    seconds = reps * seconds_per_replication(journey, name, occurrences, customers)
+    return Cost(name, int(work), occurrences, reps, seconds, memory)
 
 
-def seconds_per_replication(journey: CompiledScenario, engine: str, occurrences: float) -> float:
-    """One replication's rough CPU seconds on `engine`."""
-    slices = math.ceil(business_size(journey)[0] / CHUNK)
+def seconds_per_replication(journey: CompiledScenario, engine: str, occurrences: float, customers: float) -> float:
+    """One replication's rough CPU seconds on `engine` (`customers`: everyone it simulates)."""
+    slices = math.ceil(customers / CHUNK)
     seconds = START_SECONDS[engine] + occurrences / OCCURRENCE_SPEED[engine]
     seconds += MOMENT_MONTH_SECONDS[engine] * len(journey.moments) * journey.months * slices
     if journey.open:  # every month steps every vintage that has joined so far

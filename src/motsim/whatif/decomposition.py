@@ -64,3 +64,9 @@ def decompose(comparison) -> dict[str, Estimate]:  # noqa: ANN001 - a `whatif.va
     out = {name: Estimate.of(parts[:, k]) for k, name in enumerate(PARTS)}
     out["new_customers"] = Estimate.of(parts[:, 1] + parts[:, 2])  # referrals and rating/conversion together
     return out
+
+
+def new_customer_share(parts: dict[str, Estimate]) -> float | None:
+    """The share of the change in business value that comes through new customers (None: no gain to share)."""
+    total = sum(parts[k].mean for k in PARTS)
+    return parts["new_customers"].mean / total if total > 0 else None
