@@ -138,7 +138,9 @@ def hand_written(n: int, queue: bool, seed: int = 0) -> tuple[float, float]:
 
 def engine(name: str, source: Path, n: int) -> tuple[float, float]:
     sc = with_overrides(motsim.load_scenario(source), customers=n, months=MONTHS)
-    r = motsim.simulate(sc, replications=1, engine=name)
+    # In this process (process_time counts only it) and never from the cache of replications.
+    opts = motsim.RunOptions(executor="serial", cache=False)
+    r = motsim.simulate(sc, replications=1, engine=name, options=opts)
     rep = r.replications[0]
     return float(rep.retention[-1]), float(rep.margin.sum()) / n
 

@@ -15,7 +15,6 @@ month's end instead of at its own time.
 
 from __future__ import annotations
 
-import heapq
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -70,9 +69,12 @@ class Queues:
         self.deferred = [np.empty(0, np.int64), np.empty(0), np.empty(0), np.empty(0)]
         self.now = 0.0  # the day the queues have been run to
         self.groups = journey.queue_groups
-        # per team and group of customers (team × groups + group): a heap of agents' free days
-        self.free = [[0.0] * r.capacity for r in journey.resources for _ in range(self.groups)]
-        self.defected: dict[int, float] = {}  # customer (base + i) → day they defected at a queued moment
+        # per team and group of customers (q = team × groups + group): a heap of agents' free days,
+        # free[first[q]:first[q + 1]]
+        sizes = [r.capacity for r in journey.resources for _ in range(self.groups)]
+        self.first = np.r_[0, np.cumsum(sizes)].astype(np.int64)
+        self.free = np.zeros(int(self.first[-1]))
+        self.defected = np.empty(0)  # per customer (base + i): the day they defected at a queued moment, or inf
         self.pending: list[tuple[np.ndarray, ...]] = []  # (day, member, j, i, slot, code, felt) released later
         moments = journey.moments
         self._resource = np.array([m.resource for m in moments], dtype=np.int64)
@@ -92,6 +94,7 @@ class Queues:
         n = len(cohort.seg)
         self.members.append(Member(cohort, tables, offset_days, self._seen, background, submitted, np.zeros(n, bool)))
         self._seen += n
+        self.defected = np.r_[self.defected, np.full(n, np.inf)]
         return len(self.members) - 1
 
     def arrive(
@@ -237,35 +240,24 @@ class Queues:
         """Each visit's start (the day it would be answered; NaN if the customer had left), in arrival
         order: the first agent to free up, or the arrival if one is free. A visit whose wait exceeds
         its patience takes no agent (it abandons); a served visit that leaves a defecting customer
-        unhappy stops their later visits (the one customer-level dependence, hence the loop).
+        unhappy stops their later visits (the one customer-level dependence, hence a compiled loop).
         """
-        start = np.full(len(at), np.nan)
-        free, defected, inf = self.free, self.defected, np.inf
-        for n, (r, a, d, p, pen, sc, df, c, ok) in enumerate(
-            zip(
-                team.tolist(),
-                at.tolist(),
-                duration.tolist(),
-                patience.tolist(),
-                penalty_per_day.tolist(),
-                score.tolist(),
-                defects.tolist(),
-                who.tolist(),
-                here.tolist(),
-                strict=True,
-            )
-        ):
-            if not ok or (defected and defected.get(c, inf) <= a):
-                continue  # left before reaching the queue
-            agents = free[r]
-            begin = agents[0] if agents[0] > a else a
-            start[n] = begin
-            if begin - a > p:
-                continue  # gives up: no agent taken
-            heapq.heapreplace(agents, begin + d)
-            if df and sc - pen * (begin - a) < 0:
-                defected[c] = min(defected.get(c, inf), begin + d)
-        return start
+        from motsim.engine.kernels import serve_fifo
+
+        return serve_fifo(
+            self.free,
+            self.first,
+            team,
+            at,
+            duration,
+            patience,
+            penalty_per_day,
+            score,
+            defects,
+            who,
+            here,
+            self.defected,
+        )
 
     def _account(
         self,

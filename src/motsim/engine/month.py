@@ -415,20 +415,21 @@ class MonthStepper:
             j, code = rows.j[r].astype(np.intp), rows.code[r]  # intp: numpy indexes much faster with it than int16
             if self.can_fail:
                 cr = np.take(self.code_recovered, j)
-                rec = valid & (code == cr)
-                if rec.any():
+                rec = np.flatnonzero(valid & (code == cr))  # recovered failures: few, so by index
+                if len(rec):
+                    jr = j[rec]
                     shown, remembered = recovered_scores(
-                        score[r],
-                        prior,
+                        score[r, rec],
+                        prior[rec],
                         j_.paradox,
                         j_.paradox_max_failures,
-                        self.best[j, c.seg],
-                        np.take(self.severity, j),
+                        self.best[jr, c.seg[rec]],
+                        np.take(self.severity, jr),
                         j_.paradox_moves,
                     )
                     if felt is not score:
-                        felt[r] = np.where(rec, np.clip(remembered, -10.0, 10.0), felt[r])
-                    score[r] = np.where(rec, np.clip(shown, -10.0, 10.0), score[r])
+                        felt[r, rec] = np.clip(remembered, -10.0, 10.0)
+                    score[r, rec] = np.clip(shown, -10.0, 10.0)
                 prior += valid & (code >= cr)
             if self.can_defect:
                 d = (
@@ -521,10 +522,11 @@ class MonthStepper:
                 r.codes[moment] += [np.count_nonzero(mask & (code == x)) for x in range(len(r.codes[moment]))]
         mixed = kept & ~uniform[:, None] if not uniform.all() else None
         if mixed is not None and mixed.any():
-            j = rows.j[mixed].astype(np.int64)
+            at = np.nonzero(mixed)  # once: a boolean index would find them again for every array
+            j = rows.j[at].astype(np.int64)
             counts += np.bincount(j, minlength=n_moments)
-            r.score_sum += np.bincount(j, weights=rows.score[mixed], minlength=n_moments)
-            flat = np.bincount(self.code_base[j] + rows.code[mixed], minlength=int(self.code_base[-1]))
+            r.score_sum += np.bincount(j, weights=rows.score[at], minlength=n_moments)
+            flat = np.bincount(self.code_base[j] + rows.code[at], minlength=int(self.code_base[-1]))
             for m in range(n_moments):
                 r.codes[m] += flat[self.code_base[m] : self.code_base[m + 1]]
         self._statuses(walked)

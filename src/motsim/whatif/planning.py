@@ -68,7 +68,6 @@ class Plan(Result):
         return "; ".join(said)
 
 
-
 def plan(
     scenario: Scenario | str,
     *,

@@ -1,0 +1,101 @@
+"""Compiled loops (numba) for the steps that are sequential by nature: a FIFO queue's visits depend
+on every visit before them, so numpy cannot do them whole. Imported by the engines only when they
+run (numba's import and its cached machine code are not paid by `motsim --help`).
+
+Each kernel is the plain loop it replaces, with the same arithmetic in the same order, so the
+numbers are identical to the Python loop's (the equivalence tests against SimPy hold them).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+
+@numba.njit(cache=True, nogil=True)
+def _replace_root(heap: np.ndarray, size: int, value: float) -> None:  # pragma: no cover - compiled
+    """`heapq.heapreplace` on the first `size` entries of `heap` (a binary min-heap): the smallest
+    entry leaves, `value` comes in.
+    """
+    i = 0
+    while True:
+        child = 2 * i + 1
+        if child >= size:
+            break
+        if child + 1 < size and heap[child + 1] < heap[child]:
+            child += 1
+        if heap[child] >= value:
+            break
+        heap[i] = heap[child]
+        i = child
+    heap[i] = value
+
+
+@numba.njit(cache=True, nogil=True)
+def _serve_fifo(
+    free: np.ndarray,
+    first: np.ndarray,
+    queue: np.ndarray,
+    at: np.ndarray,
+    duration: np.ndarray,
+    patience: np.ndarray,
+    penalty_per_day: np.ndarray,
+    score: np.ndarray,
+    defects: np.ndarray,
+    who: np.ndarray,
+    here: np.ndarray,
+    defected: np.ndarray,
+) -> np.ndarray:  # pragma: no cover - compiled
+    start = np.full(len(at), np.nan)
+    for x in range(len(at)):
+        c, a = who[x], at[x]
+        if not here[x] or (c >= 0 and defected[c] <= a):
+            continue  # left before reaching the queue
+        q = queue[x]
+        heap = free[first[q] : first[q + 1]]
+        begin = heap[0] if heap[0] > a else a
+        start[x] = begin
+        if begin - a > patience[x]:
+            continue  # gives up: no agent taken
+        end = begin + duration[x]
+        _replace_root(heap, len(heap), end)
+        if defects[x] and score[x] - penalty_per_day[x] * (begin - a) < 0 and end < defected[c]:
+            defected[c] = end
+    return start
+
+
+def serve_fifo(
+    free: np.ndarray,
+    first: np.ndarray,
+    queue: np.ndarray,
+    at: np.ndarray,
+    duration: np.ndarray,
+    patience: np.ndarray,
+    penalty_per_day: np.ndarray,
+    score: np.ndarray,
+    defects: np.ndarray,
+    who: np.ndarray,
+    here: np.ndarray,
+    defected: np.ndarray,
+) -> np.ndarray:
+    """Each visit's start (NaN if its customer had left), visits in arrival order, by the
+    Kiefer–Wolfowitz recursion: `free[first[q]:first[q + 1]]` is queue q's heap of its agents'
+    free days (updated in place); a visit starts when it arrives or when the first agent frees up; one whose
+    wait exceeds its patience takes no agent; a served visit that leaves a defecting customer
+    (`who` ≥ 0) unhappy records the day they defected in `defected[who]` (inf: not), which stops
+    their later visits.
+    """
+    return _serve_fifo(
+        free,
+        first,
+        np.ascontiguousarray(queue, np.int64),
+        np.ascontiguousarray(at, np.float64),
+        np.ascontiguousarray(duration, np.float64),
+        np.ascontiguousarray(patience, np.float64),
+        np.ascontiguousarray(penalty_per_day, np.float64),
+        np.ascontiguousarray(score, np.float64),
+        np.ascontiguousarray(defects, np.bool_),
+        np.ascontiguousarray(who, np.int64),
+        np.ascontiguousarray(here, np.bool_),
+        defected,
+    )
