@@ -337,17 +337,28 @@ def _month_rows(base: Rows, queued: np.ndarray, served: tuple[np.ndarray, ...], 
     """The month's rows for its final walk, in one block: the scheduled occurrences that did not
     queue (rows that held only queued ones left out: they would cost a full row each), then the
     queued visits where their service ended (`served`: moment, customer, slot, day, code, score).
+    Written over `base` (the month's own block, done with once the arrivals are out) where it has
+    room: copying the block was a tenth of the engine's time.
     """
     j, i, k, t, code, score = served
-    unqueued_t = np.where(queued, np.inf, base.t)
-    live = np.flatnonzero(np.isfinite(unqueued_t).any(axis=1)) if len(unqueued_t) else np.empty(0, np.intp)
+    own = base.owned
+    if not own:
+        base = replace(base, t=base.t.copy())
+    np.copyto(base.t, np.inf, where=queued)
+    live = np.flatnonzero(np.isfinite(base.t).any(axis=1)) if len(base.t) else np.empty(0, np.intp)
     rank = dense_rank(i, t)
     height = len(live) + (int(rank.max()) + 1 if len(i) else 0)
     whole = None if base.whole_t is None else base.whole_t[live[live < len(base.whole_t)]]  # still a prefix
-    shape = (height, unqueued_t.shape[1])
-    rows = Rows(*(np.empty(shape, getattr(base, f).dtype) for f in ROW_FIELDS), owned=True, whole_t=whole)
-    for f in ROW_FIELDS:
-        getattr(rows, f)[: len(live)] = (unqueued_t if f == "t" else getattr(base, f))[live]
+    moved = not np.array_equal(live, np.arange(len(live)))
+    if own and height <= len(base.t):  # the live rows moved up (if need be), the visits below them
+        for f in ROW_FIELDS if moved else ():
+            getattr(base, f)[: len(live)] = getattr(base, f)[live]
+        rows = Rows(*(getattr(base, f)[:height] for f in ROW_FIELDS), owned=True, whole_t=whole)
+    else:
+        shape = (height, base.t.shape[1])
+        rows = Rows(*(np.empty(shape, getattr(base, f).dtype) for f in ROW_FIELDS), owned=True, whole_t=whole)
+        for f in ROW_FIELDS:
+            getattr(rows, f)[: len(live)] = getattr(base, f)[live]
     blank(rows, len(live))
     fill_sparse(rows, rank + len(live), tables, j, i, k, t, code=code, score=np.clip(score, -10.0, 10.0))  # waiting
     return rows  # can push a score below −10

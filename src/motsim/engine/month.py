@@ -17,6 +17,7 @@ import numpy as np
 
 from motsim.engine.cohort import Cohort
 from motsim.engine.compiled import CompiledScenario
+from motsim.engine.kernels import rank_within
 from motsim.engine.occurrences import SlotTable, topological
 from motsim.model.recovery import recovered_scores, severity
 from motsim.model.units import DAYS_PER_MONTH
@@ -95,15 +96,7 @@ def from_table(table: SlotTable, j: int, ks: np.ndarray, valid: np.ndarray) -> R
 
 def dense_rank(i: np.ndarray, t: np.ndarray) -> np.ndarray:
     """Each sparse occurrence's row: its rank among the same customer's, in time order."""
-    order = np.lexsort((t, i))
-    i_sorted = i[order]
-    starts = np.r_[0, np.flatnonzero(np.diff(i_sorted)) + 1] if len(i) else np.empty(0, np.int64)
-    rank_sorted = (
-        np.arange(len(i)) - np.repeat(starts, np.diff(np.r_[starts, len(i)])) if len(i) else np.empty(0, np.int64)
-    )
-    rank = np.empty(len(i), np.int64)
-    rank[order] = rank_sorted
-    return rank
+    return rank_within(i, t)
 
 
 def sparse_rows(
