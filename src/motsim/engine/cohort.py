@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from motsim.engine.compiled import CompiledScenario
+from motsim.engine.kernels import remember_round
 from motsim.engine.panel import Panel
 from motsim.engine.streams import BLOCK, Streams
 from motsim.engine.tally import ReplicationResult
@@ -240,9 +241,7 @@ class Cohort:
                 bad = score < 0
                 self.last_bad_moment[who[bad]] = moment[bad] if np.ndim(moment) else moment
                 continue
-            memory.record_where(self.memory, who, score, moment, bias)
-            bad = score < 0 if who is None else who & (score < 0)
-            self.last_bad_moment = np.where(bad, moment, self.last_bad_moment)
+            remember_round(self.memory, self.last_bad_moment, who, score, moment, bias)
         self._rounds.clear()
 
     def _open_month(self, month: int) -> None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from motsim.model.memory import MemoryState
+
 
 @numba.njit(cache=True, nogil=True)
 def _replace_root(heap: np.ndarray, size: int, value: float) -> None:  # pragma: no cover - compiled
@@ -120,3 +122,55 @@ def rank_within(key: np.ndarray, t: np.ndarray) -> np.ndarray:
         return np.empty(0, np.int64)
     key = np.ascontiguousarray(key, np.int64)
     return _ranks(key, np.argsort(t, kind="stable"), int(key.max()) + 1)
+
+
+@numba.njit(cache=True, nogil=True)
+def _remember_round(
+    peak: np.ndarray,
+    felt: np.ndarray,
+    peak_moment: np.ndarray,
+    end: np.ndarray,
+    total: np.ndarray,
+    count: np.ndarray,
+    last_bad: np.ndarray,
+    mask: np.ndarray,
+    mask_step: int,
+    score: np.ndarray,
+    moment: np.ndarray,
+    moment_step: int,
+    negativity_bias: float,
+) -> None:  # pragma: no cover - compiled
+    for i in range(len(score)):
+        if not mask[i * mask_step]:
+            continue
+        s, m = score[i], moment[i * moment_step]
+        intensity = max(s, -negativity_bias * s)
+        if intensity >= felt[i]:
+            peak[i], felt[i], peak_moment[i] = s, intensity, m
+        end[i] = s
+        total[i] += s
+        count[i] += 1
+        if s < 0:
+            last_bad[i] = m
+
+
+def remember_round(
+    state: MemoryState,
+    last_bad_moment: np.ndarray,
+    mask: np.ndarray | None,
+    score: np.ndarray,
+    moment: np.ndarray | int,
+    negativity_bias: float,
+) -> None:
+    """`memory.record` for every customer where `mask` (None: everyone; arrays over all customers),
+    in one pass instead of a gather and a dozen whole-array operations, in place; a negative score
+    also becomes the customer's latest bad moment.
+    """
+    flags = np.ones(1, np.bool_) if mask is None else np.ascontiguousarray(mask, np.bool_)
+    moments = np.atleast_1d(np.ascontiguousarray(moment, np.int64))
+    s = state
+    _remember_round(
+        *(s.peak, s.felt, s.peak_moment, s.end, s.total, s.count, last_bad_moment),
+        *(flags, int(mask is not None), np.ascontiguousarray(score, np.float64)),
+        *(moments, int(np.ndim(moment) > 0), float(negativity_bias)),
+    )

@@ -448,9 +448,8 @@ class MonthStepper:
         r += w
         t = rows.t[r, i]
         before = np.searchsorted(rows.whole_t, t, side="right")  # whole slots at or before each
-        order = np.lexsort((r, t, i, before))  # by gap, customer, time, row
-        r, i, before = r[order], i[order], before[order]
-        rank = dense_rank(before * self.n + i, np.arange(len(i), dtype=float))
+        # each one's place among the customer's in its gap, by time (ties in row order: nonzero's)
+        rank = rank_within(before * self.n + i, t)
         for k in range(w + 1):
             gap = before == k
             for q in range(int(rank[gap].max()) + 1 if gap.any() else 0):

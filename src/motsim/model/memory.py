@@ -64,28 +64,6 @@ def record(
     state.count[who] += 1
 
 
-def record_where(
-    state: MemoryState, mask: np.ndarray | None, score: np.ndarray, moment: np.ndarray | int, negativity_bias: float
-) -> None:
-    """Add one score to each customer where `mask` (arrays over all customers; None: everyone),
-    in place: the same update as `record`, as whole-array operations (cheaper than a gather).
-    """
-    # np.where over whole arrays: much cheaper in numpy than copyto/add with where=, or a gather
-    felt = intensity(score, negativity_bias)
-    replace = felt >= state.felt if mask is None else mask & (felt >= state.felt)
-    state.peak = np.where(replace, score, state.peak)
-    state.felt = np.where(replace, felt, state.felt)
-    state.peak_moment = np.where(replace, moment, state.peak_moment)
-    if mask is None:
-        state.end = np.array(score, dtype=float)
-        state.total += score
-        state.count += 1
-    else:
-        state.end = np.where(mask, score, state.end)
-        state.total += np.where(mask, score, 0.0)
-        state.count += mask
-
-
 def record_in_order(
     state: MemoryState, who: np.ndarray, score: np.ndarray, moment: np.ndarray, negativity_bias: float
 ) -> None:
