@@ -177,11 +177,15 @@ class Cohort:
         r.churn_involuntary += int(np.sum(cause == INVOLUNTARY))
         peak_moment = self.memory.peak_moment[gone]
         np.add.at(r.churn_peak, peak_moment[peak_moment >= 0], 1)
-        promoter, detractor = word_of_mouth.promoter_detractor_probabilities(
-            e, j.ltr_at_neutral, j.ltr_per_point, j.ltr_noise_sd
-        )
+        # who would recommend (or deter) at the month's end: only word of mouth and a business use it
+        spoken = self.joining is not None or j.referral_rate > 0 or j.deterrence_rate > 0
+        if spoken:
+            promoter, detractor = word_of_mouth.promoter_detractor_probabilities(
+                e, j.ltr_at_neutral, j.ltr_per_point, j.ltr_noise_sd
+            )
         if self.joining is None:
-            self._refer(month, active, promoter, detractor)
+            if spoken:
+                self._refer(month, active, promoter, detractor)
         else:  # the business draws its referrals and reviews once every cohort has closed the month
             self.joining.business.month_end(self, month, active, e, promoter, detractor, leave)
         self.alive[gone] = False

@@ -364,6 +364,17 @@ def _month_rows(base: Rows, queued: np.ndarray, served: tuple[np.ndarray, ...], 
     return rows  # can push a score below −10
 
 
+def _queued(uses: np.ndarray, rows: Rows) -> np.ndarray:
+    """Where the rows hold a moment that uses a resource (whole slots by their moment, not looked up
+    customer by customer).
+    """
+    w = 0 if rows.whole_t is None else len(rows.whole_t)
+    out = np.empty(rows.j.shape, bool)
+    out[:w] = uses[rows.j[:w, 0]][:, None] if rows.j.shape[1] else False
+    out[w:] = np.take(uses, rows.j[w:].astype(np.intp))
+    return out
+
+
 @dataclass
 class Stepped:
     """A cohort the hybrid steps: since when (calendar month), its stepper, its member at the teams."""
@@ -425,7 +436,7 @@ def step_month(queues: Queues, cohorts: list[Stepped], month: int) -> None:
     for c in cohorts:
         local, stepper = month - c.start, c.stepper
         base = stepper.scheduled(local)
-        queued = np.take(stepper.uses, base.j.astype(np.intp))
+        queued = _queued(stepper.uses, base)
         if stepper.may_end_early(base):
             # who reaches a resource depends on what came before in the month: walk it first
             first, _ = stepper.walk(replace(base, owned=False), local)  # base is walked again: keep its order
@@ -433,8 +444,11 @@ def step_month(queues: Queues, cohorts: list[Stepped], month: int) -> None:
             del first  # only the arrivals are wanted: free the walk before the second one
         else:
             # nothing ends a month early or follows within it: every queued occurrence arrives
-            rows, reached = base, np.isfinite(base.t) & queued
-        r, i = np.nonzero(reached)
+            rows, reached = base, queued.copy()
+            np.copyto(reached, False, where=np.isinf(base.t))
+        hold = np.flatnonzero(reached.any(axis=1))  # the rows with an arrival (a few): found once
+        r, i = np.nonzero(reached[hold])
+        r = hold[r]
         arrivals.append((c.member, rows.j[r, i].astype(np.int64), i, rows.slot[r, i].astype(np.int64), rows.t[r, i]))
         bases.append((base, queued))
         del rows, reached

@@ -436,16 +436,16 @@ class MonthStepper:
         return replace(rows, score=score), kept, defect, stop, None if felt is score else felt
 
     # --- committing ---------------------------------------------------------------------------
-    def _remember_interleaved(self, rows: Rows, kept: np.ndarray, felt: np.ndarray) -> None:
+    def _remember_interleaved(
+        self, rows: Rows, kept: np.ndarray, r: np.ndarray, i: np.ndarray, felt: np.ndarray
+    ) -> None:
         """The month's memory in each customer's time order without sorting the rows: the other
-        occurrences (below the whole slots, a few customers each) between the whole slots they fall
+        occurrences (r, i: below the whole slots, a few customers each) between the whole slots they fall
         among, each customer's in time order (ties: whole slots first, then row order, as a stable
         sort of the rows would put them). Whole slots reach everyone still here (no one can leave
         within the month on this path).
         """
         c, w = self.cohort, len(rows.whole_t)
-        r, i = np.nonzero(kept[w:])
-        r += w
         t = rows.t[r, i]
         before = np.searchsorted(rows.whole_t, t, side="right")  # whole slots at or before each
         # each one's place among the customer's in its gap, by time (ties in row order: nonzero's)
@@ -486,10 +486,18 @@ class MonthStepper:
         uniform = np.ones(len(rows.t), bool) if rows.ordered or not self.n else np.all(rows.j == rows.j[:, :1], axis=1)
         counts = np.zeros(n_moments, np.int64)
         interleave = not rows.ordered and self._interleaves(rows)
+        mixed = None  # where the rows that mix moments hold an occurrence
         if interleave:
-            self._remember_interleaved(rows, kept, felt)
+            w = len(rows.whole_t)  # whole slots are the first rows (uniform): the others are found once
+            r_, i_ = np.nonzero(kept[w:])
+            r_ += w
+            self._remember_interleaved(rows, kept, r_, i_, felt)
+            among = ~uniform[r_]
+            mixed = r_[among], i_[among]
         everyone = rows.ordered and not self.can_defect
         for k in range(len(rows.t)):
+            if interleave and not uniform[k]:
+                continue  # remembered above, tallied below
             mask = kept[k]
             cnt = np.count_nonzero(mask)
             if not cnt:
@@ -512,9 +520,10 @@ class MonthStepper:
                 r.score_sum[moment] += np.einsum("i,i->", rows.score[k], mask)
                 code = rows.code[k]
                 r.codes[moment] += [np.count_nonzero(mask & (code == x)) for x in range(len(r.codes[moment]))]
-        mixed = kept & ~uniform[:, None] if not uniform.all() else None
-        if mixed is not None and mixed.any():
-            at = np.nonzero(mixed)  # once: a boolean index would find them again for every array
+        if mixed is None and not uniform.all():
+            mixed = np.nonzero(kept & ~uniform[:, None])  # once: a boolean index would find them again for every array
+        if mixed is not None and len(mixed[0]):
+            at = mixed
             j = rows.j[at].astype(np.int64)
             counts += np.bincount(j, minlength=n_moments)
             r.score_sum += np.bincount(j, weights=rows.score[at], minlength=n_moments)
