@@ -7,7 +7,7 @@ import heapq
 import numpy as np
 import pytest
 
-from motsim.engine.kernels import rank_within, remember_round, serve_fifo
+from motsim.engine.kernels import rank_within, remember_round, serve_fifo, sort_columns
 from motsim.model import memory
 
 
@@ -90,3 +90,26 @@ def test_rank_within_is_a_stable_sort_by_key_then_time() -> None:
     want[order] = np.arange(len(t)) - np.repeat(starts, np.diff(np.r_[starts, len(t)]))
     np.testing.assert_array_equal(rank_within(key, t), want)
     assert rank_within(np.empty(0, np.int64), np.empty(0)).shape == (0,)
+
+
+def test_sort_columns_is_a_stable_argsort_of_the_times() -> None:
+    rng = np.random.default_rng(4)
+    rows, n = 12, 3_000
+    t = rng.integers(0, 6, (rows, n)).astype(float)  # ties: stability shows
+    t[rng.random((rows, n)) < 0.3] = np.inf
+    fields = (
+        t,
+        rng.integers(0, 9, (rows, n)).astype(np.int16),
+        np.arange(rows * n, dtype=np.int32).reshape(rows, n),  # every entry its own: a wrong move shows
+        rng.integers(0, 9, (rows, n)).astype(np.int16),
+        rng.random((rows, n)),
+        rng.random((rows, n)).astype(np.float32),
+    )
+    cols = np.flatnonzero(rng.random(n) < 0.5)
+    got = tuple(f.copy() for f in fields)
+    sort_columns(got, cols)
+    order = np.argsort(t[:, cols], axis=0, kind="stable")
+    for f, g in zip(fields, got, strict=True):
+        want = f.copy()
+        want[:, cols] = np.take_along_axis(f[:, cols], order, axis=0)
+        np.testing.assert_array_equal(g, want)
