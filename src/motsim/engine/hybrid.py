@@ -23,7 +23,7 @@ from motsim.engine.background import Background
 from motsim.engine.business import Business, refuse_panel
 from motsim.engine.cohort import Cohort, finish, population
 from motsim.engine.compiled import CompiledScenario
-from motsim.engine.month import ROW_FIELDS, MonthStepper, Rows, blank, dense_rank, fill_sparse
+from motsim.engine.month import ROW_FIELDS, MonthStepper, Rows, blank, dense_rank, fill_sparse, moment_is
 from motsim.engine.occurrences import SlotTable, draw_slots, slot_counts
 from motsim.engine.panel import Panel
 from motsim.engine.streams import Streams
@@ -364,17 +364,6 @@ def _month_rows(base: Rows, queued: np.ndarray, served: tuple[np.ndarray, ...], 
     return rows  # can push a score below −10
 
 
-def _queued(uses: np.ndarray, rows: Rows) -> np.ndarray:
-    """Where the rows hold a moment that uses a resource (whole slots by their moment, not looked up
-    customer by customer).
-    """
-    w = 0 if rows.whole_t is None else len(rows.whole_t)
-    out = np.empty(rows.j.shape, bool)
-    out[:w] = uses[rows.j[:w, 0]][:, None] if rows.j.shape[1] else False
-    out[w:] = np.take(uses, rows.j[w:].astype(np.intp))
-    return out
-
-
 @dataclass
 class Stepped:
     """A cohort the hybrid steps: since when (calendar month), its stepper, its member at the teams."""
@@ -436,7 +425,7 @@ def step_month(queues: Queues, cohorts: list[Stepped], month: int) -> None:
     for c in cohorts:
         local, stepper = month - c.start, c.stepper
         base = stepper.scheduled(local)
-        queued = _queued(stepper.uses, base)
+        queued = moment_is(stepper.uses, base)
         if stepper.may_end_early(base):
             # who reaches a resource depends on what came before in the month: walk it first
             first, _ = stepper.walk(replace(base, owned=False), local)  # base is walked again: keep its order

@@ -142,6 +142,17 @@ def fill_sparse(
         out.defect_u[row[sel], col[sel]] = tab.defect_u[slot[sel], i[sel]]
 
 
+def moment_is(flags: np.ndarray, rows: Rows) -> np.ndarray:
+    """`flags` (one per moment) of each entry's moment, rows × customers: whole slots by their row's
+    moment, not looked up customer by customer.
+    """
+    w = 0 if rows.whole_t is None else len(rows.whole_t)
+    out = np.empty(rows.j.shape, bool)
+    out[:w] = flags[rows.j[:w, 0]][:, None] if rows.j.shape[1] else False
+    out[w:] = np.take(flags, rows.j[w:].astype(np.intp))
+    return out
+
+
 def blank(out: Rows, first: int) -> None:
     """Rows `first`.. of `out` with no occurrence (time inf), as `Rows.empty` makes them."""
     out.t[first:] = np.inf
@@ -231,6 +242,8 @@ class MonthStepper:
             for f in topological(journey)
             if moments[f].schedule == "after"
         ]
+        self.parent = np.zeros(len(moments), bool)  # the moments a follow-up follows
+        self.parent[[after for _, after, _, _ in self.follow]] = True
 
     def may_end_early(self, rows: Rows) -> bool:
         """Whether who reaches a queue this month depends on what happens first: a follow-up that
@@ -350,7 +363,7 @@ class MonthStepper:
         """
         if not self.follow:
             return Followers()
-        r, i = np.nonzero(np.isfinite(rows.t))
+        r, i = np.nonzero(np.isfinite(rows.t) & moment_is(self.parent, rows))  # the occurrences followed up
         pool = Followers(rows.j[r, i].astype(np.int64), i, rows.slot[r, i].astype(np.int64), rows.t[r, i], rows.t[r, i])
         codes = [rows.code[r, i].astype(np.int64)]
         out = []
