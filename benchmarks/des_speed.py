@@ -23,6 +23,8 @@ import idiomatic_simpy  # noqa: E402
 import motsim  # noqa: E402
 from motsim.sim.run import with_overrides  # noqa: E402
 
+SERIAL = motsim.RunOptions(executor="serial", cache=False)  # simulated each time, in this process
+
 
 def best_of(repeat: int, fn) -> float:
     times = []
@@ -49,7 +51,8 @@ def main() -> None:
     ):
         scenario = with_overrides(motsim.load_scenario(source), customers=n, months=h)
         seconds = best_of(
-            args.repeat, lambda scenario=scenario: motsim.simulate(scenario, replications=1, workers=1, engine="des")
+            args.repeat,
+            lambda scenario=scenario: motsim.simulate(scenario, replications=1, engine="des", options=SERIAL),
         )
         rows.append({"case": label, "seconds": seconds})
     for r in rows:

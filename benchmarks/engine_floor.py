@@ -1,7 +1,7 @@
 """The engines against hand-written numpy of the same journeys (the floor); writes
 benchmarks/results/engine_floor.json.
 
-    python benchmarks/engine_floor.py [--customers 200000] [--threads default|one|both]
+    python benchmarks/engine_floor.py [--customers 200000] [--threads default|one|both] [--out FILE]
 
 Journeys: benchmarks/four_moments.toml (four moments a month for everyone, two segments, no
 queue) for `vector`, and benchmarks/four_moments_queue.toml (the same plus support incidents at
@@ -161,6 +161,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--customers", type=int, default=200_000)
     parser.add_argument("--threads", choices=("default", "one", "both"), default="both")
+    parser.add_argument("--out", type=Path, default=HERE / "results" / "engine_floor.json")
     args = parser.parse_args()
     from threadpoolctl import threadpool_limits
 
@@ -199,11 +200,11 @@ def main() -> None:
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
         "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
         "command": f"python benchmarks/engine_floor.py --customers {n} --threads {args.threads}",
+        "motsim": motsim.__file__,
         "results": rows,
     }
-    out = HERE / "results" / "engine_floor.json"
-    out.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"wrote {out}")
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":

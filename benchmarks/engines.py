@@ -30,6 +30,9 @@ from motsim.sim.run import with_overrides
 HERE = Path(__file__).resolve().parent
 
 
+SERIAL = motsim.RunOptions(executor="serial", cache=False)  # simulated each time, in this process
+
+
 def timed(fn, repeat: int = 3) -> float:
     best = np.inf
     for _ in range(repeat):
@@ -67,7 +70,7 @@ def run(source, customers: int, engine: str, months: int = 36, changes: dict | N
     sc = with_overrides(motsim.load_scenario(source), customers=customers, months=months)
     if changes:
         sc = apply_changes(sc, changes, "benchmark")
-    return timed(lambda: motsim.simulate(sc, replications=1, engine=engine, workers=1))
+    return timed(lambda: motsim.simulate(sc, replications=1, engine=engine, options=SERIAL))
 
 
 def main() -> None:
@@ -106,7 +109,8 @@ def main() -> None:
     saas = motsim.load_scenario("saas_onboarding")
     scaling = {}
     for w in (1, 2):
-        scaling[w] = timed(lambda w=w: motsim.simulate(saas, replications=10, workers=w), repeat=1)
+        opts = motsim.RunOptions(workers=w, cache=False)
+        scaling[w] = timed(lambda opts=opts: motsim.simulate(saas, replications=10, options=opts), repeat=1)
         print(f"saas_onboarding, 10 replications, {w} worker(s): {scaling[w]:.1f} s", flush=True)
     report = {
         "python": platform.python_version(),
