@@ -1,6 +1,6 @@
 """Wall time of the what-if commands a meeting waits for; writes benchmarks/results/whatif_speed.json.
 
-    python benchmarks/whatif_speed.py [--quick]
+    python benchmarks/whatif_speed.py [--quick] [--out FILE]
 
 Each command runs as a user would type it (`motsim compare|rank|roi|report NAME`, the scenario's
 own customers, months and replications, every core), once, timed from the shell. Shapes: the
@@ -34,7 +34,10 @@ def wall(args: list[str]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
-    quick = parser.parse_args().quick
+    parser.add_argument("--out", type=Path, default=HERE / "results" / "whatif_speed.json")
+    opts = parser.parse_args()
+    quick = opts.quick
+    load_at_start = [round(x, 2) for x in os.getloadavg()]
     shapes = {"saas_onboarding": []}
     if not quick:
         shapes |= {"ecommerce_delivery": [], "insurance_claims": [], "saas_onboarding, 120 months": ["-m", "120"]}
@@ -57,11 +60,13 @@ def main() -> None:
                 print(f"{label:32s} {command:24s} {seconds:6.1f} s", flush=True)
     out = {
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "command": "python benchmarks/whatif_speed.py" + (" --quick" if quick else ""),
+        "motsim": __import__("motsim").__file__,
+        "load_average": {"start": load_at_start, "end": [round(x, 2) for x in os.getloadavg()]},
         "rows": rows,
     }
-    path = HERE / "results" / "whatif_speed.json"
-    path.write_text(json.dumps(out, indent=2) + "\n")
-    print(f"wrote {path}")
+    opts.out.write_text(json.dumps(out, indent=2) + "\n")
+    print(f"wrote {opts.out}")
 
 
 if __name__ == "__main__":

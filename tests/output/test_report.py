@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from motsim.cli import app
+from motsim.display import money
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -313,3 +314,20 @@ def test_an_answer_without_a_chance_says_why(fixture_scenario):
     for name in ("plain", "uncertain"):
         page = said[name, True]
         assert "Interrupted before the uncertain inputs were drawn" in page and "inputs not drawn" in page
+
+
+def test_a_whole_business_has_its_own_section_and_no_referral_value_apart(report, tmp_path):
+    path = tmp_path / "clinic.html"
+    args = ["report", "local_clinic", "-n", "300", "-m", "7", "-r", "2", "-u", "0", "-w", "1", "--out", str(path)]
+    res = CliRunner().invoke(app, [*args, "-f", "json"])
+    assert res.exit_code == 0, res.output
+    page, data = path.read_text(encoding="utf-8"), json.loads(res.stdout)
+    section = page[page.index("<h2>The business</h2>") : page.index("Moments of truth")]
+    for measure in ("Business value", "from new customers", "LTV / CAC", "CAC payback", "joined: paid", "rating"):
+        assert measure in section
+    assert "The business: customers by source, and its rating" in section  # its chart
+    ltv = data["baseline"]["business"]["ltv"]
+    assert money(ltv["mean"], data["currency"]) in section  # the data's number, in its currency
+    baseline = page[page.index("<h2>The baseline</h2>") : page.index("<h2>The business</h2>")]
+    assert "shown apart" not in baseline  # referrals join the business: their value is in its value
+    assert "<h2>The business</h2>" not in report.read_text(encoding="utf-8")  # one cohort has none

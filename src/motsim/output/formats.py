@@ -312,41 +312,66 @@ def print_run(s: RunSummary, console: Console) -> None:
         print_run_uncertainty(s.uncertainty, console, cur)  # type: ignore[arg-type]
 
 
-def print_business(b: Any, console: Console, cur: str = "") -> None:
-    """The whole business (`sim.business.BusinessSummary`): its value and its months."""
-    value = Table(title=f"The business ({b.population:,} customers at month 0 and its joiners)", title_justify="left")
-    value.add_column("measure")
-    value.add_column("mean  [95% CI]", justify="right")
-    value.add_row("Business value (discounted margin − cost to serve − acquisition)", with_ci(b.value, "money", cur))
-    value.add_row("  from the base at month 0", with_ci(b.value_base, "money", cur))
-    value.add_row("  from new customers, less acquiring them", with_ci(b.value_new, "money", cur))
-    value.add_row("New customer's LTV over the horizon (discounted)", with_ci(b.ltv, "money", cur))
-    value.add_row("CAC (acquisition spend per joiner)", with_ci(b.cac, "money", cur))
-    value.add_row("LTV / CAC", with_ci(b.ltv_to_cac))
-    payback = b.cac_payback_month
-    value.add_row(
-        "CAC payback (months of tenure)",
-        "not within the horizon" if payback.mean is None or not math.isfinite(payback.mean) else with_ci(payback),
-    )
-    console.print(value)
-    months = Table(title="The business by month (means)", title_justify="left")
-    for col in ("month", "customers", "joined: paid", "referral", "funnel", "left", "rating", "revenue", "acquisition"):
-        months.add_column(col, justify="right")
+def business_measures(b: Any) -> list[tuple[str, Any, str]]:
+    """The value measures of a whole business (`sim.business.BusinessSummary`), as (label, estimate,
+    kind for `fmt`), in the order the terminal and the report show them.
+    """
+    return [
+        ("Business value (discounted margin − cost to serve − acquisition)", b.value, "money"),
+        ("  from the base at month 0", b.value_base, "money"),
+        ("  from new customers, less acquiring them", b.value_new, "money"),
+        ("New customer's LTV over the horizon (discounted)", b.ltv, "money"),
+        ("CAC (acquisition spend per joiner)", b.cac, "money"),
+        ("LTV / CAC", b.ltv_to_cac, "num"),
+        ("CAC payback (months of tenure)", b.cac_payback_month, "months"),  # may never come: see `paid_back`
+    ]
+
+
+def paid_back(est: Any) -> bool:
+    """Whether a CAC payback month is known (null or infinite: not within the horizon)."""
+    return est.mean is not None and math.isfinite(est.mean)
+
+
+BUSINESS_MONTH_COLUMNS = (
+    *("month", "customers", "joined: paid", "referral", "funnel", "left"),
+    *("rating", "revenue", "acquisition"),
+)
+
+
+def business_months(b: Any, cur: str = "") -> list[list[str]]:
+    """The business at its key months (means), one row per month as `BUSINESS_MONTH_COLUMNS`."""
     last = len(b.active.month) - 1
-    for t in dict.fromkeys([0] + [t for t in KEY_MONTHS if t < last] + [last]):
-        months.add_row(
+    rating = b.rating.mean
+    return [
+        [
             str(t),
             fmt(b.active.mean[t]),
             fmt(b.joiners_paid.mean[t]),
             fmt(b.joiners_referral.mean[t]),
             fmt(b.joiners_funnel.mean[t]),
             fmt(b.churned.mean[t]),
-            display.DASH
-            if b.rating.mean[t] is None or not math.isfinite(b.rating.mean[t])
-            else f"{b.rating.mean[t]:.2f}",
+            display.DASH if rating[t] is None or not math.isfinite(rating[t]) else f"{rating[t]:.2f}",
             money(b.revenue.mean[t], cur),
             money(b.acquisition_spend.mean[t], cur),
-        )
+        ]
+        for t in dict.fromkeys([0] + [t for t in KEY_MONTHS if t < last] + [last])
+    ]
+
+
+def print_business(b: Any, console: Console, cur: str = "") -> None:
+    """The whole business (`sim.business.BusinessSummary`): its value and its months."""
+    value = Table(title=f"The business ({b.population:,} customers at month 0 and its joiners)", title_justify="left")
+    value.add_column("measure")
+    value.add_column("mean  [95% CI]", justify="right")
+    for label, est, kind in business_measures(b):
+        known = kind != "months" or paid_back(est)
+        value.add_row(label, with_ci(est, kind, cur) if known else "not within the horizon")
+    console.print(value)
+    months = Table(title="The business by month (means)", title_justify="left")
+    for col in BUSINESS_MONTH_COLUMNS:
+        months.add_column(col, justify="right")
+    for row in business_months(b, cur):
+        months.add_row(*row)
     console.print(months)
 
 

@@ -23,7 +23,15 @@ from motsim.intervals import Estimate
 from motsim.model.scenario import Intervention, Moment, Scenario, Segment
 from motsim.model.words import path_words
 from motsim.output import charts
-from motsim.output.formats import KEY_MONTHS, scratch_files
+from motsim.output.formats import (
+    BUSINESS_MONTH_COLUMNS,
+    KEY_MONTHS,
+    business_measures,
+    business_months,
+    fmt,
+    paid_back,
+    scratch_files,
+)
 from motsim.whatif.appraisal import Appraisal
 from motsim.whatif.decision import Decision, decide, present_value_by_line
 from motsim.whatif.decomposition import new_customer_share
@@ -114,6 +122,7 @@ def view(sc: Scenario, data: Appraisal, decision: Decision, interrupted: bool = 
         "npv_chart": None,
         "interventions": None,
         "baseline": _baseline(b, m),
+        "the_business": None if b.business is None else _business(b.business, decision.currency),
         "ranking": None if data.ranking is None else _ranking(sc, data.ranking, decision.population, m),
         "assumptions": assumptions(sc, data),
     }
@@ -447,12 +456,34 @@ def _baseline(b: Any, m: Show) -> dict[str, Any]:
     rows = [
         ("CLV per customer (discounted margin over the horizon)", _cell(b.clv, m)),
         ("NPS at the horizon", _cell(b.nps, _signed)),
-        ("referral value per customer (shown apart, not in CLV)", _cell(b.referral_value_per_customer, m)),
+        # a business's referrals join: their value is in the business's, not apart
+        *(
+            ()
+            if b.business is not None
+            else [("referral value per customer (shown apart, not in CLV)", _cell(b.referral_value_per_customer, m))]
+        ),
         *((f"retention at month {t}", _cell(ret.at(t), lambda x: f"{x:.1%}")) for t in months),
     ]
     return {
         "rows": [{"name": name, "cell": cell} for name, cell in rows],
         "chart": _png(lambda p: charts.retention_chart({"baseline": ret}, p, "Baseline retention")),
+    }
+
+
+def _business(b: Any, currency: str) -> dict[str, Any]:
+    """A whole business's own section: its value and what makes it, its key months, its chart."""
+    rows = []
+    for label, est, kind in business_measures(b):
+        known = kind != "months" or paid_back(est)
+        show = partial(fmt, kind=kind, currency=currency)
+        cell = _cell(est, show) if known else {"value": "not within the horizon", "ci": ""}
+        rows.append({"name": label.strip(), "indent": label.startswith(" "), "cell": cell})
+    return {
+        "population": f"{b.population:,}",
+        "rows": rows,
+        "columns": BUSINESS_MONTH_COLUMNS,
+        "months": business_months(b, currency),
+        "chart": _png(lambda p: charts.business_chart(b, p, "The business: customers by source, and its rating")),
     }
 
 

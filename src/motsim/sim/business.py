@@ -126,7 +126,9 @@ def summarise(compiled: CompiledScenario, reps: list[ReplicationResult]) -> Busi
         acquisition_spend=curve([r.acquisition_spend for r in reps]),
         value=Estimate.of(economics.present_value(flows, rate) * scale),
         # a replication that never pays back within the horizon leaves the month undefined (censored)
-        cac_payback_month=Estimate.of(payback) if np.isfinite(payback).all() else Estimate.missing(),
+        cac_payback_month=Estimate.of(payback, bounds=(0.0, np.inf))
+        if np.isfinite(payback).all()
+        else Estimate.missing(),
         ltv_to_cac=Estimate.of(np.where(np.isfinite(ratio), ratio, np.nan)),
         value_base=Estimate.of([r.vintage_value[0, 0] * scale for r in reps]),
         value_new=Estimate.of((new - acquisition_pv) * scale),
