@@ -117,6 +117,30 @@ def test_a_value_of_the_wrong_kind_is_said_with_the_form_it_takes(text, field, s
     assert not any(word in p.message for p in problems for word in looked_up)
 
 
+ACQUISITION = "[acquisition]\nconversion = 0.05\nprospects_per_month = {}\n"
+
+
+@pytest.mark.parametrize(
+    "text, field, says",
+    [
+        (BASE.replace("0.03", '"x"'), "churn.baseline_monthly", "or { beta = [a, b] }"),
+        (BASE.replace("0.03", "{ beta = [1] }"), "churn.baseline_monthly.beta[1]", "the list is too short"),
+        (BASE.replace("0.03", "{ beta = [1, -2] }"), "churn.baseline_monthly.beta[1]", "greater than 0"),
+        (BASE.replace("0.03", "2"), "churn.baseline_monthly", "less than or equal to 1"),
+        (BASE + ACQUISITION.format('"lots"'), "acquisition.prospects_per_month", "{ start = 2000"),
+        (BASE + ACQUISITION.format('[2000, "x"]'), "acquisition.prospects_per_month[1]", "a number"),
+        (BASE + ACQUISITION.format("{ start = -5 }"), "acquisition.prospects_per_month.start", "greater than"),
+        (BASE + ACQUISITION.format("-5"), "acquisition.prospects_per_month", "greater than or equal to 0"),
+    ],
+)
+def test_a_field_of_several_forms_says_one_problem(text, field, says):
+    # a value that took one of the forms is told what is wrong inside it, not also that it is none of
+    # the others; a value of no form is told every form at once
+    problems = refused(text)
+    assert [(p.field, says in p.message) for p in problems] == [(field, True)], problems
+    assert problems[0].line is not None
+
+
 def test_what_validate_accepts_runs():
     """The cases that validated and then failed in a verb are refused by validate (above); a scenario
     with a 1,000-long `after` chain validates (near-linear checks) and its cycle, when closed, is found."""

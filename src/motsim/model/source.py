@@ -105,13 +105,20 @@ def validate_as(model: type[M], data: dict[str, Any], source: str, text: str = "
 def problems_of(exc: ValidationError, data: dict[str, Any], text: str) -> Iterable[Problem]:
     """Translate pydantic errors into field paths a scenario author recognises."""
     seen: set[tuple[str, str]] = set()
-    for err in exc.errors():
+    errors = exc.errors()
+    # where a value took one of a field's forms (a list, a table) and went wrong inside it, that
+    # form's problem is the one to tell, not that the value is none of the other forms
+    inside = {_clean_loc(e["loc"]) for e in errors if e["type"] not in KINDS}
+    inside |= {_clean_loc(e["loc"])[:k] for e in errors for k in range(1, len(_clean_loc(e["loc"])))}
+    for err in errors:
         if (
             err["type"] in ("dict_type", "model_type")
             and not isinstance(err.get("input"), dict)
             and _is_union_branch(err["loc"])
         ):
             continue  # the other branch of a number-or-table field explains the problem better
+        if err["type"] in KINDS and _clean_loc(err["loc"]) != tuple(err["loc"]) and _clean_loc(err["loc"]) in inside:
+            continue  # another form of the same field took the value: its own problem is said
         if REFERENCES in err["msg"]:
             continue  # itemised by `cross_references`, each at its own line
         loc = _clean_loc(err["loc"])
@@ -185,6 +192,8 @@ FORMS = {
     "id": 'id = "NAME", text without dots',
     "name": 'name = "NAME", text',
     "baseline_monthly": "baseline_monthly = 0.03, or { beta = [a, b] } for churn that differs between customers",
+    "prospects_per_month": "prospects_per_month = 2000, a list [2000, 2100, ...] (one a month; the last repeats) "
+    "or { start = 2000, growth_monthly = 0.01 }",
     "beta": "beta = [a, b], two positive numbers",
     "outcomes": "outcomes = { good = { p = 0.7, score = 3.0 }, bad = { p = 0.3, score = -5.0 } }",
     "failure": "failure = { p = 0.1, recovery_p = 0.5 }",
