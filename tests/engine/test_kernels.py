@@ -11,7 +11,7 @@ from motsim.engine.kernels import rank_within, remember_round, serve_fifo, sort_
 from motsim.model import memory
 
 
-def test_remember_round_is_record_on_the_masked_customers() -> None:
+def test_remember_round_is_record_on_the_customers_it_names() -> None:
     rng = np.random.default_rng(1)
     n = 2_000
     fast, slow = memory.MemoryState.empty(n), memory.MemoryState.empty(n)
@@ -20,8 +20,12 @@ def test_remember_round_is_record_on_the_masked_customers() -> None:
         score = np.round(rng.normal(0, 4, n), 1)  # rounding makes ties of intensity (the >= matters)
         mask = None if round_ % 3 == 0 else rng.random(n) < 0.4
         moment = round_ if round_ % 2 else rng.integers(0, 7, n)
-        remember_round(fast, bad_fast, mask, score, moment, 2.0)
         who = np.arange(n) if mask is None else np.flatnonzero(mask)
+        if round_ % 3 == 1:  # by index: scores and moments for those customers only, in any order
+            who = rng.permutation(who)
+            remember_round(fast, bad_fast, who, score[who], moment if np.ndim(moment) == 0 else moment[who], 2.0)
+        else:
+            remember_round(fast, bad_fast, mask, score, moment, 2.0)
         m = np.broadcast_to(moment, n)[who]
         memory.record(slow, who, score[who], m, 2.0)
         bad = score[who] < 0

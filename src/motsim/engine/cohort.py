@@ -240,11 +240,6 @@ class Cohort:
                 first, idx = np.unique(rev_who, return_index=True)
                 self.last_bad_moment[first] = rev_moment[idx]
         for who, score, moment in self._rounds:
-            if who is not None and who.dtype != bool:
-                memory.record(self.memory, who, score, moment, bias)
-                bad = score < 0
-                self.last_bad_moment[who[bad]] = moment[bad] if np.ndim(moment) else moment
-                continue
             remember_round(self.memory, self.last_bad_moment, who, score, moment, bias)
         self._rounds.clear()
 

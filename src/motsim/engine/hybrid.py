@@ -431,12 +431,13 @@ def step_month(queues: Queues, cohorts: list[Stepped], month: int) -> None:
             first, _ = stepper.walk(replace(base, owned=False), local)  # base is walked again: keep its order
             rows, reached = first.rows, first.kept & np.take(stepper.uses, first.rows.j.astype(np.intp))
             del first  # only the arrivals are wanted: free the walk before the second one
+            hold = np.flatnonzero(reached.any(axis=1))  # the rows with an arrival (a few): found once
+            reached = reached[hold]
         else:
             # nothing ends a month early or follows within it: every queued occurrence arrives
-            rows, reached = base, queued.copy()
-            np.copyto(reached, False, where=np.isinf(base.t))
-        hold = np.flatnonzero(reached.any(axis=1))  # the rows with an arrival (a few): found once
-        r, i = np.nonzero(reached[hold])
+            rows, hold = base, np.flatnonzero(queued.any(axis=1))  # the rows with a queued moment (a few)
+            reached = queued[hold] & np.isfinite(base.t[hold])
+        r, i = np.nonzero(reached)
         r = hold[r]
         arrivals.append((c.member, rows.j[r, i].astype(np.int64), i, rows.slot[r, i].astype(np.int64), rows.t[r, i]))
         bases.append((base, queued))

@@ -125,7 +125,7 @@ def rank_within(key: np.ndarray, t: np.ndarray) -> np.ndarray:
 
 
 @numba.njit(cache=True, nogil=True)
-def _remember_round(
+def _remember(
     peak: np.ndarray,
     felt: np.ndarray,
     peak_moment: np.ndarray,
@@ -133,6 +133,7 @@ def _remember_round(
     total: np.ndarray,
     count: np.ndarray,
     last_bad: np.ndarray,
+    who: np.ndarray,
     mask: np.ndarray,
     mask_step: int,
     score: np.ndarray,
@@ -140,10 +141,13 @@ def _remember_round(
     moment_step: int,
     negativity_bias: float,
 ) -> None:  # pragma: no cover - compiled
-    for i in range(len(score)):
-        if not mask[i * mask_step]:
+    # by index (`who`: entry k is customer who[k]) or over every customer (`who` empty) where `mask`
+    by_index = len(who) > 0
+    for k in range(len(who) if by_index else len(score)):
+        i = who[k] if by_index else k
+        if not by_index and not mask[k * mask_step]:
             continue
-        s, m = score[i], moment[i * moment_step]
+        s, m = score[k], moment[k * moment_step]
         intensity = max(s, -negativity_bias * s)
         if intensity >= felt[i]:
             peak[i], felt[i], peak_moment[i] = s, intensity, m
@@ -157,23 +161,27 @@ def _remember_round(
 def remember_round(
     state: MemoryState,
     last_bad_moment: np.ndarray,
-    mask: np.ndarray | None,
+    who: np.ndarray | None,
     score: np.ndarray,
     moment: np.ndarray | int,
     negativity_bias: float,
 ) -> None:
-    """`memory.record` for every customer where `mask` (None: everyone; arrays over all customers),
-    in one pass instead of a gather and a dozen whole-array operations, in place; a negative score
+    """`memory.record` in one compiled pass (a gather and a dozen array operations in numpy), in
+    place: `who` a mask over all customers (score and moment over all of them too), None for
+    everyone, or indices of distinct customers (score and moment for those only); a negative score
     also becomes the customer's latest bad moment.
     """
-    flags = np.ones(1, np.bool_) if mask is None else np.ascontiguousarray(mask, np.bool_)
     moments = np.atleast_1d(np.ascontiguousarray(moment, np.int64))
-    s = state
-    _remember_round(
-        *(s.peak, s.felt, s.peak_moment, s.end, s.total, s.count, last_bad_moment),
-        *(flags, int(mask is not None), np.ascontiguousarray(score, np.float64)),
-        *(moments, int(np.ndim(moment) > 0), float(negativity_bias)),
-    )
+    arrays = (state.peak, state.felt, state.peak_moment, state.end, state.total, state.count, last_bad_moment)
+    scores, step, bias = np.ascontiguousarray(score, np.float64), int(np.ndim(moment) > 0), float(negativity_bias)
+    if who is not None and who.dtype != np.bool_:  # indices (none: an empty round)
+        index, flags, mask_step = np.ascontiguousarray(who, np.int64), np.ones(1, np.bool_), 0
+        if not len(index):
+            return
+    else:  # a mask, or everyone
+        index, mask_step = np.empty(0, np.int64), int(who is not None)
+        flags = np.ones(1, np.bool_) if who is None else np.ascontiguousarray(who, np.bool_)
+    _remember(*arrays, index, flags, mask_step, scores, moments, step, bias)
 
 
 @numba.njit(cache=True, nogil=True)
