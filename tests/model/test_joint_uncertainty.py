@@ -186,3 +186,22 @@ def test_validate_says_which_inputs_are_uncertain_together_and_their_correlation
     # sd 2 and 3, covariance -3: correlation -3 / (2 * 3) = -0.5
     joint = MultivariateNormal(("a.x", "b.y"), (0.0, 0.0), ((4.0, -3.0), (-3.0, 9.0)))
     assert joint.describe_correlations() == "a.x ~ b.y -0.50"
+
+
+@pytest.mark.parametrize("header", ["[uncertainty.joint]", "[[uncertainty.joint]]"])
+@pytest.mark.parametrize(
+    ("mean", "cov", "field", "key"),
+    [
+        ("[0.3]", "[[0.0009, 0], [0, 0.000004]]", "uncertainty.joint.mean", "mean"),
+        ("[0.3, 0.03]", '[[0.0009, 0], [0, "x"]]', "uncertainty.joint.covariance[1][1]", "covariance"),
+    ],
+)
+def test_a_joint_table_written_as_a_table_is_refused_on_its_keys_line(tmp_path, header, mean, cov, field, key):
+    # a table stands for a list of one: its problems name no index; each sits on its key's line
+    text = BASE + f"{header}\npaths = {TWO}\nmean = {mean}\ncovariance = {cov}\n"
+    with pytest.raises(InputError) as caught:
+        motsim.load_scenario(write(tmp_path, text))
+    problems = [(p.field.replace("joint[0]", "joint"), p.line) for p in caught.value.problems]  # [[ ]]: a list
+    lines = text.splitlines()
+    want = next(n for n, line in enumerate(lines, 1) if line.startswith(f"{key} ="))
+    assert (field, want) in problems, problems

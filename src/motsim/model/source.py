@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import itertools
 import re
 import sys
 import typing
@@ -259,6 +260,8 @@ def _field_path(loc: tuple, data: Any) -> str:
     parts: list[str] = []
     node = data
     for p in loc:
+        if isinstance(p, int) and isinstance(node, dict):
+            continue  # one table read as a list of one ([uncertainty.joint]): no index to show
         if isinstance(p, int):
             label = f"[{p}]"
             if isinstance(node, list) and p < len(node) and isinstance(node[p], dict):
@@ -302,6 +305,20 @@ def _layout(text: str) -> _Layout:
     return _Layout(lines, headers, tables)
 
 
+def _table_end(layout: _Layout, start: int, name: str) -> int:
+    """The line after the table whose header is on line `start` (its sub-tables included)."""
+    later = layout.headers[bisect.bisect_right(layout.headers, (start, "\uffff", True)) :]
+    return next((n for n, other, _ in later if not other.startswith(name + ".")), len(layout.lines))
+
+
+def _single_table(layout: _Layout, keys: tuple) -> bool:
+    """Whether `keys` (all text) name a [table] written once, not an array of [[tables]]."""
+    if not all(isinstance(k, str) for k in keys):
+        return False
+    name = ".".join(keys)
+    return (name, False) in layout.tables and (name, True) not in layout.tables
+
+
 def locate_line(text: str, loc: tuple) -> int | None:
     """Best-effort line number of a field in TOML text (1-based), or None."""
     if not text or not loc:
@@ -313,6 +330,12 @@ def locate_line(text: str, loc: tuple) -> int | None:
         at = layout.tables.get((name, array), [])
         return at[bisect.bisect_left(at, start) : bisect.bisect_left(at, end)]
 
+    # a single [table] where a list of one is read ([uncertainty.joint]): no index in the text
+    loc = tuple(
+        p
+        for k, p in enumerate(loc)
+        if not (p == 0 and isinstance(p, int) and k and _single_table(layout, loc[:k]))
+    )
     start, end = 0, len(lines)
     table: list[str] = []
     i = 0
@@ -327,18 +350,31 @@ def locate_line(text: str, loc: tuple) -> int | None:
             if nxt >= len(hits):
                 return None
             start = hits[nxt]
-            later = layout.headers[bisect.bisect_right(layout.headers, (start, "\uffff", True)) :]
-            end = next((n for n, other, _ in later if not other.startswith(name + ".")), len(lines))
+            end = _table_end(layout, start, name)
             table = [name]
             i += 2
             continue
         key = str(part)
         name = ".".join(table + [key])
         rest = loc[i:]
-        if len(rest) > 1 and all(isinstance(x, str) for x in rest):  # a dotted sub-table: [a.b.c]
-            hit = headers(".".join(table + [str(x) for x in rest]), False, start, end)
-            if hit:
-                return hit[0] + 1
+        keys = list(itertools.takewhile(lambda x: isinstance(x, str), rest))
+        # a dotted sub-table, [a.b.c] or the k-th [[a.b.c]], the longest written
+        for n in range(len(keys), 1, -1):
+            sub, after = ".".join(table + keys[:n]), rest[n] if n < len(rest) else None
+            many = headers(sub, True, start, end) if isinstance(after, int) else []
+            one = headers(sub, False, start, end)
+            if many and after < len(many):
+                start, end, table, i = many[after], _table_end(layout, many[after], sub), [sub], i + n + 1
+                break
+            if one:
+                if n == len(rest):
+                    return one[0] + 1
+                start, table, i = one[0], [sub], i + n
+                break
+        else:
+            n = 0
+        if n:
+            continue
         if i == 0 and len(loc) == 1:  # a whole array of tables: its first [[header]]
             first = headers(name, True, start, end)
             if first:

@@ -333,7 +333,10 @@ def _joint(scenario: Scenario, value: Any, text: str, source: str, problems: lis
         try:
             joint = MultivariateNormal.from_table(data, where, source)
         except InputError as exc:
-            problems += [Problem(p.field, p.message, p.line or line) for p in exc.problems]
+            for p in exc.problems:  # each on its key's line where it can be found, else the table's
+                key = p.field.rsplit(".", 1)[-1]
+                own = locate_line(text, ("uncertainty", JOINT, j, key)) if key in JointNormal.model_fields else None
+                problems.append(Problem(p.field, p.message, p.line or own or line))
             continue
         for k, path in enumerate(joint.paths):
             at = f"{where}.paths ({path})"
