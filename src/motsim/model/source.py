@@ -305,10 +305,35 @@ def _layout(text: str) -> _Layout:
     return _Layout(lines, headers, tables)
 
 
+def _headers(layout: _Layout, name: str, array: bool, start: int, end: int) -> list[int]:
+    """The lines of the [name] (or [[name]]) headers between `start` and `end`."""
+    at = layout.tables.get((name, array), [])
+    return at[bisect.bisect_left(at, start) : bisect.bisect_left(at, end)]
+
+
 def _table_end(layout: _Layout, start: int, name: str) -> int:
     """The line after the table whose header is on line `start` (its sub-tables included)."""
     later = layout.headers[bisect.bisect_right(layout.headers, (start, "\uffff", True)) :]
     return next((n for n, other, _ in later if not other.startswith(name + ".")), len(layout.lines))
+
+
+def _into_sub_table(
+    layout: _Layout, table: list[str], rest: tuple, start: int, end: int
+) -> int | tuple[int, int, list[str], int] | None:
+    """The longest dotted sub-table of `rest` written in the text ([a.b.c], or the k-th [[a.b.c]]
+    when an index follows): its header's line (1-based) when `rest` ends there, else where to look
+    on (start, end, table, parts of `rest` used); None when none is written.
+    """
+    keys = list(itertools.takewhile(lambda x: isinstance(x, str), rest))
+    for n in range(len(keys), 1, -1):
+        sub, after = ".".join(table + keys[:n]), rest[n] if n < len(rest) else None
+        many = _headers(layout, sub, True, start, end) if isinstance(after, int) else []
+        if isinstance(after, int) and after < len(many):
+            return many[after], _table_end(layout, many[after], sub), [sub], n + 1
+        one = _headers(layout, sub, False, start, end)
+        if one:
+            return one[0] + 1 if n == len(rest) else (one[0], end, [sub], n)
+    return None
 
 
 def _single_table(layout: _Layout, keys: tuple) -> bool:
@@ -327,14 +352,11 @@ def locate_line(text: str, loc: tuple) -> int | None:
     lines = layout.lines
 
     def headers(name: str, array: bool, start: int, end: int) -> list[int]:
-        at = layout.tables.get((name, array), [])
-        return at[bisect.bisect_left(at, start) : bisect.bisect_left(at, end)]
+        return _headers(layout, name, array, start, end)
 
     # a single [table] where a list of one is read ([uncertainty.joint]): no index in the text
     loc = tuple(
-        p
-        for k, p in enumerate(loc)
-        if not (p == 0 and isinstance(p, int) and k and _single_table(layout, loc[:k]))
+        p for k, p in enumerate(loc) if not (p == 0 and isinstance(p, int) and k and _single_table(layout, loc[:k]))
     )
     start, end = 0, len(lines)
     table: list[str] = []
@@ -357,23 +379,12 @@ def locate_line(text: str, loc: tuple) -> int | None:
         key = str(part)
         name = ".".join(table + [key])
         rest = loc[i:]
-        keys = list(itertools.takewhile(lambda x: isinstance(x, str), rest))
-        # a dotted sub-table, [a.b.c] or the k-th [[a.b.c]], the longest written
-        for n in range(len(keys), 1, -1):
-            sub, after = ".".join(table + keys[:n]), rest[n] if n < len(rest) else None
-            many = headers(sub, True, start, end) if isinstance(after, int) else []
-            one = headers(sub, False, start, end)
-            if many and after < len(many):
-                start, end, table, i = many[after], _table_end(layout, many[after], sub), [sub], i + n + 1
-                break
-            if one:
-                if n == len(rest):
-                    return one[0] + 1
-                start, table, i = one[0], [sub], i + n
-                break
-        else:
-            n = 0
-        if n:
+        moved = _into_sub_table(layout, table, rest, start, end)  # [a.b.c] or the k-th [[a.b.c]]
+        if isinstance(moved, int):
+            return moved
+        if moved is not None:
+            start, end, table, used = moved
+            i += used
             continue
         if i == 0 and len(loc) == 1:  # a whole array of tables: its first [[header]]
             first = headers(name, True, start, end)
