@@ -1,9 +1,11 @@
-"""Compiled loops (numba) for the steps that are sequential by nature: a FIFO queue's visits depend
-on every visit before them, so numpy cannot do them whole. Imported by the engines only when they
-run (numba's import and its cached machine code are not paid by `motsim --help`).
+"""Compiled loops (numba) where numpy pays for many small calls or whole-array temporaries: the
+queues' Kiefer–Wolfowitz recursion (each visit depends on every one before it), a month's memory
+rounds, ranking a customer's occurrences and putting a month back in time order. numba is imported
+with the engines (not by `motsim --help`); its machine code is cached beside this file on first use.
 
-Each kernel is the plain loop it replaces, with the same arithmetic in the same order, so the
-numbers are identical to the Python loop's (the equivalence tests against SimPy hold them).
+Each kernel is the plain loop of the numpy or Python it replaces, with the same arithmetic in the
+same order, so the numbers are identical (tests/engine/test_kernels.py holds each to a plain
+version; the equivalence tests hold `hybrid` to SimPy).
 """
 
 from __future__ import annotations
