@@ -102,6 +102,21 @@ def test_npv_linear_in_revenue_matches_two_plain_runs(tmp_path):
     assert slopes.min() - 1e-6 <= fitted <= slopes.max() + 1e-6
 
 
+def test_a_cost_inputs_tornado_bar_is_its_exact_cost_whatever_the_draws(tmp_path):
+    # with few sets and another input that moves NPV a lot, a metamodel over both reads the cost's
+    # effect with error; the cost's bar is priced exactly (a one-off is paid at month 0, undiscounted)
+    sc = scenario(
+        tmp_path,
+        '[uncertainty]\n"economics.monthly_revenue" = { uniform = [50, 150] }\n'
+        '"interventions.fix.cost_one_off" = { uniform = [40000, 60000] }\n',
+    )
+    u = compare(sc, list(sc.interventions), draws=6).variants["fix"].uncertainty
+    bar = next(s for s in u.tornado if s.path == "fix: cost_one_off")
+    assert (bar.value_low, bar.value_high) == pytest.approx((41_000, 59_000))  # its 5% and 95% values
+    assert bar.npv_low - bar.npv_high == pytest.approx(18_000, abs=1e-6)  # more cost, less NPV: to the cent
+    assert (bar.npv_low + bar.npv_high) / 2 == pytest.approx(u.npv_at_centre, abs=1e-6)  # about the centre
+
+
 def test_zero_width_inputs_reproduce_the_plain_run_exactly(tmp_path):
     sc = scenario(
         tmp_path,
