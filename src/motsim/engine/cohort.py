@@ -183,11 +183,10 @@ class Cohort:
             promoter, detractor = word_of_mouth.promoter_detractor_probabilities(
                 e, j.ltr_at_neutral, j.ltr_per_point, j.ltr_noise_sd
             )
-        if self.joining is None:
-            if spoken:
-                self._refer(month, active, promoter, detractor)
-        else:  # the business draws its referrals and reviews once every cohort has closed the month
+        if self.joining is not None:  # the business draws its referrals and reviews once every cohort has closed
             self.joining.business.month_end(self, month, active, e, promoter, detractor, leave)
+        elif spoken:
+            self._refer(month, active, promoter, detractor)
         self.alive[gone] = False
         self._active = active[~leave]
         self._seg_alive -= np.bincount(self.seg[gone], minlength=len(self._seg_alive))

@@ -23,6 +23,7 @@ from motsim.engine.background import Background
 from motsim.engine.business import Business, refuse_panel
 from motsim.engine.cohort import Cohort, finish, population
 from motsim.engine.compiled import CompiledScenario
+from motsim.engine.kernels import serve_fifo
 from motsim.engine.month import ROW_FIELDS, MonthStepper, Rows, blank, dense_rank, fill_sparse, moment_is
 from motsim.engine.occurrences import SlotTable, draw_slots, slot_counts
 from motsim.engine.panel import Panel
@@ -242,8 +243,6 @@ class Queues:
         its patience takes no agent (it abandons); a served visit that leaves a defecting customer
         unhappy stops their later visits (the one customer-level dependence, hence a compiled loop).
         """
-        from motsim.engine.kernels import serve_fifo
-
         return serve_fifo(
             self.free,
             self.first,
@@ -337,20 +336,17 @@ def _month_rows(base: Rows, queued: np.ndarray, served: tuple[np.ndarray, ...], 
     """The month's rows for its final walk, in one block: the scheduled occurrences that did not
     queue (rows that held only queued ones left out: they would cost a full row each), then the
     queued visits where their service ended (`served`: moment, customer, slot, day, code, score).
-    Written over `base` (the month's own block, done with once the arrivals are out) where it has
-    room: copying the block was a tenth of the engine's time.
+    Written over `base` (the month's own block from `MonthStepper.scheduled`, done with once the
+    arrivals are out) where it has room: copying the block was a tenth of the engine's time.
     """
     j, i, k, t, code, score = served
-    own = base.owned
-    if not own:
-        base = replace(base, t=base.t.copy())
     np.copyto(base.t, np.inf, where=queued)
     live = np.flatnonzero(np.isfinite(base.t).any(axis=1)) if len(base.t) else np.empty(0, np.intp)
     rank = dense_rank(i, t)
     height = len(live) + (int(rank.max()) + 1 if len(i) else 0)
     whole = None if base.whole_t is None else base.whole_t[live[live < len(base.whole_t)]]  # still a prefix
     moved = not np.array_equal(live, np.arange(len(live)))
-    if own and height <= len(base.t):  # the live rows moved up (if need be), the visits below them
+    if height <= len(base.t):  # the live rows moved up (if need be), the visits below them
         for f in ROW_FIELDS if moved else ():
             getattr(base, f)[: len(live)] = getattr(base, f)[live]
         rows = Rows(*(getattr(base, f)[:height] for f in ROW_FIELDS), owned=True, whole_t=whole)

@@ -533,11 +533,10 @@ class MonthStepper:
         if mixed is None and not uniform.all():
             mixed = np.nonzero(kept & ~uniform[:, None])  # once: a boolean index would find them again for every array
         if mixed is not None and len(mixed[0]):
-            at = mixed
-            j = rows.j[at].astype(np.int64)
+            j = rows.j[mixed].astype(np.int64)
             counts += np.bincount(j, minlength=n_moments)
-            r.score_sum += np.bincount(j, weights=rows.score[at], minlength=n_moments)
-            flat = np.bincount(self.code_base[j] + rows.code[at], minlength=int(self.code_base[-1]))
+            r.score_sum += np.bincount(j, weights=rows.score[mixed], minlength=n_moments)
+            flat = np.bincount(self.code_base[j] + rows.code[mixed], minlength=int(self.code_base[-1]))
             for m in range(n_moments):
                 r.codes[m] += flat[self.code_base[m] : self.code_base[m + 1]]
         self._statuses(walked)

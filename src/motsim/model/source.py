@@ -118,11 +118,11 @@ def problems_of(exc: ValidationError, data: dict[str, Any], text: str) -> Iterab
             and _is_union_branch(err["loc"])
         ):
             continue  # the other branch of a number-or-table field explains the problem better
-        if err["type"] in KINDS and _clean_loc(err["loc"]) != tuple(err["loc"]) and _clean_loc(err["loc"]) in inside:
+        loc = _clean_loc(err["loc"])
+        if err["type"] in KINDS and loc != tuple(err["loc"]) and loc in inside:
             continue  # another form of the same field took the value: its own problem is said
         if REFERENCES in err["msg"]:
             continue  # itemised by `cross_references`, each at its own line
-        loc = _clean_loc(err["loc"])
         message = _message(err)
         if err["type"] == "extra_forbidden":
             message += did_you_mean(loc[-1], _known_keys(loc[:-1]))

@@ -377,7 +377,8 @@ def propagate(
     out = {}
     for i in interventions:
         name = i.name
-        where = Evaluation.of([sim.inputs[k] for k in sim.relevant(name)], seed)
+        relevant = [sim.inputs[k] for k in sim.relevant(name)]
+        where = Evaluation.of(relevant, seed)
         drawn = [price(*sim.pair(k, name)) for k in range(draws)]
         base = plain[name]
         npv_plain = base.npv()
@@ -386,11 +387,11 @@ def propagate(
         cost_fit = fit_surface(sim.theta(name), np.array([p.cost_pv.mean() for p in drawn]), None, 0.0)
         cost = cost_fit.predict(where.theta)
         chance, low, high = npv_fit.probability_positive(where.theta, seed + 2)
+        centre = where.centre(npv_fit)
         tornado = []
-        relevant = [sim.inputs[j] for j in sim.relevant(name)]
         for k, item in enumerate(relevant):
             if item.is_cost and item.owner == name:  # known exactly: no need to read it off the metamodel
-                npv_low, npv_high = (where.centre(npv_fit) - more for more in cost_swing(base, relevant, where, k))
+                npv_low, npv_high = (centre - more for more in cost_swing(base, relevant, where, k))
             else:
                 npv_low, npv_high = where.swing(npv_fit, k)
             tornado.append(Swing(item.label, *where.ends[k], npv_low, npv_high, item.title))
@@ -410,7 +411,7 @@ def propagate(
             p_npv_positive=chance,
             share_from_inputs=share_from_inputs(npv, float(npv_plain.var(ddof=1))) if reps > 1 else None,
             tornado=tornado,
-            npv_at_centre=where.centre(npv_fit),
+            npv_at_centre=centre,
             notes=notes,
             p_npv_positive_ci=[low, high],
             replications_per_set=r,
